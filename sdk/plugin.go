@@ -1,0 +1,101 @@
+package sdk
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+// ProtocolVersion is the version of the plugin protocol in sdk/proto. It is
+// bumped on any incompatible change; go-plugin's handshake refuses a plugin
+// built for another version before any call is made.
+const ProtocolVersion = 1
+
+// MaxMessageBytes bounds one gRPC message in either direction. gRPC's 4 MB
+// default is far too small: a 2,000-point distance matrix is 32 MB of
+// float64, and activations of large batches are bigger still.
+const MaxMessageBytes = 1 << 30
+
+// Handshake is the go-plugin handshake every NeuralTopology plugin and host
+// share. The cookie only guards against running a plugin binary by hand; it
+// is not a security feature.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion,
+	MagicCookieKey:   "NEURALTOPOLOGY_PLUGIN",
+	MagicCookieValue: "b7e0c3f2-topology-of-learning",
+}
+
+// pluginMap returns the go-plugin plugin set, one entry per kind. impl is
+// set on the serving side only.
+func pluginMap(impl Describer) plugin.PluginSet {
+	return plugin.PluginSet{
+		string(KindEnv):  &envPlugin{impl: asEnv(impl)},
+		string(KindAlgo): &algoPlugin{impl: asAlgo(impl)},
+		string(KindDist): &distPlugin{impl: asDist(impl)},
+		string(KindPH):   &phPlugin{impl: asPH(impl)},
+	}
+}
+
+func asEnv(d Describer) Environment { e, _ := d.(Environment); return e }
+func asAlgo(d Describer) Algorithm  { a, _ := d.(Algorithm); return a }
+func asDist(d Describer) Distance   { x, _ := d.(Distance); return x }
+func asPH(d Describer) Homology     { h, _ := d.(Homology); return h }
+
+// KindOf reports which plugin kind impl implements, or an error if it
+// implements none or more than one.
+func KindOf(impl Describer) (Kind, error) {
+	var kinds []Kind
+	if asEnv(impl) != nil {
+		kinds = append(kinds, KindEnv)
+	}
+	if asAlgo(impl) != nil {
+		kinds = append(kinds, KindAlgo)
+	}
+	if asDist(impl) != nil {
+		kinds = append(kinds, KindDist)
+	}
+	if asPH(impl) != nil {
+		kinds = append(kinds, KindPH)
+	}
+	if len(kinds) != 1 {
+		return "", fmt.Errorf("sdk: %T must implement exactly one of Environment, Algorithm, Distance, Homology (implements %v)", impl, kinds)
+	}
+	return kinds[0], nil
+}
+
+// Logger returns the logger a plugin should use: its lines go to stderr as
+// JSON, where the host picks them up and forwards them into its own log
+// under the plugin's name.
+func Logger() hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Level:      hclog.Debug,
+		Output:     os.Stderr,
+		JSONFormat: true,
+	})
+}
+
+// Serve runs impl as a plugin process and never returns. It is the whole
+// body of a plugin's main:
+//
+//	func main() { sdk.Serve(myplugin.New()) }
+//
+// impl must implement exactly one of Environment, Algorithm, Distance and
+// Homology.
+func Serve(impl Describer) {
+	if _, err := KindOf(impl); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		Plugins:         pluginMap(impl),
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))
+			return grpc.NewServer(opts...)
+		},
+		Logger: Logger(),
+	})
+}

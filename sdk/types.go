@@ -1,0 +1,275 @@
+// Package sdk is the public contract between the nthost host and its
+// plugins: the Go interfaces of the four plugin kinds (environment,
+// algorithm, distance, homology), the plain data they exchange, and the
+// go-plugin glue that carries them over gRPC (see plugin.go).
+//
+// A plugin author implements one of the interfaces below and calls Serve
+// from main; a host calls Open to start a plugin binary and gets back a
+// value implementing the same interface, backed by gRPC.
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// Kind names one of the four plugin kinds. It is also the middle part of a
+// plugin binary's name: nt-<kind>-<name>.
+type Kind string
+
+// The plugin kinds.
+const (
+	KindEnv  Kind = "env"
+	KindAlgo Kind = "algo"
+	KindDist Kind = "dist"
+	KindPH   Kind = "ph"
+)
+
+// Kinds lists every plugin kind in a stable order.
+var Kinds = []Kind{KindEnv, KindAlgo, KindDist, KindPH}
+
+// Info is what every plugin says about itself, so the host can list it and
+// refuse a mismatch before any work starts.
+type Info struct {
+	Name        string // short name, e.g. "rips"; the <name> in nt-<kind>-<name>
+	Kind        Kind
+	Version     string // the plugin's own semantic version
+	Protocol    int    // the sdk protocol version it was built against
+	Description string // one line for `nthost plugins`
+	// Capabilities are free-form facts the host may check, e.g.
+	// "tasks": "Hopper-v4,Walker2d-v4" or "max_dim": "3".
+	Capabilities map[string]string
+}
+
+// Matrix is a dense row-major matrix of float64: element (i, j) is
+// Data[i*Cols+j]. It is the one array type that crosses the plugin
+// boundary.
+type Matrix struct {
+	Rows, Cols int
+	Data       []float64
+}
+
+// NewMatrix returns a zeroed rows x cols matrix.
+func NewMatrix(rows, cols int) Matrix {
+	return Matrix{Rows: rows, Cols: cols, Data: make([]float64, rows*cols)}
+}
+
+// At returns element (i, j).
+func (m Matrix) At(i, j int) float64 { return m.Data[i*m.Cols+j] }
+
+// Row returns row i as a slice that shares storage with m.
+func (m Matrix) Row(i int) []float64 { return m.Data[i*m.Cols : (i+1)*m.Cols] }
+
+// Validate checks that the shape matches the data and, if finite is true,
+// that every element is a finite number. The error names the first bad
+// element so a user can find it in their file.
+func (m Matrix) Validate(finite bool) error {
+	if m.Rows < 0 || m.Cols < 0 {
+		return fmt.Errorf("matrix has negative shape %dx%d", m.Rows, m.Cols)
+	}
+	if len(m.Data) != m.Rows*m.Cols {
+		return fmt.Errorf("matrix shape %dx%d needs %d values, got %d", m.Rows, m.Cols, m.Rows*m.Cols, len(m.Data))
+	}
+	if finite {
+		for k, v := range m.Data {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("matrix element (%d,%d) is %v", k/max(m.Cols, 1), k%max(m.Cols, 1), v)
+			}
+		}
+	}
+	return nil
+}
+
+// Describer is the call every plugin answers.
+type Describer interface {
+	Describe(ctx context.Context) (Info, error)
+}
+
+// ---- Environment ---------------------------------------------------------
+
+// EnvConfig asks an environment plugin for a batch of NumEnvs copies of one
+// task. Each copy gets its own random stream derived from Seed.
+type EnvConfig struct {
+	TaskID  string
+	NumEnvs int
+	Seed    int64
+	Options map[string]string
+}
+
+// EnvSpec describes an opened batch of environments.
+type EnvSpec struct {
+	TaskID          string
+	NumEnvs         int
+	ObsDim, ActDim  int
+	ObsLow, ObsHigh []float64 // per coordinate; +-Inf where unbounded
+	ActLow, ActHigh []float64
+	MaxEpisodeSteps int     // time limit; reaching it is a truncation
+	DT              float64 // simulated seconds per step
+	InfoKeys        []string
+}
+
+// EpisodeStat is reported once for each episode that ends.
+type EpisodeStat struct {
+	Env    int     // index of the environment in the batch
+	Return float64 // undiscounted sum of rewards
+	Length int     // number of steps
+}
+
+// StepResult is the outcome of one step of every environment in a batch.
+// Environments that end an episode are reset automatically: Obs then holds
+// the first observation of the new episode and FinalObs the last one of the
+// finished episode, so a learner can bootstrap on truncation.
+type StepResult struct {
+	Obs        Matrix // NumEnvs x ObsDim
+	Reward     []float64
+	Terminated []bool // the task ended (failure or success)
+	Truncated  []bool // the time limit cut the episode
+	// FinalObs holds, for each env that ended (Terminated or Truncated),
+	// the last observation of its episode; rows of the other envs are zero.
+	FinalObs Matrix
+	Episodes []EpisodeStat
+	// Info holds named per-env scalars (e.g. "x_position",
+	// "x_velocity", "reward_forward", "reward_ctrl"), each of length NumEnvs.
+	Info map[string][]float64
+}
+
+// Frame is one rendered RGB image, 3 bytes per pixel, row-major.
+type Frame struct {
+	Width, Height int
+	Pix           []byte
+}
+
+// Environment is a vectorised simulator. An environment plugin may hold
+// several batches at once (e.g. the training batch and an analysis batch),
+// each named by the handle Open returns.
+type Environment interface {
+	Describer
+	Open(ctx context.Context, cfg EnvConfig) (handle int, spec EnvSpec, err error)
+	// Reset starts a new episode in every env of the batch. seed < 0 keeps
+	// the batch's random stream; seed >= 0 reseeds it.
+	Reset(ctx context.Context, handle int, seed int64) (Matrix, error)
+	// Step applies one row of actions per env.
+	Step(ctx context.Context, handle int, actions Matrix) (StepResult, error)
+	// Render draws env index i of the batch as it is now.
+	Render(ctx context.Context, handle, i, width, height int) (Frame, error)
+	Close(ctx context.Context, handle int) error
+}
+
+// ---- Algorithm -----------------------------------------------------------
+
+// AlgoConfig initialises a learner for an environment. Hyper carries the
+// seed's config keys (learning_rate, num_steps, hidden_size, ...) as text,
+// so a plugin can accept keys the host does not know.
+type AlgoConfig struct {
+	Env   EnvSpec
+	Seed  int64
+	Hyper map[string]string
+}
+
+// AlgoSpec is what a learner reports after Init.
+type AlgoSpec struct {
+	// Layers names the hidden layers Activations can return, in network
+	// order, e.g. "actor/1", "actor/2", "critic/1", "critic/2".
+	Layers []string
+	// RolloutSteps is the number of Act calls between updates.
+	RolloutSteps int
+	// TotalUpdates is the number of updates the configured budget makes.
+	TotalUpdates int
+}
+
+// Outcome is what the environment did with the previous Act's actions.
+type Outcome struct {
+	Reward     []float64
+	Terminated []bool
+	Truncated  []bool
+	FinalObs   Matrix // as StepResult.FinalObs
+}
+
+// ActRequest carries the current observations and, except for the first
+// call of a run, the outcome of the previous actions.
+type ActRequest struct {
+	Obs  Matrix
+	Prev *Outcome
+}
+
+// UpdateStats are the training statistics of one update, named as CleanRL
+// names them (e.g. "losses/value_loss", "losses/approx_kl", "charts/SPS").
+type UpdateStats struct {
+	Update int // 1-based index of the update just made
+	Step   int // environment steps (summed over the batch) so far
+	Stats  map[string]float64
+}
+
+// ActResult holds the actions to apply (already clipped to the action
+// bounds) and, when the previous outcome completed the learner's rollout,
+// the statistics of the update it then made before acting.
+type ActResult struct {
+	Actions Matrix
+	Update  *UpdateStats
+}
+
+// Layer is a named matrix of hidden activations: one row per state.
+type Layer struct {
+	Name   string
+	Values Matrix
+}
+
+// Algorithm is a learner. Act is its training step: one call per
+// environment step, so a rollout costs one boundary crossing per step.
+type Algorithm interface {
+	Describer
+	Init(ctx context.Context, cfg AlgoConfig) (AlgoSpec, error)
+	Act(ctx context.Context, req ActRequest) (ActResult, error)
+	// Policy returns actions for states without learning from them and
+	// without touching the rollout or the normalisation statistics.
+	Policy(ctx context.Context, obs Matrix, deterministic bool) (Matrix, error)
+	// Activations returns the post-activation outputs of the named hidden
+	// layers (all of them if names is empty) for a batch of raw states,
+	// normalised as during training.
+	Activations(ctx context.Context, states Matrix, names []string) ([]Layer, error)
+	Save(ctx context.Context) ([]byte, error)
+	Load(ctx context.Context, checkpoint []byte) error
+}
+
+// ---- Distance ------------------------------------------------------------
+
+// DistanceResult is a symmetric n x n distance matrix with zero diagonal.
+type DistanceResult struct {
+	Distances Matrix
+	// Components is the number of connected components of the graph a
+	// graph-based metric used (1 for a plain metric).
+	Components int
+}
+
+// Distance turns a point cloud (n x d) into a distance matrix. Params are
+// metric specific, e.g. "k": "15" for a k-NN geodesic metric.
+type Distance interface {
+	Describer
+	Compute(ctx context.Context, points Matrix, params map[string]string) (DistanceResult, error)
+}
+
+// ---- Homology ------------------------------------------------------------
+
+// HomologyRequest asks for the persistent homology of a finite metric space
+// given either as a distance matrix or as a point cloud (Euclidean).
+type HomologyRequest struct {
+	Distances *Matrix // n x n symmetric, zero diagonal; or nil
+	Points    *Matrix // n x d; used when Distances is nil
+	MaxDim    int     // compute dimensions 0..MaxDim
+	Threshold float64 // largest filtration value; +Inf (or 0) means none
+	Coeff     int     // prime p of the coefficient field Z/p; 0 means 2
+}
+
+// Diagram is a persistence diagram in one dimension. Death is +Inf for an
+// essential class.
+type Diagram struct {
+	Dim   int
+	Pairs [][2]float64
+}
+
+// Homology computes persistence diagrams.
+type Homology interface {
+	Describer
+	Compute(ctx context.Context, req HomologyRequest) ([]Diagram, error)
+}
