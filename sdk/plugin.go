@@ -3,6 +3,7 @@ package sdk
 import (
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -66,15 +67,28 @@ func KindOf(impl Describer) (Kind, error) {
 	return kinds[0], nil
 }
 
+// processStderr is the plugin process's real stderr, kept before
+// go-plugin's Serve swaps os.Stderr for a pipe: the host parses log lines
+// only from the real one.
+var processStderr = os.Stderr
+
+var (
+	loggerOnce   sync.Once
+	pluginLogger hclog.Logger
+)
+
 // Logger returns the logger a plugin should use: its lines go to stderr as
 // JSON, where the host picks them up and forwards them into its own log
-// under the plugin's name.
+// under the plugin's name, at their level.
 func Logger() hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{
-		Level:      hclog.Debug,
-		Output:     os.Stderr,
-		JSONFormat: true,
+	loggerOnce.Do(func() {
+		pluginLogger = hclog.New(&hclog.LoggerOptions{
+			Level:      hclog.Debug,
+			Output:     processStderr,
+			JSONFormat: true,
+		})
 	})
+	return pluginLogger
 }
 
 // Serve runs impl as a plugin process and never returns. It is the whole

@@ -1,0 +1,225 @@
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+// Client is a running plugin process and the typed interface it serves.
+type Client struct {
+	Path string // the plugin binary
+	Name string // the <name> of nt-<kind>-<name>
+	Kind Kind
+	Info Info // what the plugin said about itself
+
+	pc     *plugin.Client
+	impl   Describer
+	stderr *tailBuffer
+}
+
+// OpenOptions tune how a plugin is started.
+type OpenOptions struct {
+	// Logger receives the plugin's log lines; nil discards them.
+	Logger hclog.Logger
+	// StartTimeout bounds the handshake; 0 means 20 seconds.
+	StartTimeout time.Duration
+}
+
+// ParseBinaryName splits a plugin binary's file name nt-<kind>-<name> into
+// its kind and name.
+func ParseBinaryName(file string) (Kind, string, bool) {
+	base := filepath.Base(file)
+	rest, ok := strings.CutPrefix(base, "nt-")
+	if !ok {
+		return "", "", false
+	}
+	kind, name, ok := strings.Cut(rest, "-")
+	if !ok || name == "" {
+		return "", "", false
+	}
+	for _, k := range Kinds {
+		if Kind(kind) == k {
+			return k, name, true
+		}
+	}
+	return "", "", false
+}
+
+// Open starts the plugin binary at path, completes the handshake, and asks
+// it to describe itself. It refuses a plugin whose self-description does
+// not match its file name or this sdk's protocol version.
+func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
+	kind, name, ok := ParseBinaryName(path)
+	if !ok {
+		return nil, fmt.Errorf("plugin %s: file name must be nt-<kind>-<name> with kind one of %v", path, Kinds)
+	}
+	logger := opt.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	if opt.StartTimeout == 0 {
+		opt.StartTimeout = 20 * time.Second
+	}
+	c := &Client{Path: path, Name: name, Kind: kind, stderr: &tailBuffer{max: 4096}}
+	c.pc = plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		Plugins:          pluginMap(nil),
+		Cmd:              exec.Command(path),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           logger.Named(filepath.Base(path)),
+		Stderr:           c.stderr,
+		StartTimeout:     opt.StartTimeout,
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))},
+	})
+	rpc, err := c.pc.Client()
+	if err != nil {
+		c.pc.Kill()
+		return nil, fmt.Errorf("plugin %s: start failed: %v%s", filepath.Base(path), err, c.stderr.suffix())
+	}
+	raw, err := rpc.Dispense(string(kind))
+	if err != nil {
+		c.pc.Kill()
+		return nil, fmt.Errorf("plugin %s: %v", filepath.Base(path), err)
+	}
+	// Every client shim embeds errWrap; point it at this process.
+	switch x := raw.(type) {
+	case *envClient:
+		x.onFail = c.failure
+	case *algoClient:
+		x.onFail = c.failure
+	case *distClient:
+		x.onFail = c.failure
+	case *phClient:
+		x.onFail = c.failure
+	}
+	c.impl = raw.(Describer)
+	info, err := c.impl.Describe(ctx)
+	if err != nil {
+		c.pc.Kill()
+		return nil, err
+	}
+	c.Info = info
+	switch {
+	case info.Kind != kind:
+		err = fmt.Errorf("plugin %s: says it is kind %q, its file name says %q", filepath.Base(path), info.Kind, kind)
+	case info.Name != name:
+		err = fmt.Errorf("plugin %s: says its name is %q, its file name says %q", filepath.Base(path), info.Name, name)
+	case info.Protocol != ProtocolVersion:
+		err = fmt.Errorf("plugin %s: speaks protocol %d, this host speaks %d: rebuild the plugin against this sdk", filepath.Base(path), info.Protocol, ProtocolVersion)
+	}
+	if err != nil {
+		c.pc.Kill()
+		return nil, err
+	}
+	return c, nil
+}
+
+// failure names the plugin in an error and says whether its process died,
+// with the last lines it wrote to stderr (a panic, usually).
+func (c *Client) failure(err error) error {
+	// The process exit is noticed a moment after the connection drops.
+	for i := 0; i < 20 && !c.pc.Exited(); i++ {
+		if !strings.Contains(err.Error(), "Unavailable") && !strings.Contains(err.Error(), "EOF") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c.pc.Exited() {
+		return fmt.Errorf("plugin %s crashed (%v)%s", filepath.Base(c.Path), err, c.stderr.suffix())
+	}
+	return fmt.Errorf("plugin %s: %w", filepath.Base(c.Path), err)
+}
+
+// Exited reports whether the plugin process has ended.
+func (c *Client) Exited() bool { return c.pc.Exited() }
+
+// Close stops the plugin process, gracefully if it still answers.
+func (c *Client) Close() { c.pc.Kill() }
+
+// Plugin returns the plugin's interface; assert it to the kind's type, or
+// use Env, Algo, Dist or PH.
+func (c *Client) Plugin() Describer { return c.impl }
+
+// Env returns the plugin as an Environment, or an error naming its kind.
+func (c *Client) Env() (Environment, error) {
+	if e := asEnv(c.impl); e != nil && c.Kind == KindEnv {
+		return e, nil
+	}
+	return nil, c.wrongKind(KindEnv)
+}
+
+// Algo returns the plugin as an Algorithm.
+func (c *Client) Algo() (Algorithm, error) {
+	if a := asAlgo(c.impl); a != nil && c.Kind == KindAlgo {
+		return a, nil
+	}
+	return nil, c.wrongKind(KindAlgo)
+}
+
+// Dist returns the plugin as a Distance.
+func (c *Client) Dist() (Distance, error) {
+	if d := asDist(c.impl); d != nil && c.Kind == KindDist {
+		return d, nil
+	}
+	return nil, c.wrongKind(KindDist)
+}
+
+// PH returns the plugin as a Homology backend.
+func (c *Client) PH() (Homology, error) {
+	if h := asPH(c.impl); h != nil && c.Kind == KindPH {
+		return h, nil
+	}
+	return nil, c.wrongKind(KindPH)
+}
+
+func (c *Client) wrongKind(want Kind) error {
+	return fmt.Errorf("plugin %s is a %s plugin, not %s", filepath.Base(c.Path), c.Kind, want)
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+// suffix renders the tail as a short addition to an error: the first line
+// that looks like a panic or fatal error, else the last non-empty line.
+func (t *tailBuffer) suffix() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(string(bytes.TrimSpace(t.buf)), "\n")
+	for _, l := range lines {
+		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") {
+			return ": " + strings.TrimSpace(l)
+		}
+	}
+	for i := len(lines) - 1; i >= 0; i-- {
+		// JSON lines are the plugin's own log, already forwarded.
+		if s := strings.TrimSpace(lines[i]); s != "" && !strings.HasPrefix(s, "{") {
+			return ": last stderr line: " + s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,263 @@
+// Package plugintest is the conformance kit for NeuralTopology plugins. A
+// plugin author runs it from an ordinary Go test against the plugin's
+// binary:
+//
+//	func TestConformance(t *testing.T) {
+//		bin := plugintest.Build(t, "example.com/me/nt-ph-mine", "nt-ph-mine")
+//		plugintest.Run(t, bin)
+//	}
+//
+// Run starts the binary as the host would, checks the handshake and the
+// self-description, then exercises the calls of the plugin's kind with
+// small inputs, bad inputs that must give errors (not crashes), and a
+// payload larger than gRPC's default 4 MB message limit.
+package plugintest
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// Build compiles the Go package pkg (an import path, or a path relative to
+// the test's working folder starting with "./" or "../") into a temporary
+// folder as a binary named name, and returns its path.
+func Build(t testing.TB, pkg, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = os.Environ()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// Open starts a plugin binary for a test and stops it when the test ends.
+func Open(t testing.TB, bin string) *sdk.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := sdk.Open(ctx, bin, sdk.OpenOptions{})
+	if err != nil {
+		t.Fatalf("open %s: %v", bin, err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// Run checks the plugin binary at bin against the contract of its kind.
+func Run(t *testing.T, bin string) {
+	t.Helper()
+	c := Open(t, bin)
+	t.Run("describe", func(t *testing.T) { checkInfo(t, c) })
+	switch c.Kind {
+	case sdk.KindDist:
+		d, _ := c.Dist()
+		t.Run("distance", func(t *testing.T) { checkDistance(t, d) })
+	case sdk.KindPH:
+		h, _ := c.PH()
+		t.Run("homology", func(t *testing.T) { checkHomology(t, h) })
+	case sdk.KindEnv:
+		e, _ := c.Env()
+		t.Run("environment", func(t *testing.T) { checkEnv(t, e, c.Info) })
+	case sdk.KindAlgo:
+		a, _ := c.Algo()
+		t.Run("algorithm", func(t *testing.T) { checkAlgo(t, a) })
+	}
+	if c.Exited() {
+		t.Fatalf("plugin %s exited during the conformance run", bin)
+	}
+}
+
+func checkInfo(t *testing.T, c *sdk.Client) {
+	i := c.Info
+	if i.Name == "" || i.Version == "" || i.Description == "" {
+		t.Errorf("describe must give name, version and description; got %+v", i)
+	}
+	if i.Protocol != sdk.ProtocolVersion {
+		t.Errorf("protocol %d, want %d", i.Protocol, sdk.ProtocolVersion)
+	}
+	if parts := strings.Split(i.Version, "."); len(parts) != 3 {
+		t.Errorf("version %q is not MAJOR.MINOR.PATCH", i.Version)
+	}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// RandomCloud returns n points in R^d with coordinates uniform in [0, 1).
+func RandomCloud(n, d int, seed uint64) sdk.Matrix {
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	m := sdk.NewMatrix(n, d)
+	for i := range m.Data {
+		m.Data[i] = r.Float64()
+	}
+	return m
+}
+
+// Circle returns n points evenly spaced on the unit circle.
+func Circle(n int) sdk.Matrix {
+	m := sdk.NewMatrix(n, 2)
+	for i := 0; i < n; i++ {
+		a := 2 * math.Pi * float64(i) / float64(n)
+		m.Data[2*i], m.Data[2*i+1] = math.Cos(a), math.Sin(a)
+	}
+	return m
+}
+
+// CheckDistanceMatrix verifies that d is an n x n pseudometric: symmetric,
+// zero diagonal, non-negative, finite, and satisfying the triangle
+// inequality up to a relative tolerance.
+func CheckDistanceMatrix(t testing.TB, d sdk.Matrix, n int) {
+	t.Helper()
+	if d.Rows != n || d.Cols != n || len(d.Data) != n*n {
+		t.Fatalf("distance matrix is %dx%d (%d values), want %dx%d", d.Rows, d.Cols, len(d.Data), n, n)
+	}
+	for i := 0; i < n; i++ {
+		if d.At(i, i) != 0 {
+			t.Fatalf("d[%d][%d] = %v, want 0", i, i, d.At(i, i))
+		}
+		for j := 0; j < n; j++ {
+			v := d.At(i, j)
+			if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("d[%d][%d] = %v", i, j, v)
+			}
+			if v != d.At(j, i) {
+				t.Fatalf("d[%d][%d] = %v but d[%d][%d] = %v", i, j, v, j, i, d.At(j, i))
+			}
+		}
+	}
+	step := max(1, n/40) // a sample of triples keeps large n cheap
+	for i := 0; i < n; i += step {
+		for j := 0; j < n; j += step {
+			for k := 0; k < n; k += step {
+				if d.At(i, k) > (d.At(i, j)+d.At(j, k))*(1+1e-9)+1e-12 {
+					t.Fatalf("triangle inequality fails: d(%d,%d)=%v > d(%d,%d)+d(%d,%d)=%v", i, k, d.At(i, k), i, j, j, k, d.At(i, j)+d.At(j, k))
+				}
+			}
+		}
+	}
+}
+
+func checkDistance(t *testing.T, d sdk.Distance) {
+	pts := RandomCloud(60, 4, 1)
+	r, err := d.Compute(ctx(t), pts, nil)
+	if err != nil {
+		t.Fatalf("compute on 60 random points: %v", err)
+	}
+	CheckDistanceMatrix(t, r.Distances, 60)
+	if r.Components < 1 {
+		t.Errorf("components = %d, want >= 1", r.Components)
+	}
+
+	bad := pts
+	bad.Data = append([]float64(nil), pts.Data...)
+	bad.Data[5] = math.NaN()
+	if _, err := d.Compute(ctx(t), bad, nil); err == nil {
+		t.Errorf("a NaN coordinate must be an error")
+	}
+	ragged := sdk.Matrix{Rows: 3, Cols: 2, Data: []float64{1, 2, 3}}
+	if _, err := d.Compute(ctx(t), ragged, nil); err == nil {
+		t.Errorf("a matrix whose data does not match its shape must be an error")
+	}
+
+	// 2,000 points give a 32 MB matrix: far past gRPC's 4 MB default.
+	big := RandomCloud(2000, 3, 2)
+	r, err = d.Compute(ctx(t), big, nil)
+	if err != nil {
+		t.Fatalf("compute on 2,000 points (32 MB result): %v", err)
+	}
+	if r.Distances.Rows != 2000 || len(r.Distances.Data) != 2000*2000 {
+		t.Fatalf("2,000-point result has shape %dx%d", r.Distances.Rows, r.Distances.Cols)
+	}
+}
+
+// euclid returns the Euclidean distance matrix of pts; the kit needs one
+// independent of any plugin under test.
+func euclid(pts sdk.Matrix) sdk.Matrix {
+	n := pts.Rows
+	d := sdk.NewMatrix(n, n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for k := 0; k < pts.Cols; k++ {
+				x := pts.At(i, k) - pts.At(j, k)
+				s += x * x
+			}
+			d.Data[i*n+j] = math.Sqrt(s)
+		}
+	}
+	return d
+}
+
+func checkHomology(t *testing.T, h sdk.Homology) {
+	// A circle of 40 points: one essential H0 class and one long H1 bar.
+	dm := euclid(Circle(40))
+	ds, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &dm, MaxDim: 1})
+	if err != nil {
+		t.Fatalf("compute on a 40-point circle: %v", err)
+	}
+	byDim := map[int][][2]float64{}
+	for _, d := range ds {
+		byDim[d.Dim] = append(byDim[d.Dim], d.Pairs...)
+		for _, p := range d.Pairs {
+			if !(p[0] <= p[1]) || p[0] < 0 {
+				t.Errorf("dim %d pair %v: want 0 <= birth <= death", d.Dim, p)
+			}
+		}
+	}
+	if len(byDim[0]) != 40 {
+		t.Errorf("circle H0 has %d pairs, want 40 (39 finite + 1 essential)", len(byDim[0]))
+	}
+	inf := 0
+	for _, p := range byDim[0] {
+		if math.IsInf(p[1], 1) {
+			inf++
+		}
+	}
+	if inf != 1 {
+		t.Errorf("circle H0 has %d essential classes, want 1", inf)
+	}
+	long := 0
+	for _, p := range byDim[1] {
+		if p[1]-p[0] > 1.0 {
+			long++
+		}
+	}
+	if long != 1 {
+		t.Errorf("circle H1 has %d bars longer than 1, want 1: %v", long, byDim[1])
+	}
+
+	bad := dm
+	bad.Data = append([]float64(nil), dm.Data...)
+	bad.Data[1] = -1
+	if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &bad, MaxDim: 1}); err == nil {
+		t.Errorf("a negative distance must be an error")
+	}
+	nonSquare := sdk.Matrix{Rows: 2, Cols: 3, Data: make([]float64, 6)}
+	if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &nonSquare, MaxDim: 1}); err == nil {
+		t.Errorf("a non-square distance matrix must be an error")
+	}
+
+	// A 2,000-point matrix is 32 MB on the wire; H0 alone keeps it cheap.
+	big := euclid(RandomCloud(2000, 3, 3))
+	ds, err = h.Compute(ctx(t), sdk.HomologyRequest{Distances: &big, MaxDim: 0})
+	if err != nil {
+		t.Fatalf("H0 of 2,000 points (32 MB request): %v", err)
+	}
+	if len(ds) < 1 || len(ds[0].Pairs) != 2000 {
+		t.Fatalf("H0 of 2,000 distinct points must have 2,000 pairs, got %v diagrams", len(ds))
+	}
+}

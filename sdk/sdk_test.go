@@ -1,0 +1,204 @@
+package sdk_test
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/neuraltopology/neuraltopology/sdk"
+	"github.com/neuraltopology/neuraltopology/sdk/plugintest"
+)
+
+var (
+	buildOnce sync.Once
+	faultyBin string
+	buildErr  error
+)
+
+// faulty builds the misbehaving test plugin once for all tests.
+func faulty(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sdktest")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		faultyBin = filepath.Join(dir, "nt-ph-faulty")
+		out, err := exec.Command("go", "build", "-o", faultyBin, "./internal/faultyph").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building the test plugin: %v", buildErr)
+	}
+	return faultyBin
+}
+
+func TestParseBinaryName(t *testing.T) {
+	for _, c := range []struct {
+		file       string
+		kind       sdk.Kind
+		name       string
+		recognised bool
+	}{
+		{"/x/nt-ph-rips", sdk.KindPH, "rips", true},
+		{"nt-env-mujoco", sdk.KindEnv, "mujoco", true},
+		{"nt-dist-dist-geodesic", sdk.KindDist, "dist-geodesic", true},
+		{"nt-algo-", "", "", false},
+		{"nt-foo-bar", "", "", false},
+		{"ripser", "", "", false},
+	} {
+		k, n, ok := sdk.ParseBinaryName(c.file)
+		if k != c.kind || n != c.name || ok != c.recognised {
+			t.Errorf("ParseBinaryName(%q) = %q, %q, %v; want %q, %q, %v", c.file, k, n, ok, c.kind, c.name, c.recognised)
+		}
+	}
+}
+
+func TestLargePayloadCrossesBoundary(t *testing.T) {
+	c := plugintest.Open(t, faulty(t))
+	h, err := c.PH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2,000 x 2,000 float64 is 32 MB, eight times gRPC's default limit.
+	m := sdk.NewMatrix(2000, 2000)
+	ds, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &m})
+	if err != nil {
+		t.Fatalf("32 MB request: %v", err)
+	}
+	if got := ds[0].Pairs[0]; got[0] != 4e6 || !math.IsInf(got[1], 1) {
+		t.Fatalf("plugin saw %v values, want 4e6 and an infinite death", got)
+	}
+}
+
+func TestCrashIsReportedByName(t *testing.T) {
+	c := plugintest.Open(t, faulty(t))
+	h, _ := c.PH()
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Compute(context.Background(), sdk.HomologyRequest{MaxDim: 99})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a panicking plugin returned no error")
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "nt-ph-faulty") || !strings.Contains(msg, "crashed") || !strings.Contains(msg, "faulty plugin asked to crash") {
+			t.Fatalf("error should name the plugin, say it crashed and quote the panic; got %q", msg)
+		}
+		if strings.Contains(msg, "\n") {
+			t.Fatalf("error should be one line; got %q", msg)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a crashed plugin made the host hang")
+	}
+	if !c.Exited() {
+		t.Fatal("client does not know the plugin exited")
+	}
+}
+
+func TestCancellationReachesPlugin(t *testing.T) {
+	c := plugintest.Open(t, faulty(t))
+	h, _ := c.PH()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := h.Compute(ctx, sdk.HomologyRequest{MaxDim: 98})
+	if err != context.DeadlineExceeded {
+		t.Fatalf("got %v, want context.DeadlineExceeded", err)
+	}
+	// The plugin is still usable after a cancelled call.
+	if _, err := h.Compute(context.Background(), sdk.HomologyRequest{MaxDim: 0}); err != nil {
+		t.Fatalf("call after cancellation: %v", err)
+	}
+}
+
+func TestPluginLogsAreForwarded(t *testing.T) {
+	var buf syncBuffer
+	logger := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Debug, JSONFormat: true})
+	c, err := sdk.Open(context.Background(), faulty(t), sdk.OpenOptions{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h, _ := c.PH()
+	if _, err := h.Compute(context.Background(), sdk.HomologyRequest{MaxDim: 97}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(buf.String(), "faulty plugin says hello") {
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin log line not forwarded; host log:\n%s", buf.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(buf.String(), `"@level":"warn"`) {
+		t.Errorf("forwarded line lost its level: %s", buf.String())
+	}
+}
+
+func TestMismatchedNameIsRefused(t *testing.T) {
+	renamed := filepath.Join(t.TempDir(), "nt-ph-other")
+	b, err := os.ReadFile(faulty(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(renamed, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sdk.Open(context.Background(), renamed, sdk.OpenOptions{})
+	if err == nil || !strings.Contains(err.Error(), `"faulty"`) || !strings.Contains(err.Error(), `"other"`) {
+		t.Fatalf("want a name mismatch error, got %v", err)
+	}
+	wrongKind := filepath.Join(t.TempDir(), "nt-env-faulty")
+	if err := os.WriteFile(wrongKind, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.Open(context.Background(), wrongKind, sdk.OpenOptions{}); err == nil {
+		t.Fatal("a ph plugin named as an env plugin must be refused")
+	}
+}
+
+func TestNotAPluginFailsFast(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "nt-ph-script")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho not a plugin >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := sdk.Open(context.Background(), script, sdk.OpenOptions{StartTimeout: 10 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "nt-ph-script") {
+		t.Fatalf("want an error naming the binary, got %v", err)
+	}
+	if time.Since(start) > 8*time.Second {
+		t.Fatalf("a binary that exits at once took %v to be reported", time.Since(start))
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
