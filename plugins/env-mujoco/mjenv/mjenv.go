@@ -1,0 +1,349 @@
+// Package mjenv implements sdk.Environment in-process on MuJoCo: batches
+// of independent copies of one task (tasks package), stepped in parallel
+// over the cores, reset automatically at episode end, and reproducible bit
+// for bit from a seed.
+//
+// The same value serves the nt-env-mujoco plugin binary (through
+// sdk.Serve) and in-process users such as learning tests.
+package mjenv
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/neuraltopology/neuraltopology/plugins/env-mujoco/mujoco"
+	"github.com/neuraltopology/neuraltopology/plugins/env-mujoco/tasks"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// Version is the plugin's semantic version.
+const Version = "0.1.0"
+
+// InfoUnstable is the info key set to 1 on a step where MuJoCo raised a
+// warning or the state stopped being finite; that step ends the episode
+// as terminated.
+const InfoUnstable = "physics_unstable"
+
+// MaxEnvs bounds NumEnvs so a typo cannot allocate millions of states.
+const MaxEnvs = 4096
+
+// Env is the MuJoCo environment plugin. The zero value is not usable; call
+// New. Its methods are safe for concurrent use on different handles; calls
+// on one handle must not overlap.
+type Env struct {
+	mu      sync.Mutex
+	batches map[int]*batch
+	next    int
+	// Logf, if set, receives one line per physics instability.
+	Logf func(format string, args ...any)
+}
+
+// New returns an environment plugin with no open batches.
+func New() *Env { return &Env{batches: map[int]*batch{}, next: 1} }
+
+// Describe reports the plugin's identity and tasks.
+func (e *Env) Describe(ctx context.Context) (sdk.Info, error) {
+	return sdk.Info{
+		Name:        "mujoco",
+		Kind:        sdk.KindEnv,
+		Version:     Version,
+		Protocol:    sdk.ProtocolVersion,
+		Description: fmt.Sprintf("MuJoCo %s control tasks with Gymnasium v4 semantics", mjVersion()),
+		Capabilities: map[string]string{
+			"tasks":  strings.Join(taskOrder, ","),
+			"render": "gif",
+		},
+	}, nil
+}
+
+// taskOrder is the order the capabilities list the tasks in.
+var taskOrder = []string{"Hopper-v4", "Walker2d-v4", "InvertedPendulum-v4"}
+
+func mjVersion() string {
+	v := mujoco.Version()
+	return fmt.Sprintf("%d.%d.%d", v/100, v/10%10, v%10)
+}
+
+// options are the per-batch settings EnvConfig.Options may change.
+type options struct {
+	resetNoise float64
+}
+
+// knownOptions lists the option keys Open accepts.
+var knownOptions = []string{"reset_noise_scale"}
+
+func parseOptions(t *tasks.Task, kv map[string]string) (options, error) {
+	o := options{resetNoise: t.ResetNoise}
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := kv[k]
+		switch k {
+		case "reset_noise_scale":
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+				return o, fmt.Errorf("option reset_noise_scale=%q: want a finite number >= 0", v)
+			}
+			o.resetNoise = f
+		default:
+			return o, fmt.Errorf("unknown option %q (valid: %s)", k, strings.Join(knownOptions, ", "))
+		}
+	}
+	return o, nil
+}
+
+// instance is one environment of a batch.
+type instance struct {
+	data   *mujoco.Data
+	rng    *rand.Rand
+	steps  int
+	ret    float64
+	warned int // d.WarningTotal() after the last reset or step
+	// lastRet and lastLen describe the episode that ended at this step.
+	lastRet float64
+	lastLen int
+	// scratch holds the clipped action and the outcome, reused per step.
+	act []float64
+	out tasks.Outcome
+}
+
+// batch is one opened set of environments of a task.
+type batch struct {
+	task    *tasks.Task
+	model   *mujoco.Model
+	opts    options
+	spec    sdk.EnvSpec
+	qpos0   []float64
+	envs    []instance
+	ctrlLo  []float64
+	ctrlHi  []float64
+	dt      float64
+	workers int
+	logf    func(string, ...any)
+	render  *renderer
+}
+
+// envRNG derives env i's random stream from the batch seed: one PCG
+// stream per (seed, i), so envs are independent and a batch of N
+// reproduces the first N envs of a bigger batch.
+func envRNG(seed int64, i int) *rand.Rand {
+	return rand.New(rand.NewPCG(splitmix(uint64(seed)), splitmix(uint64(i)^0x6a09e667f3bcc909)))
+}
+
+// splitmix is SplitMix64's output function, used to spread nearby seeds
+// over the whole PCG state.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// Open creates a batch of cfg.NumEnvs environments of cfg.TaskID, already
+// reset with cfg.Seed.
+func (e *Env) Open(ctx context.Context, cfg sdk.EnvConfig) (int, sdk.EnvSpec, error) {
+	t, err := tasks.Lookup(cfg.TaskID)
+	if err != nil {
+		return 0, sdk.EnvSpec{}, err
+	}
+	if cfg.NumEnvs < 1 || cfg.NumEnvs > MaxEnvs {
+		return 0, sdk.EnvSpec{}, fmt.Errorf("%s: NumEnvs %d out of range 1..%d", cfg.TaskID, cfg.NumEnvs, MaxEnvs)
+	}
+	opts, err := parseOptions(t, cfg.Options)
+	if err != nil {
+		return 0, sdk.EnvSpec{}, fmt.Errorf("%s: %w", cfg.TaskID, err)
+	}
+	b, err := newBatch(t, cfg, opts)
+	if err != nil {
+		return 0, sdk.EnvSpec{}, err
+	}
+	b.logf = e.Logf
+	e.mu.Lock()
+	h := e.next
+	e.next++
+	e.batches[h] = b
+	e.mu.Unlock()
+	return h, b.spec, nil
+}
+
+func newBatch(t *tasks.Task, cfg sdk.EnvConfig, opts options) (*batch, error) {
+	m, err := mujoco.LoadXML(t.XML)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.ID, err)
+	}
+	nu := m.Nu()
+	b := &batch{
+		task:    t,
+		model:   m,
+		opts:    opts,
+		qpos0:   m.Qpos0(),
+		envs:    make([]instance, cfg.NumEnvs),
+		ctrlLo:  make([]float64, nu),
+		ctrlHi:  make([]float64, nu),
+		dt:      m.Timestep() * float64(t.FrameSkip),
+		workers: min(cfg.NumEnvs, runtime.GOMAXPROCS(0)),
+	}
+	for i := range nu {
+		a := m.Actuator(i)
+		b.ctrlLo[i], b.ctrlHi[i] = a.CtrlRange[0], a.CtrlRange[1]
+	}
+	inf := math.Inf(1)
+	obsLo, obsHi := make([]float64, t.ObsDim), make([]float64, t.ObsDim)
+	for i := range obsLo {
+		obsLo[i], obsHi[i] = -inf, inf
+	}
+	b.spec = sdk.EnvSpec{
+		TaskID: t.ID, NumEnvs: cfg.NumEnvs,
+		ObsDim: t.ObsDim, ActDim: nu,
+		ObsLow: obsLo, ObsHigh: obsHi,
+		ActLow:          append([]float64(nil), b.ctrlLo...),
+		ActHigh:         append([]float64(nil), b.ctrlHi...),
+		MaxEpisodeSteps: tasks.MaxEpisodeSteps,
+		DT:              b.dt,
+		InfoKeys:        append(append([]string(nil), t.InfoKeys...), InfoUnstable),
+	}
+	for i := range b.envs {
+		d, err := mujoco.NewData(m)
+		if err != nil {
+			b.close()
+			return nil, fmt.Errorf("%s: env %d: %w", t.ID, i, err)
+		}
+		b.envs[i] = instance{
+			data: d, rng: envRNG(cfg.Seed, i),
+			act: make([]float64, nu),
+			out: tasks.Outcome{Info: make([]float64, len(t.InfoKeys))},
+		}
+		b.resetEnv(i)
+	}
+	return b, nil
+}
+
+func (b *batch) close() {
+	if b.render != nil {
+		b.render.close()
+		b.render = nil
+	}
+	for i := range b.envs {
+		if b.envs[i].data != nil {
+			b.envs[i].data.Close()
+		}
+	}
+	b.model.Close()
+}
+
+// resetEnv starts a new episode in env i: qpos = qpos0 + U(-s, s),
+// qvel = U(-s, s), then forward so derived quantities match.
+func (b *batch) resetEnv(i int) {
+	in := &b.envs[i]
+	d := in.data
+	d.Reset()
+	s := b.opts.resetNoise
+	qpos, qvel := d.Qpos(), d.Qvel()
+	for j := range qpos {
+		qpos[j] = b.qpos0[j] + uniform(in.rng, s)
+	}
+	for j := range qvel {
+		qvel[j] = uniform(in.rng, s)
+	}
+	d.Forward()
+	in.steps, in.ret, in.warned = 0, 0, d.WarningTotal()
+}
+
+// uniform draws from U(-s, s).
+func uniform(r *rand.Rand, s float64) float64 { return s * (2*r.Float64() - 1) }
+
+func (e *Env) get(h int) (*batch, error) {
+	e.mu.Lock()
+	b, ok := e.batches[h]
+	e.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("mujoco: no open batch with handle %d", h)
+	}
+	return b, nil
+}
+
+// Reset starts a new episode in every env. seed >= 0 reseeds env i's
+// stream from (seed, i); seed < 0 keeps drawing from the current streams.
+func (e *Env) Reset(ctx context.Context, handle int, seed int64) (sdk.Matrix, error) {
+	b, err := e.get(handle)
+	if err != nil {
+		return sdk.Matrix{}, err
+	}
+	obs := sdk.NewMatrix(len(b.envs), b.task.ObsDim)
+	for i := range b.envs {
+		if seed >= 0 {
+			b.envs[i].rng = envRNG(seed, i)
+		}
+		b.resetEnv(i)
+		b.task.Observe(b.envs[i].data, obs.Row(i))
+	}
+	return obs, nil
+}
+
+// Step applies one row of actions per env. Actions outside the control
+// range are clipped; NaN or infinite actions are an error and leave every
+// env untouched.
+func (e *Env) Step(ctx context.Context, handle int, actions sdk.Matrix) (sdk.StepResult, error) {
+	b, err := e.get(handle)
+	if err != nil {
+		return sdk.StepResult{}, err
+	}
+	n, na := len(b.envs), b.spec.ActDim
+	if actions.Rows != n || actions.Cols != na {
+		return sdk.StepResult{}, fmt.Errorf("%s: actions are %dx%d, want %dx%d (NumEnvs x ActDim)", b.task.ID, actions.Rows, actions.Cols, n, na)
+	}
+	if err := actions.Validate(true); err != nil {
+		return sdk.StepResult{}, fmt.Errorf("%s: actions: %w", b.task.ID, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return sdk.StepResult{}, err
+	}
+	res := sdk.StepResult{
+		Obs:        sdk.NewMatrix(n, b.task.ObsDim),
+		Reward:     make([]float64, n),
+		Terminated: make([]bool, n),
+		Truncated:  make([]bool, n),
+		FinalObs:   sdk.NewMatrix(n, b.task.ObsDim),
+		Info:       make(map[string][]float64, len(b.spec.InfoKeys)),
+	}
+	// One backing array for all info columns: one allocation, not k.
+	keys := b.spec.InfoKeys
+	flat := make([]float64, len(keys)*n)
+	for k, key := range keys {
+		res.Info[key] = flat[k*n : (k+1)*n]
+	}
+	ended := make([]bool, n)
+	if b.workers <= 1 {
+		b.stepRange(0, n, actions, &res, ended)
+	} else {
+		var wg sync.WaitGroup
+		per := (n + b.workers - 1) / b.workers
+		for lo := 0; lo < n; lo += per {
+			hi := min(lo+per, n)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b.stepRange(lo, hi, actions, &res, ended)
+			}()
+		}
+		wg.Wait()
+	}
+	// Episode stats are gathered after the parallel part so their order
+	// (by env index) does not depend on scheduling.
+	for i := range ended {
+		if ended[i] {
+			res.Episodes = append(res.Episodes, sdk.EpisodeStat{Env: i, Return: b.envs[i].lastRet, Length: b.envs[i].lastLen})
+		}
+	}
+	return res, nil
+}
