@@ -1,0 +1,278 @@
+// Package config holds the settings of a NeuralTopology run: the seed
+// project's YAML keys (so its config files work unchanged, including the
+// misspelt hidden_szie) plus this project's own, with their defaults.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything a run needs. Field tags are the YAML keys; the
+// seed's keys come first and keep its names.
+type Config struct {
+	// The seed's keys (CleanRL's ppo_continuous_action names).
+	EnvID                    string  `yaml:"env_id"`
+	Seed                     int64   `yaml:"seed"`
+	HiddenSize               string  `yaml:"hidden_size"` // "64" or "64,64"
+	TotalTimesteps           int     `yaml:"total_timesteps"`
+	LearningRate             float64 `yaml:"learning_rate"`
+	AnnealLR                 bool    `yaml:"anneal_lr"`
+	NumEnvs                  int     `yaml:"num_envs"`
+	NumSteps                 int     `yaml:"num_steps"`
+	Gamma                    float64 `yaml:"gamma"`
+	GAELambda                float64 `yaml:"gae_lambda"`
+	NumMinibatches           int     `yaml:"num_minibatches"`
+	UpdateEpochs             int     `yaml:"update_epochs"`
+	NormAdv                  bool    `yaml:"norm_adv"`
+	ClipCoef                 float64 `yaml:"clip_coef"`
+	ClipVLoss                bool    `yaml:"clip_vloss"`
+	EntCoef                  float64 `yaml:"ent_coef"`
+	VFCoef                   float64 `yaml:"vf_coef"`
+	MaxGradNorm              float64 `yaml:"max_grad_norm"`
+	TargetKL                 float64 `yaml:"target_kl"` // 0: no early stop
+	TopologyAnalysisInterval int     `yaml:"topology_analysis_interval"`
+	SaveCheckpointInterval   int     `yaml:"save_checkpoint_interval"`
+	CaptureVideo             bool    `yaml:"capture_video"`
+
+	// This project's keys.
+	Env          string  `yaml:"env"`              // environment plugin name
+	Algo         string  `yaml:"algo"`             // algorithm plugin name
+	Dist         string  `yaml:"dist"`             // distance plugin name
+	PH           string  `yaml:"ph"`               // homology plugin name
+	K            int     `yaml:"k"`                // neighbours for the geodesic metric (other points)
+	TDASamples   int     `yaml:"tda_samples"`      // states per snapshot
+	MaxDim       int     `yaml:"maxdim"`           // highest homology dimension (capped at d-1)
+	BettiScale   float64 `yaml:"betti_scale"`      // the seed's fixed scale for Betti numbers
+	NormalizedIn bool    `yaml:"normalized_input"` // input cloud in normalised coordinates
+	SaveClouds   bool    `yaml:"save_clouds"`      // keep point clouds as .npz for later benchmarks
+	RunDir       string  `yaml:"run_dir"`          // default runs/<env-id>__<algo>__<seed>__<time>
+	SnapshotJobs int     `yaml:"snapshot_jobs"`    // snapshots computed at once beside training
+}
+
+// Default returns the seed's defaults: Hopper-v4, 1M steps, CleanRL's PPO
+// hyperparameters, a snapshot every 10 updates with 500 states, k = 15
+// geodesic distances and Ripser-style homology in dims 0..2.
+func Default() Config {
+	return Config{
+		EnvID: "Hopper-v4", Seed: 1, HiddenSize: "64,64",
+		TotalTimesteps: 1_000_000, LearningRate: 3e-4, AnnealLR: true,
+		NumEnvs: 1, NumSteps: 2048, Gamma: 0.99, GAELambda: 0.95,
+		NumMinibatches: 32, UpdateEpochs: 10, NormAdv: true, ClipCoef: 0.2,
+		ClipVLoss: true, EntCoef: 0, VFCoef: 0.5, MaxGradNorm: 0.5,
+		TopologyAnalysisInterval: 10, SaveCheckpointInterval: 50,
+
+		Env: "mujoco", Algo: "ppo", Dist: "geodesic", PH: "rips",
+		K: 15, TDASamples: 500, MaxDim: 2, BettiScale: 2.5, SnapshotJobs: 1,
+	}
+}
+
+// aliases maps alternative spellings found in the seed's files to keys.
+var aliases = map[string]string{"hidden_szie": "hidden_size"}
+
+// ignored are seed keys that only concern its experiment tracker; they are
+// accepted so its files load, and have no effect here.
+var ignored = map[string]bool{
+	"exp_name": true, "track": true, "wandb_project_name": true, "wandb_entity": true,
+	"torch_deterministic": true, "cuda": true, "batch_size": true, "minibatch_size": true,
+	"num_iterations": true,
+}
+
+// Load reads a YAML file over c. Unknown keys are an error naming the key
+// (a typo must not silently fall back to a default); the seed's misspelt
+// hidden_szie is accepted.
+func (c *Config) Load(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var raw map[string]yaml.Node
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("config %s: %v", path, err)
+	}
+	var set []string
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		node := raw[k]
+		if ignored[k] {
+			continue
+		}
+		key := k
+		if a, ok := aliases[k]; ok {
+			key = a
+		}
+		if err := c.Set(key, nodeText(&node)); err != nil {
+			return nil, fmt.Errorf("config %s: line %d: %v", path, node.Line, err)
+		}
+		set = append(set, key)
+	}
+	return set, nil
+}
+
+// nodeText renders a YAML node as the text Set parses: scalars as they
+// are, sequences (e.g. hidden sizes [64, 64]) joined by commas.
+func nodeText(n *yaml.Node) string {
+	if n.Kind == yaml.SequenceNode {
+		parts := make([]string, len(n.Content))
+		for i, c := range n.Content {
+			parts[i] = c.Value
+		}
+		return strings.Join(parts, ",")
+	}
+	return n.Value
+}
+
+// field finds the struct field with YAML key key.
+func (c *Config) field(key string) (reflect.Value, bool) {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("yaml") == key {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+// Keys lists every YAML key a config accepts, in declaration order.
+func Keys() []string {
+	t := reflect.TypeOf(Config{})
+	keys := make([]string, t.NumField())
+	for i := range keys {
+		keys[i] = t.Field(i).Tag.Get("yaml")
+	}
+	return keys
+}
+
+// Set parses text into the field with YAML key key.
+func (c *Config) Set(key, text string) error {
+	if a, ok := aliases[key]; ok {
+		key = a
+	}
+	f, ok := c.field(key)
+	if !ok {
+		return fmt.Errorf("unknown key %q (known keys: %s)", key, strings.Join(Keys(), ", "))
+	}
+	text = strings.TrimSpace(text)
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(text)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(text)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not true or false", key, text)
+		}
+		f.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		// Accept 1e6 and 1_000_000 for step counts.
+		x, err := strconv.ParseFloat(strings.ReplaceAll(text, "_", ""), 64)
+		if err != nil || x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+			return fmt.Errorf("%s: %q is not an integer", key, text)
+		}
+		f.SetInt(int64(x))
+	case reflect.Float64:
+		if key == "target_kl" && (text == "" || text == "~" || strings.EqualFold(text, "none") || strings.EqualFold(text, "null")) {
+			f.SetFloat(0)
+			return nil
+		}
+		x, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s: %q is not a finite number", key, text)
+		}
+		f.SetFloat(x)
+	}
+	return nil
+}
+
+// Get renders the field with YAML key key as text.
+func (c *Config) Get(key string) string {
+	f, ok := c.field(key)
+	if !ok {
+		return ""
+	}
+	switch f.Kind() {
+	case reflect.Float64:
+		return strconv.FormatFloat(f.Float(), 'g', -1, 64)
+	default:
+		return fmt.Sprint(f.Interface())
+	}
+}
+
+// Hyper returns every key as text, the form an algorithm plugin receives
+// (it picks the keys it knows).
+func (c *Config) Hyper() map[string]string {
+	m := make(map[string]string)
+	for _, k := range Keys() {
+		m[k] = c.Get(k)
+	}
+	return m
+}
+
+// Validate checks values that would make a run fail later, so it fails
+// before any plugin starts.
+func (c *Config) Validate() error {
+	var errs []string
+	pos := func(key string, v int) {
+		if v < 1 {
+			errs = append(errs, fmt.Sprintf("%s must be >= 1 (got %d)", key, v))
+		}
+	}
+	pos("total_timesteps", c.TotalTimesteps)
+	pos("num_envs", c.NumEnvs)
+	pos("num_steps", c.NumSteps)
+	pos("num_minibatches", c.NumMinibatches)
+	pos("update_epochs", c.UpdateEpochs)
+	pos("tda_samples", c.TDASamples)
+	pos("snapshot_jobs", c.SnapshotJobs)
+	if c.TopologyAnalysisInterval < 0 {
+		errs = append(errs, "topology_analysis_interval must be >= 0 (0 turns snapshots off)")
+	}
+	if c.SaveCheckpointInterval < 0 {
+		errs = append(errs, "save_checkpoint_interval must be >= 0 (0 saves only at the end)")
+	}
+	if c.NumSteps*c.NumEnvs%max(c.NumMinibatches, 1) != 0 {
+		errs = append(errs, fmt.Sprintf("num_steps x num_envs (%d) must be divisible by num_minibatches (%d)", c.NumSteps*c.NumEnvs, c.NumMinibatches))
+	}
+	if c.MaxDim < 0 || c.MaxDim > 3 {
+		errs = append(errs, fmt.Sprintf("maxdim must be 0..3 (got %d)", c.MaxDim))
+	}
+	if c.Dist == "geodesic" && (c.K < 1 || c.K >= c.TDASamples) {
+		errs = append(errs, fmt.Sprintf("k must be in 1..tda_samples-1 (got %d)", c.K))
+	}
+	if c.LearningRate <= 0 {
+		errs = append(errs, "learning_rate must be > 0")
+	}
+	if c.Gamma <= 0 || c.Gamma > 1 || c.GAELambda < 0 || c.GAELambda > 1 {
+		errs = append(errs, "gamma must be in (0,1] and gae_lambda in [0,1]")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// YAML renders the resolved config, every key, for the run directory.
+func (c *Config) YAML() []byte {
+	var b bytes.Buffer
+	b.WriteString("# resolved NeuralTopology config: every key, after file and flags\n")
+	for _, k := range Keys() {
+		v := c.Get(k)
+		if f, _ := c.field(k); f.Kind() == reflect.String {
+			v = strconv.Quote(v)
+		}
+		fmt.Fprintf(&b, "%s: %s\n", k, v)
+	}
+	return b.Bytes()
+}
