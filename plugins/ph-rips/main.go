@@ -1,0 +1,12 @@
+// Command nt-ph-rips serves the rips persistent homology engine as an
+// nthost plugin.
+package main
+
+import (
+	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/rips"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+func main() {
+	sdk.Serve(rips.Plugin{})
+}

@@ -1,0 +1,454 @@
+package rips
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sort"
+)
+
+// engine holds the read-only description of the filtration shared by all
+// workers: float32 distances (what Ripser stores, half the memory and
+// cache footprint of float64), the neighbour graph below the threshold,
+// and the binomial table of the combinatorial number system.
+type engine struct {
+	n      int
+	maxDim int
+	p      int32
+	thr    float32
+	// dist is the full n x n matrix in float32; rows are contiguous so a
+	// scan over candidate vertices reads memory in order.
+	dist []float32
+	// nb[nbOff[u]:nbOff[u+1]] are the neighbours v != u with
+	// dist(u,v) <= thr, in decreasing vertex order.
+	nbOff []int32
+	nb    []int32
+	// byD[nbOff[u]:nbOff[u+1]] are the same neighbours sorted by
+	// increasing distance, with those distances in byDd; used to find
+	// every vertex within a given radius of u without a full scan.
+	byD  []int32
+	byDd []float32
+	// binom[k][x] = C(x, k) for k <= maxDim+2, x <= n.
+	binom [][]int64
+	inv   []int32 // multiplicative inverses mod p
+	d64   []float64
+}
+
+func newEngine(d []float64, n, maxDim int, thr float32, p int) *engine {
+	e := &engine{n: n, maxDim: maxDim, p: int32(p), thr: thr, d64: d}
+	e.dist = make([]float32, n*n)
+	for i, v := range d {
+		e.dist[i] = float32(v)
+	}
+	e.nbOff = make([]int32, n+1)
+	cnt := 0
+	for u := 0; u < n; u++ {
+		row := e.dist[u*n : (u+1)*n]
+		for v := n - 1; v >= 0; v-- {
+			if v != u && row[v] <= thr {
+				cnt++
+			}
+		}
+		e.nbOff[u+1] = int32(cnt)
+	}
+	e.nb = make([]int32, cnt)
+	e.byD = make([]int32, cnt)
+	e.byDd = make([]float32, cnt)
+	for u := 0; u < n; u++ {
+		row := e.dist[u*n : (u+1)*n]
+		k := e.nbOff[u]
+		for v := n - 1; v >= 0; v-- {
+			if v != u && row[v] <= thr {
+				e.nb[k] = int32(v)
+				k++
+			}
+		}
+		lst := e.byD[e.nbOff[u]:e.nbOff[u+1]]
+		copy(lst, e.nb[e.nbOff[u]:e.nbOff[u+1]])
+		sort.Slice(lst, func(a, b int) bool { return row[lst[a]] < row[lst[b]] })
+		for i, v := range lst {
+			e.byDd[int(e.nbOff[u])+i] = row[v]
+		}
+	}
+	e.binom = make([][]int64, maxDim+3)
+	for k := range e.binom {
+		e.binom[k] = make([]int64, n+1)
+		for x := 0; x <= n; x++ {
+			switch {
+			case k == 0:
+				e.binom[k][x] = 1
+			case x == 0:
+				e.binom[k][x] = 0
+			default:
+				e.binom[k][x] = e.binom[k-1][x-1] + e.binom[k][x-1]
+			}
+		}
+	}
+	e.inv = make([]int32, p)
+	for a := 1; a < p; a++ {
+		for b := 1; b < p; b++ {
+			if a*b%p == 1 {
+				e.inv[a] = int32(b)
+				break
+			}
+		}
+	}
+	return e
+}
+
+// decode writes the dim+1 vertices of simplex idx into vs in increasing
+// order, inverting idx = sum_i C(vs[i], i+1).
+func (e *engine) decode(idx int64, dim int, vs []int32) {
+	hi := e.n - 1
+	for k := dim + 1; k >= 1; k-- {
+		b := e.binom[k]
+		// largest x in [k-1, hi] with C(x,k) <= idx
+		lo, h := k-1, hi
+		for lo < h {
+			m := (lo + h + 1) / 2
+			if b[m] <= idx {
+				lo = m
+			} else {
+				h = m - 1
+			}
+		}
+		vs[k-1] = int32(lo)
+		idx -= b[lo]
+		hi = lo - 1
+	}
+}
+
+// index is the inverse of decode for vertices in increasing order.
+func (e *engine) index(vs []int32) int64 {
+	var s int64
+	for i, v := range vs {
+		s += e.binom[i+1][v]
+	}
+	return s
+}
+
+// diam is the largest pairwise float32 distance among vs.
+func (e *engine) diam(vs []int32) float32 {
+	var d float32
+	n := e.n
+	for i := 1; i < len(vs); i++ {
+		row := e.dist[int(vs[i])*n:]
+		for j := 0; j < i; j++ {
+			if x := row[vs[j]]; x > d {
+				d = x
+			}
+		}
+	}
+	return d
+}
+
+// diam64 is diam on the caller's float64 distances, used only to report
+// births and deaths exactly as given.
+func (e *engine) diam64(vs []int32) float64 {
+	var d float64
+	for i := 1; i < len(vs); i++ {
+		for j := 0; j < i; j++ {
+			if x := e.d64[int(vs[i])*e.n+int(vs[j])]; x > d {
+				d = x
+			}
+		}
+	}
+	return d
+}
+
+// maxCoface returns the largest vertex v > lo, not in vs, with
+// dist(u,v) <= r for every u in vs, or -1. With r = diam(vs) it finds the
+// oldest coface of equal diameter: cofaces of the same diameter are
+// ordered by index, and index grows with the added vertex.
+func (e *engine) maxCoface(vs []int32, r float32, lo int32) int32 {
+	n := e.n
+	// The vertex with the fewest neighbours within r bounds the search.
+	best, bestCnt := 0, math.MaxInt
+	for i, u := range vs {
+		a, b := int(e.nbOff[u]), int(e.nbOff[u+1])
+		lst := e.byDd[a:b]
+		c, _ := slices.BinarySearchFunc(lst, r, func(x, t float32) int {
+			if x <= t {
+				return -1
+			}
+			return 1
+		})
+		if c < bestCnt {
+			best, bestCnt = i, c
+		}
+	}
+	if bestCnt == 0 {
+		return -1
+	}
+	if bestCnt <= 48 || bestCnt*8 < int(int32(n)-1-lo) {
+		bu := vs[best]
+		a := int(e.nbOff[bu])
+		found := int32(-1)
+		for _, v := range e.byD[a : a+bestCnt] {
+			if v <= lo || v <= found {
+				continue
+			}
+			ok := true
+			for _, u := range vs {
+				if u == v || e.dist[int(u)*n+int(v)] > r {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				found = v
+			}
+		}
+		return found
+	}
+	bu := vs[best]
+	a, b := int(e.nbOff[bu]), int(e.nbOff[bu+1])
+	for _, v := range e.nb[a:b] {
+		if v <= lo {
+			break
+		}
+		ok := true
+		for _, u := range vs {
+			if u == v || e.dist[int(u)*n+int(v)] > r {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return v
+		}
+	}
+	return -1
+}
+
+// scratch is per-worker memory so the hot loops allocate nothing.
+type scratch struct {
+	vs, ws, fs [8]int32
+	below      [8]int64
+	above      [8]int64
+}
+
+// youngestFacet returns the facet of the simplex with vertices vs (and
+// diameter r) that is youngest among facets of the same diameter, i.e.
+// the one with the smallest index; removed is the vertex it lacks. ok is
+// false if no facet has diameter r.
+func (e *engine) youngestFacet(vs []int32, r float32, fs []int32) (idx int64, removed int32, ok bool) {
+	k := len(vs)
+	idx = math.MaxInt64
+	for skip := 0; skip < k; skip++ {
+		f := fs[:0]
+		for i, v := range vs {
+			if i != skip {
+				f = append(f, v)
+			}
+		}
+		if e.diam(f) != r {
+			continue
+		}
+		if x := e.index(f); x < idx {
+			idx, removed, ok = x, vs[skip], true
+		}
+	}
+	return idx, removed, ok
+}
+
+// apparentFacet reports whether the simplex vs (diameter r) is the
+// younger half of a zero-persistence apparent pair (rho, tau=vs): rho is
+// its youngest facet and tau is rho's oldest coface. Such pairs are never
+// stored; they are recognised again whenever needed.
+func (e *engine) apparentFacet(vs []int32, r float32, sc *scratch) (rho int64, removed int32, ok bool) {
+	rho, removed, ok = e.youngestFacet(vs, r, sc.fs[:])
+	if !ok {
+		return 0, 0, false
+	}
+	f := sc.ws[:0]
+	for _, v := range vs {
+		if v != removed {
+			f = append(f, v)
+		}
+	}
+	// tau is rho's oldest coface iff no larger vertex also keeps diameter r.
+	if e.maxCoface(f, r, removed) >= 0 {
+		return 0, 0, false
+	}
+	return rho, removed, true
+}
+
+// apparentCofacet reports whether the simplex vs (diameter r) is the
+// older half of a zero-persistence apparent pair, i.e. its column needs
+// no reduction at all.
+func (e *engine) apparentCofacet(vs []int32, r float32, sc *scratch) bool {
+	v := e.maxCoface(vs, r, -1)
+	if v < 0 {
+		return false
+	}
+	t := sc.ws[:0]
+	inserted := false
+	for _, u := range vs {
+		if !inserted && v < u {
+			t = append(t, v)
+			inserted = true
+		}
+		t = append(t, u)
+	}
+	if !inserted {
+		t = append(t, v)
+	}
+	_, removed, ok := e.youngestFacet(t, r, sc.fs[:])
+	return ok && removed == v
+}
+
+// cofaceSign is the coefficient of the coface vs+{v} in the coboundary
+// of vs: (-1)^j where j counts vertices of vs below v.
+func (e *engine) cofaceSign(vs []int32, v int32) int32 {
+	j := 0
+	for _, u := range vs {
+		if u < v {
+			j++
+		}
+	}
+	if j&1 == 1 {
+		return e.p - 1
+	}
+	return 1 % e.p
+}
+
+// pushCoboundary adds coef times the coboundary of the simplex vs
+// (diameter r) to h, restricted to cofaces within the threshold.
+func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32, sc *scratch) {
+	k := len(vs)
+	n := e.n
+	// idx(vs+{v}) with j vertices of vs below v is
+	// below[j] + C(v, j+1) + above[j].
+	var acc int64
+	for j := 0; j <= k; j++ {
+		sc.below[j] = acc
+		if j < k {
+			acc += e.binom[j+1][vs[j]]
+		}
+	}
+	acc = 0
+	for j := k; j >= 0; j-- {
+		sc.above[j] = acc
+		if j > 0 {
+			acc += e.binom[j+1][vs[j-1]]
+		}
+	}
+	best, bestCnt := vs[0], int32(math.MaxInt32)
+	for _, u := range vs {
+		if c := e.nbOff[u+1] - e.nbOff[u]; c < bestCnt {
+			best, bestCnt = u, c
+		}
+	}
+	neg := (e.p - coef) % e.p
+	j := k
+	thr := e.thr
+	for _, v := range e.nb[e.nbOff[best]:e.nbOff[best+1]] {
+		for j > 0 && vs[j-1] >= v {
+			j--
+		}
+		if j < k && vs[j] == v {
+			continue
+		}
+		d := r
+		ok := true
+		for _, u := range vs {
+			x := e.dist[int(u)*n+int(v)]
+			if x > thr {
+				ok = false
+				break
+			}
+			if x > d {
+				d = x
+			}
+		}
+		if !ok {
+			continue
+		}
+		c := coef
+		if j&1 == 1 {
+			c = neg
+		}
+		h.push(entry{idx: sc.below[j] + e.binom[j+1][v] + sc.above[j], diam: d, coef: c})
+	}
+}
+
+// forEachSimplex calls fn for every dim-simplex with diameter within the
+// threshold whose largest vertex is top, with vertices in increasing order.
+// It enumerates cliques of the neighbour graph downwards from top, so
+// every simplex is produced exactly once and nothing is stored.
+func (e *engine) forEachSimplex(top int32, dim int, cand [][]int32, fn func(vs []int32, r float32)) {
+	var vs [8]int32
+	var rs [8]float32
+	vs[dim] = top
+	rs[dim] = 0
+	if dim == 0 {
+		fn(vs[:1], 0)
+		return
+	}
+	// cand[l] are vertices below vs[l+1] adjacent to vs[l+1..dim].
+	c := cand[dim-1][:0]
+	for _, v := range e.nb[e.nbOff[top]:e.nbOff[top+1]] {
+		if v < top {
+			c = append(c, v)
+		}
+	}
+	cand[dim-1] = c
+	e.cliques(dim-1, dim, vs[:], rs[:], cand, fn)
+}
+
+func (e *engine) cliques(l, dim int, vs []int32, rs []float32, cand [][]int32, fn func(vs []int32, r float32)) {
+	n := e.n
+	for _, v := range cand[l] {
+		vs[l] = v
+		r := rs[l+1]
+		for i := l + 1; i <= dim; i++ {
+			if x := e.dist[int(vs[i])*n+int(v)]; x > r {
+				r = x
+			}
+		}
+		rs[l] = r
+		if l == 0 {
+			fn(vs[:dim+1], r)
+			continue
+		}
+		next := cand[l-1][:0]
+		row := e.dist[int(v)*n:]
+		for _, w := range cand[l] {
+			if w < v && row[w] <= e.thr {
+				next = append(next, w)
+			}
+		}
+		cand[l-1] = next
+		e.cliques(l-1, dim, vs, rs, cand, fn)
+	}
+}
+
+// column is a simplex whose coboundary has to be reduced.
+type column struct {
+	idx  int64
+	diam float32
+}
+
+// pivotRec is what a reduced column leaves behind for later columns that
+// reach the same pivot: its simplex, the coefficient of the pivot in its
+// reduced coboundary, and where its reduction chain V is stored.
+type pivotRec struct {
+	sigma int64
+	off   int64
+	n     int32
+	coef  int32
+}
+
+// vterm is one term of a stored reduction chain.
+type vterm struct {
+	idx  int64
+	coef int32
+}
+
+func ctxErr(ctx context.Context) error {
+	if ctx == nil {
+		return nil
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,248 @@
+package rips
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// runRipser computes the barcode with Debian's ripser (p=2) or
+// ripser-coeff (other p) on the lower triangle of d.
+func runRipser(t testing.TB, d sdk.Matrix, maxDim int, threshold float64, p int) [][][2]float64 {
+	t.Helper()
+	bin := "/usr/bin/ripser"
+	args := []string{"--format", "lower-distance", "--dim", strconv.Itoa(maxDim)}
+	if p != 2 {
+		bin = "/usr/bin/ripser-coeff"
+		args = append(args, "--modulus", strconv.Itoa(p))
+	}
+	if threshold > 0 {
+		args = append(args, "--threshold", strconv.FormatFloat(threshold, 'g', -1, 64))
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("oracle %s missing (apt-get install ripser): %v", bin, err)
+	}
+	f := filepath.Join(t.TempDir(), "d.txt")
+	var b bytes.Buffer
+	n := d.Rows
+	for i := 1; i < n; i++ {
+		for j := 0; j < i; j++ {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatFloat(d.At(i, j), 'g', -1, 64))
+		}
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(f, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, append(args, f)...).Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v", bin, args, err)
+	}
+	return parseRipser(t, out, maxDim)
+}
+
+func parseRipser(t testing.TB, out []byte, maxDim int) [][][2]float64 {
+	t.Helper()
+	res := make([][][2]float64, maxDim+1)
+	dim := -1
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, ok := strings.CutPrefix(line, "persistence intervals in dim "); ok {
+			var err error
+			dim, err = strconv.Atoi(strings.TrimSuffix(k, ":"))
+			if err != nil {
+				t.Fatalf("bad ripser line %q", line)
+			}
+			continue
+		}
+		if !strings.HasPrefix(line, "[") || dim < 0 {
+			continue
+		}
+		body := strings.TrimSuffix(strings.TrimPrefix(line, "["), ")")
+		parts := strings.SplitN(body, ",", 2)
+		bv, err := strconv.ParseFloat(strings.TrimSpace(parts[0]), 64)
+		if err != nil {
+			t.Fatalf("bad ripser line %q", line)
+		}
+		dv := math.Inf(1)
+		if s := strings.TrimSpace(parts[1]); s != "" {
+			if dv, err = strconv.ParseFloat(s, 64); err != nil {
+				t.Fatalf("bad ripser line %q", line)
+			}
+		}
+		res[dim] = append(res[dim], [2]float64{bv, dv})
+	}
+	for i := range res {
+		sortPairs(res[i])
+	}
+	return res
+}
+
+// near compares within Ripser's float32 storage and its 6 significant
+// printed digits.
+func near(a, b float64) bool {
+	if math.IsInf(a, 1) || math.IsInf(b, 1) {
+		return a == b
+	}
+	return math.Abs(a-b) <= 1e-5*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+// diffDiagrams returns "" if got matches want as multisets of pairs.
+func diffDiagrams(got []sdk.Diagram, want [][][2]float64) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d diagrams, want %d", len(got), len(want))
+	}
+	for k := range want {
+		g, w := got[k].Pairs, want[k]
+		if got[k].Dim != k {
+			return fmt.Sprintf("diagram %d has Dim %d", k, got[k].Dim)
+		}
+		if len(g) != len(w) {
+			return fmt.Sprintf("dim %d: %d pairs, ripser %d\n ours %v\n ripser %v", k, len(g), len(w), trunc(g), trunc(w))
+		}
+		// Both sorted; match greedily within tolerance to absorb
+		// near-ties that rounding may order differently.
+		used := make([]bool, len(w))
+		for _, p := range g {
+			found := false
+			for j, q := range w {
+				if !used[j] && near(p[0], q[0]) && near(p[1], q[1]) {
+					used[j], found = true, true
+					break
+				}
+			}
+			if !found {
+				return fmt.Sprintf("dim %d: pair %v not in ripser's\n ours %v\n ripser %v", k, p, trunc(g), trunc(w))
+			}
+		}
+	}
+	return ""
+}
+
+func trunc(p [][2]float64) [][2]float64 {
+	if len(p) > 30 {
+		return p[:30]
+	}
+	return p
+}
+
+// randomCloud makes n points in R^dim; with rounding > 0 their distances
+// are rounded to that many decimals so ties are frequent.
+func randomCloud(rng *rand.Rand, n, dim, decimals int) sdk.Matrix {
+	pts := sdk.NewMatrix(n, dim)
+	clustered := rng.IntN(2) == 0
+	for i := range n {
+		for k := range dim {
+			x := rng.NormFloat64()
+			if clustered {
+				x += float64(3 * (i % 3))
+			}
+			pts.Data[i*dim+k] = x
+		}
+	}
+	d := EuclideanDistances(pts)
+	if decimals > 0 {
+		s := math.Pow(10, float64(decimals))
+		for i := range d.Data {
+			d.Data[i] = math.Round(d.Data[i]*s) / s
+		}
+	}
+	return d
+}
+
+func TestAgainstRipser(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	type tc struct {
+		n, dim, maxDim, p, decimals int
+		thr                         bool
+	}
+	var cases []tc
+	for i := 0; i < 60; i++ {
+		c := tc{n: 5 + rng.IntN(60), dim: 2 + rng.IntN(7), maxDim: 1 + rng.IntN(2), p: 2, decimals: rng.IntN(4)}
+		if i%3 == 0 {
+			c.p = 3
+		}
+		if i%4 == 1 {
+			c.thr = true
+		}
+		if i%5 == 0 && c.n < 35 {
+			c.maxDim = 3
+		}
+		cases = append(cases, c)
+	}
+	// A few large ones.
+	cases = append(cases, tc{n: 200, dim: 3, maxDim: 2, p: 2, decimals: 3}, tc{n: 150, dim: 8, maxDim: 2, p: 3, decimals: 0, thr: true},
+		tc{n: 120, dim: 5, maxDim: 2, p: 2, decimals: 0})
+	if testing.Short() {
+		cases = cases[:20]
+	}
+	for i, c := range cases {
+		d := randomCloud(rng, c.n, c.dim, c.decimals)
+		thr := 0.0
+		if c.thr {
+			// Somewhere inside the range of distances.
+			thr = math.Round(d.Data[1]*100*(0.5+rng.Float64())) / 100
+		}
+		name := fmt.Sprintf("%d/n%d-d%d-max%d-p%d-thr%v", i, c.n, c.dim, c.maxDim, c.p, thr)
+		want := runRipser(t, d, c.maxDim, thr, c.p)
+		for _, w := range []int{1, 2} {
+			got, err := Compute(context.Background(), &d, Options{MaxDim: c.maxDim, Threshold: thr, Coeff: c.p, Workers: w})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if msg := diffDiagrams(got, want); msg != "" {
+				t.Fatalf("%s workers=%d: %s", name, w, msg)
+			}
+		}
+	}
+}
+
+// TestAgainstRipserDim3 checks dimension 3 on a cloud with real H3: the
+// 4-sphere sampled sparsely plus noise.
+func TestAgainstRipserDim3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	start := time.Now()
+	pts := sdk.NewMatrix(40, 4)
+	for i := range 40 {
+		var s float64
+		for k := range 4 {
+			x := rng.NormFloat64()
+			pts.Data[i*4+k] = x
+			s += x * x
+		}
+		for k := range 4 {
+			pts.Data[i*4+k] /= math.Sqrt(s)
+		}
+	}
+	d := EuclideanDistances(pts)
+	for _, p := range []int{2, 5} {
+		want := runRipser(t, d, 3, 0, p)
+		got, err := Compute(context.Background(), &d, Options{MaxDim: 3, Coeff: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg := diffDiagrams(got, want); msg != "" {
+			t.Fatalf("p=%d: %s", p, msg)
+		}
+		if len(want[3]) == 0 {
+			t.Fatalf("test cloud has no H3; pick another")
+		}
+	}
+	t.Logf("dim 3 check took %v", time.Since(start))
+}

@@ -1,0 +1,355 @@
+// Package rips computes Vietoris-Rips persistent homology of a finite
+// metric space, with the same barcodes as Ripser 1.2.1.
+//
+// The method is Ripser's (Bauer 2021): persistent cohomology, reduced
+// column by column from the youngest simplex to the oldest, with clearing
+// of the columns already known to be deaths one dimension lower, implicit
+// coboundaries through the combinatorial number system (simplices are
+// integers, nothing is stored but a few pivots and reduction chains),
+// apparent and emergent zero-persistence pairs recognised without any
+// reduction, and float32 distances. The enumeration of simplices and the
+// apparent-pair tests, which dominate on Rips complexes, run on all cores.
+//
+// Births and deaths are reported as the caller's float64 distances;
+// the filtration order itself is that of the float32-rounded distances,
+// as in Ripser, so a pair whose ends round to the same float32 is
+// omitted like any other zero-length pair.
+package rips
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// Options configure a computation.
+type Options struct {
+	// MaxDim is the highest homology dimension computed (0..MaxDim).
+	// Use DefaultMaxDim for the usual 2; zero means dimension 0 only.
+	MaxDim int
+	// Threshold is the largest filtration value. Zero or +Inf means
+	// none: the enclosing radius is used, beyond which nothing changes.
+	Threshold float64
+	// Coeff is the prime p of the coefficient field Z/p; 0 means 2.
+	Coeff int
+	// Workers is the number of goroutines; 0 means GOMAXPROCS.
+	Workers int
+	// MemoryLimit in bytes bounds the estimated size of the computation;
+	// 0 means the machine's physical memory.
+	MemoryLimit int64
+}
+
+// DefaultMaxDim is the dimension Ripser computes up to when not told.
+const DefaultMaxDim = 2
+
+// MaxSupportedDim is the highest MaxDim accepted; the simplex encoding
+// has room for it and the tests check it.
+const MaxSupportedDim = 5
+
+// Compute returns the persistence diagrams of the Vietoris-Rips
+// filtration of the distance matrix d, one per dimension 0..opt.MaxDim.
+// d must be square, symmetric, with a zero diagonal and finite
+// non-negative entries. A one-point space has one essential H0 bar.
+func Compute(ctx context.Context, d *sdk.Matrix, opt Options) ([]sdk.Diagram, error) {
+	if d == nil {
+		return nil, fmt.Errorf("rips: no distance matrix given")
+	}
+	if err := validateDistances(*d); err != nil {
+		return nil, err
+	}
+	return compute(ctx, d.Data, d.Rows, opt)
+}
+
+// ComputePoints is Compute on the Euclidean distances of the rows of pts.
+func ComputePoints(ctx context.Context, pts *sdk.Matrix, opt Options) ([]sdk.Diagram, error) {
+	if pts == nil {
+		return nil, fmt.Errorf("rips: no point cloud given")
+	}
+	if err := pts.Validate(true); err != nil {
+		return nil, fmt.Errorf("rips: point cloud: %w", err)
+	}
+	if pts.Rows == 0 {
+		return nil, fmt.Errorf("rips: point cloud has no points")
+	}
+	d := EuclideanDistances(*pts)
+	return compute(ctx, d.Data, d.Rows, opt)
+}
+
+// EuclideanDistances returns the n x n Euclidean distance matrix of the
+// rows of pts.
+func EuclideanDistances(pts sdk.Matrix) sdk.Matrix {
+	n := pts.Rows
+	d := sdk.NewMatrix(n, n)
+	for i := 0; i < n; i++ {
+		a := pts.Row(i)
+		for j := 0; j < i; j++ {
+			b := pts.Row(j)
+			var s float64
+			for k := range a {
+				x := a[k] - b[k]
+				s += x * x
+			}
+			s = math.Sqrt(s)
+			d.Data[i*n+j] = s
+			d.Data[j*n+i] = s
+		}
+	}
+	return d
+}
+
+func validateDistances(d sdk.Matrix) error {
+	if err := d.Validate(true); err != nil {
+		return fmt.Errorf("rips: distance matrix: %w", err)
+	}
+	if d.Rows != d.Cols {
+		return fmt.Errorf("rips: distance matrix is %dx%d, not square", d.Rows, d.Cols)
+	}
+	n := d.Rows
+	if n == 0 {
+		return fmt.Errorf("rips: distance matrix is empty")
+	}
+	for i := 0; i < n; i++ {
+		if v := d.Data[i*n+i]; v != 0 {
+			return fmt.Errorf("rips: distance matrix diagonal (%d,%d) is %v, want 0", i, i, v)
+		}
+		for j := 0; j < i; j++ {
+			a, b := d.Data[i*n+j], d.Data[j*n+i]
+			if a < 0 {
+				return fmt.Errorf("rips: distance (%d,%d) is negative: %v", i, j, a)
+			}
+			// Allow the last-bit noise of a symmetric computation.
+			if math.Abs(a-b) > 1e-9*math.Max(math.Abs(a), math.Abs(b)) {
+				return fmt.Errorf("rips: distance matrix is not symmetric: (%d,%d)=%v but (%d,%d)=%v", i, j, a, j, i, b)
+			}
+		}
+	}
+	return nil
+}
+
+func isPrime(p int) bool {
+	if p < 2 {
+		return false
+	}
+	for q := 2; q*q <= p; q++ {
+		if p%q == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// enclosingRadius is min over points of the largest distance to the
+// others: at that scale the complex is a cone, so all homology above
+// dimension 0 has died and one component is left.
+func enclosingRadius(d []float64, n int) float64 {
+	r := math.Inf(1)
+	for i := 0; i < n; i++ {
+		m := 0.0
+		for _, x := range d[i*n : (i+1)*n] {
+			m = max(m, x)
+		}
+		r = min(r, m)
+	}
+	return r
+}
+
+func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagram, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if opt.MaxDim < 0 || opt.MaxDim > MaxSupportedDim {
+		return nil, fmt.Errorf("rips: max dimension %d outside 0..%d", opt.MaxDim, MaxSupportedDim)
+	}
+	p := opt.Coeff
+	if p == 0 {
+		p = 2
+	}
+	if !isPrime(p) || p >= 1<<16 {
+		return nil, fmt.Errorf("rips: coefficient modulus %d is not a prime below 65536", opt.Coeff)
+	}
+	t := opt.Threshold
+	if math.IsNaN(t) || t < 0 {
+		return nil, fmt.Errorf("rips: threshold %v is not a non-negative number", t)
+	}
+	if n == 1 {
+		return singlePoint(opt.MaxDim), nil
+	}
+	if t == 0 || math.IsInf(t, 1) {
+		t = math.Inf(1)
+	}
+	t = min(t, enclosingRadius(d, n))
+	if err := checkSize(d, n, opt.MaxDim, t, opt.MemoryLimit); err != nil {
+		return nil, err
+	}
+	workers := defaultWorkers(opt.Workers)
+	e := newEngine(d, n, opt.MaxDim, float32(t), p)
+
+	out := make([]sdk.Diagram, opt.MaxDim+1)
+	deaths0, ess0, deathEdge, err := e.dim0(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dg := sdk.Diagram{Dim: 0}
+	for _, x := range deaths0 {
+		dg.Pairs = append(dg.Pairs, [2]float64{0, x})
+	}
+	for i := 0; i < ess0; i++ {
+		dg.Pairs = append(dg.Pairs, [2]float64{0, math.Inf(1)})
+	}
+	out[0] = dg
+
+	var prev map[int64]pivotRec
+	for dim := 1; dim <= opt.MaxDim; dim++ {
+		var cleared func(idx int64, vs []int32, r float32, sc *scratch) bool
+		if dim == 1 {
+			cleared = func(idx int64, _ []int32, _ float32, _ *scratch) bool { return deathEdge[idx] }
+		} else {
+			pv := prev
+			cleared = func(idx int64, vs []int32, r float32, sc *scratch) bool {
+				if _, ok := pv[idx]; ok {
+					return true
+				}
+				_, _, ok := e.apparentFacet(vs, r, sc)
+				return ok
+			}
+		}
+		cols, err := e.assemble(ctx, dim, workers, cleared)
+		if err != nil {
+			return nil, err
+		}
+		deathEdge = nil
+		prev = nil
+		red, err := e.reduce(ctx, dim, cols)
+		if err != nil {
+			return nil, err
+		}
+		out[dim] = e.diagram(dim, red.pairs)
+		prev = red.pivot
+	}
+	for i := range out {
+		sortPairs(out[i].Pairs)
+	}
+	return out, nil
+}
+
+func (e *engine) diagram(dim int, pairs []rawPair) sdk.Diagram {
+	dg := sdk.Diagram{Dim: dim, Pairs: make([][2]float64, 0, len(pairs))}
+	var b, t [8]int32
+	for _, pr := range pairs {
+		e.decode(pr.birth, dim, b[:dim+1])
+		death := math.Inf(1)
+		if pr.death >= 0 {
+			e.decode(pr.death, dim+1, t[:dim+2])
+			death = e.diam64(t[:dim+2])
+		}
+		dg.Pairs = append(dg.Pairs, [2]float64{e.diam64(b[:dim+1]), death})
+	}
+	return dg
+}
+
+func singlePoint(maxDim int) []sdk.Diagram {
+	out := make([]sdk.Diagram, maxDim+1)
+	for i := range out {
+		out[i] = sdk.Diagram{Dim: i, Pairs: [][2]float64{}}
+	}
+	out[0].Pairs = [][2]float64{{0, math.Inf(1)}}
+	return out
+}
+
+func sortPairs(ps [][2]float64) {
+	slices.SortFunc(ps, func(a, b [2]float64) int {
+		if a[0] != b[0] {
+			if a[0] < b[0] {
+				return -1
+			}
+			return 1
+		}
+		if a[1] != b[1] {
+			if a[1] < b[1] {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+}
+
+// checkSize refuses computations whose simplices would not fit: the
+// simplex indices must fit in 63 bits, and an upper bound on the number
+// of top-dimensional simplices (sum over vertices of C(lower degree,
+// maxDim)) times the bytes kept per column must fit in memory.
+func checkSize(d []float64, n, maxDim int, t float64, limit int64) error {
+	if c := binomF(n, maxDim+2); c > 1<<62 {
+		return fmt.Errorf("rips: %d points at max dimension %d need simplex indices beyond 63 bits (C(%d,%d)=%.3g)", n, maxDim, n, maxDim+2, c)
+	}
+	t32 := float32(t)
+	est := 0.0
+	for v := 0; v < n; v++ {
+		deg := 0
+		for u := 0; u < v; u++ {
+			if float32(d[v*n+u]) <= t32 {
+				deg++
+			}
+		}
+		est += binomF(deg, maxDim)
+	}
+	if limit <= 0 {
+		limit = physicalMemory()
+	}
+	const bytesPerSimplex = 24
+	if need := est * bytesPerSimplex; need > float64(limit) {
+		return fmt.Errorf("rips: max dimension %d at threshold %g may need up to %.3g simplices (~%.1f GB), over the %.1f GB limit; lower the dimension or the threshold", maxDim, t, est, need/1e9, float64(limit)/1e9)
+	}
+	return nil
+}
+
+func binomF(n, k int) float64 {
+	if k < 0 || k > n {
+		return 0
+	}
+	r := 1.0
+	for i := 0; i < k; i++ {
+		r = r * float64(n-i) / float64(i+1)
+	}
+	return r
+}
+
+// physicalMemory reads MemTotal from /proc/meminfo, or assumes 8 GB.
+func physicalMemory() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 8 << 30
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fs := strings.Fields(s.Text())
+		if len(fs) >= 2 && fs[0] == "MemTotal:" {
+			if kb, err := strconv.ParseInt(fs[1], 10, 64); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 8 << 30
+}
+
+// Betti returns, for each diagram in order, the number of pairs alive at
+// scale t: birth <= t < death.
+func Betti(diagrams []sdk.Diagram, t float64) []int {
+	out := make([]int, len(diagrams))
+	for i, dg := range diagrams {
+		for _, p := range dg.Pairs {
+			if p[0] <= t && t < p[1] {
+				out[i]++
+			}
+		}
+	}
+	return out
+}
