@@ -425,6 +425,9 @@ func (d *Data) GeomXpos() []float64 { return nums(d.p.geom_xpos, 3*d.m.Ngeom()) 
 // (ngeom x 9).
 func (d *Data) GeomXmat() []float64 { return nums(d.p.geom_xmat, 9*d.m.Ngeom()) }
 
+// Xanchor holds the Cartesian joint anchors (njnt x 3).
+func (d *Data) Xanchor() []float64 { return nums(d.p.xanchor, 3*d.m.Njnt()) }
+
 // Ncon is the number of contacts found by the last step or forward.
 func (d *Data) Ncon() int { return int(d.p.ncon) }
 
