@@ -37,6 +37,11 @@ func (p *learner) learn() sdk.UpdateStats {
 		}
 	}()
 
+	// Like CleanRL's b_inds: the identity at each update, shuffled in
+	// place at each epoch.
+	for i := range p.perm {
+		p.perm[i] = i
+	}
 	var clipFracSum float64
 	var nmb int
 	var side updateSide
@@ -72,8 +77,7 @@ func (p *learner) learn() sdk.UpdateStats {
 	return st
 }
 
-// shuffle permutes the minibatch order in place (Fisher-Yates), carrying
-// the previous epoch's order forward as CleanRL's np.random.shuffle does.
+// shuffle permutes the minibatch order in place (Fisher-Yates).
 func (p *learner) shuffle() {
 	for i := len(p.perm) - 1; i > 0; i-- {
 		j := p.rnd.IntN(i + 1)
