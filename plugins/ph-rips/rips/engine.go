@@ -3,7 +3,6 @@ package rips
 import (
 	"context"
 	"math"
-	"slices"
 	"sort"
 )
 
@@ -167,12 +166,16 @@ func (e *engine) maxCoface(vs []int32, r float32, lo int32) int32 {
 	for i, u := range vs {
 		a, b := int(e.nbOff[u]), int(e.nbOff[u+1])
 		lst := e.byDd[a:b]
-		c, _ := slices.BinarySearchFunc(lst, r, func(x, t float32) int {
-			if x <= t {
-				return -1
+		// c = number of entries <= r (the list is sorted ascending)
+		c, hi := 0, len(lst)
+		for c < hi {
+			m := int(uint(c+hi) >> 1)
+			if lst[m] <= r {
+				c = m + 1
+			} else {
+				hi = m
 			}
-			return 1
-		})
+		}
 		if c < bestCnt {
 			best, bestCnt = i, c
 		}
@@ -228,28 +231,25 @@ type scratch struct {
 	above      [8]int64
 }
 
-// youngestFacet returns the facet of the simplex with vertices vs (and
-// diameter r) that is youngest among facets of the same diameter, i.e.
-// the one with the smallest index; removed is the vertex it lacks. ok is
-// false if no facet has diameter r.
+// youngestFacet returns the facet of the simplex with vertices vs
+// (increasing, diameter r) that is youngest among facets of the same
+// diameter, i.e. the one with the smallest index; removed is the vertex
+// it lacks. ok is false if no facet has diameter r. Facet indices fall
+// as the removed vertex rises, so the first facet of diameter r found
+// removing vertices from the top is the one.
 func (e *engine) youngestFacet(vs []int32, r float32, fs []int32) (idx int64, removed int32, ok bool) {
-	k := len(vs)
-	idx = math.MaxInt64
-	for skip := 0; skip < k; skip++ {
+	for skip := len(vs) - 1; skip >= 0; skip-- {
 		f := fs[:0]
 		for i, v := range vs {
 			if i != skip {
 				f = append(f, v)
 			}
 		}
-		if e.diam(f) != r {
-			continue
-		}
-		if x := e.index(f); x < idx {
-			idx, removed, ok = x, vs[skip], true
+		if e.diam(f) == r {
+			return e.index(f), vs[skip], true
 		}
 	}
-	return idx, removed, ok
+	return 0, 0, false
 }
 
 // apparentFacet reports whether the simplex vs (diameter r) is the

@@ -207,20 +207,13 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 
 	var prev map[int64]pivotRec
 	for dim := 1; dim <= opt.MaxDim; dim++ {
-		var cleared func(idx int64, vs []int32, r float32, sc *scratch) bool
+		var cols []column
 		if dim == 1 {
-			cleared = func(idx int64, _ []int32, _ float32, _ *scratch) bool { return deathEdge[idx] }
+			de := deathEdge
+			cols, err = e.assemble(ctx, 1, workers, func(idx int64, _ []int32, _ float32, _ *scratch) bool { return de[idx] })
 		} else {
-			pv := prev
-			cleared = func(idx int64, vs []int32, r float32, sc *scratch) bool {
-				if _, ok := pv[idx]; ok {
-					return true
-				}
-				_, _, ok := e.apparentFacet(vs, r, sc)
-				return ok
-			}
+			cols, err = e.assembleByEdge(ctx, dim, workers, prev)
 		}
-		cols, err := e.assemble(ctx, dim, workers, cleared)
 		if err != nil {
 			return nil, err
 		}

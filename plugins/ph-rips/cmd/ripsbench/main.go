@@ -1,0 +1,294 @@
+// Command ripsbench times the rips engine against Debian's ripser on the
+// benchmark workloads, side by side, and checks that both give the same
+// barcodes.
+//
+//	go run ./plugins/ph-rips/cmd/ripsbench [-workload W1|W2|W3|all] [-repeat N]
+//
+// Both engines run as child processes on the same distance matrix, so
+// wall time and peak resident memory (the child's rusage Maxrss) are
+// measured the same way: ripser reads a lower-triangular text file, ours
+// re-executes this binary with a hidden -child flag on a binary file.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/rips"
+	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+func main() {
+	workload := flag.String("workload", "all", "W1, W2, W3 or all")
+	repeat := flag.Int("repeat", 1, "runs of each engine per input; the median is reported")
+	seed := flag.Int64("seed", 1, "workload seed")
+	ripser := flag.String("ripser", "/usr/bin/ripser", "reference binary")
+	workers := flag.Int("workers", 0, "goroutines for ours (0: all cores)")
+	child := flag.String("child", "", "internal: compute the matrix in this file and print its barcode")
+	maxDim := flag.Int("maxdim", workloads.MaxDim, "homology dimensions 0..maxdim")
+	flag.Parse()
+	if *child != "" {
+		if err := runChild(*child, *maxDim, *workers); err != nil {
+			fmt.Fprintln(os.Stderr, "ripsbench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*workload, *repeat, *seed, *ripser, *workers, *maxDim); err != nil {
+		fmt.Fprintln(os.Stderr, "ripsbench:", err)
+		os.Exit(1)
+	}
+}
+
+func runChild(path string, maxDim, workers int) error {
+	d, err := readMatrix(path)
+	if err != nil {
+		return err
+	}
+	dg, err := rips.Compute(context.Background(), &d, rips.Options{MaxDim: maxDim, Workers: workers})
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	for _, g := range dg {
+		fmt.Fprintf(w, "persistence intervals in dim %d:\n", g.Dim)
+		for _, p := range g.Pairs {
+			if math.IsInf(p[1], 1) {
+				fmt.Fprintf(w, " [%v, )\n", p[0])
+			} else {
+				fmt.Fprintf(w, " [%v,%v)\n", p[0], p[1])
+			}
+		}
+	}
+	return nil
+}
+
+type result struct {
+	wall   time.Duration
+	rssKB  int64
+	output []byte
+}
+
+func measure(name string, args ...string) (result, error) {
+	cmd := exec.Command(name, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return result{}, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, strings.TrimSpace(errb.String()))
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	var rss int64
+	if ru != nil {
+		rss = ru.Maxrss
+	}
+	return result{wall: wall, rssKB: rss, output: out.Bytes()}, nil
+}
+
+func median(rs []result) result {
+	slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
+	return rs[len(rs)/2]
+}
+
+func run(workload string, repeat int, seed int64, ripser string, workers, maxDim int) error {
+	names := workloads.Names
+	if workload != "all" {
+		names = []string{workload}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "ripsbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	host, _ := os.Hostname()
+	fmt.Printf("ripsbench %s, host %s, %d cores, repeat %d, seed %d, maxdim %d\n\n", time.Now().UTC().Format(time.RFC3339), host, cpuCount(), repeat, seed, maxDim)
+	fmt.Println("| input | n | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | barcodes |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	for _, name := range names {
+		inputs, err := workloads.Generate(name, seed)
+		if err != nil {
+			return err
+		}
+		for i, in := range inputs {
+			txt := filepath.Join(dir, fmt.Sprintf("%s-%d.txt", name, i))
+			bin := filepath.Join(dir, fmt.Sprintf("%s-%d.bin", name, i))
+			if err := writeLower(txt, in.Distances); err != nil {
+				return err
+			}
+			if err := writeMatrix(bin, in.Distances); err != nil {
+				return err
+			}
+			var rr, ro []result
+			for range repeat {
+				r, err := measure(ripser, "--format", "lower-distance", "--dim", strconv.Itoa(maxDim), txt)
+				if err != nil {
+					return err
+				}
+				rr = append(rr, r)
+				o, err := measure(self, "-child", bin, "-maxdim", strconv.Itoa(maxDim), "-workers", strconv.Itoa(workers))
+				if err != nil {
+					return err
+				}
+				ro = append(ro, o)
+			}
+			r, o := median(rr), median(ro)
+			verdict := compare(parse(r.output), parse(o.output))
+			fmt.Printf("| %s | %d | %.2f | %.2f | %.3f | %.0f | %.0f | %.2f | %s |\n", in.Name, in.Distances.Rows,
+				r.wall.Seconds(), o.wall.Seconds(), o.wall.Seconds()/r.wall.Seconds(),
+				float64(r.rssKB)/1024, float64(o.rssKB)/1024, float64(o.rssKB)/float64(r.rssKB), verdict)
+		}
+	}
+	return nil
+}
+
+func cpuCount() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), "\nprocessor") + 1
+}
+
+func writeLower(path string, d sdk.Matrix) error {
+	var b bytes.Buffer
+	for i := 1; i < d.Rows; i++ {
+		for j := 0; j < i; j++ {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatFloat(d.At(i, j), 'g', -1, 64))
+		}
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func writeMatrix(path string, d sdk.Matrix) error {
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, int64(d.Rows))
+	binary.Write(&b, binary.LittleEndian, d.Data)
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func readMatrix(path string) (sdk.Matrix, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sdk.Matrix{}, err
+	}
+	r := bytes.NewReader(b)
+	var n int64
+	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
+		return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if n <= 0 || n > 1<<16 || int64(len(b)) != 8+8*n*n {
+		return sdk.Matrix{}, fmt.Errorf("%s: bad size header %d", path, n)
+	}
+	m := sdk.NewMatrix(int(n), int(n))
+	if err := binary.Read(r, binary.LittleEndian, m.Data); err != nil {
+		return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// parse reads ripser's output format into sorted pairs per dimension.
+func parse(out []byte) [][][2]float64 {
+	var res [][][2]float64
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "persistence intervals in dim ") {
+			res = append(res, nil)
+			continue
+		}
+		if !strings.HasPrefix(line, "[") || len(res) == 0 {
+			continue
+		}
+		body := strings.TrimSuffix(strings.TrimPrefix(line, "["), ")")
+		b, d, _ := strings.Cut(body, ",")
+		bv, _ := strconv.ParseFloat(strings.TrimSpace(b), 64)
+		dv := math.Inf(1)
+		if s := strings.TrimSpace(d); s != "" {
+			dv, _ = strconv.ParseFloat(s, 64)
+		}
+		k := len(res) - 1
+		res[k] = append(res[k], [2]float64{bv, dv})
+	}
+	for _, r := range res {
+		slices.SortFunc(r, func(a, b [2]float64) int {
+			if c := cmpF(a[0], b[0]); c != 0 {
+				return c
+			}
+			return cmpF(a[1], b[1])
+		})
+	}
+	return res
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// compare says "same" when the pairs agree within ripser's printed
+// precision, else where they first differ.
+func compare(want, got [][][2]float64) string {
+	if len(want) != len(got) {
+		return fmt.Sprintf("DIFFER: %d vs %d dims", len(want), len(got))
+	}
+	counts := make([]string, len(want))
+	for k := range want {
+		counts[k] = strconv.Itoa(len(want[k]))
+		if len(want[k]) != len(got[k]) {
+			return fmt.Sprintf("DIFFER: dim %d has %d vs %d pairs", k, len(want[k]), len(got[k]))
+		}
+		// Greedy matching within tolerance: pairs whose births differ
+		// only past ripser's 6 printed digits may sort differently.
+		used := make([]bool, len(got[k]))
+		for _, w := range want[k] {
+			found := false
+			for j, g := range got[k] {
+				if !used[j] && near(w[0], g[0]) && near(w[1], g[1]) {
+					used[j], found = true, true
+					break
+				}
+			}
+			if !found {
+				return fmt.Sprintf("DIFFER: dim %d: ripser's %v missing", k, w)
+			}
+		}
+	}
+	return "same (" + strings.Join(counts, "/") + " pairs)"
+}
+
+func near(a, b float64) bool {
+	if math.IsInf(a, 1) || math.IsInf(b, 1) {
+		return a == b
+	}
+	return math.Abs(a-b) <= 1e-5*math.Max(1, math.Abs(a))
+}

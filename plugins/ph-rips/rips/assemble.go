@@ -1,0 +1,301 @@
+package rips
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// Assembly of the columns of dimension >= 2, organised by diameter edge.
+//
+// Every simplex of dimension >= 1 has a diameter edge ab (its youngest
+// edge: longest, and among equally long ones the smallest index) and its
+// diameter r = d(a,b). All its other vertices lie in
+//
+//	S(ab) = { v not in {a,b} : d(a,v) <= r and d(b,v) <= r },
+//
+// the apexes of the triangles of diameter r on ab. Listing S(ab) costs
+// one pass over two contiguous rows of the distance matrix, and then
+// every question the apparent-pair tests ask about cofaces of the same
+// diameter becomes a scan of that short list instead of a search over
+// all n vertices: the oldest coface of equal diameter of a simplex
+// containing ab is ab + (the largest vertex of S(ab) close enough to the
+// others). This is where Rips complexes spend their time, since almost
+// all simplices are in zero-persistence apparent pairs.
+
+// edgeWork is one edge to expand.
+type edgeWork struct {
+	a, b int32
+}
+
+// assembleByEdge returns the columns of dimension dim >= 2 (see
+// assemble), split across workers by diameter edge.
+func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[int64]pivotRec) ([]column, error) {
+	n := e.n
+	var edges []edgeWork
+	for a := 1; a < n; a++ {
+		for _, b := range e.nb[e.nbOff[a]:e.nbOff[a+1]] {
+			if b < int32(a) {
+				edges = append(edges, edgeWork{int32(a), b})
+			}
+		}
+	}
+	const chunk = 64
+	var next atomic.Int64
+	var stop atomic.Bool
+	parts := make([][]column, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			x := &edgeExpander{e: e, dim: dim, prev: prev, s: make([]int32, 0, n)}
+			for !stop.Load() {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(edges) {
+					break
+				}
+				if ctxErr(ctx) != nil {
+					stop.Store(true)
+					break
+				}
+				for _, ed := range edges[lo:min(lo+chunk, len(edges))] {
+					x.expand(ed.a, ed.b)
+				}
+			}
+			parts[w] = x.out
+		}(w)
+	}
+	wg.Wait()
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	cols := make([]column, 0, total)
+	for i, p := range parts {
+		cols = append(cols, p...)
+		parts[i] = nil
+	}
+	parallelSort(cols, workers)
+	return cols, nil
+}
+
+// edgeExpander is one worker's state.
+type edgeExpander struct {
+	e    *engine
+	dim  int
+	prev map[int64]pivotRec
+	a, b int32
+	r    float32
+	eab  int64   // index of edge ab
+	s    []int32 // S(ab), decreasing
+	c    [8]int32
+	vs   [8]int32
+	sc   scratch
+	out  []column
+}
+
+func (x *edgeExpander) edgeIdx(u, v int32) int64 {
+	if u < v {
+		u, v = v, u
+	}
+	return x.e.binom[2][u] + int64(v)
+}
+
+// owns reports whether edge ab is the diameter edge of a simplex gaining
+// vertex v next to ab and the vertices cs: no other edge of length r
+// through v may have a smaller index.
+func (x *edgeExpander) owns(v int32, cs []int32) bool {
+	e := x.e
+	row := e.dist[int(v)*e.n:]
+	if row[x.a] == x.r && x.edgeIdx(v, x.a) < x.eab {
+		return false
+	}
+	if row[x.b] == x.r && x.edgeIdx(v, x.b) < x.eab {
+		return false
+	}
+	for _, c := range cs {
+		if row[c] == x.r && x.edgeIdx(v, c) < x.eab {
+			return false
+		}
+	}
+	return true
+}
+
+func (x *edgeExpander) expand(a, b int32) {
+	e := x.e
+	n := e.n
+	x.a, x.b = a, b
+	x.r = e.dist[int(a)*n+int(b)]
+	x.eab = e.binom[2][a] + int64(b)
+	r := x.r
+	ra, rb := e.dist[int(a)*n:(int(a)+1)*n], e.dist[int(b)*n:(int(b)+1)*n]
+	s := x.s[:0]
+	for v := n - 1; v >= 0; v-- {
+		if ra[v] <= r && rb[v] <= r && int32(v) != a && int32(v) != b {
+			s = append(s, int32(v))
+		}
+	}
+	x.s = s
+	if len(s) < x.dim-1 {
+		return
+	}
+	x.extend(0, 0)
+}
+
+// extend chooses the k-th extra vertex among S(ab)[from:], keeping the
+// extra vertices decreasing and pairwise within r.
+func (x *edgeExpander) extend(k, from int) {
+	e := x.e
+	need := x.dim - 1
+	for i := from; i < len(x.s); i++ {
+		v := x.s[i]
+		row := e.dist[int(v)*e.n:]
+		ok := true
+		for _, c := range x.c[:k] {
+			if row[c] > x.r {
+				ok = false
+				break
+			}
+		}
+		if !ok || !x.owns(v, x.c[:k]) {
+			continue
+		}
+		x.c[k] = v
+		if k+1 == need {
+			x.visit()
+		} else {
+			x.extend(k+1, i+1)
+		}
+	}
+}
+
+// visit tests the simplex ab + c and keeps it as a column unless it is
+// cleared or in a zero-persistence apparent pair.
+func (x *edgeExpander) visit() {
+	e := x.e
+	cs := x.c[:x.dim-1]
+	// vertices in increasing order
+	vs := x.vs[:x.dim+1]
+	copy(vs, cs)
+	vs[len(cs)] = x.a
+	vs[len(cs)+1] = x.b
+	for i := 1; i < len(vs); i++ {
+		for j := i; j > 0 && vs[j-1] > vs[j]; j-- {
+			vs[j-1], vs[j] = vs[j], vs[j-1]
+		}
+	}
+	idx := e.index(vs)
+	if _, ok := x.prev[idx]; ok {
+		return
+	}
+	if x.apparentDeath(vs, cs) || x.apparentBirth(vs, cs) {
+		return
+	}
+	x.out = append(x.out, column{idx: idx, diam: x.r})
+}
+
+// closeTo reports whether v is within r of every vertex in cs other than
+// skip (skip < 0: none) and is not one of them.
+func (x *edgeExpander) closeTo(v int32, cs []int32, skip int32) bool {
+	row := x.e.dist[int(v)*x.e.n:]
+	for _, c := range cs {
+		if c == skip {
+			continue
+		}
+		if c == v || row[c] > x.r {
+			return false
+		}
+	}
+	return true
+}
+
+// apparentDeath: the simplex is the oldest coface of its youngest facet
+// (rho, missing w), so rho's column already died here.
+func (x *edgeExpander) apparentDeath(vs, cs []int32) bool {
+	e := x.e
+	w := x.youngestRemoved(vs)
+	if w == x.a || w == x.b {
+		// rho lacks part of ab: rare (ties only); ask the general search.
+		f := x.sc.ws[:0]
+		for _, v := range vs {
+			if v != w {
+				f = append(f, v)
+			}
+		}
+		return e.maxCoface(f, x.r, w) < 0
+	}
+	// rho contains ab, so its equal-diameter cofaces are rho + v, v in S(ab).
+	for _, v := range x.s {
+		if v <= w {
+			break
+		}
+		if x.closeTo(v, cs, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// apparentBirth: the simplex's oldest coface of equal diameter (tau) has
+// it as youngest facet.
+func (x *edgeExpander) apparentBirth(vs, cs []int32) bool {
+	for _, v := range x.s {
+		if !x.closeTo(v, cs, -1) {
+			continue
+		}
+		// tau = vs + v. Its youngest facet of diameter r drops the
+		// largest vertex that can go without losing every edge of
+		// length r; that must be v itself.
+		for i := len(vs) - 1; i >= 0 && vs[i] > v; i-- {
+			u := vs[i]
+			if u != x.a && u != x.b {
+				return false
+			}
+			if x.rEdgeAvoiding(vs, u, v) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// youngestRemoved returns the vertex whose removal from the simplex vs
+// (diameter r, containing ab) gives its youngest facet of diameter r.
+// Facet indices fall as the removed vertex rises, so it is the largest
+// vertex whose removal keeps an edge of length r: any vertex but a or b,
+// or a or b themselves when another edge of length r remains (a tie).
+func (x *edgeExpander) youngestRemoved(vs []int32) int32 {
+	for i := len(vs) - 1; i >= 0; i-- {
+		w := vs[i]
+		if w != x.a && w != x.b || x.rEdgeAvoiding(vs, w, -1) {
+			return w
+		}
+	}
+	return -1
+}
+
+// rEdgeAvoiding reports whether vs plus extra (if >= 0), without w, has
+// an edge of length exactly r.
+func (x *edgeExpander) rEdgeAvoiding(vs []int32, w, extra int32) bool {
+	e := x.e
+	for i, u := range vs {
+		if u == w {
+			continue
+		}
+		row := e.dist[int(u)*e.n:]
+		if extra >= 0 && row[extra] == x.r {
+			return true
+		}
+		for _, v := range vs[:i] {
+			if v != w && row[v] == x.r {
+				return true
+			}
+		}
+	}
+	return false
+}
