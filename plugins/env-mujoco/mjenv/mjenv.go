@@ -131,6 +131,8 @@ type batch struct {
 	workers int
 	logf    func(string, ...any)
 	render  *renderer
+	renderW int
+	renderH int
 }
 
 // envRNG derives env i's random stream from the batch seed: one PCG

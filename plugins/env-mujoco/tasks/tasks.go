@@ -53,6 +53,8 @@ type Task struct {
 	ResetNoise float64 // half-width s of the uniform reset noise U(-s, s)
 	ObsDim     int
 	InfoKeys   []string
+	// View is the camera Render uses.
+	View View
 
 	// observe writes the observation of d into obs (len ObsDim).
 	observe func(d *mujoco.Data, obs []float64)
@@ -60,6 +62,18 @@ type Task struct {
 	// (clipped) action applied, the step duration and the new state.
 	outcome func(xBefore float64, action []float64, dt float64, d *mujoco.Data, out *Outcome)
 }
+
+// View is a task's camera: it looks at Lookat from Distance away at
+// Azimuth and Elevation degrees; if Track names a body, the camera follows
+// that body's x position (so the floor stays in view while it moves).
+type View struct {
+	Track                        string
+	Lookat                       [3]float64
+	Distance, Azimuth, Elevation float64
+}
+
+// sideView watches a walker from its left side, centred at mid height.
+var sideView = View{Track: "torso", Lookat: [3]float64{0, 0, 0.9}, Distance: 3.5, Azimuth: 90, Elevation: -10}
 
 // Observe writes the observation of state d into obs, which must have
 // length ObsDim.
@@ -141,6 +155,7 @@ func hopper() *Task {
 	return &Task{
 		ID: "Hopper-v4", XML: hopperXML, FrameSkip: 4, ResetNoise: 5e-3, ObsDim: 11,
 		InfoKeys: walkerInfo,
+		View:     sideView,
 		observe:  locomotionObs,
 		outcome: func(xBefore float64, action []float64, dt float64, d *mujoco.Data, out *Outcome) {
 			locomotionReward(xBefore, action, dt, d, out, HopperHealthy(d.Qpos(), d.Qvel()))
@@ -171,6 +186,7 @@ func walker() *Task {
 	return &Task{
 		ID: "Walker2d-v4", XML: walkerXML, FrameSkip: 4, ResetNoise: 5e-3, ObsDim: 17,
 		InfoKeys: walkerInfo,
+		View:     sideView,
 		observe:  locomotionObs,
 		outcome: func(xBefore float64, action []float64, dt float64, d *mujoco.Data, out *Outcome) {
 			locomotionReward(xBefore, action, dt, d, out, WalkerHealthy(d.Qpos()))
@@ -192,6 +208,7 @@ func pendulum() *Task {
 	return &Task{
 		ID: "InvertedPendulum-v4", XML: pendulumXML, FrameSkip: 2, ResetNoise: 0.01, ObsDim: 4,
 		InfoKeys: []string{InfoXPosition, InfoXVelocity, InfoRewardSurvive},
+		View:     View{Lookat: [3]float64{0, 0, 0.15}, Distance: 2.6, Azimuth: 90, Elevation: -12},
 		observe: func(d *mujoco.Data, obs []float64) {
 			n := copy(obs, d.Qpos())
 			copy(obs[n:], d.Qvel())
