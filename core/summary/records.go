@@ -1,0 +1,282 @@
+package summary
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+)
+
+// File names of the records inside a run directory.
+const (
+	TopologyFile = "topology.jsonl"
+	ScalarsFile  = "scalars.jsonl"
+)
+
+// The conventional cloud and net names of the PPO runs. Plots and reports
+// read Net and Layer, not these strings, so another learner may name its
+// clouds differently.
+const (
+	NetInput  = "input"
+	NetActor  = "actor"
+	NetCritic = "critic"
+)
+
+// TopologyRecord is one line of RUN_DIR/topology.jsonl: the summary of
+// one point cloud at one snapshot.
+type TopologyRecord struct {
+	Step   int    `json:"step"`   // environment steps so far
+	Update int    `json:"update"` // updates so far
+	Cloud  string `json:"cloud"`  // "input", "actor/1", "critic/2", ...
+	Net    string `json:"net"`    // "input", "actor", "critic"
+	Layer  int    `json:"layer"`  // 0 for the input, 1.. for hidden layers
+	Points int    `json:"points"` // number of states in the cloud
+	// Dim is the ambient dimension of the cloud (columns: obs_dim for the
+	// input, the layer width for a hidden layer).
+	Dim     int     `json:"dim"`
+	Metric  string  `json:"metric"` // e.g. "geodesic k=15" or "euclidean"
+	Summary Summary `json:"summary"`
+	// Seconds is the wall time of distance plus homology for this cloud.
+	Seconds float64 `json:"seconds"`
+}
+
+// ScalarRecord is one line of RUN_DIR/scalars.jsonl: the training
+// statistics of one update, under CleanRL's names
+// ("charts/episodic_return", "losses/value_loss", ...).
+type ScalarRecord struct {
+	Step   int                `json:"step"`
+	Update int                `json:"update"`
+	Values map[string]float64 `json:"values"`
+}
+
+// AppendLine writes v as one JSON line with a single Write call, so a
+// run killed mid-write leaves at most one truncated last line, which the
+// readers skip.
+func AppendLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode record: %w", err)
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write record: %w", err)
+	}
+	return nil
+}
+
+// ReadTopology reads a topology.jsonl file.
+func ReadTopology(path string) ([]TopologyRecord, error) {
+	return readJSONL[TopologyRecord](path)
+}
+
+// ReadScalars reads a scalars.jsonl file.
+func ReadScalars(path string) ([]ScalarRecord, error) {
+	return readJSONL[ScalarRecord](path)
+}
+
+// readJSONL decodes one record per line. Blank lines are skipped. A last
+// line without its newline that does not decode is what a run killed
+// mid-write leaves behind: it is dropped and the rest returned. Any other
+// bad line is an error naming the file and line.
+func readJSONL[T any](path string) ([]T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<16)
+	var out []T
+	for n := 1; ; n++ {
+		line, err := r.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return out, fmt.Errorf("%s: line %d: %w", path, n, err)
+		}
+		complete := len(line) > 0 && line[len(line)-1] == '\n'
+		if t := bytes.TrimSpace(line); len(t) > 0 {
+			var v T
+			if derr := json.Unmarshal(t, &v); derr != nil {
+				if !complete {
+					return out, nil // truncated last line
+				}
+				return out, fmt.Errorf("%s: line %d: %v", path, n, derr)
+			}
+			out = append(out, v)
+		}
+		if err != nil { // io.EOF
+			return out, nil
+		}
+	}
+}
+
+// topoStats are the per-dimension columns of the topology CSV, in order.
+var topoStats = []struct {
+	name string
+	get  func(DimSummary) string
+}{
+	{"betti", func(d DimSummary) string { return strconv.Itoa(d.Betti) }},
+	{"persistent", func(d DimSummary) string { return strconv.Itoa(d.Persistent) }},
+	{"pairs", func(d DimSummary) string { return strconv.Itoa(d.Pairs) }},
+	{"infinite", func(d DimSummary) string { return strconv.Itoa(d.Infinite) }},
+	{"total_persistence", func(d DimSummary) string { return ftoa(d.TotalPersistence) }},
+	{"max_persistence", func(d DimSummary) string { return ftoa(d.MaxPersistence) }},
+	{"entropy", func(d DimSummary) string { return ftoa(d.Entropy) }},
+}
+
+func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// WriteTopologyCSV writes one row per record with the per-dimension
+// numbers flattened into columns betti_0, betti_1, ..., persistent_0, ...,
+// total_persistence_0, ... up to the largest dimension any record has. A
+// dimension a record did not compute is an empty cell, not a zero. Betti
+// curves are left out; they stay in the JSON lines.
+func WriteTopologyCSV(w io.Writer, recs []TopologyRecord) error {
+	maxDim := -1
+	for _, r := range recs {
+		maxDim = max(maxDim, r.Summary.MaxDim())
+	}
+	head := []string{"step", "update", "cloud", "net", "layer", "points", "dim", "metric", "seconds", "diameter", "betti_scale", "fraction"}
+	for _, st := range topoStats {
+		for k := 0; k <= maxDim; k++ {
+			head = append(head, fmt.Sprintf("%s_%d", st.name, k))
+		}
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(head); err != nil {
+		return fmt.Errorf("write topology csv: %w", err)
+	}
+	for _, r := range recs {
+		row := []string{
+			strconv.Itoa(r.Step), strconv.Itoa(r.Update), r.Cloud, r.Net,
+			strconv.Itoa(r.Layer), strconv.Itoa(r.Points), strconv.Itoa(r.Dim),
+			r.Metric, ftoa(r.Seconds), ftoa(r.Summary.Diameter),
+			ftoa(r.Summary.BettiScale), ftoa(r.Summary.Fraction),
+		}
+		for _, st := range topoStats {
+			for k := 0; k <= maxDim; k++ {
+				if d, ok := r.Summary.Dim(k); ok {
+					row = append(row, st.get(d))
+				} else {
+					row = append(row, "")
+				}
+			}
+		}
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("write topology csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write topology csv: %w", err)
+	}
+	return nil
+}
+
+// ScalarNames returns the sorted union of the scalar names of recs.
+func ScalarNames(recs []ScalarRecord) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, r := range recs {
+		for k := range r.Values {
+			if !seen[k] {
+				seen[k] = true
+				names = append(names, k)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// WriteScalarsCSV writes one row per update: step, update, then one column
+// per scalar name (sorted); an update that did not log a name leaves its
+// cell empty.
+func WriteScalarsCSV(w io.Writer, recs []ScalarRecord) error {
+	names := ScalarNames(recs)
+	cw := csv.NewWriter(w)
+	if err := cw.Write(append([]string{"step", "update"}, names...)); err != nil {
+		return fmt.Errorf("write scalars csv: %w", err)
+	}
+	for _, r := range recs {
+		row := []string{strconv.Itoa(r.Step), strconv.Itoa(r.Update)}
+		for _, n := range names {
+			if v, ok := r.Values[n]; ok {
+				row = append(row, ftoa(v))
+			} else {
+				row = append(row, "")
+			}
+		}
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("write scalars csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write scalars csv: %w", err)
+	}
+	return nil
+}
+
+// MarshalJSON writes the record with non-finite values as the strings
+// "NaN", "Inf" and "-Inf": encoding/json refuses them as numbers, and a
+// NaN explained variance (a constant return batch) must not lose the line.
+func (r ScalarRecord) MarshalJSON() ([]byte, error) {
+	vals := make(map[string]any, len(r.Values))
+	for k, v := range r.Values {
+		switch {
+		case math.IsNaN(v):
+			vals[k] = "NaN"
+		case math.IsInf(v, 1):
+			vals[k] = "Inf"
+		case math.IsInf(v, -1):
+			vals[k] = "-Inf"
+		default:
+			vals[k] = v
+		}
+	}
+	return json.Marshal(struct {
+		Step   int            `json:"step"`
+		Update int            `json:"update"`
+		Values map[string]any `json:"values"`
+	}{r.Step, r.Update, vals})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (r *ScalarRecord) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Step   int                        `json:"step"`
+		Update int                        `json:"update"`
+		Values map[string]json.RawMessage `json:"values"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	r.Step, r.Update = raw.Step, raw.Update
+	r.Values = make(map[string]float64, len(raw.Values))
+	for k, m := range raw.Values {
+		var v float64
+		if err := json.Unmarshal(m, &v); err != nil {
+			var s string
+			if json.Unmarshal(m, &s) != nil {
+				return fmt.Errorf("value %q: %s is not a number", k, m)
+			}
+			switch s {
+			case "NaN":
+				v = math.NaN()
+			case "Inf", "+Inf":
+				v = math.Inf(1)
+			case "-Inf":
+				v = math.Inf(-1)
+			default:
+				return fmt.Errorf("value %q: %q is not a number", k, s)
+			}
+		}
+		r.Values[k] = v
+	}
+	return nil
+}
