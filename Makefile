@@ -1,0 +1,77 @@
+# NeuralTopology build. The two commands a new machine needs:
+#   make run    install system packages, build, and run the main job
+#   make test   install system packages, build, and run every test
+# Everything lands in ./bin: nthost and the plugins nt-<kind>-<name>.
+
+GO      ?= go
+BIN     := bin
+MODULE  := github.com/neuraltopology/neuraltopology
+# Debian packages the build, the plugins and the tests need.
+DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
+            python3 python3-numpy python3-gudhi python3-grpcio python3-protobuf \
+            protobuf-compiler
+GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
+RUN_FLAGS ?=
+
+.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-env bench-ppo bench-main
+
+all: build
+
+# deps installs the Debian packages that are missing (apt-get update first,
+# once, as apt needs a fresh list on a new machine).
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@$(GO) version | grep -Eq 'go1\.(2[6-9]|[3-9][0-9])' || { echo "Go >= 1.26 is required; found: $$($(GO) version)"; exit 1; }
+
+build: deps
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/nthost ./host
+	@for p in $(GO_PLUGINS); do \
+		if [ -f plugins/$$p/main.go ]; then \
+			kind=$${p%%-*}; name=$${p#*-}; \
+			echo "$(GO) build -o $(BIN)/nt-$$kind-$$name ./plugins/$$p"; \
+			$(GO) build -o $(BIN)/nt-$$kind-$$name ./plugins/$$p || exit 1; \
+		fi; \
+	done
+	@if [ -x plugins/ph-gudhi/build.sh ]; then plugins/ph-gudhi/build.sh $(BIN); fi
+
+# run trains Hopper-v4 for 1M steps with topology snapshots (the seed's
+# defaults) and writes runs/<env-id>__ppo__<seed>__<time>/report.html.
+run: build
+	./$(BIN)/nthost --env mujoco --algo ppo --ph rips $(RUN_FLAGS)
+
+# test runs every test; plugin tests start the real plugin binaries.
+test: build vet
+	$(GO) test -count=1 -timeout 25m ./...
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# proto regenerates sdk/pb from sdk/proto/plugin.proto (needs
+# protoc-gen-go and protoc-gen-go-grpc from the Go module proxy).
+proto:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc -I sdk/proto \
+		--go_out=sdk/pb --go_opt=paths=source_relative \
+		--go-grpc_out=sdk/pb --go-grpc_opt=paths=source_relative sdk/proto/plugin.proto
+
+clean:
+	rm -rf $(BIN)
+
+# Benchmarks (see docs/benchmarks.md for recorded results).
+bench-boundary: build
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./sdk/
+bench-ph: build
+	$(GO) run ./plugins/ph-rips/cmd/ripsbench -workload all
+bench-env: build
+	$(GO) run ./plugins/env-mujoco/cmd/envbench
+bench-ppo: build
+	$(GO) run ./plugins/algo-ppo/cmd/ppobench

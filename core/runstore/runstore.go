@@ -1,0 +1,233 @@
+// Package runstore owns a run directory: where each result of a run lives,
+// and how it is written so that a run killed at any moment (kill -9, a full
+// disk) leaves no file corrupt. Whole files are written to a temporary
+// name, synced and renamed; logs are JSON lines appended one whole line per
+// write, and readers drop a torn last line.
+package runstore
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// File names inside a run directory.
+const (
+	ConfigFile   = "config.yaml"
+	ScalarsFile  = "scalars.jsonl"
+	TopologyFile = "topology.jsonl"
+	TimingsFile  = "timings.json"
+	StateFile    = "checkpoints/latest.json"
+	ReportFile   = "report.html"
+)
+
+// Store is an open run directory.
+type Store struct {
+	Dir string
+
+	mu    sync.Mutex
+	files map[string]*os.File
+}
+
+// Open opens (creating if needed) the run directory dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	return &Store{Dir: dir, files: map[string]*os.File{}}, nil
+}
+
+// Path returns the absolute location of a file in the run directory.
+func (s *Store) Path(rel ...string) string {
+	return filepath.Join(append([]string{s.Dir}, rel...)...)
+}
+
+// WriteFile writes a whole file atomically: readers see the old content or
+// the new, never a mix, and a crash leaves at most a stray temporary file.
+func (s *Store) WriteFile(rel string, b []byte) error {
+	return WriteFileAtomic(s.Path(rel), b)
+}
+
+// WriteFileAtomic writes b to a temporary file beside path, syncs it, and
+// renames it into place.
+func WriteFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// Append adds v as one JSON line to the log rel. The line goes out in a
+// single write and is synced, so a crash loses at most the line in flight
+// and never breaks an earlier one.
+func (s *Store) Append(rel string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.files[rel]
+	if !ok {
+		if err := os.MkdirAll(filepath.Dir(s.Path(rel)), 0o755); err != nil {
+			return err
+		}
+		f, err = os.OpenFile(s.Path(rel), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		s.files[rel] = f
+	}
+	if _, err := f.Write(b); err != nil {
+		return fmt.Errorf("appending to %s: %w", s.Path(rel), err)
+	}
+	return f.Sync()
+}
+
+// ReadLines decodes the JSON lines of rel with decode. A torn last line (a
+// run killed mid-write) is dropped; a bad line elsewhere is an error with
+// its line number. A missing file is no lines.
+func (s *Store) ReadLines(rel string, decode func(line []byte) error) error {
+	b, err := os.ReadFile(s.Path(rel))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<30)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		if err := decode(line); err != nil {
+			last := !bytes.HasSuffix(b, []byte("\n")) && n == bytes.Count(b, []byte("\n"))+1
+			if last {
+				return nil
+			}
+			return fmt.Errorf("%s line %d: %v", s.Path(rel), n, err)
+		}
+	}
+	return sc.Err()
+}
+
+// Rewrite replaces the log rel with the lines keep accepts, atomically:
+// on resume, records past the last checkpoint are dropped this way.
+func (s *Store) Rewrite(rel string, keep func(line []byte) (bool, error)) error {
+	var out bytes.Buffer
+	err := s.ReadLines(rel, func(line []byte) error {
+		ok, err := keep(line)
+		if ok {
+			out.Write(line)
+			out.WriteByte('\n')
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.files[rel]; ok {
+		f.Close()
+		delete(s.files, rel)
+	}
+	return WriteFileAtomic(s.Path(rel), out.Bytes())
+}
+
+// Close closes the open logs.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for k, f := range s.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(s.files, k)
+	}
+	return first
+}
+
+// SafeName turns a cloud name such as "actor/1" into a file name part.
+func SafeName(cloud string) string {
+	return strings.NewReplacer("/", "_", "\\", "_", " ", "_").Replace(cloud)
+}
+
+// State is the resume point written beside each checkpoint.
+type State struct {
+	Update     int     `json:"update"`
+	Step       int     `json:"step"`
+	Checkpoint string  `json:"checkpoint"` // relative to the run directory
+	Seconds    float64 `json:"seconds"`    // training wall time so far
+	Snapshots  int     `json:"snapshots"`
+}
+
+// SaveCheckpoint writes the learner's bytes and then the state that points
+// at them; both atomically, in that order, so latest.json never names a
+// checkpoint that is not complete on disk. Older checkpoints but the
+// previous one are removed.
+func (s *Store) SaveCheckpoint(st State, data []byte) error {
+	st.Checkpoint = fmt.Sprintf("checkpoints/update_%06d.ckpt", st.Update)
+	if err := s.WriteFile(st.Checkpoint, data); err != nil {
+		return err
+	}
+	prev, _ := s.LoadState()
+	b, _ := json.MarshalIndent(st, "", " ")
+	if err := s.WriteFile(StateFile, b); err != nil {
+		return err
+	}
+	old, _ := filepath.Glob(s.Path("checkpoints", "update_*.ckpt"))
+	for _, p := range old {
+		rel, _ := filepath.Rel(s.Dir, p)
+		if rel != st.Checkpoint && (prev == nil || rel != prev.Checkpoint) {
+			os.Remove(p)
+		}
+	}
+	return nil
+}
+
+// LoadState reads the resume point, or nil if there is no checkpoint yet.
+func (s *Store) LoadState() (*State, error) {
+	b, err := os.ReadFile(s.Path(StateFile))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%s: %v", s.Path(StateFile), err)
+	}
+	return &st, nil
+}
