@@ -3,8 +3,16 @@
 package main
 
 import (
+	"log"
+
 	"github.com/neuraltopology/neuraltopology/plugins/env-mujoco/mjenv"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
-func main() { sdk.Serve(mjenv.New()) }
+func main() {
+	env := mjenv.New()
+	// Physics instabilities go to stderr, which the host shows as the
+	// plugin's log.
+	env.Logf = log.Printf
+	sdk.Serve(env)
+}

@@ -35,8 +35,8 @@ const InfoUnstable = "physics_unstable"
 const MaxEnvs = 4096
 
 // Env is the MuJoCo environment plugin. The zero value is not usable; call
-// New. Its methods are safe for concurrent use on different handles; calls
-// on one handle must not overlap.
+// New. Its methods are safe for concurrent use; calls on one handle are
+// serialised.
 type Env struct {
 	mu      sync.Mutex
 	batches map[int]*batch
@@ -119,6 +119,9 @@ type instance struct {
 
 // batch is one opened set of environments of a task.
 type batch struct {
+	// mu serialises calls on the batch: MuJoCo states must not be stepped,
+	// reset, drawn or freed by two calls at once.
+	mu      sync.Mutex
 	task    *tasks.Task
 	model   *mujoco.Model
 	opts    options
@@ -230,6 +233,7 @@ func newBatch(t *tasks.Task, cfg sdk.EnvConfig, opts options) (*batch, error) {
 	return b, nil
 }
 
+// close frees everything; the caller holds b.mu or owns b alone.
 func (b *batch) close() {
 	if b.render != nil {
 		b.render.close()
@@ -241,6 +245,7 @@ func (b *batch) close() {
 		}
 	}
 	b.model.Close()
+	b.model = nil
 }
 
 // resetEnv starts a new episode in env i: qpos = qpos0 + U(-s, s),
@@ -281,6 +286,11 @@ func (e *Env) Reset(ctx context.Context, handle int, seed int64) (sdk.Matrix, er
 	if err != nil {
 		return sdk.Matrix{}, err
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.model == nil {
+		return sdk.Matrix{}, fmt.Errorf("mujoco: batch %d is closed", handle)
+	}
 	obs := sdk.NewMatrix(len(b.envs), b.task.ObsDim)
 	for i := range b.envs {
 		if seed >= 0 {
@@ -309,6 +319,11 @@ func (e *Env) Step(ctx context.Context, handle int, actions sdk.Matrix) (sdk.Ste
 	}
 	if err := ctx.Err(); err != nil {
 		return sdk.StepResult{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.model == nil {
+		return sdk.StepResult{}, fmt.Errorf("mujoco: batch %d is closed", handle)
 	}
 	res := sdk.StepResult{
 		Obs:        sdk.NewMatrix(n, b.task.ObsDim),

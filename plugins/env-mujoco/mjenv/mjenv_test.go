@@ -407,3 +407,30 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("capabilities %v", info.Capabilities)
 	}
 }
+
+// TestWorkersDoNotChangeResults: spreading envs over goroutines must give
+// the same bits as stepping them one after another.
+func TestWorkersDoNotChangeResults(t *testing.T) {
+	run := func(workers int) []float64 {
+		e := New()
+		h, spec := open(t, e, "Walker2d-v4", 5, 13, nil)
+		b, _ := e.get(h)
+		b.workers = workers
+		r := rand.New(rand.NewPCG(13, 13))
+		var tr []float64
+		for range 200 {
+			res, err := e.Step(bg, h, randomActions(spec, r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr = append(append(append(tr, res.Obs.Data...), res.Reward...), res.FinalObs.Data...)
+			for _, ep := range res.Episodes {
+				tr = append(tr, float64(ep.Env), ep.Return, float64(ep.Length))
+			}
+		}
+		return tr
+	}
+	if !sameBits(run(1), run(3)) {
+		t.Errorf("1 and 3 workers gave different trajectories")
+	}
+}

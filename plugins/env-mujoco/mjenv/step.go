@@ -88,6 +88,11 @@ func (e *Env) Render(ctx context.Context, handle, i, width, height int) (sdk.Fra
 	if width < 16 || height < 16 || width > 2048 || height > 2048 {
 		return sdk.Frame{}, fmt.Errorf("%s: render size %dx%d out of range 16..2048", b.task.ID, width, height)
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.model == nil {
+		return sdk.Frame{}, fmt.Errorf("mujoco: batch %d is closed", handle)
+	}
 	return b.renderFrame(b.envs[i].data, width, height)
 }
 
@@ -100,6 +105,8 @@ func (e *Env) Close(ctx context.Context, handle int) error {
 	if !ok {
 		return fmt.Errorf("mujoco: no open batch with handle %d", handle)
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.close()
 	return nil
 }
