@@ -343,6 +343,8 @@ func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32,
 	neg := (e.p - coef) % e.p
 	j := k
 	thr := e.thr
+	old := len(*h)
+	s := *h
 	for _, v := range e.nb[e.nbOff[best]:e.nbOff[best+1]] {
 		for j > 0 && vs[j-1] >= v {
 			j--
@@ -369,8 +371,10 @@ func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32,
 		if j&1 == 1 {
 			c = neg
 		}
-		h.push(entry{idx: sc.below[j] + e.binom[j+1][v] + sc.above[j], diam: d, coef: c})
+		s = append(s, entry{idx: sc.below[j] + e.binom[j+1][v] + sc.above[j], diam: d, coef: c})
 	}
+	*h = s
+	h.fix(old)
 }
 
 // forEachSimplex calls fn for every dim-simplex with diameter within the

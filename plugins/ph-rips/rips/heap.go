@@ -37,6 +37,55 @@ func (h *chainHeap) push(e entry) {
 	*h = s
 }
 
+// fix restores the heap property after entries were appended beyond
+// the first old ones: sifting each up when few were added, otherwise
+// rebuilding bottom-up in linear time.
+func (h *chainHeap) fix(old int) {
+	s := *h
+	n := len(s)
+	if n-old < old/4 {
+		for i := old; i < n; i++ {
+			e := s[i]
+			j := i
+			for j > 0 {
+				p := (j - 1) / 2
+				if !older(e.diam, e.idx, s[p].diam, s[p].idx) {
+					break
+				}
+				s[j] = s[p]
+				j = p
+			}
+			s[j] = e
+		}
+		return
+	}
+	for i := n/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+// down sifts s[i] down.
+func (h *chainHeap) down(i int) {
+	s := *h
+	n := len(s)
+	e := s[i]
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && older(s[r].diam, s[r].idx, s[c].diam, s[c].idx) {
+			c = r
+		}
+		if !older(s[c].diam, s[c].idx, e.diam, e.idx) {
+			break
+		}
+		s[i] = s[c]
+		i = c
+	}
+	s[i] = e
+}
+
 func (h *chainHeap) pop() entry {
 	s := *h
 	top := s[0]

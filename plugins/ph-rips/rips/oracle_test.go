@@ -201,13 +201,17 @@ func TestAgainstRipser(t *testing.T) {
 		}
 		name := fmt.Sprintf("%d/n%d-d%d-max%d-p%d-thr%v", i, c.n, c.dim, c.maxDim, c.p, thr)
 		want := runRipser(t, d, c.maxDim, thr, c.p)
-		for _, w := range []int{1, 2} {
-			got, err := Compute(context.Background(), &d, Options{MaxDim: c.maxDim, Threshold: thr, Coeff: c.p, Workers: w})
+		// Sequential, parallel, and parallel with tiny chunks so that
+		// columns of one chunk collide on pivots and get rebuilt.
+		for _, cfg := range []struct{ workers, chunk int }{{1, 512}, {2, 512}, {2, 3}} {
+			reduceChunk = cfg.chunk
+			got, err := Compute(context.Background(), &d, Options{MaxDim: c.maxDim, Threshold: thr, Coeff: c.p, Workers: cfg.workers})
+			reduceChunk = 512
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			if msg := diffDiagrams(got, want); msg != "" {
-				t.Fatalf("%s workers=%d: %s", name, w, msg)
+				t.Fatalf("%s workers=%d chunk=%d: %s", name, cfg.workers, cfg.chunk, msg)
 			}
 		}
 	}

@@ -178,145 +178,300 @@ func parallelSort(cols []column, workers int) {
 	}
 }
 
-// reducer is the state of the sequential column reduction of one
-// dimension.
+// reducer is the state of the column reduction of one dimension.
+//
+// Columns are reduced in chunks of consecutive columns. In phase A the
+// workers reduce the columns of a chunk concurrently, each against the
+// pivots of the chunks before (a map only read meanwhile), until its
+// pivot is new to that map. In phase B one goroutine walks the chunk in
+// order: a column whose pivot is still free is final; one whose pivot an
+// earlier column of the same chunk took is rebuilt from the reduction
+// chain of phase A and reduced further. Rebuilds are rare on Rips
+// complexes, so the expensive part - summing coboundaries - runs on all
+// cores while the result is exactly the sequential one.
 type reducer struct {
 	e     *engine
 	dim   int
 	pivot map[int64]pivotRec
 	store []vterm
+	pairs []rawPair
+	ws    []*rworker
+	res   []colResult
+	// rebuilds counts phase-B re-reductions, for tracing.
+	rebuilds int
+}
+
+// rworker is one goroutine's working column.
+type rworker struct {
+	e     *engine
+	dim   int
 	h     chainHeap
 	v     []vterm
 	sc    scratch
-	pairs []rawPair
+	arena []vterm // phase-A reduction chains of the current chunk
 }
+
+// Outcomes of phase A.
+const (
+	resEmergent = iota // the unreduced pivot is free: piv
+	resZero            // the column reduced to zero
+	resPivot           // reduced to pivot piv with chain arena[off:off+n]
+)
+
+type colResult struct {
+	kind   uint8
+	worker uint8
+	n      int32
+	off    int64
+	piv    entry
+}
+
+func (w *rworker) mul(a, b int32) int32 { return int32(int64(a) * int64(b) % int64(w.e.p)) }
 
 // add adds f times the coboundary of simplex idx to the working column
 // and records the term in the working reduction chain.
-func (r *reducer) add(idx int64, f int32) {
-	e := r.e
-	vs := r.sc.vs[:r.dim+1]
-	e.decode(idx, r.dim, vs)
-	e.pushCoboundary(&r.h, vs, e.diam(vs), f, &r.sc)
-	r.v = append(r.v, vterm{idx: idx, coef: f})
+func (w *rworker) add(idx int64, f int32) {
+	e := w.e
+	vs := w.sc.vs[:w.dim+1]
+	e.decode(idx, w.dim, vs)
+	e.pushCoboundary(&w.h, vs, e.diam(vs), f, &w.sc)
+	w.v = append(w.v, vterm{idx: idx, coef: f})
 }
 
-func (r *reducer) mul(a, b int32) int32 { return int32(int64(a) * int64(b) % int64(r.e.p)) }
-
-// reduceColumn reduces the coboundary of one column against the pivots
-// found so far and records the resulting pair or essential class.
-func (r *reducer) reduceColumn(c column) {
-	e := r.e
-	p := e.p
-	dim := r.dim
-	vs := r.sc.vs[:dim+1]
-	e.decode(c.idx, dim, vs)
-
-	// Emergent pair: the oldest coface has the same diameter and no
-	// younger column has claimed it, so it is the pivot of the unreduced
-	// column and the pair is found without building the column.
-	if v := e.maxCoface(vs, c.diam, -1); v >= 0 {
-		t := r.sc.fs[:0]
-		ins := false
-		for _, u := range vs {
-			if !ins && v < u {
-				t = append(t, v)
-				ins = true
-			}
-			t = append(t, u)
-		}
-		if !ins {
-			t = append(t, v)
-		}
-		var tv [8]int32
-		copy(tv[:], t)
-		tvs := tv[:dim+2]
-		tidx := e.index(tvs)
-		if _, in := r.pivot[tidx]; !in {
-			if _, _, app := e.apparentFacet(tvs, c.diam, &r.sc); !app {
-				r.pivot[tidx] = pivotRec{sigma: c.idx, coef: e.cofaceSign(vs, v)}
-				return
-			}
-		}
+// emergent reports the oldest coface of c when it has the same diameter
+// and neither a pivot in pivots nor an apparent pair claims it: it is
+// then the pivot of the unreduced column, found without building it.
+func (w *rworker) emergent(c column, pivots map[int64]pivotRec) (entry, bool) {
+	e := w.e
+	vs := w.sc.vs[:w.dim+1]
+	e.decode(c.idx, w.dim, vs)
+	v := e.maxCoface(vs, c.diam, -1)
+	if v < 0 {
+		return entry{}, false
 	}
+	var tv [8]int32
+	k := 0
+	ins := false
+	for _, u := range vs {
+		if !ins && v < u {
+			tv[k] = v
+			k++
+			ins = true
+		}
+		tv[k] = u
+		k++
+	}
+	if !ins {
+		tv[k] = v
+	}
+	tvs := tv[:w.dim+2]
+	tidx := e.index(tvs)
+	if _, in := pivots[tidx]; in {
+		return entry{}, false
+	}
+	coef := e.cofaceSign(vs, v)
+	if _, _, app := e.apparentFacet(tvs, c.diam, &w.sc); app {
+		return entry{}, false
+	}
+	return entry{idx: tidx, diam: c.diam, coef: coef}, true
+}
 
-	r.h = r.h[:0]
-	r.v = r.v[:0]
-	e.pushCoboundary(&r.h, vs, c.diam, 1, &r.sc)
+// start loads the coboundary of c as the working column.
+func (w *rworker) start(c column) {
+	vs := w.sc.vs[:w.dim+1]
+	w.e.decode(c.idx, w.dim, vs)
+	w.h = w.h[:0]
+	w.v = w.v[:0]
+	w.e.pushCoboundary(&w.h, vs, c.diam, 1, &w.sc)
+}
+
+// run reduces the working column until its pivot is claimed neither by
+// pivots nor by an apparent pair; ok is false if it reduces to zero.
+func (w *rworker) run(pivots map[int64]pivotRec, store []vterm) (entry, bool) {
+	e := w.e
+	p := e.p
 	var tv [8]int32
 	for {
-		piv, ok := r.h.pivot(p)
+		piv, ok := w.h.pivot(p)
 		if !ok {
-			r.pairs = append(r.pairs, rawPair{birth: c.idx, death: -1})
-			return
+			return entry{}, false
 		}
-		if rec, in := r.pivot[piv.idx]; in {
-			f := r.mul(p-piv.coef, e.inv[rec.coef])
-			r.add(rec.sigma, f)
-			for _, t := range r.store[rec.off : rec.off+int64(rec.n)] {
-				r.add(t.idx, r.mul(f, t.coef))
+		if rec, in := pivots[piv.idx]; in {
+			f := w.mul(p-piv.coef, e.inv[rec.coef])
+			w.add(rec.sigma, f)
+			for _, t := range store[rec.off : rec.off+int64(rec.n)] {
+				w.add(t.idx, w.mul(f, t.coef))
 			}
 			continue
 		}
-		tvs := tv[:dim+2]
-		e.decode(piv.idx, dim+1, tvs)
-		if rho, removed, app := e.apparentFacet(tvs, piv.diam, &r.sc); app {
-			rvs := r.sc.ws[:0]
+		tvs := tv[:w.dim+2]
+		e.decode(piv.idx, w.dim+1, tvs)
+		if rho, removed, app := e.apparentFacet(tvs, piv.diam, &w.sc); app {
+			rvs := w.sc.ws[:0]
 			for _, u := range tvs {
 				if u != removed {
 					rvs = append(rvs, u)
 				}
 			}
 			sign := e.cofaceSign(rvs, removed)
-			r.add(rho, r.mul(p-piv.coef, e.inv[sign]))
+			w.add(rho, w.mul(p-piv.coef, e.inv[sign]))
 			continue
 		}
-		// A new pivot: store the consolidated reduction chain.
-		rec := pivotRec{sigma: c.idx, coef: piv.coef, off: int64(len(r.store))}
-		if len(r.v) > 0 {
-			slices.SortFunc(r.v, func(a, b vterm) int {
-				switch {
-				case a.idx < b.idx:
-					return -1
-				case a.idx > b.idx:
-					return 1
-				}
-				return 0
-			})
-			cur := r.v[0]
-			for _, t := range r.v[1:] {
-				if t.idx == cur.idx {
-					cur.coef = (cur.coef + t.coef) % p
-					continue
-				}
-				if cur.coef != 0 {
-					r.store = append(r.store, cur)
-				}
-				cur = t
+		return piv, true
+	}
+}
+
+// phaseA reduces column c against the frozen pivots.
+func (w *rworker) phaseA(c column, pivots map[int64]pivotRec, store []vterm) colResult {
+	if piv, ok := w.emergent(c, pivots); ok {
+		return colResult{kind: resEmergent, piv: piv}
+	}
+	w.start(c)
+	piv, ok := w.run(pivots, store)
+	if !ok {
+		return colResult{kind: resZero}
+	}
+	off := int64(len(w.arena))
+	w.arena = append(w.arena, w.v...)
+	return colResult{kind: resPivot, piv: piv, off: off, n: int32(len(w.v))}
+}
+
+// finish records the outcome of column c whose working column in w has
+// pivot piv (ok) or is zero, storing the consolidated chain w.v.
+func (r *reducer) finish(c column, w *rworker, piv entry, ok bool) {
+	if !ok {
+		r.pairs = append(r.pairs, rawPair{birth: c.idx, death: -1})
+		return
+	}
+	p := r.e.p
+	rec := pivotRec{sigma: c.idx, coef: piv.coef, off: int64(len(r.store))}
+	if len(w.v) > 0 {
+		slices.SortFunc(w.v, func(a, b vterm) int {
+			switch {
+			case a.idx < b.idx:
+				return -1
+			case a.idx > b.idx:
+				return 1
+			}
+			return 0
+		})
+		cur := w.v[0]
+		for _, t := range w.v[1:] {
+			if t.idx == cur.idx {
+				cur.coef = (cur.coef + t.coef) % p
+				continue
 			}
 			if cur.coef != 0 {
 				r.store = append(r.store, cur)
 			}
+			cur = t
 		}
-		rec.n = int32(int64(len(r.store)) - rec.off)
-		r.pivot[piv.idx] = rec
-		if piv.diam > c.diam {
-			r.pairs = append(r.pairs, rawPair{birth: c.idx, death: piv.idx})
+		if cur.coef != 0 {
+			r.store = append(r.store, cur)
 		}
-		return
+	}
+	rec.n = int32(int64(len(r.store)) - rec.off)
+	r.pivot[piv.idx] = rec
+	if piv.diam > c.diam {
+		r.pairs = append(r.pairs, rawPair{birth: c.idx, death: piv.idx})
 	}
 }
 
-// reduce reduces the columns of one dimension in order.
-func (e *engine) reduce(ctx context.Context, dim int, cols []column) (*reducer, error) {
-	r := &reducer{e: e, dim: dim, pivot: make(map[int64]pivotRec)}
-	for i, c := range cols {
-		if i&0x3ff == 0 {
-			if err := ctxErr(ctx); err != nil {
-				return nil, err
+// phaseB settles the columns of one chunk in order.
+func (r *reducer) phaseB(chunk []column) {
+	w0 := r.ws[0]
+	for i, c := range chunk {
+		res := r.res[i]
+		switch res.kind {
+		case resZero:
+			r.pairs = append(r.pairs, rawPair{birth: c.idx, death: -1})
+			continue
+		case resEmergent:
+			if _, in := r.pivot[res.piv.idx]; !in {
+				r.pivot[res.piv.idx] = pivotRec{sigma: c.idx, coef: res.piv.coef}
+				continue
+			}
+			r.rebuilds++
+			w0.start(c)
+		case resPivot:
+			w := r.ws[res.worker]
+			chain := w.arena[res.off : res.off+int64(res.n)]
+			if _, in := r.pivot[res.piv.idx]; !in {
+				w0.v = append(w0.v[:0], chain...)
+				r.finish(c, w0, res.piv, true)
+				continue
+			}
+			// Rebuild the phase-A column and go on reducing.
+			r.rebuilds++
+			// (chain lives in an arena, which start and add leave alone)
+			w0.start(c)
+			for _, t := range chain {
+				w0.add(t.idx, t.coef)
 			}
 		}
-		r.reduceColumn(c)
+		piv, ok := w0.run(r.pivot, r.store)
+		r.finish(c, w0, piv, ok)
+	}
+}
+
+// reduceChunk is the number of columns reduced concurrently in phase A:
+// large enough to amortise the hand-over, small enough that columns of
+// one chunk rarely reach the same pivot. Tests shrink it to force
+// rebuilds.
+var reduceChunk = 512
+
+// reduce reduces the columns of one dimension in order.
+func (e *engine) reduce(ctx context.Context, dim int, cols []column, workers int) (*reducer, error) {
+	r := &reducer{e: e, dim: dim, pivot: make(map[int64]pivotRec)}
+	for range workers {
+		r.ws = append(r.ws, &rworker{e: e, dim: dim})
+	}
+	if workers == 1 {
+		w := r.ws[0]
+		for i, c := range cols {
+			if i&0x3ff == 0 {
+				if err := ctxErr(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if piv, ok := w.emergent(c, r.pivot); ok {
+				r.pivot[piv.idx] = pivotRec{sigma: c.idx, coef: piv.coef}
+				continue
+			}
+			w.start(c)
+			piv, ok := w.run(r.pivot, r.store)
+			r.finish(c, w, piv, ok)
+		}
+		return r, nil
+	}
+	chunkSize := reduceChunk
+	r.res = make([]colResult, chunkSize)
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(cols); lo += chunkSize {
+		if err := ctxErr(ctx); err != nil {
+			return nil, err
+		}
+		chunk := cols[lo:min(lo+chunkSize, len(cols))]
+		var next atomic.Int32
+		store := r.store
+		for wi, w := range r.ws {
+			w.arena = w.arena[:0]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(chunk) {
+						return
+					}
+					res := w.phaseA(chunk[i], r.pivot, store)
+					res.worker = uint8(wi)
+					r.res[i] = res
+				}
+			}()
+		}
+		wg.Wait()
+		r.phaseB(chunk)
 	}
 	return r, nil
 }

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -189,7 +190,9 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 		return nil, err
 	}
 	workers := defaultWorkers(opt.Workers)
+	tr := newTracer()
 	e := newEngine(d, n, opt.MaxDim, float32(t), p)
+	tr.mark("setup")
 
 	out := make([]sdk.Diagram, opt.MaxDim+1)
 	deaths0, ess0, deathEdge, err := e.dim0(ctx)
@@ -204,6 +207,7 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 		dg.Pairs = append(dg.Pairs, [2]float64{0, math.Inf(1)})
 	}
 	out[0] = dg
+	tr.mark("dim 0")
 
 	var prev map[int64]pivotRec
 	for dim := 1; dim <= opt.MaxDim; dim++ {
@@ -217,19 +221,39 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 		if err != nil {
 			return nil, err
 		}
+		tr.mark(fmt.Sprintf("dim %d assemble (%d columns)", dim, len(cols)))
 		deathEdge = nil
 		prev = nil
-		red, err := e.reduce(ctx, dim, cols)
+		red, err := e.reduce(ctx, dim, cols, workers)
 		if err != nil {
 			return nil, err
 		}
 		out[dim] = e.diagram(dim, red.pairs)
+		tr.mark(fmt.Sprintf("dim %d reduce (%d pivots, %d chain terms, %d rebuilt)", dim, len(red.pivot), len(red.store), red.rebuilds))
 		prev = red.pivot
 	}
 	for i := range out {
 		sortPairs(out[i].Pairs)
 	}
 	return out, nil
+}
+
+// tracer prints phase timings to stderr when RIPS_TRACE is set; it is
+// how the numbers in BENCHMARKS.md were broken down.
+type tracer struct {
+	on   bool
+	last time.Time
+}
+
+func newTracer() *tracer { return &tracer{on: os.Getenv("RIPS_TRACE") != "", last: time.Now()} }
+
+func (t *tracer) mark(what string) {
+	if !t.on {
+		return
+	}
+	now := time.Now()
+	fmt.Fprintf(os.Stderr, "rips: %-50s %8.3fs\n", what, now.Sub(t.last).Seconds())
+	t.last = now
 }
 
 func (e *engine) diagram(dim int, pairs []rawPair) sdk.Diagram {

@@ -1,0 +1,30 @@
+package rips
+
+import (
+	"context"
+	"testing"
+
+	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+)
+
+// BenchmarkWorkloads times Compute in-process on each benchmark input
+// (dimensions 0..2, all cores). Side-by-side numbers against ripser come
+// from cmd/ripsbench; this is for profiling (-cpuprofile).
+func BenchmarkWorkloads(b *testing.B) {
+	for _, name := range workloads.Names {
+		inputs, err := workloads.Generate(name, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, in := range inputs {
+			d := in.Distances
+			b.Run(in.Name, func(b *testing.B) {
+				for b.Loop() {
+					if _, err := Compute(context.Background(), &d, Options{MaxDim: workloads.MaxDim}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
