@@ -428,6 +428,10 @@ func (d *Data) GeomXmat() []float64 { return nums(d.p.geom_xmat, 9*d.m.Ngeom()) 
 // Xanchor holds the Cartesian joint anchors (njnt x 3).
 func (d *Data) Xanchor() []float64 { return nums(d.p.xanchor, 3*d.m.Njnt()) }
 
+// MaxUse reports the most contacts and constraint rows any step used
+// since the last Reset, to size njmax/nconmax with headroom.
+func (d *Data) MaxUse() (con, efc int) { return int(d.p.maxuse_con), int(d.p.maxuse_efc) }
+
 // Ncon is the number of contacts found by the last step or forward.
 func (d *Data) Ncon() int { return int(d.p.ncon) }
 

@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"math"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -318,6 +320,52 @@ func TestHealthyRules(t *testing.T) {
 	for _, c := range cases {
 		if c.got != c.want {
 			t.Errorf("%s: healthy %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestSizeLimitsChangeNothing: our MJCF caps njmax/nconmax to keep resets
+// cheap. Against the same model with MuJoCo's default sizes, a random
+// rollout must match bit for bit, and it must use well under the caps.
+func TestSizeLimitsChangeNothing(t *testing.T) {
+	sizeTag := regexp.MustCompile(`<size [^>]*/>`)
+	for _, id := range IDs() {
+		tk, _ := Lookup(id)
+		if !sizeTag.MatchString(tk.XML) {
+			t.Fatalf("%s: no <size> element", id)
+		}
+		var states [2][]float64
+		var maxEfc int
+		for k, xml := range []string{tk.XML, sizeTag.ReplaceAllString(tk.XML, "")} {
+			m, err := mujoco.LoadXML(xml)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ := mujoco.NewData(m)
+			r := rand.New(rand.NewPCG(3, 3))
+			for range 1500 {
+				for i := range d.Ctrl() {
+					d.Ctrl()[i] = 4*r.Float64() - 2
+				}
+				d.Step(tk.FrameSkip)
+				states[k] = append(append(states[k], d.Qpos()...), d.Qvel()...)
+			}
+			if k == 0 {
+				_, maxEfc = d.MaxUse()
+			}
+			if d.WarningTotal() != 0 {
+				t.Errorf("%s: warnings %v", id, d.Warnings())
+			}
+			d.Close()
+			m.Close()
+		}
+		for i := range states[0] {
+			if math.Float64bits(states[0][i]) != math.Float64bits(states[1][i]) {
+				t.Fatalf("%s: capped and default sizes diverge at value %d", id, i)
+			}
+		}
+		if njmax := 200; id == "InvertedPendulum-v4" && maxEfc > 5 || maxEfc > njmax/4 {
+			t.Errorf("%s: used %d constraint rows, too close to the cap", id, maxEfc)
 		}
 	}
 }
