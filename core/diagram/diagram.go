@@ -1,0 +1,229 @@
+// Package diagram reads and writes persistence diagrams in the formats
+// users take to other tools: ripser.py's .npz (dgm0, dgm1, ... as n x 2
+// arrays with +inf deaths), JSON with null for an infinite death, and the
+// text Debian's ripser prints, so results can be diffed against it.
+package diagram
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/neuraltopology/neuraltopology/core/matio"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// Sorted returns a copy of ds ordered by dimension, each diagram's pairs
+// by birth then death (infinite last), so output is stable whatever order
+// a backend found the pairs in.
+func Sorted(ds []sdk.Diagram) []sdk.Diagram {
+	out := make([]sdk.Diagram, len(ds))
+	for i, d := range ds {
+		p := append([][2]float64(nil), d.Pairs...)
+		sort.Slice(p, func(a, b int) bool {
+			if p[a][1] != p[b][1] {
+				return p[a][1] < p[b][1]
+			}
+			return p[a][0] < p[b][0]
+		})
+		out[i] = sdk.Diagram{Dim: d.Dim, Pairs: p}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Dim < out[b].Dim })
+	return out
+}
+
+// jsonDoc is the JSON layout: {"diagrams":[{"dim":0,"pairs":[[b,d],...]}]}
+// with d null for an infinite death.
+type jsonDoc struct {
+	Diagrams []jsonDiagram `json:"diagrams"`
+}
+
+type jsonDiagram struct {
+	Dim   int           `json:"dim"`
+	Pairs [][2]*float64 `json:"pairs"`
+}
+
+// WriteJSON writes ds as JSON.
+func WriteJSON(w io.Writer, ds []sdk.Diagram) error {
+	doc := jsonDoc{Diagrams: []jsonDiagram{}}
+	for _, d := range Sorted(ds) {
+		jd := jsonDiagram{Dim: d.Dim, Pairs: make([][2]*float64, len(d.Pairs))}
+		for i, p := range d.Pairs {
+			b, e := p[0], p[1]
+			jd.Pairs[i][0] = &b
+			if !math.IsInf(e, 1) {
+				jd.Pairs[i][1] = &e
+			}
+		}
+		doc.Diagrams = append(doc.Diagrams, jd)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(doc)
+}
+
+// ReadJSON reads diagrams written by WriteJSON.
+func ReadJSON(r io.Reader) ([]sdk.Diagram, error) {
+	var doc jsonDoc
+	if err := json.NewDecoder(r).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("diagram JSON: %v", err)
+	}
+	out := make([]sdk.Diagram, len(doc.Diagrams))
+	for i, jd := range doc.Diagrams {
+		out[i].Dim = jd.Dim
+		for j, p := range jd.Pairs {
+			if p[0] == nil {
+				return nil, fmt.Errorf("diagram JSON: dim %d pair %d has no birth", jd.Dim, j)
+			}
+			d := math.Inf(1)
+			if p[1] != nil {
+				d = *p[1]
+			}
+			out[i].Pairs = append(out[i].Pairs, [2]float64{*p[0], d})
+		}
+	}
+	return out, nil
+}
+
+// WriteRipserText writes ds as Debian's ripser prints them: a header line
+// per dimension, then " [b,d)" or " [b, )" with 6 significant digits.
+// Ripser lists pairs in the order its algorithm found them; ours are
+// sorted, so compare sorted lines.
+func WriteRipserText(w io.Writer, ds []sdk.Diagram) error {
+	for _, d := range Sorted(ds) {
+		if _, err := fmt.Fprintf(w, "persistence intervals in dim %d:\n", d.Dim); err != nil {
+			return err
+		}
+		for _, p := range d.Pairs {
+			var err error
+			if math.IsInf(p[1], 1) {
+				_, err = fmt.Fprintf(w, " [%s, )\n", g6(p[0]))
+			} else {
+				_, err = fmt.Fprintf(w, " [%s,%s)\n", g6(p[0]), g6(p[1]))
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// g6 formats like C++'s default ostream: 6 significant digits, no
+// trailing zeros.
+func g6(x float64) string {
+	return strconv.FormatFloat(x, 'g', 6, 64)
+}
+
+// ParseRipserText reads ripser's output (header lines such as "value
+// range" are skipped).
+func ParseRipserText(r io.Reader) ([]sdk.Diagram, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	var out []sdk.Diagram
+	for n, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(line, "persistence intervals in dim "); ok {
+			dim, err := strconv.Atoi(strings.TrimSuffix(rest, ":"))
+			if err != nil {
+				return nil, fmt.Errorf("ripser text line %d: bad dimension in %q", n+1, line)
+			}
+			out = append(out, sdk.Diagram{Dim: dim})
+			continue
+		}
+		if !strings.HasPrefix(line, "[") {
+			continue
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("ripser text line %d: interval before any dimension header", n+1)
+		}
+		body := strings.TrimSuffix(strings.TrimPrefix(line, "["), ")")
+		bs, ds, ok := strings.Cut(body, ",")
+		if !ok {
+			return nil, fmt.Errorf("ripser text line %d: %q is not [b,d)", n+1, line)
+		}
+		birth, err := strconv.ParseFloat(strings.TrimSpace(bs), 64)
+		if err != nil {
+			return nil, fmt.Errorf("ripser text line %d: bad birth in %q", n+1, line)
+		}
+		death := math.Inf(1)
+		if s := strings.TrimSpace(ds); s != "" {
+			if death, err = strconv.ParseFloat(s, 64); err != nil {
+				return nil, fmt.Errorf("ripser text line %d: bad death in %q", n+1, line)
+			}
+		}
+		out[len(out)-1].Pairs = append(out[len(out)-1].Pairs, [2]float64{birth, death})
+	}
+	return out, nil
+}
+
+// NPZArrays lays ds out as ripser.py does: one n x 2 array per dimension
+// named dgm<k>, for every dimension 0..maxdim (empty ones as 0 x 2).
+func NPZArrays(ds []sdk.Diagram) []matio.NamedArray {
+	maxDim := -1
+	for _, d := range ds {
+		maxDim = max(maxDim, d.Dim)
+	}
+	byDim := make([][][2]float64, maxDim+1)
+	for _, d := range ds {
+		byDim[d.Dim] = append(byDim[d.Dim], d.Pairs...)
+	}
+	out := make([]matio.NamedArray, maxDim+1)
+	for k, pairs := range byDim {
+		m := sdk.NewMatrix(len(pairs), 2)
+		for i, p := range Sorted([]sdk.Diagram{{Pairs: pairs}})[0].Pairs {
+			m.Data[2*i], m.Data[2*i+1] = p[0], p[1]
+		}
+		out[k] = matio.NamedArray{Name: fmt.Sprintf("dgm%d", k), Matrix: m}
+	}
+	return out
+}
+
+// WriteNPZ writes ds to path as dgm0, dgm1, ... (atomically).
+func WriteNPZ(path string, ds []sdk.Diagram) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return matio.WriteNPZ(path, NPZArrays(ds))
+}
+
+// ReadNPZ reads the dgm<k> arrays of a .npz file, as written by WriteNPZ,
+// ripser.py users or `nthost tda --format npz`.
+func ReadNPZ(path string) ([]sdk.Diagram, error) {
+	arrays, err := matio.ReadNPZ(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []sdk.Diagram
+	for _, a := range arrays {
+		rest, ok := strings.CutPrefix(a.Name, "dgm")
+		if !ok {
+			continue
+		}
+		dim, err := strconv.Atoi(rest)
+		if err != nil {
+			continue
+		}
+		m := a.Matrix
+		if m.Rows > 0 && m.Cols != 2 {
+			return nil, fmt.Errorf("%s: %s is %dx%d, want n x 2 (birth, death)", path, a.Name, m.Rows, m.Cols)
+		}
+		d := sdk.Diagram{Dim: dim}
+		for i := 0; i < m.Rows; i++ {
+			d.Pairs = append(d.Pairs, [2]float64{m.At(i, 0), m.At(i, 1)})
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no dgm0, dgm1, ... arrays found", path)
+	}
+	return Sorted(out), nil
+}

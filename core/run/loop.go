@@ -1,0 +1,240 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/core/config"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/core/snapshot"
+	"github.com/neuraltopology/neuraltopology/core/summary"
+	"github.com/neuraltopology/neuraltopology/core/tbevents"
+	"github.com/neuraltopology/neuraltopology/core/train"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// loop is the state of one training run.
+type loop struct {
+	cfg   config.Config
+	opt   Options
+	p     Plugins
+	store *runstore.Store
+	tb    *tbevents.Writer
+	pool  *pool
+
+	spec      sdk.EnvSpec
+	aspec     sdk.AlgoSpec
+	analysisH int
+
+	step, update, snapshots int
+	meanReturn              float64 // of the last 100 episodes; NaN before any
+	checkpointData          []byte  // the learner state a resumed run starts from
+
+	t0                                                      time.Time
+	priorSeconds                                            float64 // wall time of the run before a resume
+	trainSeconds, sampleSeconds, waitSeconds, reportSeconds float64
+	lastLog                                                 time.Time
+}
+
+// train runs core/train's loop with hooks for the run's bookkeeping,
+// snapshots and checkpoints.
+func (l *loop) train(ctx context.Context) error {
+	tStart := time.Now()
+	s0, w0 := l.sampleSeconds, l.waitSeconds
+	defer func() {
+		l.trainSeconds += time.Since(tStart).Seconds() - (l.sampleSeconds - s0) - (l.waitSeconds - w0)
+	}()
+	cfg := train.Config{TaskID: l.cfg.EnvID, NumEnvs: l.cfg.NumEnvs, Seed: l.cfg.Seed,
+		Hyper: l.cfg.Hyper(), Checkpoint: l.checkpointData, StartStep: l.step}
+	hooks := train.Hooks{
+		OnStart: func(_ context.Context, s train.Start) error {
+			l.spec, l.aspec = s.Env, s.Algo
+			l.progress(true)
+			return nil
+		},
+		OnEpisode: func(_ context.Context, step int, ep sdk.EpisodeStat) error {
+			l.step = step
+			if err := l.tb.Scalar("charts/episodic_return", int64(step), ep.Return); err != nil {
+				return err
+			}
+			return l.tb.Scalar("charts/episodic_length", int64(step), float64(ep.Length))
+		},
+		OnUpdate: func(ctx context.Context, p train.Progress) error {
+			if err := l.onUpdate(ctx, p); err != nil {
+				return err
+			}
+			l.progress(p.Update >= p.TotalUpdates)
+			return nil
+		},
+	}
+	_, err := train.Run(ctx, l.p.Env, l.p.Algo, cfg, hooks)
+	return err
+}
+
+// onUpdate records an update's statistics and takes the snapshot and
+// checkpoint due at it.
+func (l *loop) onUpdate(ctx context.Context, p train.Progress) error {
+	l.update, l.step = p.Update, p.Step
+	vals := make(map[string]float64, len(p.Stats)+2)
+	for k, v := range p.Stats {
+		vals[k] = v
+	}
+	if !math.IsNaN(p.MeanReturn) {
+		l.meanReturn = p.MeanReturn
+		vals["charts/episodic_return"] = p.MeanReturn
+		vals["charts/episodic_length"] = p.MeanLength
+	}
+	if err := l.store.Append(runstore.ScalarsFile, summary.ScalarRecord{Step: l.step, Update: l.update, Values: vals}); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(p.Stats))
+	for k := range p.Stats {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := l.tb.Scalar(k, int64(l.step), p.Stats[k]); err != nil {
+			return err
+		}
+	}
+	last := l.update >= p.TotalUpdates
+	if iv := l.cfg.TopologyAnalysisInterval; iv > 0 && (l.update%iv == 0 || (last && l.snapshots == 0)) {
+		if err := l.snapshot(ctx); err != nil {
+			return err
+		}
+	}
+	if iv := l.cfg.SaveCheckpointInterval; last || (iv > 0 && l.update%iv == 0) {
+		if err := l.checkpoint(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// snapshot samples states and activations now and queues their homology.
+func (l *loop) snapshot(ctx context.Context) error {
+	start := time.Now()
+	states, err := snapshot.Sample(ctx, l.p.Env, l.analysisH, l.p.Algo, l.cfg.TDASamples, l.cfg.Seed+int64(l.update))
+	if err != nil {
+		return err
+	}
+	clouds, err := snapshot.Clouds(ctx, l.p.Algo, states)
+	if err != nil {
+		return err
+	}
+	l.sampleSeconds += time.Since(start).Seconds()
+	l.snapshots++
+	job := job{seq: l.snapshots, step: l.step, update: l.update, clouds: clouds}
+	wait := time.Now()
+	if l.opt.Inline {
+		err = l.pool.runInline(job)
+	} else {
+		err = l.pool.submit(job)
+	}
+	l.waitSeconds += time.Since(wait).Seconds()
+	return err
+}
+
+// writeSnapshot stores a finished snapshot: diagrams (and clouds) as .npz,
+// one topology record per cloud, and TensorBoard scalars.
+func (l *loop) writeSnapshot(j job, results []snapshot.Result) error {
+	for _, r := range results {
+		name := runstore.SafeName(r.Record.Cloud)
+		if err := writeDiagrams(l.store.Path("diagrams", fmt.Sprintf("step_%d", j.step), name+".npz"), r.Diagrams); err != nil {
+			return err
+		}
+		if r.Cloud != nil {
+			if err := writeCloud(l.store.Path("clouds", fmt.Sprintf("step_%d", j.step), name+".npz"), r.Cloud.Points); err != nil {
+				return err
+			}
+		}
+		rec := r.Record
+		rec.Step, rec.Update = j.step, j.update
+		if err := l.store.Append(runstore.TopologyFile, rec); err != nil {
+			return err
+		}
+		vals := map[string]float64{}
+		for _, d := range rec.Summary.Dims {
+			pre := fmt.Sprintf("topology/%s/", rec.Cloud)
+			vals[pre+fmt.Sprintf("betti_%d", d.Dim)] = float64(d.Betti)
+			vals[pre+fmt.Sprintf("persistent_bars_%d", d.Dim)] = float64(d.Persistent)
+			vals[pre+fmt.Sprintf("total_persistence_%d", d.Dim)] = d.TotalPersistence
+			vals[pre+fmt.Sprintf("persistence_entropy_%d", d.Dim)] = d.Entropy
+		}
+		if err := l.tb.Scalars(int64(j.step), vals); err != nil {
+			return err
+		}
+	}
+	for _, net := range []string{"actor", "critic"} {
+		total := 0
+		for _, r := range results {
+			if r.Record.Net == net || r.Record.Net == "input" {
+				total += r.Record.Summary.TotalBetti()
+			}
+		}
+		if err := l.tb.Scalar("topology/"+net+"/total_betti", int64(j.step), float64(total)); err != nil {
+			return err
+		}
+	}
+	return l.tb.Flush()
+}
+
+// checkpoint saves the learner once every earlier snapshot is on disk, so
+// a run resumed from it has every snapshot up to it.
+func (l *loop) checkpoint(ctx context.Context) error {
+	wait := time.Now()
+	if err := l.pool.drain(); err != nil {
+		return err
+	}
+	l.waitSeconds += time.Since(wait).Seconds()
+	data, err := l.p.Algo.Save(ctx)
+	if err != nil {
+		return err
+	}
+	st := runstore.State{Update: l.update, Step: l.step, Snapshots: l.snapshots,
+		Seconds: time.Since(l.t0).Seconds() + l.priorSeconds}
+	if err := l.store.SaveCheckpoint(st, data); err != nil {
+		return err
+	}
+	l.opt.Log.Debug().Int("update", l.update).Int("step", l.step).Msg("checkpoint saved")
+	return nil
+}
+
+// resume loads the last checkpoint and drops every record made after it.
+func (l *loop) resume() error {
+	st, err := l.store.LoadState()
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return fmt.Errorf("resume: %s has no checkpoint yet (checkpoints/latest.json)", l.store.Dir)
+	}
+	data, err := os.ReadFile(l.store.Path(st.Checkpoint))
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	l.checkpointData = data
+	keep := func(line []byte) (bool, error) {
+		var r struct {
+			Update int `json:"update"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return false, err
+		}
+		return r.Update <= st.Update, nil
+	}
+	for _, f := range []string{runstore.ScalarsFile, runstore.TopologyFile} {
+		if err := l.store.Rewrite(f, keep); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	}
+	removeAfter(l.store.Dir, st.Step)
+	l.update, l.step, l.snapshots, l.priorSeconds = st.Update, st.Step, st.Snapshots, st.Seconds
+	l.opt.Log.Info().Str("dir", l.store.Dir).Int("update", st.Update).Int("step", st.Step).Msg("resuming from checkpoint")
+	return nil
+}

@@ -1,0 +1,162 @@
+// Package run is the main job: it trains a learner in an environment and,
+// every topology_analysis_interval updates, takes a topology snapshot of
+// the learner's networks, while writing everything a researcher needs into
+// a run directory (see core/runstore for the layout and its crash safety).
+//
+// Training and homology overlap: a snapshot's states and activations are
+// taken at its update, then its homology runs on a worker beside the next
+// rollouts. Results do not depend on that timing.
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/neuraltopology/neuraltopology/core/config"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/core/snapshot"
+	"github.com/neuraltopology/neuraltopology/core/summary"
+	"github.com/neuraltopology/neuraltopology/core/tbevents"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// Plugins are the four parts of a run, in process or behind gRPC.
+type Plugins struct {
+	Env  sdk.Environment
+	Algo sdk.Algorithm
+	Dist sdk.Distance
+	PH   sdk.Homology
+}
+
+// Options control a run beyond its config.
+type Options struct {
+	Dir      string         // the run directory (created if missing)
+	Resume   bool           // continue from Dir's last checkpoint
+	Inline   bool           // compute snapshots in the training loop, not beside it
+	Log      zerolog.Logger // progress lines and events
+	Progress io.Writer      // if set, a live progress bar (a terminal)
+	// Report builds plots and report.html at the end; nil skips them.
+	Report func(dir string) error
+}
+
+// DefaultDir is runs/<env-id>__<algo>__<seed>__<unix time>, the layout
+// CleanRL users know.
+func DefaultDir(cfg config.Config, now time.Time) string {
+	return filepath.Join("runs", fmt.Sprintf("%s__%s__%d__%d", cfg.EnvID, cfg.Algo, cfg.Seed, now.Unix()))
+}
+
+// Result summarises a finished run.
+type Result struct {
+	Dir        string
+	Steps      int
+	Updates    int
+	Snapshots  int
+	LastReturn float64 // mean episodic return of the last (up to) 100 episodes
+	Timings    map[string]float64
+}
+
+// Run trains with topology snapshots until cfg.TotalTimesteps.
+func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result, error) {
+	t0 := time.Now()
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	store, err := runstore.Open(opt.Dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer store.Close()
+	if err := store.WriteFile(runstore.ConfigFile, cfg.YAML()); err != nil {
+		return Result{}, err
+	}
+	tb, err := tbevents.New(store.Path("tb"))
+	if err != nil {
+		return Result{}, err
+	}
+	defer tb.Close()
+
+	// The analysis env has its own seed stream so sampling never changes
+	// the training trajectory.
+	ah, _, err := p.Env.Open(ctx, sdk.EnvConfig{TaskID: cfg.EnvID, NumEnvs: 1, Seed: cfg.Seed + analysisSeedOffset})
+	if err != nil {
+		return Result{}, fmt.Errorf("open analysis env: %w", err)
+	}
+	defer p.Env.Close(context.WithoutCancel(ctx), ah)
+
+	l := &loop{cfg: cfg, opt: opt, p: p, store: store, tb: tb, analysisH: ah, t0: t0, meanReturn: math.NaN()}
+	if opt.Resume {
+		if err := l.resume(); err != nil {
+			return Result{}, err
+		}
+	}
+	l.pool = newPool(ctx, p.Dist, p.PH, l.snapshotOptions(), max(cfg.SnapshotJobs, 1), l.writeSnapshot)
+	err = l.train(ctx)
+	// Outstanding snapshots finish (or are cancelled with ctx) before we
+	// return, so their files are complete.
+	perr := l.pool.wait()
+	if err == nil {
+		err = perr
+	}
+	if err != nil {
+		return l.result(), err
+	}
+	if err := l.finish(ctx); err != nil {
+		return l.result(), err
+	}
+	return l.result(), nil
+}
+
+// analysisSeedOffset separates the analysis env's seed from training's.
+const analysisSeedOffset = 1_000_003
+
+func (l *loop) snapshotOptions() snapshot.Options {
+	return snapshot.Options{
+		Samples: l.cfg.TDASamples, Metric: l.cfg.Dist, K: l.cfg.K, MaxDim: l.cfg.MaxDim,
+		Summary:    summary.Options{BettiScale: l.cfg.BettiScale},
+		KeepClouds: l.cfg.SaveClouds,
+	}
+}
+
+// writeTimings records where the wall time went.
+func (l *loop) writeTimings() error {
+	b, _ := json.MarshalIndent(l.timings(), "", " ")
+	return l.store.WriteFile(runstore.TimingsFile, b)
+}
+
+func (l *loop) timings() map[string]float64 {
+	total := time.Since(l.t0).Seconds() + l.priorSeconds
+	return map[string]float64{
+		"total":                  total,
+		"training":               l.trainSeconds,
+		"snapshot_sampling":      l.sampleSeconds,
+		"homology_and_distances": l.pool.busySeconds(),
+		"waiting_for_snapshots":  l.waitSeconds,
+		"report":                 l.reportSeconds,
+	}
+}
+
+func (l *loop) result() Result {
+	return Result{Dir: l.store.Dir, Steps: l.step, Updates: l.update, Snapshots: l.snapshots,
+		LastReturn: l.meanReturn, Timings: l.timings()}
+}
+
+// removeAfter drops diagram and cloud folders of snapshots past step.
+func removeAfter(dir string, step int) {
+	for _, sub := range []string{"diagrams", "clouds"} {
+		entries, _ := os.ReadDir(filepath.Join(dir, sub))
+		for _, e := range entries {
+			var s int
+			if _, err := fmt.Sscanf(e.Name(), "step_%d", &s); err == nil && s > step {
+				os.RemoveAll(filepath.Join(dir, sub, e.Name()))
+			}
+		}
+	}
+}

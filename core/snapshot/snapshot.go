@@ -1,0 +1,132 @@
+// Package snapshot takes the topology snapshots of a run: it samples states
+// with the current policy, collects the point clouds of inputs and hidden
+// layers, and turns each cloud into a distance matrix, persistence diagrams
+// and summaries through the distance and homology plugins.
+//
+// Sampling and activations happen at the moment of the snapshot, so they
+// see the policy of that update; the homology, which dominates the cost,
+// can run later and beside training (see Pool) with identical results.
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/core/summary"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// Options choose what a snapshot computes.
+type Options struct {
+	Samples    int    // states per snapshot (the seed: 500)
+	Metric     string // distance plugin name, e.g. "geodesic" or "euclid"
+	K          int    // neighbours for the geodesic metric
+	MaxDim     int    // highest homology dimension, capped at the cloud's d-1
+	Summary    summary.Options
+	KeepClouds bool // keep the point clouds in the result (to save them)
+}
+
+// Cloud is one point cloud of a snapshot.
+type Cloud struct {
+	Name   string // "input", "actor/1", ...
+	Net    string // "input", "actor", "critic"
+	Layer  int    // 0 for the input, else the hidden layer's index
+	Points sdk.Matrix
+}
+
+// Sample runs the learner's current stochastic policy in the analysis
+// environment (a batch of one, opened by the caller) for n steps, resetting
+// it with seed first; episodes that end restart on their own. It returns
+// the n observations the policy saw, one per row.
+func Sample(ctx context.Context, env sdk.Environment, handle int, algo sdk.Algorithm, n int, seed int64) (sdk.Matrix, error) {
+	obs, err := env.Reset(ctx, handle, seed)
+	if err != nil {
+		return sdk.Matrix{}, fmt.Errorf("snapshot: reset analysis env: %w", err)
+	}
+	if obs.Rows != 1 {
+		return sdk.Matrix{}, fmt.Errorf("snapshot: analysis env must be a batch of 1, got %d", obs.Rows)
+	}
+	states := sdk.NewMatrix(n, obs.Cols)
+	for i := 0; i < n; i++ {
+		copy(states.Row(i), obs.Data)
+		if i == n-1 {
+			break
+		}
+		act, err := algo.Policy(ctx, obs, false)
+		if err != nil {
+			return sdk.Matrix{}, fmt.Errorf("snapshot: policy: %w", err)
+		}
+		res, err := env.Step(ctx, handle, act)
+		if err != nil {
+			return sdk.Matrix{}, fmt.Errorf("snapshot: step analysis env: %w", err)
+		}
+		obs = res.Obs
+	}
+	return states, nil
+}
+
+// Clouds returns the input cloud followed by every hidden layer's
+// activations for states.
+func Clouds(ctx context.Context, algo sdk.Algorithm, states sdk.Matrix) ([]Cloud, error) {
+	layers, err := algo.Activations(ctx, states, nil)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: activations: %w", err)
+	}
+	out := []Cloud{{Name: "input", Net: "input", Points: states}}
+	for _, l := range layers {
+		net, idx, _ := strings.Cut(l.Name, "/")
+		layer, err := strconv.Atoi(idx)
+		if err != nil {
+			layer = len(out)
+		}
+		if l.Values.Rows != states.Rows {
+			return nil, fmt.Errorf("snapshot: layer %s has %d rows for %d states", l.Name, l.Values.Rows, states.Rows)
+		}
+		out = append(out, Cloud{Name: l.Name, Net: net, Layer: layer, Points: l.Values})
+	}
+	return out, nil
+}
+
+// Result is the topology of one cloud.
+type Result struct {
+	Record   summary.TopologyRecord
+	Diagrams []sdk.Diagram
+	Cloud    *Cloud // set when Options.KeepClouds
+}
+
+// Analyze computes the distance matrix, the persistence diagrams and the
+// summaries of one cloud.
+func Analyze(ctx context.Context, dist sdk.Distance, ph sdk.Homology, c Cloud, opt Options) (Result, error) {
+	start := time.Now()
+	params := map[string]string{}
+	if opt.Metric == "geodesic" {
+		params["k"] = strconv.Itoa(opt.K)
+	}
+	dr, err := dist.Compute(ctx, c.Points, params)
+	if err != nil {
+		return Result{}, fmt.Errorf("snapshot: %s distances of %s: %w", opt.Metric, c.Name, err)
+	}
+	maxDim := min(opt.MaxDim, c.Points.Cols-1)
+	ds, err := ph.Compute(ctx, sdk.HomologyRequest{Distances: &dr.Distances, MaxDim: maxDim})
+	if err != nil {
+		return Result{}, fmt.Errorf("snapshot: homology of %s: %w", c.Name, err)
+	}
+	diam := summary.Diameter(dr.Distances)
+	r := Result{
+		Diagrams: ds,
+		Record: summary.TopologyRecord{
+			Cloud: c.Name, Net: c.Net, Layer: c.Layer,
+			Points: c.Points.Rows, Dim: c.Points.Cols, Metric: opt.Metric,
+			Summary: summary.Summarize(ds, diam, opt.Summary),
+			Seconds: time.Since(start).Seconds(),
+		},
+	}
+	if opt.KeepClouds {
+		cc := c
+		r.Cloud = &cc
+	}
+	return r, nil
+}
