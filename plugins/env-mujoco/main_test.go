@@ -51,4 +51,20 @@ func TestPluginOverGRPC(t *testing.T) {
 	if bytes.Equal(g.Image[0].Pix, g.Image[3].Pix) {
 		t.Errorf("first and last GIF frames are identical")
 	}
+	// The robot is tan (red well above blue); sky and floor are blue-grey.
+	for k, img := range g.Image {
+		robot := 0
+		w, h := img.Rect.Dx(), img.Rect.Dy()
+		for y := range h {
+			for x := w / 3; x < 2*w/3; x++ {
+				r, _, b, _ := img.Palette[img.Pix[y*img.Stride+x]].RGBA()
+				if int(r>>8) > int(b>>8)+40 {
+					robot++
+				}
+			}
+		}
+		if robot < 20 {
+			t.Errorf("GIF frame %d: %d robot-coloured pixels near the centre", k, robot)
+		}
+	}
 }

@@ -118,6 +118,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"unsafe"
 )
@@ -139,6 +140,7 @@ type Camera struct {
 type Renderer struct {
 	mu         sync.Mutex
 	r          *C.nt_renderer
+	cleanup    runtime.Cleanup
 	maxW, maxH int
 	nq         int
 }
@@ -157,7 +159,11 @@ func NewRenderer(m *Model, maxW, maxH int) (*Renderer, error) {
 		}
 		return nil, fmt.Errorf("mujoco: renderer: %s", msg)
 	}
-	return &Renderer{r: r, maxW: maxW, maxH: maxH, nq: m.Nq()}, nil
+	rr := &Renderer{r: r, maxW: maxW, maxH: maxH, nq: m.Nq()}
+	// Every GL call of a free happens inside one C call, so the cleanup
+	// may run on any thread.
+	rr.cleanup = runtime.AddCleanup(rr, func(p *C.nt_renderer) { C.nt_renderer_free(p) }, r)
+	return rr, nil
 }
 
 // Render draws state d (of the renderer's model) seen by cam as a w x h
@@ -198,6 +204,7 @@ func (r *Renderer) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.r != nil {
+		r.cleanup.Stop()
 		C.nt_renderer_free(r.r)
 		r.r = nil
 	}
