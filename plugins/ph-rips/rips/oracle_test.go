@@ -173,16 +173,21 @@ func TestAgainstRipser(t *testing.T) {
 		thr                         bool
 	}
 	var cases []tc
-	for i := 0; i < 60; i++ {
-		c := tc{n: 5 + rng.IntN(60), dim: 2 + rng.IntN(7), maxDim: 1 + rng.IntN(2), p: 2, decimals: rng.IntN(4)}
+	for i := 0; i < 90; i++ {
+		c := tc{dim: 2 + rng.IntN(7), maxDim: 1 + rng.IntN(2), p: 2, decimals: rng.IntN(4)}
+		switch {
+		case i%6 == 0 && i < 60:
+			c.maxDim, c.n = 3, 5+rng.IntN(30)
+		case c.maxDim == 1:
+			c.n = 5 + rng.IntN(196)
+		default:
+			c.n = 5 + rng.IntN(116)
+		}
 		if i%3 == 0 {
 			c.p = 3
 		}
 		if i%4 == 1 {
 			c.thr = true
-		}
-		if i%5 == 0 && c.n < 35 {
-			c.maxDim = 3
 		}
 		cases = append(cases, c)
 	}
@@ -212,6 +217,71 @@ func TestAgainstRipser(t *testing.T) {
 			}
 			if msg := diffDiagrams(got, want); msg != "" {
 				t.Fatalf("%s workers=%d chunk=%d: %s", name, cfg.workers, cfg.chunk, msg)
+			}
+		}
+	}
+}
+
+// graphMetric is the shortest-path metric of a random connected graph
+// with small integer weights: a metric with very many ties, where the
+// tie-breaking rules of the filtration order matter most.
+func graphMetric(rng *rand.Rand, n int) sdk.Matrix {
+	const inf = math.MaxInt32
+	w := make([]int, n*n)
+	for i := range w {
+		w[i] = inf
+	}
+	for i := range n {
+		w[i*n+i] = 0
+		if i > 0 { // a random spanning tree keeps it connected
+			j := rng.IntN(i)
+			x := 1 + rng.IntN(4)
+			w[i*n+j], w[j*n+i] = x, x
+		}
+	}
+	for range 2 * n {
+		i, j := rng.IntN(n), rng.IntN(n)
+		if i != j {
+			x := 1 + rng.IntN(4)
+			w[i*n+j], w[j*n+i] = x, x
+		}
+	}
+	for k := range n {
+		for i := range n {
+			for j := range n {
+				if a, b := w[i*n+k], w[k*n+j]; a != inf && b != inf && a+b < w[i*n+j] {
+					w[i*n+j] = a + b
+				}
+			}
+		}
+	}
+	d := sdk.NewMatrix(n, n)
+	for i, x := range w {
+		d.Data[i] = float64(x)
+	}
+	return d
+}
+
+func TestAgainstRipserGraphMetrics(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := range 25 {
+		n := 8 + rng.IntN(50)
+		maxDim := 1 + rng.IntN(2)
+		if n < 25 && i%3 == 0 {
+			maxDim = 3
+		}
+		p := []int{2, 3, 5}[i%3]
+		d := graphMetric(rng, n)
+		want := runRipser(t, d, maxDim, 0, p)
+		for _, cfg := range []struct{ workers, chunk int }{{1, 512}, {2, 2}} {
+			reduceChunk = cfg.chunk
+			got, err := Compute(context.Background(), &d, Options{MaxDim: maxDim, Coeff: p, Workers: cfg.workers})
+			reduceChunk = 512
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := diffDiagrams(got, want); msg != "" {
+				t.Fatalf("graph %d n=%d maxdim=%d p=%d workers=%d: %s", i, n, maxDim, p, cfg.workers, msg)
 			}
 		}
 	}
