@@ -17,6 +17,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/neuraltopology/neuraltopology/plugins/dist-geodesic/geodesic"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -32,7 +33,8 @@ const MaxDim = 2
 // Names lists the workloads in order.
 var Names = []string{"W1", "W2", "W3"}
 
-// K is the neighbour count of W1's geodesic metric (other points).
+// K is the neighbour count of W1's geodesic metric (other points), with
+// the Euclidean edge weights of plugins/dist-geodesic/geodesic.
 const K = 15
 
 // Generate returns the inputs of workload name ("W1", "W2" or "W3") for
@@ -48,11 +50,11 @@ func Generate(name string, seed int64) ([]Input, error) {
 				{Name: "W2b gauss R^11 euclid", Distances: euclidean(noise)},
 			}, nil
 		}
-		da, err := geodesic(torus, K)
+		da, _, err := geodesic.Distances(torus, K, geodesic.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("workload W1a: %w", err)
 		}
-		db, err := geodesic(noise, K)
+		db, _, err := geodesic.Distances(noise, K, geodesic.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("workload W1b: %w", err)
 		}
