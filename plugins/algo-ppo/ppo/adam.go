@@ -17,33 +17,48 @@ func newAdam(n int, eps float64) adam {
 // step applies one update with learning rate lr to params given grads.
 func (a *adam) step(params, grads []float64, lr float64) {
 	a.Step++
-	bc1 := 1 - math.Pow(a.Beta1, float64(a.Step))
-	bc2 := 1 - math.Pow(a.Beta2, float64(a.Step))
+	a.stepRange(params, grads, 0, len(params), lr, 1, a.Step)
+}
+
+// stepRange applies update number t (1-based) to params[lo:hi], with the
+// gradients multiplied by scale first (gradient clipping). Disjoint ranges
+// may be updated concurrently; the caller advances Step.
+func (a *adam) stepRange(params, grads []float64, lo, hi int, lr, scale float64, t int) {
+	bc1 := 1 - math.Pow(a.Beta1, float64(t))
+	bc2 := 1 - math.Pow(a.Beta2, float64(t))
 	stepSize := lr / bc1
 	sqrtBC2 := math.Sqrt(bc2)
-	b1, b2 := a.Beta1, a.Beta2
-	m, v := a.M[:len(params)], a.V[:len(params)]
-	grads = grads[:len(params)]
-	for i, g := range grads {
+	b1, b2, eps := a.Beta1, a.Beta2, a.Eps
+	m, v := a.M[lo:hi], a.V[lo:hi]
+	p, gs := params[lo:hi], grads[lo:hi]
+	p = p[:len(m)]
+	gs = gs[:len(m)]
+	v = v[:len(m)]
+	for i, g := range gs {
+		if scale != 1 {
+			g *= scale
+		}
 		m[i] = b1*m[i] + (1-b1)*g
 		v[i] = b2*v[i] + (1-b2)*g*g
-		params[i] -= stepSize * m[i] / (math.Sqrt(v[i])/sqrtBC2 + a.Eps)
+		p[i] -= stepSize * m[i] / (math.Sqrt(v[i])/sqrtBC2 + eps)
 	}
 }
 
-// clipGradNorm scales grads so that their global L2 norm is at most
-// maxNorm, as torch.nn.utils.clip_grad_norm_, and returns the norm before
-// clipping.
-func clipGradNorm(grads []float64, maxNorm float64) float64 {
+// sumSquares returns the sum of the squares of x.
+func sumSquares(x []float64) float64 {
 	s := 0.0
-	for _, g := range grads {
-		s += g * g
+	for _, v := range x {
+		s += v * v
 	}
-	norm := math.Sqrt(s)
+	return s
+}
+
+// clipScale is the factor torch.nn.utils.clip_grad_norm_ multiplies the
+// gradients by so that their global L2 norm is at most maxNorm: 1 when
+// they are already within it.
+func clipScale(norm, maxNorm float64) float64 {
 	if c := maxNorm / (norm + 1e-6); c < 1 {
-		for i := range grads {
-			grads[i] *= c
-		}
+		return c
 	}
-	return norm
+	return 1
 }

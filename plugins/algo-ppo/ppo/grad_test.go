@@ -131,7 +131,7 @@ func TestLossGradientMatchesFiniteDifferences(t *testing.T) {
 		fillRollout(p, rnd)
 		idx := []int{0, 3, 5, 6, 9, 10, 12, 15}
 
-		side := p.minibatchGradSerial(idx)
+		side := p.minibatchGrad(idx)
 		got := side.pgLoss - p.cfg.EntCoef*side.entropy + p.cfg.VFCoef*side.vLoss
 		want := refLoss(p, idx)
 		if math.Abs(got-want) > 1e-12*math.Max(1, math.Abs(want)) {
@@ -156,13 +156,6 @@ func TestLossGradientMatchesFiniteDifferences(t *testing.T) {
 			}
 		}
 	}
-}
-
-// minibatchGradSerial runs minibatchGrad with a one-shot critic worker.
-func (p *learner) minibatchGradSerial(idx []int) updateSide {
-	jobs, done := make(chan []int, 1), make(chan float64, 1)
-	go func() { done <- p.criticGrad(<-jobs) }()
-	return p.minibatchGrad(idx, jobs, done)
 }
 
 // paramName says which part of theta index i belongs to, for messages.
@@ -315,15 +308,23 @@ func TestAdamMatchesDefinition(t *testing.T) {
 
 func TestClipGradNorm(t *testing.T) {
 	g := []float64{3, 4}
-	if n := clipGradNorm(g, 1); n != 5 {
-		t.Fatalf("norm %v, want 5", n)
+	norm := math.Sqrt(sumSquares(g))
+	if norm != 5 {
+		t.Fatalf("norm %v, want 5", norm)
 	}
-	if got := math.Hypot(g[0], g[1]); math.Abs(got-1) > 1e-6 {
+	c := clipScale(norm, 1)
+	if got := math.Hypot(c*g[0], c*g[1]); math.Abs(got-1) > 1e-6 {
 		t.Fatalf("clipped norm %v, want 1", got)
 	}
-	h := []float64{0.3, 0.4}
-	clipGradNorm(h, 1)
-	if h[0] != 0.3 || h[1] != 0.4 {
-		t.Fatalf("a gradient under the limit changed: %v", h)
+	if c := clipScale(0.5, 1); c != 1 {
+		t.Fatalf("a gradient under the limit is scaled by %v", c)
+	}
+	// Adam on scaled gradients equals Adam on pre-scaled ones.
+	a, b := newAdam(2, 1e-5), newAdam(2, 1e-5)
+	x, y := []float64{1, 2}, []float64{1, 2}
+	a.stepRange(x, []float64{3, 4}, 0, 2, 0.1, 0.2, 1)
+	b.stepRange(y, []float64{3 * 0.2, 4 * 0.2}, 0, 2, 0.1, 1, 1)
+	if x[0] != y[0] || x[1] != y[1] {
+		t.Fatalf("scaled step %v, pre-scaled step %v", x, y)
 	}
 }

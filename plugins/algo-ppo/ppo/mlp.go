@@ -1,8 +1,6 @@
 package ppo
 
 import (
-	"math"
-
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
@@ -147,9 +145,7 @@ func (m mlp) forward(w *work, n int) {
 		}
 		gemm(blas.NoTrans, blas.NoTrans, 1, general(n, d.in, x), general(d.in, d.out, d.w), 1, general(n, d.out, y))
 		if l < last {
-			for k, v := range y {
-				y[k] = math.Tanh(v)
-			}
+			tanhInPlace(y)
 		}
 	}
 }
@@ -184,5 +180,9 @@ func (m mlp) backward(w *work, n int, dOut []float64) {
 	}
 }
 
-// gemm is blas64.Gemm; a seam for trying hand-written kernels.
+// gemm computes c = alpha op(a) op(b) + beta c. It is gonum's pure-Go
+// Dgemm unless a faster backend (gemm_cblas.go) replaces it at init.
 var gemm = blas64.Gemm
+
+// gemmBackend names the matrix-product implementation in use.
+var gemmBackend = "gonum"

@@ -27,21 +27,22 @@ func (p *learner) learn() sdk.UpdateStats {
 	}
 	gae(p.bAdv, p.bRet, p.bRew, p.bVal, p.bDone, p.nextVal, c.NumSteps, p.nE, c.Gamma, c.GAELambda)
 
-	// The critic's half of each minibatch gradient runs on a helper
-	// goroutine that lives for this update.
-	jobs, done := make(chan []int), make(chan float64)
+	// The critic's half of every minibatch (its gradient and its Adam
+	// step) runs on a helper goroutine that lives for this update; the
+	// actor's half runs here. Each half touches only its own slices of
+	// theta, grad and the Adam moments, and the two halves' squared
+	// gradient norms are added in a fixed order, so the result does not
+	// depend on scheduling.
+	jobs, done := make(chan criticJob), make(chan criticResult)
 	defer close(jobs)
-	go func() {
-		for idx := range jobs {
-			done <- p.criticGrad(idx)
-		}
-	}()
+	go p.criticWorker(jobs, done)
 
 	// Like CleanRL's b_inds: the identity at each update, shuffled in
 	// place at each epoch.
 	for i := range p.perm {
 		p.perm[i] = i
 	}
+	na := p.nActor + p.actDim // actor and log-std parameters come first
 	var clipFracSum float64
 	var nmb int
 	var side updateSide
@@ -49,9 +50,18 @@ func (p *learner) learn() sdk.UpdateStats {
 		p.shuffle()
 		for start := 0; start < p.batch; start += p.mbSize {
 			end := min(start+p.mbSize, p.batch)
-			side = p.minibatchGrad(p.perm[start:end], jobs, done)
-			clipGradNorm(p.grad, c.MaxGradNorm)
-			p.opt.step(p.theta, p.grad, lr)
+			idx := p.perm[start:end]
+			jobs <- criticJob{idx: idx}
+			side = updateSide{}
+			clear(p.grad[:na])
+			p.actorGrad(idx, &side)
+			sa := sumSquares(p.grad[:na])
+			r := <-done
+			side.vLoss = r.vLoss
+			scale := clipScale(math.Sqrt(sa+r.sumSq), c.MaxGradNorm)
+			p.opt.Step++
+			jobs <- criticJob{adam: true, lr: lr, scale: scale, t: p.opt.Step}
+			p.opt.stepRange(p.theta, p.grad, 0, na, lr, scale, p.opt.Step)
 			clipFracSum += side.clipFrac
 			nmb++
 		}
@@ -59,6 +69,10 @@ func (p *learner) learn() sdk.UpdateStats {
 			break
 		}
 	}
+	// A last round trip so the critic's final Adam step is done before
+	// anything reads the weights.
+	jobs <- criticJob{}
+	<-done
 
 	st := sdk.UpdateStats{Update: p.update, Step: p.globalStep, Stats: map[string]float64{
 		"charts/learning_rate":      lr,
@@ -85,22 +99,50 @@ func (p *learner) shuffle() {
 	}
 }
 
+// criticJob asks the critic worker for the gradient of vf_coef * v_loss
+// on samples idx (if idx is not nil) or for the Adam step of the critic's
+// parameters (if adam is set); a job with neither is a barrier.
+type criticJob struct {
+	idx       []int
+	adam      bool
+	lr, scale float64
+	t         int
+}
+
+// criticResult is the critic worker's answer to a gradient job.
+type criticResult struct {
+	vLoss, sumSq float64
+}
+
+// criticWorker serves criticJobs until jobs is closed.
+func (p *learner) criticWorker(jobs <-chan criticJob, done chan<- criticResult) {
+	na := p.nActor + p.actDim
+	for j := range jobs {
+		switch {
+		case j.adam:
+			p.opt.stepRange(p.theta, p.grad, na, len(p.theta), j.lr, j.scale, j.t)
+		case j.idx != nil:
+			clear(p.grad[na:])
+			v := p.criticGrad(j.idx)
+			done <- criticResult{vLoss: v, sumSq: sumSquares(p.grad[na:])}
+		default:
+			done <- criticResult{}
+		}
+	}
+}
+
 // minibatchGrad sets p.grad to the gradient of the PPO loss
 //
 //	pg_loss - ent_coef * entropy + vf_coef * v_loss
 //
-// on the rollout samples idx. The actor and critic share no parameters, so
-// the two halves run in parallel (the critic's on the goroutine serving
-// jobs) and write disjoint parts of p.grad; the
-// result does not depend on scheduling.
-func (p *learner) minibatchGrad(idx []int, jobs chan<- []int, done <-chan float64) updateSide {
-	for i := range p.grad {
-		p.grad[i] = 0
-	}
+// on the rollout samples idx, without touching the weights. The update
+// itself interleaves the same steps with the Adam steps; this form is for
+// tests.
+func (p *learner) minibatchGrad(idx []int) updateSide {
+	clear(p.grad)
 	var side updateSide
-	jobs <- idx
 	p.actorGrad(idx, &side)
-	side.vLoss = <-done
+	side.vLoss = p.criticGrad(idx)
 	return side
 }
 
