@@ -85,14 +85,21 @@ func newEngine(d []float64, n, maxDim int, thr float32, p int) *engine {
 	}
 	e.inv = make([]int32, p)
 	for a := 1; a < p; a++ {
-		for b := 1; b < p; b++ {
-			if a*b%p == 1 {
-				e.inv[a] = int32(b)
-				break
-			}
-		}
+		e.inv[a] = int32(powMod(a, p-2, p)) // Fermat: a^(p-2) = 1/a mod p
 	}
 	return e
+}
+
+func powMod(a, k, p int) int {
+	r := 1
+	a %= p
+	for ; k > 0; k >>= 1 {
+		if k&1 == 1 {
+			r = r * a % p
+		}
+		a = a * a % p
+	}
+	return r
 }
 
 // decode writes the dim+1 vertices of simplex idx into vs in increasing

@@ -318,5 +318,17 @@ func TestAgainstRipserDim3(t *testing.T) {
 			t.Fatalf("test cloud has no H3; pick another")
 		}
 	}
-	t.Logf("dim 3 check took %v", time.Since(start))
+	// Dimension 4, and a large prime, on a small random cloud.
+	small := randomCloud(rng, 13, 5, 2)
+	for _, p := range []int{2, 65521} {
+		want := runRipser(t, small, 4, 0, p)
+		got, err := Compute(context.Background(), &small, Options{MaxDim: 4, Coeff: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg := diffDiagrams(got, want); msg != "" {
+			t.Fatalf("maxdim 4 p=%d: %s", p, msg)
+		}
+	}
+	t.Logf("dim 3 and 4 checks took %v", time.Since(start))
 }
