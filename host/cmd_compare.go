@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/neuraltopology/neuraltopology/core/diagdist"
+	"github.com/neuraltopology/neuraltopology/core/diagram"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// cmdCompare prints bottleneck and Wasserstein (p = 1, 2) distances
+// between two sets of persistence diagrams, dimension by dimension: e.g. a
+// network layer's topology against a neural recording run through
+// `nthost tda --format npz`.
+func cmdCompare(_ context.Context, a *app, args []string) error {
+	fs := newFlags(a, "compare", "nthost compare A.npz B.npz (or .json from nthost tda)")
+	if err := parse(fs, args, 2); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("compare: want two diagram files, got %d", fs.NArg())
+	}
+	A, err := readDiagrams(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	B, err := readDiagrams(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	byDim := func(ds []sdk.Diagram) map[int][][2]float64 {
+		m := map[int][][2]float64{}
+		for _, d := range ds {
+			m[d.Dim] = append(m[d.Dim], d.Pairs...)
+		}
+		return m
+	}
+	a1, b1 := byDim(A), byDim(B)
+	maxDim := 0
+	for d := range a1 {
+		maxDim = max(maxDim, d)
+	}
+	for d := range b1 {
+		maxDim = max(maxDim, d)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "dim\tpairs A\tpairs B\tbottleneck\twasserstein-1\twasserstein-2\t")
+	for d := 0; d <= maxDim; d++ {
+		x, y := a1[d], b1[d]
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t\n", d, len(x), len(y),
+			num(diagdist.Bottleneck(x, y)), num(diagdist.Wasserstein(x, y, 1)), num(diagdist.Wasserstein(x, y, 2)))
+	}
+	return tw.Flush()
+}
+
+func num(x float64) string {
+	if math.IsInf(x, 1) {
+		return "inf"
+	}
+	return fmt.Sprintf("%.6g", x)
+}
+
+// readDiagrams reads diagrams from .npz (dgm0, dgm1, ...) or the JSON of
+// `nthost tda`.
+func readDiagrams(path string) ([]sdk.Diagram, error) {
+	switch {
+	case hasExt(path, ".npz"):
+		return diagram.ReadNPZ(path)
+	case hasExt(path, ".json"):
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		ds, err := diagram.ReadJSON(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		return ds, nil
+	}
+	return nil, fmt.Errorf("%s: want a .npz or .json diagram file", path)
+}
+
+func hasExt(path, ext string) bool { return strings.HasSuffix(strings.ToLower(path), ext) }

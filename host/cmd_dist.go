@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/neuraltopology/neuraltopology/core/matio"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// cmdDist writes the distance matrix of a point cloud file, computed by a
+// distance plugin, so users can take it to other tools.
+func cmdDist(ctx context.Context, a *app, args []string) error {
+	var c common
+	fs := newFlags(a, "dist", "nthost dist --points FILE [--metric euclid|geodesic] [--k 15] [--weights euclid|unit] --out FILE")
+	c.register(fs)
+	points := fs.String("points", "", "point cloud, n x d, as .csv or .npy (required)")
+	metric := fs.String("metric", "geodesic", "distance plugin: euclid or geodesic (any nt-dist-<name> found)")
+	k := fs.Int("k", 15, "geodesic: neighbours of each point, not counting itself (the seed's graph is k=14)")
+	weights := fs.String("weights", "euclid", "geodesic: edge weights, euclid or unit")
+	out := fs.String("out", "", "output distance matrix, .csv or .npy (required)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *points == "" || *out == "" {
+		return fmt.Errorf("dist: --points and --out are required")
+	}
+	if err := a.setup(c); err != nil {
+		return err
+	}
+	pts, err := readPoints(*points)
+	if err != nil {
+		return err
+	}
+	res, err := computeDistances(ctx, a, *metric, pts, *k, *weights)
+	if err != nil {
+		return err
+	}
+	if err := matio.Write(*out, res.Distances); err != nil {
+		return err
+	}
+	a.log.Info().Str("out", *out).Int("points", pts.Rows).Int("components", res.Components).Msg("distance matrix written")
+	return nil
+}
+
+// readPoints reads a point cloud and refuses non-finite coordinates,
+// naming the file.
+func readPoints(path string) (sdk.Matrix, error) {
+	m, err := matio.Read(path)
+	if err != nil {
+		return sdk.Matrix{}, err
+	}
+	if err := m.Validate(true); err != nil {
+		return sdk.Matrix{}, fmt.Errorf("%s: %v", path, err)
+	}
+	return m, nil
+}
+
+// computeDistances runs the named distance plugin with the parameters the
+// built-in metrics take.
+func computeDistances(ctx context.Context, a *app, metric string, pts sdk.Matrix, k int, weights string) (sdk.DistanceResult, error) {
+	cl, err := a.open(ctx, sdk.KindDist, metric)
+	if err != nil {
+		return sdk.DistanceResult{}, err
+	}
+	d, err := cl.Dist()
+	if err != nil {
+		return sdk.DistanceResult{}, err
+	}
+	params := map[string]string{}
+	if metric == "geodesic" {
+		params["k"] = strconv.Itoa(k)
+		params["weights"] = weights
+	}
+	return d.Compute(ctx, pts, params)
+}

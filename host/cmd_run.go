@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/neuraltopology/neuraltopology/core/config"
+	"github.com/neuraltopology/neuraltopology/core/report"
+	runcore "github.com/neuraltopology/neuraltopology/core/run"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// cmdRun is the main job: train with topology snapshots. Every key of the
+// config (the seed's YAML keys) is also a flag, with dashes or
+// underscores; flags override --config.
+func cmdRun(ctx context.Context, a *app, args []string) error {
+	var c common
+	fs := newFlags(a, "run", "nthost [run] [--config FILE] [--env mujoco] [--env-id Hopper-v4] [--algo ppo] [--dist geodesic] [--ph rips] [--KEY VALUE ...] | nthost --resume RUN_DIR")
+	c.register(fs)
+	cfgFile := fs.String("config", "", "YAML config; the seed's files work as they are")
+	resume := fs.String("resume", "", "continue the run in this directory from its last checkpoint")
+	inline := fs.Bool("inline-snapshots", false, "compute snapshots inside the training loop instead of beside it")
+	noReport := fs.Bool("no-report", false, "skip plots and report.html at the end")
+	// Every config key as a flag; the value is applied after the file.
+	set := map[string]string{}
+	def := config.Default()
+	for _, k := range config.Keys() {
+		key := k
+		usage := fmt.Sprintf("config key %s (default %s)", key, def.Get(key))
+		fs.Func(dash(key), usage, func(v string) error { set[key] = v; return nil })
+		if dash(key) != key {
+			fs.Func(key, "same as --"+dash(key), func(v string) error { set[key] = v; return nil })
+		}
+	}
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := a.setup(c); err != nil {
+		return err
+	}
+
+	cfg := config.Default()
+	dir := ""
+	if *resume != "" {
+		dir = *resume
+		if *cfgFile != "" {
+			return fmt.Errorf("--resume uses the run's own config.yaml; drop --config")
+		}
+		*cfgFile = filepath.Join(dir, runstore.ConfigFile)
+	}
+	if *cfgFile != "" {
+		if _, err := cfg.Load(*cfgFile); err != nil {
+			return err
+		}
+	}
+	for k, v := range set {
+		if err := cfg.Set(k, v); err != nil {
+			return fmt.Errorf("--%s: %v", dash(k), err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if dir == "" {
+		dir = cfg.RunDir
+	}
+	if dir == "" {
+		dir = runcore.DefaultDir(cfg, time.Now())
+	}
+	if *resume == "" {
+		if _, err := os.Stat(filepath.Join(dir, runstore.StateFile)); err == nil {
+			return fmt.Errorf("%s already holds a run; continue it with --resume %s or choose another --run-dir", dir, dir)
+		}
+	}
+
+	// Start every plugin before any work, so a missing or mismatched one
+	// is reported at once.
+	var p runcore.Plugins
+	for _, want := range []struct {
+		kind sdk.Kind
+		name string
+	}{{sdk.KindEnv, cfg.Env}, {sdk.KindAlgo, cfg.Algo}, {sdk.KindDist, cfg.Dist}, {sdk.KindPH, cfg.PH}} {
+		cl, err := a.open(ctx, want.kind, want.name)
+		if err != nil {
+			return err
+		}
+		switch want.kind {
+		case sdk.KindEnv:
+			p.Env, err = cl.Env()
+		case sdk.KindAlgo:
+			p.Algo, err = cl.Algo()
+		case sdk.KindDist:
+			p.Dist, err = cl.Dist()
+		case sdk.KindPH:
+			p.PH, err = cl.PH()
+		}
+		if err != nil {
+			return err
+		}
+	}
+
+	opt := runcore.Options{Dir: dir, Resume: *resume != "", Inline: *inline, Log: a.log}
+	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		opt.Progress = f
+	}
+	if !*noReport {
+		opt.Report = func(dir string) error { return report.Build([]string{dir}, filepath.Join(dir, runstore.ReportFile)) }
+	}
+	a.log.Info().Str("dir", dir).Str("env_id", cfg.EnvID).Int("steps", cfg.TotalTimesteps).
+		Int64("seed", cfg.Seed).Str("dist", cfg.Dist).Str("ph", cfg.PH).Msg("run starting")
+	res, err := runcore.Run(ctx, p, cfg, opt)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", dir, err)
+	}
+	a.log.Info().Str("dir", res.Dir).Int("steps", res.Steps).Int("snapshots", res.Snapshots).
+		Float64("return", res.LastReturn).Float64("seconds", res.Timings["total"]).
+		Float64("homology_seconds", res.Timings["homology_and_distances"]).Msg("run finished")
+	if !*noReport {
+		fmt.Fprintf(a.stdout, "report: %s\n", filepath.Join(res.Dir, runstore.ReportFile))
+	}
+	return nil
+}
+
+// dash turns a YAML key into its flag spelling: total_timesteps ->
+// total-timesteps.
+func dash(key string) string {
+	b := []byte(key)
+	for i := range b {
+		if b[i] == '_' {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/core/diagram"
+	"github.com/neuraltopology/neuraltopology/core/matio"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/core/summary"
+	"github.com/neuraltopology/neuraltopology/sdk"
+	"github.com/neuraltopology/neuraltopology/sdk/plugintest"
+)
+
+// These tests drive the real nthost binary with real plugin processes, as
+// a user would.
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+// bins builds nthost and the Go plugins into one folder, once.
+func bins(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "nthost-bin")
+		if binErr != nil {
+			return
+		}
+		for pkg, name := range map[string]string{
+			".":                        "nthost",
+			"../plugins/env-mujoco":    "nt-env-mujoco",
+			"../plugins/algo-ppo":      "nt-algo-ppo",
+			"../plugins/dist-euclid":   "nt-dist-euclid",
+			"../plugins/dist-geodesic": "nt-dist-geodesic",
+			"../plugins/ph-rips":       "nt-ph-rips",
+		} {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg).CombinedOutput()
+			if err != nil {
+				binErr = &buildError{pkg: pkg, out: string(out), err: err}
+				return
+			}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binDir
+}
+
+type buildError struct {
+	pkg, out string
+	err      error
+}
+
+func (e *buildError) Error() string { return "building " + e.pkg + ": " + e.err.Error() + "\n" + e.out }
+
+// nthost runs the binary in dir with args and returns stdout, stderr and
+// the exit code.
+func nthost(t *testing.T, dir string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bins(t), "nthost"), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NT_PLUGIN_DIR=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestPluginsListsWhatIsBuilt(t *testing.T) {
+	out, errs, code := nthost(t, t.TempDir(), "plugins")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"dist  ", "euclid", "geodesic", "rips", "mujoco", "ppo", "0.1.0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("`nthost plugins` output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestMissingPluginIsNamed(t *testing.T) {
+	_, errs, code := nthost(t, t.TempDir(), "--env", "mujoco", "--algo", "ppo", "--ph", "nosuch")
+	if code == 0 || !strings.Contains(errs, `ph plugin "nosuch" not found`) || !strings.Contains(errs, "nt-ph-nosuch") {
+		t.Fatalf("exit %d, stderr %q: want a message naming nt-ph-nosuch", code, errs)
+	}
+	if strings.Count(strings.TrimSpace(errs), "\n") > 1 {
+		t.Errorf("error should be one line, got:\n%s", errs)
+	}
+}
+
+func TestDistAndTDAOnFiles(t *testing.T) {
+	dir := t.TempDir()
+	pts := plugintest.RandomCloud(60, 3, 11)
+	csvPath := filepath.Join(dir, "cloud.csv")
+	if err := matio.Write(csvPath, pts); err != nil {
+		t.Fatal(err)
+	}
+	// dist: csv in, npy out; then npy in, csv out.
+	if _, errs, code := nthost(t, dir, "dist", "--points", "cloud.csv", "--metric", "euclid", "--out", "d.npy"); code != 0 {
+		t.Fatalf("dist: %s", errs)
+	}
+	d, err := matio.Read(filepath.Join(dir, "d.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugintest.CheckDistanceMatrix(t, d, 60)
+	if got, want := d.At(3, 7), dist(pts.Row(3), pts.Row(7)); math.Abs(got-want) > 1e-12 {
+		t.Fatalf("d[3][7] = %v, want %v", got, want)
+	}
+	if _, errs, code := nthost(t, dir, "dist", "--points", "cloud.csv", "--metric", "geodesic", "--k", "5", "--out", "g.csv"); code != 0 {
+		t.Fatalf("geodesic dist: %s", errs)
+	}
+	g, err := matio.Read(filepath.Join(dir, "g.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.At(3, 7) < d.At(3, 7)-1e-12 {
+		t.Fatalf("geodesic distance %v shorter than Euclidean %v", g.At(3, 7), d.At(3, 7))
+	}
+
+	// tda in every format agrees with Debian's ripser on the same matrix.
+	ripserOut := runRipser(t, d, 2)
+	out, errs, code := nthost(t, dir, "tda", "--distances", "d.npy", "--format", "ripser", "--maxdim", "2")
+	if code != 0 {
+		t.Fatalf("tda: %s", errs)
+	}
+	if !strings.Contains(errs, "Betti numbers at 2.5") {
+		t.Errorf("summary lacks Betti numbers: %s", errs)
+	}
+	sameDiagrams(t, parseText(t, out), ripserOut)
+
+	if _, errs, code := nthost(t, dir, "tda", "--points", "cloud.csv", "--format", "npz", "--out", "dg.npz", "--plot", "dg.png"); code != 0 {
+		t.Fatalf("tda npz: %s", errs)
+	}
+	npz, err := diagram.ReadNPZ(filepath.Join(dir, "dg.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameDiagrams(t, npz, ripserOut)
+	if st, err := os.Stat(filepath.Join(dir, "dg.png")); err != nil || st.Size() < 1000 {
+		t.Errorf("plot not written: %v", err)
+	}
+	out, _, code = nthost(t, dir, "tda", "--distances", "d.npy", "--format", "json")
+	if code != 0 {
+		t.Fatal("tda json failed")
+	}
+	js, err := diagram.ReadJSON(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameDiagrams(t, js, ripserOut)
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil || !strings.Contains(out, "null") {
+		t.Errorf("JSON must mark the infinite H0 death as null: %v", err)
+	}
+
+	// compare: a diagram against itself is at distance 0.
+	out, errs, code = nthost(t, dir, "compare", "dg.npz", "dg.npz")
+	if code != 0 || !strings.Contains(out, "bottleneck") {
+		t.Fatalf("compare: %s %s", out, errs)
+	}
+
+	// Bad input: an asymmetric matrix is refused naming the file.
+	d.Data[1] += 1
+	if err := matio.Write(filepath.Join(dir, "bad.csv"), d); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code = nthost(t, dir, "tda", "--distances", "bad.csv")
+	if code == 0 || !strings.Contains(errs, "bad.csv") {
+		t.Fatalf("asymmetric matrix: exit %d, %q", code, errs)
+	}
+}
+
+func dist(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += (a[i] - b[i]) * (a[i] - b[i])
+	}
+	return math.Sqrt(s)
+}
+
+func runRipser(t *testing.T, d sdk.Matrix, maxDim int) []sdk.Diagram {
+	t.Helper()
+	var in bytes.Buffer
+	for i := 1; i < d.Rows; i++ {
+		for j := 0; j < i; j++ {
+			if j > 0 {
+				in.WriteByte(',')
+			}
+			in.WriteString(strconv.FormatFloat(d.At(i, j), 'g', 17, 64))
+		}
+		in.WriteByte('\n')
+	}
+	cmd := exec.Command("ripser", "--format", "lower-distance", "--dim", itoa(maxDim))
+	cmd.Stdin = &in
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ripser (the oracle; make test installs it): %v", err)
+	}
+	return parseText(t, string(out))
+}
+
+func parseText(t *testing.T, s string) []sdk.Diagram {
+	ds, err := diagram.ParseRipserText(strings.NewReader(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// sameDiagrams compares multisets of pairs per dimension up to float32
+// rounding and ripser's 6 printed digits.
+func sameDiagrams(t *testing.T, got, want []sdk.Diagram) {
+	t.Helper()
+	norm := func(ds []sdk.Diagram) map[int][][2]float64 {
+		m := map[int][][2]float64{}
+		for _, d := range ds {
+			m[d.Dim] = append(m[d.Dim], d.Pairs...)
+		}
+		for _, p := range m {
+			sort.Slice(p, func(i, j int) bool {
+				if p[i][1] != p[j][1] {
+					return p[i][1] < p[j][1]
+				}
+				return p[i][0] < p[j][0]
+			})
+		}
+		return m
+	}
+	g, w := norm(got), norm(want)
+	for dim, wp := range w {
+		gp := g[dim]
+		if len(gp) != len(wp) {
+			t.Fatalf("dim %d: %d pairs, ripser has %d", dim, len(gp), len(wp))
+		}
+		for i := range wp {
+			for k := 0; k < 2; k++ {
+				a, b := gp[i][k], wp[i][k]
+				if math.IsInf(a, 1) != math.IsInf(b, 1) || (!math.IsInf(a, 1) && math.Abs(a-b) > 1e-5*math.Max(1, math.Abs(b))) {
+					t.Fatalf("dim %d pair %d: %v, ripser %v", dim, i, gp[i], wp[i])
+				}
+			}
+		}
+	}
+}
+
+func jsonNum(x float64) string {
+	b, _ := json.Marshal(x)
+	return string(b)
+}
+
+func itoa(i int) string { return jsonNum(float64(i)) }
+
+func TestMainJobKillAndResume(t *testing.T) {
+	dir := t.TempDir()
+	runDir := filepath.Join(dir, "run")
+	args := []string{"--env", "mujoco", "--env-id", "InvertedPendulum-v4", "--algo", "ppo", "--ph", "rips",
+		"--total-timesteps", "12288", "--num-steps", "512", "--num-minibatches", "8", "--update-epochs", "2",
+		"--topology-analysis-interval", "4", "--save-checkpoint-interval", "4", "--tda-samples", "100",
+		"--k", "10", "--run-dir", runDir, "--log-format", "json"}
+	cmd := exec.Command(filepath.Join(bins(t), "nthost"), args...)
+	cmd.Dir = dir
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill -9 once the first checkpoint is on disk, mid-run.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(runDir, runstore.StateFile)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no checkpoint after 2 minutes; log:\n%s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	_, errs, code := nthost(t, dir, "--resume", runDir, "--log-format", "json")
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s", code, errs)
+	}
+	scalars, err := summary.ReadScalars(filepath.Join(runDir, runstore.ScalarsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scalars) != 24 {
+		t.Fatalf("%d scalar records after resume, want 24 (one per update)", len(scalars))
+	}
+	for i, s := range scalars {
+		if s.Update != i+1 {
+			t.Fatalf("scalar record %d is update %d: records were lost or repeated", i, s.Update)
+		}
+	}
+	topo, err := summary.ReadTopology(filepath.Join(runDir, runstore.TopologyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(topo) != 6*5 {
+		t.Fatalf("%d topology records, want 30 (6 snapshots x 5 clouds)", len(topo))
+	}
+	for _, f := range []string{"report.html", "scalars.csv", "topology.csv", "config.yaml"} {
+		if st, err := os.Stat(filepath.Join(runDir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing after resume: %v", f, err)
+		}
+	}
+}

@@ -1,0 +1,191 @@
+// Command nthost trains reinforcement-learning agents while watching the
+// topology of what their networks compute, and offers the pieces of that
+// pipeline as tools of their own. Every moving part (environment,
+// algorithm, distance, homology) is a plugin process found by name.
+//
+// Usage:
+//
+//	nthost [run] [flags]        train with topology snapshots (the main job)
+//	nthost plugins              list the plugins found, with versions
+//	nthost dist ...             distance matrix of a point cloud file
+//	nthost tda ...              persistent homology of a file
+//	nthost env rollout ...      run a policy in an environment
+//	nthost report RUN_DIR...    rebuild a run's report.html
+//	nthost compare A.npz B.npz  distances between persistence diagrams
+//	nthost bench ph ...         homology backends side by side
+//
+// `nthost <command> -h` lists a command's flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// version is the host's own version, printed by `nthost version`.
+const version = "0.1.0"
+
+// app is what every command shares: the log, where plugins live, and the
+// plugin processes started so far (all stopped on exit).
+type app struct {
+	log     zerolog.Logger
+	dirs    []string
+	stdout  io.Writer
+	stderr  io.Writer
+	clients []*sdk.Client
+}
+
+// common are the flags every command takes.
+type common struct {
+	pluginDir string
+	logFormat string
+	logLevel  string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.pluginDir, "plugin-dir", "", "folder(s) searched first for nt-<kind>-<name> plugin binaries")
+	fs.StringVar(&c.logFormat, "log-format", "console", "log format: console or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// setup turns the common flags into the app's log and plugin folders.
+func (a *app) setup(c common) error {
+	log, err := newLogger(c.logFormat, c.logLevel, a.stderr)
+	if err != nil {
+		return err
+	}
+	a.log = log
+	a.dirs = pluginDirs(c.pluginDir)
+	return nil
+}
+
+// open finds and starts a plugin; the app stops it on exit.
+func (a *app) open(ctx context.Context, kind sdk.Kind, name string) (*sdk.Client, error) {
+	path, err := findPlugin(a.dirs, kind, name)
+	if err != nil {
+		return nil, err
+	}
+	c, err := sdk.Open(ctx, path, sdk.OpenOptions{Logger: pluginLogger(a.log)})
+	if err != nil {
+		return nil, err
+	}
+	a.clients = append(a.clients, c)
+	a.log.Debug().Str("plugin", c.Path).Str("version", c.Info.Version).Msg("plugin started")
+	return c, nil
+}
+
+// closeAll stops every plugin process this app started.
+func (a *app) closeAll() {
+	for _, c := range a.clients {
+		c.Close()
+	}
+	a.clients = nil
+}
+
+// commands maps a subcommand to its implementation.
+var commands = map[string]func(ctx context.Context, a *app, args []string) error{
+	"run":     cmdRun,
+	"plugins": cmdPlugins,
+	"dist":    cmdDist,
+	"tda":     cmdTDA,
+	"env":     cmdEnv,
+	"report":  cmdReport,
+	"compare": cmdCompare,
+	"version": func(_ context.Context, a *app, _ []string) error {
+		fmt.Fprintf(a.stdout, "nthost %s (plugin protocol %d)\n", version, sdk.ProtocolVersion)
+		return nil
+	},
+}
+
+// run dispatches args; with no subcommand, or flags first, it is the main
+// job, so `nthost --env mujoco --algo ppo --ph rips` trains.
+func run(ctx context.Context, a *app, args []string) error {
+	name := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" {
+		fmt.Fprint(a.stdout, usage)
+		return nil
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return fmt.Errorf("unknown command %q; `nthost help` lists the commands", name)
+	}
+	return cmd(ctx, a, args)
+}
+
+const usage = `nthost: train agents and watch the topology of their networks.
+
+  nthost [run] [flags]        train with topology snapshots (the main job)
+  nthost plugins              list the plugins found, with versions
+  nthost dist ...             distance matrix of a point cloud file
+  nthost tda ...              persistent homology of a file
+  nthost env rollout ...      run a policy in an environment
+  nthost report RUN_DIR...    rebuild report.html of one or more runs
+  nthost compare A.npz B.npz  distances between persistence diagrams
+  nthost bench ph ...         homology backends side by side
+  nthost version
+
+'nthost <command> -h' lists a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, log: zerolog.New(os.Stderr)}
+	err := run(ctx, a, os.Args[1:])
+	a.closeAll()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	case ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "nthost: interrupted; plugins stopped")
+		os.Exit(130)
+	default:
+		fmt.Fprintln(os.Stderr, "nthost:", oneLine(err.Error()))
+		os.Exit(1)
+	}
+}
+
+// oneLine keeps an error to one line, as a user reading a terminal or a CI
+// log expects.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// newFlags returns a FlagSet for a command that reports errors instead of
+// exiting, so main prints them the one way.
+func newFlags(a *app, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(a.stderr, "usage: %s\n\nflags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args and rejects stray positional arguments unless the
+// command takes some (extra >= 0 allows that many, -1 any number).
+func parse(fs *flag.FlagSet, args []string, extra int) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if extra >= 0 && fs.NArg() > extra {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(extra))
+	}
+	return nil
+}
