@@ -339,10 +339,16 @@ func Wasserstein(a, b [][2]float64, p float64) float64 {
 // do for a point (they are all the diagonal), so a row of a's point costs
 // its diagonal cost in every one of a's slots, and slot-to-slot is free.
 func wassersteinFinite(a, b [][2]float64, p float64) float64 {
-	n, m := len(a), len(b)
-	if n+m == 0 {
+	if len(a)+len(b) == 0 {
 		return 0
 	}
+	c, N := costMatrix(a, b, p)
+	return hungarian(c, N)
+}
+
+// costMatrix lays out the augmented (n+m) x (n+m) cost matrix.
+func costMatrix(a, b [][2]float64, p float64) ([]float64, int) {
+	n, m := len(a), len(b)
 	N := n + m
 	c := make([]float64, N*N)
 	for i := 0; i < N; i++ {
@@ -359,72 +365,108 @@ func wassersteinFinite(a, b [][2]float64, p float64) float64 {
 			c[i*N+j] = v
 		}
 	}
-	return hungarian(c, N)
+	return c, N
 }
 
 // hungarian returns the minimum total cost of a perfect assignment of the
-// rows to the columns of the N x N cost matrix c, by the O(N^3) shortest
-// augmenting path method with row and column potentials: rows are added
-// one at a time, and each addition runs a Dijkstra over the columns with
-// reduced costs (non-negative by the potentials) to the nearest free
-// column.
+// rows to the columns of the N x N cost matrix c (row-major), by shortest
+// augmenting paths (the Hungarian method in Jonker and Volgenant's form).
+//
+// Invariant: with column potentials v, every reduced cost c[r][k] - v[k]
+// minus the row's own reduced cost at its assigned column is >= 0, and 0
+// on the assignment. Each free row then finds, by Dijkstra over the
+// columns, the cheapest alternating path to a free column; the columns
+// scanned before it get v[k] += dist[k] - dist[free] so the invariant
+// holds for the enlarged assignment. Unscanned columns are kept in a list
+// so each Dijkstra step touches only them.
 func hungarian(c []float64, N int) float64 {
-	inf := math.Inf(1)
-	u := make([]float64, N+1) // row potentials, 1-based; row 0 unused
-	v := make([]float64, N+1) // column potentials; column 0 is a virtual start
-	owner := make([]int, N+1) // owner[j]: row assigned to column j (1-based), 0 if free
-	prev := make([]int, N+1)  // column before j on the shortest path
-	dist := make([]float64, N+1)
-	done := make([]bool, N+1)
-	for i := 1; i <= N; i++ {
-		owner[0] = i
-		j0 := 0
-		for j := range dist {
-			dist[j], done[j] = inf, false
+	v := make([]float64, N)
+	owner := make([]int, N) // row assigned to each column, -1 if free
+	col := make([]int, N)   // column assigned to each row
+	dist := make([]float64, N)
+	prev := make([]int, N) // row from which each column was reached
+	todo := make([]int, N) // todo[:nt] unscanned, todo[nt:] scanned, newest first
+	for k := range owner {
+		owner[k] = -1
+	}
+	for r := range col {
+		col[r] = -1
+	}
+	// Column reduction: v[k] is column k's minimum, which makes every
+	// reduced cost >= 0, and a column takes a still free row attaining
+	// it. The augmented diagram matrices are full of ties (every diagonal
+	// slot costs the same), so most rows are assigned here and the
+	// augmenting paths below stay short.
+	for k := 0; k < N; k++ {
+		lo := math.Inf(1)
+		for r := 0; r < N; r++ {
+			lo = min(lo, c[r*N+k])
 		}
-		for {
-			done[j0] = true
-			i0 := owner[j0]
-			delta, j1 := inf, 0
-			row := c[(i0-1)*N:]
-			for j := 1; j <= N; j++ {
-				if done[j] {
-					continue
-				}
-				if r := row[j-1] - u[i0] - v[j]; r < dist[j] {
-					dist[j], prev[j] = r, j0
-				}
-				if dist[j] < delta {
-					delta, j1 = dist[j], j
-				}
-			}
-			// Shift potentials so the visited tree stays tight and the
-			// remaining reduced costs drop by delta.
-			for j := 0; j <= N; j++ {
-				if done[j] {
-					u[owner[j]] += delta
-					v[j] -= delta
-				} else {
-					dist[j] -= delta
-				}
-			}
-			j0 = j1
-			if owner[j0] == 0 {
+		v[k] = lo
+		for r := 0; r < N; r++ {
+			if col[r] < 0 && c[r*N+k] == lo {
+				owner[k], col[r] = r, k
 				break
 			}
 		}
-		// Augment along the path back to the virtual column.
-		for j0 != 0 {
-			j1 := prev[j0]
-			owner[j0] = owner[j1]
-			j0 = j1
+	}
+	for i := 0; i < N; i++ {
+		if col[i] >= 0 {
+			continue
+		}
+		row := c[i*N : (i+1)*N]
+		for k := 0; k < N; k++ {
+			dist[k] = row[k] - v[k]
+			prev[k] = i
+			todo[k] = k
+		}
+		nt := N
+		free := -1
+		for free < 0 {
+			// The nearest unscanned column.
+			best, bi := math.Inf(1), 0
+			for t := 0; t < nt; t++ {
+				if d := dist[todo[t]]; d < best {
+					best, bi = d, t
+				}
+			}
+			j := todo[bi]
+			nt--
+			todo[bi], todo[nt] = todo[nt], j
+			r := owner[j]
+			if r < 0 {
+				free = j
+				break
+			}
+			// Extend through row r, which holds j tightly.
+			rr := c[r*N : (r+1)*N]
+			base := best - (rr[j] - v[j])
+			for t := 0; t < nt; t++ {
+				k := todo[t]
+				if nd := base + rr[k] - v[k]; nd < dist[k] {
+					dist[k], prev[k] = nd, r
+				}
+			}
+		}
+		// todo[nt] is the free column itself; todo[nt+1:] were scanned.
+		for _, k := range todo[nt+1:] {
+			v[k] += dist[k] - dist[free]
+		}
+		for j := free; ; {
+			r := prev[j]
+			old := col[r]
+			owner[j], col[r] = r, j
+			if r == i {
+				break
+			}
+			j = old
 		}
 	}
 	// Sum the costs of the assignment itself rather than trusting the
 	// potentials, which carry rounding from every update.
 	var total float64
-	for j := 1; j <= N; j++ {
-		total += c[(owner[j]-1)*N+j-1]
+	for r := 0; r < N; r++ {
+		total += c[r*N+col[r]]
 	}
 	return total
 }
