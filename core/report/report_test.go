@@ -41,7 +41,7 @@ const configYAML = "env_id: Hopper-v4\nseed: 1\ntotal_timesteps: 1000000\ntopolo
 // makeRun writes a synthetic run directory: config, timings, records of
 // `snaps` snapshots, scalars, and the diagrams of the last snapshot except
 // for the clouds in skipNPZ.
-func makeRun(t *testing.T, dir string, snaps int, skipNPZ map[string]bool) {
+func makeRun(t testing.TB, dir string, snaps int, skipNPZ map[string]bool) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
