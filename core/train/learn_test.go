@@ -75,3 +75,45 @@ func TestPPOLearnsInvertedPendulum(t *testing.T) {
 		}
 	}
 }
+
+// TestResumePPOFromCheckpoint stops a real run after update 2, saving a
+// checkpoint there, and resumes it in a new learner and environment.
+func TestResumePPOFromCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	hyper := map[string]string{"total_timesteps": "2048", "num_steps": "256", "num_minibatches": "4", "update_epochs": "2"}
+	cfg := Config{TaskID: "InvertedPendulum-v4", NumEnvs: 2, Seed: 5, Hyper: hyper}
+	algo := ppo.New()
+	var ck []byte
+	var at int
+	_, err := Run(ctx, mjenv.New(), algo, cfg, Hooks{OnUpdate: func(ctx context.Context, p Progress) error {
+		if p.Update == 2 {
+			var err error
+			ck, err = algo.Save(ctx)
+			at = p.Step
+			if err != nil {
+				return err
+			}
+			return ErrStop
+		}
+		return nil
+	}})
+	if err != nil || ck == nil {
+		t.Fatalf("first leg: checkpoint %d bytes, error %v", len(ck), err)
+	}
+	cfg.Checkpoint, cfg.StartStep = ck, at
+	var seen []int
+	res, err := Run(ctx, mjenv.New(), ppo.New(), cfg, Hooks{OnUpdate: func(_ context.Context, p Progress) error {
+		seen = append(seen, p.Update, p.Step)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{3, 3 * 512, 4, 4 * 512}
+	if len(seen) != 4 || seen[0] != want[0] || seen[1] != want[1] || seen[2] != want[2] || seen[3] != want[3] {
+		t.Fatalf("resumed updates (update, step) %v, want %v", seen, want)
+	}
+	if res.Updates != 4 || res.Steps != 2048 {
+		t.Fatalf("resumed run ended at update %d step %d, want 4, 2048", res.Updates, res.Steps)
+	}
+}

@@ -61,11 +61,11 @@ func (e *countEnv) Close(context.Context, int) error { e.closed = true; return n
 // fakeAlgo acts 1 everywhere, "updates" every rollout steps, and checks
 // that it is fed outcomes in the documented order.
 type fakeAlgo struct {
-	rollout, total int
+	rollout, total  int
 	calls, recorded int
-	update         int
-	loaded         []byte
-	err            error
+	update          int
+	loaded          []byte
+	err             error
 }
 
 func (f *fakeAlgo) Describe(context.Context) (sdk.Info, error) { return sdk.Info{Name: "fake"}, nil }

@@ -368,3 +368,37 @@ func TestBadRequests(t *testing.T) {
 		t.Fatal("a budget shorter than one rollout was accepted")
 	}
 }
+
+func TestRestartWithoutPrevCutsPendingStep(t *testing.T) {
+	ctx := context.Background()
+	a := initPPO(t, 1, smallHyper())
+	env := newToyEnv(1, 3)
+	var prev *sdk.Outcome
+	obs := env.obs()
+	for i := 0; i < 5; i++ { // steps 0..4 stored, step 4 pending
+		res, err := a.Act(ctx, sdk.ActRequest{Obs: obs, Prev: prev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs, prev = env.step(res.Actions)
+	}
+	l := a.l
+	if l.bDone[3] {
+		t.Skip("toy episode happened to end at step 3; pick another seed")
+	}
+	rew3, val4 := l.bRew[3], l.bVal[4]
+	// The host restarts the episodes (e.g. after resuming from a
+	// checkpoint): step 4's outcome never comes.
+	if _, err := a.Act(ctx, sdk.ActRequest{Obs: newToyEnv(1, 8).obs()}); err != nil {
+		t.Fatal(err)
+	}
+	if l.t != 5 {
+		t.Fatalf("rollout position %d, want 5 (pending step replaced by the new one)", l.t)
+	}
+	if !l.bDone[3] || l.bRew[3] != rew3+0.99*val4 {
+		t.Fatalf("step 3: done %v reward %v, want cut and bootstrapped to %v", l.bDone[3], l.bRew[3], rew3+0.99*val4)
+	}
+	if l.rews.Ret[0] != 0 {
+		t.Fatalf("discounted return not restarted: %v", l.rews.Ret[0])
+	}
+}
