@@ -92,7 +92,7 @@ func essential(ea, eb map[[2]int8][]float64, p float64) (worst, sum float64, ok 
 		for i := range xs {
 			c := math.Abs(xs[i] - ys[i])
 			worst = max(worst, c)
-			sum += math.Pow(c, p)
+			sum += pow(c, p)
 		}
 	}
 	return worst, sum, true
@@ -102,6 +102,17 @@ func sorted(v []float64) []float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	return s
+}
+
+// pow is math.Pow with the common orders done exactly and fast.
+func pow(x, p float64) float64 {
+	switch p {
+	case 1:
+		return x
+	case 2:
+		return x * x
+	}
+	return math.Pow(x, p)
 }
 
 // linf is the L-infinity distance between two points of the plane.
@@ -330,7 +341,14 @@ func Wasserstein(a, b [][2]float64, p float64) float64 {
 	if !ok {
 		return math.Inf(1)
 	}
-	return math.Pow(sum+wassersteinFinite(fa, fb, p), 1/p)
+	total := sum + wassersteinFinite(fa, fb, p)
+	switch p {
+	case 1:
+		return total
+	case 2:
+		return math.Sqrt(total)
+	}
+	return math.Pow(total, 1/p)
 }
 
 // wassersteinFinite returns the minimal sum of costs^p between finite
@@ -356,11 +374,11 @@ func costMatrix(a, b [][2]float64, p float64) ([]float64, int) {
 			var v float64
 			switch {
 			case i < n && j < m:
-				v = math.Pow(linf(a[i], b[j]), p)
+				v = pow(linf(a[i], b[j]), p)
 			case i < n:
-				v = math.Pow(diag(a[i]), p)
+				v = pow(diag(a[i]), p)
 			case j < m:
-				v = math.Pow(diag(b[j]), p)
+				v = pow(diag(b[j]), p)
 			}
 			c[i*N+j] = v
 		}
