@@ -1,0 +1,284 @@
+// Package ripserbin computes Vietoris-Rips persistent homology by running
+// Debian's ripser 1.2.1 executables as child processes: ripser for Z/2
+// coefficients and ripser-coeff (--modulus p) for other primes.
+//
+// The distance matrix goes to the child's stdin in ripser's binary format
+// (float32 lower triangle), order-preserving codes in place of the
+// distances (see encoding.go); the diagrams come back as ripser's text
+// output and the codes are decoded, so reported births and deaths are the
+// caller's own distances, not ripser's six printed digits.
+package ripserbin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// Default locations of Debian's binaries; a bare name is looked up in PATH.
+const (
+	DefaultZ2Binary    = "ripser"
+	DefaultCoeffBinary = "ripser-coeff"
+)
+
+// MaxDim is the highest homology dimension accepted. Ripser itself has no
+// limit, but beyond 3 even small inputs exhaust memory.
+const MaxDim = 5
+
+// Runner runs the ripser executables.
+type Runner struct {
+	// Z2 and Coeff are the executables for Z/2 and for other primes;
+	// empty means DefaultZ2Binary and DefaultCoeffBinary.
+	Z2, Coeff string
+}
+
+// Options are the parameters of one computation.
+type Options struct {
+	MaxDim    int     // dimensions 0..MaxDim
+	Threshold float64 // largest filtration value; 0 or +Inf means none
+	Coeff     int     // prime p of Z/p; 0 means 2
+}
+
+// Compute returns the persistence diagrams, one per dimension
+// 0..opt.MaxDim, of the Vietoris-Rips filtration of the n x n distance
+// matrix d. Pairs of zero length are omitted, as ripser omits them, and an
+// essential class has death +Inf. When ctx ends the child is killed.
+func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.Diagram, error) {
+	if err := ValidateDistances(d); err != nil {
+		return nil, err
+	}
+	if opt.MaxDim < 0 || opt.MaxDim > MaxDim {
+		return nil, fmt.Errorf("ripser: max dimension %d outside 0..%d", opt.MaxDim, MaxDim)
+	}
+	p := opt.Coeff
+	if p == 0 {
+		p = 2
+	}
+	if !isPrime(p) {
+		return nil, fmt.Errorf("ripser: coefficient modulus %d is not a prime", opt.Coeff)
+	}
+	t := opt.Threshold
+	if math.IsNaN(t) || t < 0 {
+		return nil, fmt.Errorf("ripser: threshold %v is not a non-negative number", t)
+	}
+	n := d.Rows
+	if n == 1 {
+		// ripser 1.2.1 fails an assertion on a single point.
+		return singlePoint(opt.MaxDim), nil
+	}
+
+	bin := r.Z2
+	if bin == "" {
+		bin = DefaultZ2Binary
+	}
+	args := []string{"--format", "binary"}
+	if p != 2 {
+		bin = r.Coeff
+		if bin == "" {
+			bin = DefaultCoeffBinary
+		}
+		args = append(args, "--modulus", strconv.Itoa(p))
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return nil, fmt.Errorf("ripser: executable %q not found (install Debian's ripser package): %v", bin, err)
+	}
+	enc := newEncoding(d)
+	// ripser 1.2.1 fails an assertion in its H0 pass when asked for
+	// --dim 0 (it looks for apparent triangles), so H0 alone is computed
+	// as --dim 1 and the child is stopped once H0 is printed.
+	args = append(args, "--dim", strconv.Itoa(max(opt.MaxDim, 1)))
+	// Without a threshold ripser uses the enclosing radius; above it
+	// nothing changes, so only a smaller threshold is passed. Passing one
+	// switches ripser to its slower sparse matrix.
+	if t != 0 && !math.IsInf(t, 1) && float32(t) < float32(enclosingRadius(d)) {
+		args = append(args, "--threshold", strconv.FormatFloat(float64(enc.threshold(t)), 'g', -1, 32))
+	}
+
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.WaitDelay = 2 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedWriter{w: &stderr, n: 8192}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("ripser: %v", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("ripser: %v", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("ripser: starting %s: %v", path, err)
+	}
+	writeErr := make(chan error, 1)
+	go func() {
+		err := enc.writeBinary(stdin, n)
+		if cerr := stdin.Close(); err == nil {
+			err = cerr
+		}
+		writeErr <- err
+	}()
+	ds, early, perr := parseOutput(stdout, opt.MaxDim, enc.decode)
+	if early {
+		// Everything asked for is printed; the rest is wasted work.
+		_ = cmd.Process.Kill()
+	}
+	// Drain so the child is never blocked on a full pipe while we wait.
+	_, _ = io.Copy(io.Discard, stdout)
+	werr := <-writeErr
+	err = cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("ripser: stopped after %v: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
+	case perr != nil:
+		return nil, fmt.Errorf("ripser: reading its output: %v", perr)
+	case err != nil && !early:
+		return nil, fmt.Errorf("ripser: %s %s: %s", path, exitText(err), lastLine(stderr.String()))
+	case werr != nil && !early:
+		return nil, fmt.Errorf("ripser: writing the distance matrix: %v", werr)
+	}
+	return ds, nil
+}
+
+// exitText says how the child ended; a SIGKILL nobody asked for is most
+// often the kernel's out-of-memory killer.
+func exitText(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			if ws.Signal() == syscall.SIGKILL {
+				return "was killed (out of memory?)"
+			}
+			return "died of signal " + ws.Signal().String()
+		}
+		return fmt.Sprintf("exited with status %d", ee.ExitCode())
+	}
+	return err.Error()
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
+	}
+	return "no message on stderr"
+}
+
+// limitedWriter keeps the first n bytes; ripser's usage text is long.
+type limitedWriter struct {
+	w *bytes.Buffer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if room := l.n - l.w.Len(); room > 0 {
+		l.w.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+// ValidateDistances checks that d is a square, symmetric matrix of finite
+// non-negative numbers with a zero diagonal.
+func ValidateDistances(d sdk.Matrix) error {
+	if err := d.Validate(true); err != nil {
+		return fmt.Errorf("ripser: distance matrix: %w", err)
+	}
+	if d.Rows != d.Cols {
+		return fmt.Errorf("ripser: distance matrix is %dx%d, not square", d.Rows, d.Cols)
+	}
+	n := d.Rows
+	if n == 0 {
+		return fmt.Errorf("ripser: distance matrix is empty")
+	}
+	for i := 0; i < n; i++ {
+		if v := d.Data[i*n+i]; v != 0 {
+			return fmt.Errorf("ripser: distance matrix diagonal (%d,%d) is %v, want 0", i, i, v)
+		}
+		for j := 0; j < i; j++ {
+			a, b := d.Data[i*n+j], d.Data[j*n+i]
+			if a < 0 {
+				return fmt.Errorf("ripser: distance (%d,%d) is negative: %v", i, j, a)
+			}
+			// Allow the last-bit noise of a symmetric computation.
+			if math.Abs(a-b) > 1e-9*math.Max(math.Abs(a), math.Abs(b)) {
+				return fmt.Errorf("ripser: distance matrix is not symmetric: (%d,%d)=%v but (%d,%d)=%v", i, j, a, j, i, b)
+			}
+		}
+	}
+	return nil
+}
+
+// Euclidean returns the Euclidean distance matrix of the rows of pts.
+func Euclidean(pts sdk.Matrix) (sdk.Matrix, error) {
+	if err := pts.Validate(true); err != nil {
+		return sdk.Matrix{}, fmt.Errorf("ripser: point cloud: %w", err)
+	}
+	if pts.Rows == 0 {
+		return sdk.Matrix{}, fmt.Errorf("ripser: point cloud has no points")
+	}
+	n := pts.Rows
+	d := sdk.NewMatrix(n, n)
+	for i := 0; i < n; i++ {
+		a := pts.Row(i)
+		for j := 0; j < i; j++ {
+			b := pts.Row(j)
+			var s float64
+			for k := range a {
+				x := a[k] - b[k]
+				s += x * x
+			}
+			s = math.Sqrt(s)
+			d.Data[i*n+j], d.Data[j*n+i] = s, s
+		}
+	}
+	return d, nil
+}
+
+// enclosingRadius is the smallest over points of the largest distance to
+// the others: there the complex is a cone and nothing changes any more.
+func enclosingRadius(d sdk.Matrix) float64 {
+	n := d.Rows
+	r := math.Inf(1)
+	for i := 0; i < n; i++ {
+		m := 0.0
+		for _, x := range d.Data[i*n : (i+1)*n] {
+			m = max(m, x)
+		}
+		r = min(r, m)
+	}
+	return r
+}
+
+func singlePoint(maxDim int) []sdk.Diagram {
+	out := make([]sdk.Diagram, maxDim+1)
+	for k := range out {
+		out[k].Dim = k
+	}
+	out[0].Pairs = [][2]float64{{0, math.Inf(1)}}
+	return out
+}
+
+func isPrime(p int) bool {
+	if p < 2 {
+		return false
+	}
+	for q := 2; q*q <= p; q++ {
+		if p%q == 0 {
+			return false
+		}
+	}
+	return true
+}
