@@ -402,3 +402,40 @@ func TestRestartWithoutPrevCutsPendingStep(t *testing.T) {
 		t.Fatalf("discounted return not restarted: %v", l.rews.Ret[0])
 	}
 }
+
+func TestBadOutcomeChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	a := initPPO(t, 2, smallHyper())
+	obs := sdk.Matrix{Rows: 2, Cols: 3, Data: make([]float64, 6)}
+	if _, err := a.Act(ctx, sdk.ActRequest{Obs: obs}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := a.Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]*sdk.Outcome{
+		"NaN reward":    {Reward: []float64{1, math.NaN()}, Terminated: []bool{false, false}, Truncated: []bool{false, false}},
+		"short flags":   {Reward: []float64{1, 1}, Terminated: []bool{false}, Truncated: []bool{false, false}},
+		"no final obs":  {Reward: []float64{1, 1}, Terminated: []bool{false, false}, Truncated: []bool{false, true}},
+		"NaN final obs": {Reward: []float64{1, 1}, Terminated: []bool{false, false}, Truncated: []bool{false, true}, FinalObs: sdk.Matrix{Rows: 2, Cols: 3, Data: []float64{0, 0, 0, 0, math.Inf(1), 0}}},
+	} {
+		if _, err := a.Act(ctx, sdk.ActRequest{Obs: obs, Prev: o}); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+	after, err := a.Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x, y PPO
+	if err := x.Load(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	if err := y.Load(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(x.l.bRew, y.l.bRew) || !reflect.DeepEqual(x.l.rews, y.l.rews) || !reflect.DeepEqual(x.l.obsStat, y.l.obsStat) || x.l.globalStep != y.l.globalStep {
+		t.Fatal("rejected outcomes changed the learner's state")
+	}
+}

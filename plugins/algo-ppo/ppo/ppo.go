@@ -323,42 +323,28 @@ func (p *learner) checkObs(m sdk.Matrix, rows int, call string) error {
 	return nil
 }
 
-// record stores the reward and episode ends of the pending step.
+// record stores the reward and episode ends of the pending step. It
+// checks the whole outcome before changing anything, so a bad request
+// leaves the learner as it was.
 func (p *learner) record(o *sdk.Outcome) error {
-	if p.t == 0 {
-		return errors.New("ppo: Act got an outcome but no actions are pending: the first request of a run must have no Prev")
-	}
-	if len(o.Reward) != p.nE || len(o.Terminated) != p.nE || len(o.Truncated) != p.nE {
-		return fmt.Errorf("ppo: outcome has %d rewards, %d terminated, %d truncated flags for %d envs", len(o.Reward), len(o.Terminated), len(o.Truncated), p.nE)
+	if err := p.checkOutcome(o); err != nil {
+		return err
 	}
 	k0 := (p.t - 1) * p.nE
 	rew := p.bRew[k0 : k0+p.nE]
-	for e, r := range o.Reward {
-		if math.IsNaN(r) || math.IsInf(r, 0) {
-			return fmt.Errorf("ppo: reward of env %d is %v", e, r)
-		}
-		rew[e] = r
-	}
+	copy(rew, o.Reward)
 	p.rews.scale(rew, o.Terminated, p.cfg.Gamma, p.cfg.ClipReward)
 
 	// Bootstrap truncated (not terminated) episodes with the critic's value
-	// of their final observation: the episode was cut, not over.
+	// of their final observation: the episode was cut, not over. The final
+	// observation is normalised with the current statistics, not added to
+	// them.
 	nt := 0
 	x := p.critW.input(p.nE, p.obsDim)
 	for e := 0; e < p.nE; e++ {
 		p.bDone[k0+e] = o.Terminated[e] || o.Truncated[e]
 		if o.Truncated[e] && !o.Terminated[e] {
-			if o.FinalObs.Rows != p.nE || o.FinalObs.Cols != p.obsDim || len(o.FinalObs.Data) != p.nE*p.obsDim {
-				return fmt.Errorf("ppo: env %d was truncated but FinalObs is %dx%d, want %dx%d", e, o.FinalObs.Rows, o.FinalObs.Cols, p.nE, p.obsDim)
-			}
-			row := o.FinalObs.Row(e)
-			for j, v := range row {
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					return fmt.Errorf("ppo: final observation (%d,%d) is %v", e, j, v)
-				}
-			}
-			// Normalised with the current statistics, not added to them.
-			p.obsStat.normalize(x[nt*p.obsDim:(nt+1)*p.obsDim], row, 1, p.cfg.ClipObs)
+			p.obsStat.normalize(x[nt*p.obsDim:(nt+1)*p.obsDim], o.FinalObs.Row(e), 1, p.cfg.ClipObs)
 			nt++
 		}
 	}
@@ -374,6 +360,33 @@ func (p *learner) record(o *sdk.Outcome) error {
 		}
 	}
 	p.globalStep += p.nE
+	return nil
+}
+
+// checkOutcome validates an outcome's shapes and values.
+func (p *learner) checkOutcome(o *sdk.Outcome) error {
+	if p.t == 0 {
+		return errors.New("ppo: Act got an outcome but no actions are pending: the first request of a run must have no Prev")
+	}
+	if len(o.Reward) != p.nE || len(o.Terminated) != p.nE || len(o.Truncated) != p.nE {
+		return fmt.Errorf("ppo: outcome has %d rewards, %d terminated, %d truncated flags for %d envs", len(o.Reward), len(o.Terminated), len(o.Truncated), p.nE)
+	}
+	for e, r := range o.Reward {
+		if math.IsNaN(r) || math.IsInf(r, 0) {
+			return fmt.Errorf("ppo: reward of env %d is %v", e, r)
+		}
+		if !o.Truncated[e] || o.Terminated[e] {
+			continue
+		}
+		if o.FinalObs.Rows != p.nE || o.FinalObs.Cols != p.obsDim || len(o.FinalObs.Data) != p.nE*p.obsDim {
+			return fmt.Errorf("ppo: env %d was truncated but FinalObs is %dx%d, want %dx%d", e, o.FinalObs.Rows, o.FinalObs.Cols, p.nE, p.obsDim)
+		}
+		for j, v := range o.FinalObs.Row(e) {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("ppo: final observation (%d,%d) is %v", e, j, v)
+			}
+		}
+	}
 	return nil
 }
 
