@@ -122,6 +122,7 @@ type figure struct {
 	Src     template.URL // a data: URI
 	File    string       // the PNG written beside the report, relative to it
 	Missing string       // why there is no figure
+	Wide    bool         // spans the page: a figure of several panels
 }
 
 // builder draws figures into plotDir and embeds them.
@@ -158,6 +159,7 @@ func (b *builder) figs(specs ...figSpec) ([]figure, error) {
 		if err != nil {
 			return nil, err
 		}
+		f.Wide = s.wide
 		out = append(out, f)
 	}
 	return out, nil
@@ -166,6 +168,7 @@ func (b *builder) figs(specs ...figSpec) ([]figure, error) {
 type figSpec struct {
 	name, title string
 	draw        func(path string) error
+	wide        bool // a lone figure: a half-width one would shrink its text
 }
 
 func dataOf(runs []*run) []plots.RunData {
@@ -188,17 +191,17 @@ func allNets(runs []*run) []string {
 func (b *builder) overTraining(runs []*run) (section, section, error) {
 	data := dataOf(runs)
 	learn, err := b.figs(
-		figSpec{"learning_curve", "Episodic return", func(p string) error { return plots.LearningCurve(data, p) }},
-		figSpec{"training_scalars", "Training statistics", func(p string) error { return plots.TrainingScalars(data, TrainingScalars, p) }},
+		figSpec{"learning_curve", "Episodic return", func(p string) error { return plots.LearningCurve(data, p) }, true},
+		figSpec{"training_scalars", "Training statistics", func(p string) error { return plots.TrainingScalars(data, TrainingScalars, p) }, true},
 	)
 	if err != nil {
 		return section{}, section{}, err
 	}
-	specs := []figSpec{{"total_betti", "Total Betti number of each network", func(p string) error { return plots.TotalBetti(data, p) }}}
+	specs := []figSpec{{"total_betti", "Total Betti number of each network", func(p string) error { return plots.TotalBetti(data, p) }, true}}
 	for _, net := range allNets(runs) {
 		specs = append(specs,
-			figSpec{"betti_over_training_" + net, title(net) + ": Betti numbers per layer", func(p string) error { return plots.BettiOverTraining(data, net, p) }},
-			figSpec{"persistent_over_training_" + net, title(net) + ": persistent bars per layer (scale-free)", func(p string) error { return plots.PersistentOverTraining(data, net, p) }},
+			figSpec{"betti_over_training_" + net, title(net) + ": Betti numbers per layer", func(p string) error { return plots.BettiOverTraining(data, net, p) }, true},
+			figSpec{"persistent_over_training_" + net, title(net) + ": persistent bars per layer (scale-free)", func(p string) error { return plots.PersistentOverTraining(data, net, p) }, true},
 		)
 	}
 	topo, err := b.figs(specs...)
@@ -326,6 +329,7 @@ func (b *builder) diagrams(r *run, step int) (section, error) {
 	if err != nil {
 		return section{}, err
 	}
+	f.Wide = true
 	sec.Figures = []figure{f}
 	sec.Notes = append(sec.Notes, "Points on the dashed line at the top, labelled inf, are essential classes that never die.")
 	return sec, nil

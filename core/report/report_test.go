@@ -158,8 +158,22 @@ func parseReport(t *testing.T, path string) (string, []string) {
 	return text.String(), imgs
 }
 
+// tempRoot is a fresh temporary folder, or $NT_REPORT_DIR/<test> when
+// set, so a developer can open the reports the tests build.
+func tempRoot(t *testing.T) string {
+	if d := os.Getenv("NT_REPORT_DIR"); d != "" {
+		d = filepath.Join(d, t.Name())
+		os.RemoveAll(d)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
 func TestBuildOneRun(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "Hopper-v4__ppo__1")
+	dir := filepath.Join(tempRoot(t), "Hopper-v4__ppo__1")
 	makeRun(t, dir, 5, map[string]bool{"critic/2": true})
 	out := filepath.Join(dir, "report.html")
 	if err := Build([]string{dir}, out); err != nil {
@@ -195,7 +209,7 @@ func TestBuildOneRun(t *testing.T) {
 }
 
 func TestBuildSeveralRuns(t *testing.T) {
-	root := t.TempDir()
+	root := tempRoot(t)
 	a := filepath.Join(root, "a", "seed1")
 	b := filepath.Join(root, "b", "seed1")
 	makeRun(t, a, 3, nil)

@@ -20,7 +20,9 @@ nav a { margin-right: 1.2em; color: #1f3b57; text-decoration: none; }
 main { padding: 0 2em 2em; max-width: 1500px; }
 section { margin-top: 2em; }
 h2 { border-bottom: 2px solid #1f3b57; padding-bottom: 0.2em; }
-figure { margin: 1em 0; background: #fff; border: 1px solid #ddd; padding: 0.5em; }
+.figs { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 1em; margin: 1em 0; }
+figure { margin: 0; background: #fff; border: 1px solid #ddd; padding: 0.5em; }
+figure.wide { grid-column: 1 / -1; }
 figure img { max-width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.9em; color: #555; margin-top: 0.3em; }
 .missing { color: #8a5a00; background: #fff6e0; border: 1px solid #f0d9a0; padding: 0.5em; }
@@ -50,11 +52,13 @@ pre { background: #fff; border: 1px solid #ddd; padding: 1em; overflow-x: auto; 
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>
-{{end}}{{range .Figures}}<figure>
+{{end}}{{if .Figures}}<div class="figs">
+{{range .Figures}}<figure{{if .Wide}} class="wide"{{end}}>
 {{if .Src}}<img src="{{.Src}}" alt="{{.Title}}">
 <figcaption>{{.Title}} — {{.File}}</figcaption>
 {{else}}<p class="missing">{{.Title}}: not drawn ({{.Missing}})</p>
 {{end}}</figure>
+{{end}}</div>
 {{end}}{{if .Pre}}<pre>{{.Pre}}</pre>
 {{end}}</section>
 {{end}}</main>
