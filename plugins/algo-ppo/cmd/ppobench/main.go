@@ -77,7 +77,8 @@ func run(envList, seedList string, steps, numEnvs int, pluginDir string, doFloor
 				return err
 			}
 			hyper := map[string]string{"total_timesteps": strconv.Itoa(steps)}
-			res, err := train.Run(ctx, env, algo, train.Config{TaskID: task, NumEnvs: numEnvs, Seed: seed, Hyper: hyper}, train.Hooks{
+			tenv, talgo := &timedEnv{Environment: env}, &timedAlgo{Algorithm: algo}
+			res, err := train.Run(ctx, tenv, talgo, train.Config{TaskID: task, NumEnvs: numEnvs, Seed: seed, Hyper: hyper}, train.Hooks{
 				OnUpdate: func(_ context.Context, p train.Progress) error {
 					if verbose {
 						fmt.Fprintf(os.Stderr, "%s seed %d update %d/%d step %d return %.1f SPS %.0f\n", task, seed,
@@ -91,6 +92,9 @@ func run(envList, seedList string, steps, numEnvs int, pluginDir string, doFloor
 				return fmt.Errorf("%s seed %d: %w", task, seed, err)
 			}
 			rows = append(rows, row{seed, res.Last.MeanReturn, res.Episodes, res.Elapsed})
+			fmt.Printf("# %s seed %d: env.Step %.1f s, Act without update %.1f s, Act with update %.1f s (%d updates, %.1f ms each)\n",
+				task, seed, tenv.step.Seconds(), talgo.act.Seconds(), talgo.update.Seconds(), talgo.updates,
+				talgo.update.Seconds()*1000/math.Max(1, float64(talgo.updates)))
 		}
 		var fl time.Duration
 		if doFloor {
@@ -166,4 +170,37 @@ func physicsFloor(ctx context.Context, task string, steps int) (time.Duration, e
 		}
 	}
 	return time.Since(t0), nil
+}
+
+// timedEnv adds up the time spent in Step.
+type timedEnv struct {
+	sdk.Environment
+	step time.Duration
+}
+
+func (e *timedEnv) Step(ctx context.Context, h int, a sdk.Matrix) (sdk.StepResult, error) {
+	t0 := time.Now()
+	r, err := e.Environment.Step(ctx, h, a)
+	e.step += time.Since(t0)
+	return r, err
+}
+
+// timedAlgo adds up the time spent in Act, apart for the calls that
+// update.
+type timedAlgo struct {
+	sdk.Algorithm
+	act, update time.Duration
+	updates     int
+}
+
+func (a *timedAlgo) Act(ctx context.Context, req sdk.ActRequest) (sdk.ActResult, error) {
+	t0 := time.Now()
+	r, err := a.Algorithm.Act(ctx, req)
+	if d := time.Since(t0); r.Update != nil {
+		a.update += d
+		a.updates++
+	} else {
+		a.act += d
+	}
+	return r, err
 }
