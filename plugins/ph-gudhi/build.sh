@@ -1,0 +1,40 @@
+#!/bin/sh
+# build.sh BIN_DIR: installs the gudhi homology plugin into BIN_DIR as the
+# launcher BIN_DIR/nt-ph-gudhi, with its Python code and the message code
+# generated from sdk/proto/plugin.proto in BIN_DIR/ph-gudhi-py/ (a name
+# plugin discovery ignores).
+#
+# Needs Debian's protobuf-compiler (protoc 3.21, matching python3-protobuf
+# 3.21), python3-grpcio, python3-protobuf, python3-numpy, python3-gudhi.
+# The gRPC service wiring is written by hand (grpc generic handlers), so
+# the old python3-grpc-tools is not needed.
+set -eu
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BIN_DIR" >&2
+	exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+proto_dir=$(cd "$here/../../sdk/proto" && pwd)
+mkdir -p "$1"
+bin=$(cd "$1" && pwd)
+lib="$bin/ph-gudhi-py"
+command -v protoc >/dev/null 2>&1 || { echo "build.sh: protoc not found (install Debian's protobuf-compiler)" >&2; exit 1; }
+
+tmp="$lib.tmp.$$"
+rm -rf "$tmp"
+mkdir -p "$tmp"
+protoc --python_out="$tmp" -I "$proto_dir" "$proto_dir/plugin.proto"
+protoc --python_out="$tmp" -I "$here" "$here/wire.proto" "$here/health.proto"
+cp "$here/server.py" "$tmp/server.py"
+rm -rf "$lib"
+mv "$tmp" "$lib"
+
+# The launcher uses Debian's python3 (where python3-gudhi lives), not
+# whatever python3 is first in PATH; NT_PYTHON overrides it.
+cat > "$bin/nt-ph-gudhi.tmp" <<'LAUNCHER'
+#!/bin/sh
+here=$(dirname "$(readlink -f "$0")")
+exec "${NT_PYTHON:-/usr/bin/python3}" "$here/ph-gudhi-py/server.py" "$@"
+LAUNCHER
+chmod 755 "$bin/nt-ph-gudhi.tmp"
+mv "$bin/nt-ph-gudhi.tmp" "$bin/nt-ph-gudhi"

@@ -1,0 +1,166 @@
+// Package gudhi_test checks the Python gudhi plugin from Go, loaded
+// exactly as the host loads it.
+package gudhi_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/rips"
+	"github.com/neuraltopology/neuraltopology/sdk"
+	"github.com/neuraltopology/neuraltopology/sdk/plugintest"
+)
+
+// build runs build.sh into a temporary folder, as the Makefile does into
+// ./bin, and returns the launcher's path.
+func build(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("sh", "build.sh", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("build.sh: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "nt-ph-gudhi")
+}
+
+func TestConformance(t *testing.T) {
+	plugintest.Run(t, build(t))
+}
+
+func cloud(n, d int, seed uint64) sdk.Matrix {
+	r := rand.New(rand.NewPCG(seed, 11))
+	m := sdk.NewMatrix(n, d)
+	for i := range m.Data {
+		m.Data[i] = r.NormFloat64()
+	}
+	return m
+}
+
+func TestAgreesWithRips(t *testing.T) {
+	c := plugintest.Open(t, build(t))
+	h, err := c.PH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	n := 45
+	if testing.Short() {
+		n = 30
+	}
+	for seed := uint64(1); seed <= 3; seed++ {
+		pts := cloud(n, 3, seed)
+		d := rips.EuclideanDistances(pts)
+		for _, req := range []sdk.HomologyRequest{
+			{Distances: &d, MaxDim: 2},
+			{Distances: &d, MaxDim: 2, Coeff: 3},
+			{Distances: &d, MaxDim: 1, Threshold: 1.1},
+			{Points: &pts, MaxDim: 1},
+		} {
+			got, err := h.Compute(ctx, req)
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			want, err := rips.Compute(ctx, &d, rips.Options{MaxDim: req.MaxDim, Threshold: req.Threshold, Coeff: req.Coeff})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := differ(got, want); msg != "" {
+				t.Errorf("seed %d maxdim %d coeff %d threshold %v points %v: gudhi and rips differ: %s\ngudhi %v\nrips  %v",
+					seed, req.MaxDim, req.Coeff, req.Threshold, req.Points != nil, msg, got, want)
+			}
+		}
+	}
+}
+
+func TestBadInputIsAnErrorNotACrash(t *testing.T) {
+	c := plugintest.Open(t, build(t))
+	h, _ := c.PH()
+	ctx := context.Background()
+	d := rips.EuclideanDistances(cloud(6, 2, 1))
+	for name, req := range map[string]sdk.HomologyRequest{
+		"no input":  {MaxDim: 1},
+		"not prime": {Distances: &d, Coeff: 4},
+		"max dim":   {Distances: &d, MaxDim: 9},
+		"threshold": {Distances: &d, Threshold: -1},
+		"ragged":    {Distances: &sdk.Matrix{Rows: 3, Cols: 3, Data: []float64{0, 1}}},
+	} {
+		_, err := h.Compute(ctx, req)
+		if err == nil || !strings.Contains(err.Error(), "gudhi: ") {
+			t.Errorf("%s: got %v, want an error naming gudhi", name, err)
+		}
+	}
+	if c.Exited() {
+		t.Fatal("bad input killed the plugin")
+	}
+}
+
+func TestCancelStopsTheComputation(t *testing.T) {
+	c := plugintest.Open(t, build(t))
+	h, _ := c.PH()
+	// H2 of 300 points in R^6 takes GUDHI far longer than the deadline.
+	big := rips.EuclideanDistances(cloud(300, 6, 5))
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	_, err := h.Compute(ctx, sdk.HomologyRequest{Distances: &big, MaxDim: 2})
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "DeadlineExceeded") {
+		t.Fatalf("got %v, want a deadline error", err)
+	}
+	// The plugin is still there and answers the next call.
+	small := rips.EuclideanDistances(cloud(10, 2, 1))
+	ds, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &small})
+	if err != nil || len(ds) != 1 || len(ds[0].Pairs) != 10 {
+		t.Fatalf("after a cancelled call: %v, %v", ds, err)
+	}
+}
+
+// differ reports how two diagram lists differ as multisets of pairs equal
+// up to float32 rounding, or "" if they agree.
+func differ(a, b []sdk.Diagram) string {
+	if len(a) != len(b) {
+		return "different numbers of dimensions"
+	}
+	for k := range a {
+		pa, pb := sorted(a[k].Pairs), sorted(b[k].Pairs)
+		if len(pa) != len(pb) {
+			return "dimension " + string(rune('0'+k)) + " has different pair counts"
+		}
+		for i := range pa {
+			for j := 0; j < 2; j++ {
+				x, y := pa[i][j], pb[i][j]
+				if x != y && math.Abs(x-y) > 3e-7*math.Max(1, math.Abs(x)) {
+					return "dimension " + string(rune('0'+k)) + " pairs differ"
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func sorted(p [][2]float64) [][2]float64 {
+	q := slices.Clone(p)
+	slices.SortFunc(q, func(x, y [2]float64) int {
+		if c := cmpF(x[1], y[1]); c != 0 {
+			return c
+		}
+		return cmpF(x[0], y[0])
+	})
+	return q
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,399 @@
+"""nt-ph-gudhi: Vietoris-Rips persistent homology by GUDHI, served as an
+nthost plugin.
+
+It speaks the same protocol as a Go plugin built with sdk.Serve: go-plugin's
+handshake line on stdout, gRPC on a unix socket, the Homology service of
+sdk/proto/plugin.proto, the gRPC health service (go-plugin's host asks it
+about "plugin"), and go-plugin's GRPCController.Shutdown so the host can
+stop it gracefully. Logs go to stderr as JSON lines in hclog's format,
+which the host forwards into its own log.
+
+Conventions match nt-ph-rips and nt-ph-ripser: distances are compared as
+float32 (ripser's precision), zero-length pairs are omitted, an essential
+class dies at +inf, no threshold means the enclosing radius, and births
+and deaths are reported as the caller's own float64 distances.
+
+Each computation runs in a forked child, so that a cancelled call (the
+host's deadline or Ctrl-C) really stops: GUDHI cannot be interrupted
+from Python.
+"""
+
+import datetime
+import json
+import math
+import os
+import pickle
+import select
+import signal
+import struct
+import sys
+import tempfile
+import threading
+import traceback
+from concurrent import futures
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+# These must equal sdk.Handshake and sdk.ProtocolVersion (sdk/plugin.go).
+MAGIC_COOKIE_KEY = "NEURALTOPOLOGY_PLUGIN"
+MAGIC_COOKIE_VALUE = "b7e0c3f2-topology-of-learning"
+APP_PROTOCOL_VERSION = 1
+CORE_PROTOCOL_VERSION = 1  # go-plugin's own
+
+VERSION = "0.1.0"
+MAX_DIM = 3
+MAX_MESSAGE_BYTES = 1 << 30  # sdk.MaxMessageBytes
+
+
+def log(level, msg, **fields):
+    """Writes one hclog JSON line to stderr."""
+    rec = {
+        "@level": level,
+        "@message": msg,
+        "@module": "gudhi",
+        "@timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }
+    rec.update(fields)
+    sys.stderr.write(json.dumps(rec) + "\n")
+    sys.stderr.flush()
+
+
+class BadInput(Exception):
+    """A request the plugin refuses; its text goes back to the host."""
+
+
+def matrix(view_bytes, full_field, what):
+    """Returns the numpy matrix of a request field, or None if absent."""
+    import numpy as np
+    import wire_pb2
+
+    if not view_bytes:
+        return None
+    mv = wire_pb2.MatrixView.FromString(view_bytes)
+    rows, cols = mv.rows, mv.cols
+    if rows < 0 or cols < 0:
+        raise BadInput("gudhi: %s matrix has negative shape %dx%d" % (what, rows, cols))
+    if len(mv.data) % 8 == 0 and len(mv.data) // 8 == rows * cols:
+        data = np.frombuffer(mv.data, dtype="<f8")
+    else:
+        # Not the packed encoding (or a shape mismatch): read it properly.
+        data = np.asarray(full_field().data, dtype=np.float64)
+        if data.size != rows * cols:
+            raise BadInput(
+                "gudhi: %s matrix shape %dx%d needs %d values, got %d"
+                % (what, rows, cols, rows * cols, data.size))
+    m = data.reshape(rows, cols)
+    bad = ~np.isfinite(m)
+    if bad.any():
+        i, j = map(int, np.argwhere(bad)[0])
+        raise BadInput("gudhi: %s matrix element (%d,%d) is %r" % (what, i, j, float(m[i, j])))
+    return m
+
+
+def validate_distances(d):
+    import numpy as np
+
+    if d.shape[0] != d.shape[1]:
+        raise BadInput("gudhi: distance matrix is %dx%d, not square" % d.shape)
+    if d.shape[0] == 0:
+        raise BadInput("gudhi: distance matrix is empty")
+    diag = np.nonzero(np.diagonal(d))[0]
+    if diag.size:
+        i = int(diag[0])
+        raise BadInput("gudhi: distance matrix diagonal (%d,%d) is %r, want 0" % (i, i, float(d[i, i])))
+    neg = np.argwhere(d < 0)
+    if neg.size:
+        i, j = map(int, neg[0])
+        raise BadInput("gudhi: distance (%d,%d) is negative: %r" % (i, j, float(d[i, j])))
+    # Allow the last-bit noise of a symmetric computation.
+    asym = np.argwhere(np.abs(d - d.T) > 1e-9 * np.maximum(np.abs(d), np.abs(d.T)))
+    if asym.size:
+        i, j = map(int, asym[0])
+        raise BadInput(
+            "gudhi: distance matrix is not symmetric: (%d,%d)=%r but (%d,%d)=%r"
+            % (i, j, float(d[i, j]), j, i, float(d[j, i])))
+
+
+def euclidean(p):
+    import numpy as np
+
+    if p.shape[0] == 0:
+        raise BadInput("gudhi: point cloud has no points")
+    sq = np.einsum("ij,ij->i", p, p)
+    g = sq[:, None] + sq[None, :] - 2.0 * (p @ p.T)
+    np.maximum(g, 0, out=g)
+    d = np.sqrt(g)
+    np.fill_diagonal(d, 0)
+    return np.maximum(d, d.T)  # exact symmetry
+
+
+def is_prime(p):
+    if p < 2:
+        return False
+    q = 2
+    while q * q <= p:
+        if p % q == 0:
+            return False
+        q += 1
+    return True
+
+
+def compute(d, max_dim, threshold, coeff):
+    """Returns a list of (dim, births, deaths) for dims 0..max_dim."""
+    import gudhi
+    import numpy as np
+
+    n = d.shape[0]
+    if n == 1:
+        out = [(0, [0.0], [math.inf])]
+        return out + [(k, [], []) for k in range(1, max_dim + 1)]
+    d32 = d.astype(np.float32)
+    enclosing = float(d32.max(axis=1).min())
+    t = enclosing
+    if threshold != 0 and not math.isinf(threshold):
+        t = min(t, float(np.float32(threshold)))
+    rips = gudhi.RipsComplex(distance_matrix=d32.astype(np.float64), max_edge_length=t)
+    st = rips.create_simplex_tree(max_dimension=max_dim + 1)
+    st.persistence(homology_coeff_field=coeff, min_persistence=0)
+
+    # Map each float32 filtration value back to the smallest caller's
+    # distance that rounds to it.
+    low = d[np.tril_indices(n, -1)]
+    low32 = low.astype(np.float32)
+    order = np.lexsort((low, low32))
+    s32, s64 = low32[order], low[order]
+    first = np.ones(s32.size, dtype=bool)
+    first[1:] = s32[1:] != s32[:-1]
+    keys, reps = s32[first], s64[first]
+
+    def back(v):
+        v = np.asarray(v, dtype=np.float64)
+        out = v.copy()
+        fin = np.isfinite(v) & (v != 0)
+        idx = np.searchsorted(keys, v[fin].astype(np.float32))
+        out[fin] = reps[np.minimum(idx, keys.size - 1)]
+        return out
+
+    out = []
+    for k in range(max_dim + 1):
+        iv = np.asarray(st.persistence_intervals_in_dimension(k), dtype=np.float64).reshape(-1, 2)
+        out.append((k, back(iv[:, 0]).tolist(), back(iv[:, 1]).tolist()))
+    return out
+
+
+def run_in_child(fn, is_active):
+    """Runs fn() in a forked child and returns its value. Kills the child
+    and raises Cancelled when is_active() turns false."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: compute, send, exit without touching gRPC
+        os.close(r)
+        try:
+            res = ("ok", fn())
+        except BadInput as e:
+            res = ("bad", str(e))
+        except BaseException as e:  # report, never crash silently
+            res = ("err", "gudhi: %s: %s" % (type(e).__name__, e))
+        data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(w, "wb") as f:
+            f.write(struct.pack("<Q", len(data)))
+            f.write(data)
+        os._exit(0)
+    os.close(w)
+    chunks = []
+    try:
+        while True:
+            ready, _, _ = select.select([r], [], [], 0.05)
+            if not is_active():
+                os.kill(pid, signal.SIGKILL)
+                raise Cancelled()
+            if ready:
+                b = os.read(r, 1 << 20)
+                if not b:
+                    break
+                chunks.append(b)
+    finally:
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+    buf = b"".join(chunks)
+    if len(buf) < 8:
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            why = "was killed (out of memory?)" if sig == signal.SIGKILL else "died of signal %d" % sig
+        else:
+            why = "exited with status %d" % os.WEXITSTATUS(status)
+        raise RuntimeError("gudhi: the computing process %s" % why)
+    kind, val = pickle.loads(buf[8:])
+    if kind == "bad":
+        raise BadInput(val)
+    if kind == "err":
+        raise RuntimeError(val)
+    return val
+
+
+class Cancelled(Exception):
+    pass
+
+
+class Homology:
+    """The neuraltopology.v1.Homology service."""
+
+    def Describe(self, request, context):
+        import plugin_pb2 as pb
+
+        return pb.Info(
+            name="gudhi",
+            kind="ph",
+            version=VERSION,
+            protocol=APP_PROTOCOL_VERSION,
+            description="Vietoris-Rips persistent homology by GUDHI (Debian python3-gudhi), a Python plugin",
+            capabilities={
+                "max_dim": str(MAX_DIM),
+                "coeff": "any prime",
+                "input": "distances,points",
+                "engine": "gudhi " + gudhi_version(),
+            },
+        )
+
+    def Compute(self, raw, context):
+        import grpc
+        import plugin_pb2 as pb
+        import wire_pb2
+
+        try:
+            req = wire_pb2.HomologyRequestView.FromString(raw)
+            full = lambda: pb.HomologyRequest.FromString(raw)
+            d = matrix(req.distances, lambda: full().distances, "distance")
+            if d is None:
+                p = matrix(req.points, lambda: full().points, "point")
+                if p is None:
+                    raise BadInput("gudhi: request has neither distances nor points")
+                d = euclidean(p)
+            else:
+                validate_distances(d)
+            if not 0 <= req.max_dim <= MAX_DIM:
+                raise BadInput("gudhi: max dimension %d outside 0..%d" % (req.max_dim, MAX_DIM))
+            coeff = req.coeff or 2
+            if not is_prime(coeff):
+                raise BadInput("gudhi: coefficient modulus %d is not a prime" % req.coeff)
+            t = req.threshold
+            if math.isnan(t) or t < 0:
+                raise BadInput("gudhi: threshold %r is not a non-negative number" % t)
+            log("debug", "compute", points=int(d.shape[0]), max_dim=req.max_dim, coeff=coeff)
+            diagrams = run_in_child(lambda: compute(d, req.max_dim, t, coeff), context.is_active)
+        except BadInput as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        except Cancelled:
+            context.abort(grpc.StatusCode.CANCELLED, "gudhi: cancelled")
+        except Exception as e:  # one clear line, never a dead plugin
+            log("error", "compute failed", error=traceback.format_exc())
+            context.abort(grpc.StatusCode.INTERNAL, str(e) if str(e).startswith("gudhi:") else "gudhi: %s" % e)
+        res = pb.HomologyResult()
+        for k, births, deaths in diagrams:
+            dg = res.diagrams.add()
+            dg.dim = k
+            dg.births.extend(births)
+            dg.deaths.extend(deaths)
+        return res.SerializeToString()
+
+
+def gudhi_version():
+    try:
+        import gudhi
+
+        return gudhi.__version__
+    except Exception:
+        return "unknown"
+
+
+def main():
+    if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
+        sys.stderr.write(
+            "This binary is a plugin. These are not meant to be executed directly.\n"
+            "Please execute the program that consumes these plugins, which will\n"
+            "load any plugins automatically\n")
+        sys.exit(1)
+
+    import grpc
+    import health_pb2
+    import plugin_pb2 as pb
+
+    # Import the engine now so a missing package is a start failure with a
+    # clear message, not an error on the first call.
+    try:
+        import gudhi  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError as e:
+        sys.stderr.write("nt-ph-gudhi: %s (install Debian's python3-gudhi and python3-numpy)\n" % e)
+        sys.exit(1)
+
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    stop = threading.Event()
+    hom = Homology()
+
+    def ident(b):
+        return b
+
+    def health_check(req, context):
+        ok = req.service in ("", "plugin")
+        st = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+        return health_pb2.HealthCheckResponse(status=st)
+
+    def shutdown(_req, _context):
+        stop.set()
+        return b""
+
+    server.add_generic_rpc_handlers((
+        grpc.method_handlers_generic_handler("neuraltopology.v1.Homology", {
+            "Describe": grpc.unary_unary_rpc_method_handler(
+                hom.Describe, request_deserializer=pb.Empty.FromString,
+                response_serializer=pb.Info.SerializeToString),
+            # Raw bytes in and out: Compute parses the request itself.
+            "Compute": grpc.unary_unary_rpc_method_handler(
+                hom.Compute, request_deserializer=ident, response_serializer=ident),
+        }),
+        grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
+            "Check": grpc.unary_unary_rpc_method_handler(
+                health_check, request_deserializer=health_pb2.HealthCheckRequest.FromString,
+                response_serializer=health_pb2.HealthCheckResponse.SerializeToString),
+        }),
+        # go-plugin's plugin.GRPCController: Shutdown(Empty) returns Empty.
+        grpc.method_handlers_generic_handler("plugin.GRPCController", {
+            "Shutdown": grpc.unary_unary_rpc_method_handler(
+                shutdown, request_deserializer=ident, response_serializer=ident),
+        }),
+    ))
+
+    sock_dir = tempfile.mkdtemp(prefix="nt-ph-gudhi-")
+    sock = os.path.join(sock_dir, "plugin.sock")
+    server.add_insecure_port("unix:" + sock)
+    server.start()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # The host sends SIGINT to the whole group on Ctrl-C and then stops us
+    # itself; dying first would look like a crash.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    sys.stdout.write("%d|%d|unix|%s|grpc\n" % (CORE_PROTOCOL_VERSION, APP_PROTOCOL_VERSION, sock))
+    sys.stdout.flush()
+    log("info", "serving", socket=sock, gudhi=gudhi_version())
+
+    # A timed wait lets the SIGTERM handler's set() be seen.
+    while not stop.wait(0.5):
+        pass
+    server.stop(0.5).wait()
+    for rm, path in ((os.remove, sock), (os.rmdir, sock_dir)):
+        try:
+            rm(path)
+        except OSError:
+            pass  # gRPC may have removed the socket already
+
+
+if __name__ == "__main__":
+    main()
