@@ -275,3 +275,29 @@ func TestIntTicks(t *testing.T) {
 		}
 	}
 }
+
+func TestTotalBettiSums(t *testing.T) {
+	// betti at 2.5: b0 counts bars alive at 2.5, b1 likewise.
+	sum := func(b0, b1 int) summary.Summary {
+		var p0, p1 [][2]float64
+		for i := 0; i < b0; i++ {
+			p0 = append(p0, [2]float64{0, 3})
+		}
+		for i := 0; i < b1; i++ {
+			p1 = append(p1, [2]float64{1, 3})
+		}
+		return summary.Summarize([]sdk.Diagram{{Dim: 0, Pairs: p0}, {Dim: 1, Pairs: p1}}, 4, summary.Options{})
+	}
+	recs := []summary.TopologyRecord{
+		{Step: 200, Cloud: "input", Net: "input", Layer: 0, Summary: sum(7, 7)}, // not part of any net
+		{Step: 200, Cloud: "actor/1", Net: "actor", Layer: 1, Summary: sum(1, 2)},
+		{Step: 200, Cloud: "actor/2", Net: "actor", Layer: 2, Summary: sum(3, 0)},
+		{Step: 200, Cloud: "critic/1", Net: "critic", Layer: 1, Summary: sum(5, 5)},
+		{Step: 100, Cloud: "actor/1", Net: "actor", Layer: 1, Summary: sum(2, 0)},
+		{Step: 100, Cloud: "actor/1", Net: "actor", Layer: 1, Summary: sum(4, 0)}, // resumed: replaces the line above
+	}
+	xs, ys := totalBetti(recs, "actor")
+	if fmt.Sprint(xs, ys) != "[100 200] [4 6]" {
+		t.Errorf("actor total Betti = %v %v, want [100 200] [4 6]", xs, ys)
+	}
+}

@@ -15,7 +15,7 @@ const EpisodicReturn = "charts/episodic_return"
 
 // scalarSeries returns the (step, value) pairs of name in step order.
 func scalarSeries(recs []summary.ScalarRecord, name string) (xs, ys []float64) {
-	sorted := append([]summary.ScalarRecord(nil), recs...)
+	sorted := summary.LatestScalars(recs)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Step < sorted[j].Step })
 	for _, r := range sorted {
 		if v, ok := r.Values[name]; ok && finite(v) {

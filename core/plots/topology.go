@@ -90,6 +90,7 @@ func maxDim(recs []summary.TopologyRecord) int {
 // layers of one net (input, layer 1, layer 2), like the seed's
 // actor_hopper_walk.png.
 func BettiAcrossLayers(recs []summary.TopologyRecord, step int, net string, path string) error {
+	recs = summary.LatestTopology(recs)
 	var sel []summary.TopologyRecord
 	own := false
 	for _, r := range recs {
@@ -153,7 +154,7 @@ type series struct {
 // layerSeries collects stat(summary, k) per layer of net against steps.
 func layerSeries(recs []summary.TopologyRecord, net string, k int, stat func(summary.Summary, int) int) map[int]*series {
 	out := map[int]*series{}
-	sorted := append([]summary.TopologyRecord(nil), recs...)
+	sorted := summary.LatestTopology(recs)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Step < sorted[j].Step })
 	for _, r := range sorted {
 		if !inNet(r, net) {
@@ -286,21 +287,7 @@ func TotalBetti(runs []RunData, path string) error {
 	p.Legend.Left = false
 	for ri, run := range runs {
 		for ni, net := range nets {
-			total := map[int]int{}
-			for _, r := range run.Topology {
-				if r.Net == net && r.Layer >= 1 {
-					total[r.Step] += r.Summary.TotalBetti()
-				}
-			}
-			steps := make([]int, 0, len(total))
-			for s := range total {
-				steps = append(steps, s)
-			}
-			sort.Ints(steps)
-			xs, ys := make([]float64, len(steps)), make([]float64, len(steps))
-			for i, s := range steps {
-				xs[i], ys[i] = float64(s), float64(total[s])
-			}
+			xs, ys := totalBetti(run.Topology, net)
 			c, dash := colorOf(ni), []vg.Length(nil)
 			if len(runs) > 1 {
 				c, dash = colorOf(ri), dashOf(ni)
@@ -320,3 +307,24 @@ func TotalBetti(runs []RunData, path string) error {
 // to draw, so a caller assembling many figures can skip those and still
 // fail on real errors.
 var ErrNoData = errors.New("nothing to draw")
+
+// totalBetti sums, per snapshot step, the Betti numbers of every
+// dimension over net's hidden layers (layer >= 1).
+func totalBetti(recs []summary.TopologyRecord, net string) (xs, ys []float64) {
+	total := map[int]int{}
+	for _, r := range summary.LatestTopology(recs) {
+		if r.Net == net && r.Layer >= 1 {
+			total[r.Step] += r.Summary.TotalBetti()
+		}
+	}
+	steps := make([]int, 0, len(total))
+	for s := range total {
+		steps = append(steps, s)
+	}
+	sort.Ints(steps)
+	for _, s := range steps {
+		xs = append(xs, float64(s))
+		ys = append(ys, float64(total[s]))
+	}
+	return xs, ys
+}

@@ -68,13 +68,16 @@ func loadRun(dir string) (*run, error) {
 		return nil, fmt.Errorf("run %s: %w", dir, err)
 	}
 
+	// A resumed run may repeat a snapshot or update; the last one stands.
 	r.Topology, err = summary.ReadTopology(filepath.Join(dir, summary.TopologyFile))
+	r.Topology = summary.LatestTopology(r.Topology)
 	if errors.Is(err, fs.ErrNotExist) {
 		r.Notes = append(r.Notes, "no "+summary.TopologyFile+": no topology snapshot was taken")
 	} else if err != nil {
 		return nil, fmt.Errorf("run %s: %w", dir, err)
 	}
 	r.Scalars, err = summary.ReadScalars(filepath.Join(dir, summary.ScalarsFile))
+	r.Scalars = summary.LatestScalars(r.Scalars)
 	if errors.Is(err, fs.ErrNotExist) {
 		r.Notes = append(r.Notes, "no "+summary.ScalarsFile+": no update finished")
 	} else if err != nil {

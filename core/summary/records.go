@@ -280,3 +280,42 @@ func (r *ScalarRecord) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+// LatestTopology drops all but the last record of each (step, cloud): a
+// run resumed from a checkpoint may repeat a snapshot, and counting it
+// twice would double a total Betti number. Records keep the order of
+// their first appearance.
+func LatestTopology(recs []TopologyRecord) []TopologyRecord {
+	type key struct {
+		step  int
+		cloud string
+	}
+	at := map[key]int{}
+	var out []TopologyRecord
+	for _, r := range recs {
+		k := key{r.Step, r.Cloud}
+		if i, ok := at[k]; ok {
+			out[i] = r
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// LatestScalars drops all but the last record of each update, for the
+// same reason as LatestTopology.
+func LatestScalars(recs []ScalarRecord) []ScalarRecord {
+	at := map[int]int{}
+	var out []ScalarRecord
+	for _, r := range recs {
+		if i, ok := at[r.Update]; ok {
+			out[i] = r
+			continue
+		}
+		at[r.Update] = len(out)
+		out = append(out, r)
+	}
+	return out
+}

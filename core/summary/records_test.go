@@ -166,3 +166,21 @@ func TestWriteScalarsCSV(t *testing.T) {
 		t.Errorf("rows %v", rows)
 	}
 }
+
+func TestLatest(t *testing.T) {
+	topo := []TopologyRecord{
+		{Step: 10, Cloud: "input", Seconds: 1},
+		{Step: 10, Cloud: "actor/1", Seconds: 2},
+		{Step: 20, Cloud: "input", Seconds: 3},
+		{Step: 10, Cloud: "input", Seconds: 4}, // the resumed run redoes step 10
+	}
+	got := LatestTopology(topo)
+	if len(got) != 3 || got[0].Seconds != 4 || got[1].Seconds != 2 || got[2].Seconds != 3 {
+		t.Errorf("LatestTopology = %+v", got)
+	}
+	sc := []ScalarRecord{{Update: 1, Step: 1}, {Update: 2, Step: 2}, {Update: 1, Step: 9}}
+	gs := LatestScalars(sc)
+	if len(gs) != 2 || gs[0].Step != 9 || gs[1].Step != 2 {
+		t.Errorf("LatestScalars = %+v", gs)
+	}
+}
