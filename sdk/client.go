@@ -141,6 +141,15 @@ func (c *Client) failure(err error) error {
 	return fmt.Errorf("plugin %s: %w", filepath.Base(c.Path), err)
 }
 
+// Pid returns the operating-system process id of the plugin, or 0 when it
+// is not running; benchmarks read its memory use from /proc/<pid>.
+func (c *Client) Pid() int {
+	if rc := c.pc.ReattachConfig(); rc != nil {
+		return rc.Pid
+	}
+	return 0
+}
+
 // Exited reports whether the plugin process has ended.
 func (c *Client) Exited() bool { return c.pc.Exited() }
 
