@@ -311,20 +311,20 @@ var ErrNoData = errors.New("nothing to draw")
 // totalBetti sums, per snapshot step, the Betti numbers of every
 // dimension over net's hidden layers (layer >= 1).
 func totalBetti(recs []summary.TopologyRecord, net string) (xs, ys []float64) {
-	total := map[int]int{}
+	byStep := map[int][]summary.TopologyRecord{}
 	for _, r := range summary.LatestTopology(recs) {
 		if r.Net == net && r.Layer >= 1 {
-			total[r.Step] += r.Summary.TotalBetti()
+			byStep[r.Step] = append(byStep[r.Step], r)
 		}
 	}
-	steps := make([]int, 0, len(total))
-	for s := range total {
+	steps := make([]int, 0, len(byStep))
+	for s := range byStep {
 		steps = append(steps, s)
 	}
 	sort.Ints(steps)
 	for _, s := range steps {
 		xs = append(xs, float64(s))
-		ys = append(ys, float64(total[s]))
+		ys = append(ys, float64(summary.NetTotalBetti(byStep[s], net)))
 	}
 	return xs, ys
 }

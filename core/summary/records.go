@@ -319,3 +319,19 @@ func LatestScalars(recs []ScalarRecord) []ScalarRecord {
 	}
 	return out
 }
+
+// NetTotalBetti is the total Betti number of a network in one snapshot:
+// the Betti numbers of every dimension summed over net's hidden layers
+// (Layer >= 1) among recs. The input cloud is left out: it belongs to
+// neither network, and the seed's figures leave it out too (its critic
+// curve sits at 2, beta_0 of two hidden layers; with the input it could
+// not go below 3, since every cloud has an essential H0 class).
+func NetTotalBetti(recs []TopologyRecord, net string) int {
+	n := 0
+	for _, r := range recs {
+		if r.Net == net && r.Layer >= 1 {
+			n += r.Summary.TotalBetti()
+		}
+	}
+	return n
+}

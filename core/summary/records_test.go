@@ -184,3 +184,21 @@ func TestLatest(t *testing.T) {
 		t.Errorf("LatestScalars = %+v", gs)
 	}
 }
+
+func TestNetTotalBetti(t *testing.T) {
+	s := func(pairs ...[2]float64) Summary {
+		return Summarize([]sdk.Diagram{{Dim: 0, Pairs: pairs}}, 5, Options{})
+	}
+	recs := []TopologyRecord{
+		{Net: "input", Layer: 0, Summary: s([2]float64{0, inf})},
+		{Net: "actor", Layer: 1, Summary: s([2]float64{0, inf}, [2]float64{0, 3})}, // 2 alive at 2.5
+		{Net: "actor", Layer: 2, Summary: s([2]float64{0, inf}, [2]float64{0, 1})}, // 1 alive
+		{Net: "critic", Layer: 1, Summary: s([2]float64{0, inf})},
+	}
+	if got := NetTotalBetti(recs, "actor"); got != 3 {
+		t.Errorf("actor total %d, want 3 (input excluded)", got)
+	}
+	if got := NetTotalBetti(recs, "policy"); got != 0 {
+		t.Errorf("unknown net total %d", got)
+	}
+}
