@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -71,37 +72,13 @@ func (l *loop) writeCSVs() error {
 	}); err != nil {
 		return err
 	}
-	for name, write := range map[string]func(*os.File) error{
-		"scalars.csv":  func(f *os.File) error { return summary.WriteScalarsCSV(f, scalars) },
-		"topology.csv": func(f *os.File) error { return summary.WriteTopologyCSV(f, topo) },
+	for name, write := range map[string]func(io.Writer) error{
+		"scalars.csv":  func(w io.Writer) error { return summary.WriteScalarsCSV(w, scalars) },
+		"topology.csv": func(w io.Writer) error { return summary.WriteTopologyCSV(w, topo) },
 	} {
-		if err := writeVia(l.store.Path(name), write); err != nil {
+		if err := runstore.WriteAtomic(l.store.Path(name), write); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// writeVia writes a file through a temporary name.
-func writeVia(path string, write func(*os.File) error) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	err = write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }
@@ -136,5 +113,5 @@ func (l *loop) video(ctx context.Context) error {
 		}
 		obs = res.Obs
 	}
-	return writeVia(l.store.Path("policy.gif"), func(f *os.File) error { return enc.Encode(f) })
+	return runstore.WriteAtomic(l.store.Path("policy.gif"), enc.Encode)
 }
