@@ -88,7 +88,7 @@ func newPanel(title, xlabel, ylabel string) *plot.Plot {
 // addLine adds a line with point markers. Non-finite points are dropped
 // (a NaN return of an update with no finished episode is not data), and
 // a series left empty is skipped rather than drawn as nothing.
-func addLine(p *plot.Plot, label string, xs, ys []float64, c color.Color, dash []vg.Length, g draw.GlyphDrawer, marks bool) error {
+func addLine(p *plot.Plot, label string, xs, ys []float64, c color.Color, dash []vg.Length, g draw.GlyphDrawer, marks bool) (*plotter.Line, error) {
 	pts := make(plotter.XYs, 0, len(xs))
 	for i := range xs {
 		if finite(xs[i]) && finite(ys[i]) {
@@ -96,11 +96,11 @@ func addLine(p *plot.Plot, label string, xs, ys []float64, c color.Color, dash [
 		}
 	}
 	if len(pts) == 0 {
-		return nil
+		return nil, nil
 	}
 	l, err := plotter.NewLine(pts)
 	if err != nil {
-		return fmt.Errorf("line %q: %w", label, err)
+		return nil, fmt.Errorf("line %q: %w", label, err)
 	}
 	l.Color = c
 	l.Width = vg.Points(1.8)
@@ -111,7 +111,7 @@ func addLine(p *plot.Plot, label string, xs, ys []float64, c color.Color, dash [
 	if marks {
 		s, err := plotter.NewScatter(pts)
 		if err != nil {
-			return fmt.Errorf("points %q: %w", label, err)
+			return nil, fmt.Errorf("points %q: %w", label, err)
 		}
 		s.Color = c
 		s.Shape = g
@@ -122,7 +122,7 @@ func addLine(p *plot.Plot, label string, xs, ys []float64, c color.Color, dash [
 	if label != "" {
 		p.Legend.Add(label, thumb...)
 	}
-	return nil
+	return l, nil
 }
 
 // roomForLegend raises the top of the y axis so a top-corner legend of n

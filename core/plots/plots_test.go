@@ -301,3 +301,22 @@ func TestTotalBettiSums(t *testing.T) {
 		t.Errorf("actor total Betti = %v %v, want [100 200] [4 6]", xs, ys)
 	}
 }
+
+func TestBettiCurves(t *testing.T) {
+	run := synthRun("a", 2, 0)
+	dir := outDir(t)
+	p := filepath.Join(dir, "curves.png")
+	if err := BettiCurves(run.Topology, 40960, p); err != nil {
+		t.Fatal(err)
+	}
+	w, h := in(18, 5.5)
+	img := checkPNG(t, p, w, h)
+	for i := range clouds {
+		if hasColour(img, palette[i]) < 30 {
+			t.Errorf("cloud %s's curve is not drawn", clouds[i].cloud)
+		}
+	}
+	if err := BettiCurves(run.Topology, 1, p); !errors.Is(err, ErrNoData) {
+		t.Errorf("missing step: %v", err)
+	}
+}

@@ -41,7 +41,7 @@ func scalarPanel(runs []RunData, name, ptitle, ylabel string) (*plot.Plot, bool,
 		if len(runs) > 1 {
 			label = runName(runs, ri)
 		}
-		if err := addLine(p, label, xs, ys, colorOf(ri), nil, glyphOf(ri), false); err != nil {
+		if _, err := addLine(p, label, xs, ys, colorOf(ri), nil, glyphOf(ri), false); err != nil {
 			return nil, false, err
 		}
 	}

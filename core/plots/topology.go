@@ -116,7 +116,7 @@ func BettiAcrossLayers(recs []summary.TopologyRecord, step int, net string, path
 		for i, r := range sel {
 			ys[i] = float64(r.Summary.Betti(k))
 		}
-		if err := addLine(p, fmt.Sprintf("β%d", k), xs, ys, colorOf(k), nil, glyphOf(0), true); err != nil {
+		if _, err := addLine(p, fmt.Sprintf("β%d", k), xs, ys, colorOf(k), nil, glyphOf(0), true); err != nil {
 			return fmt.Errorf("plot %s: %w", path, err)
 		}
 	}
@@ -226,7 +226,7 @@ func layersOverTraining(runs []RunData, net, what, ylabel string, stat func(summ
 			sort.Ints(layers)
 			for _, l := range layers {
 				s := ls[l]
-				if err := addLine(p, runLabel(runs, ri, LayerName(l)), s.xs, s.ys, colorOf(l), dashOf(ri), glyphOf(l), len(s.xs) <= 60); err != nil {
+				if _, err := addLine(p, runLabel(runs, ri, LayerName(l)), s.xs, s.ys, colorOf(l), dashOf(ri), glyphOf(l), len(s.xs) <= 60); err != nil {
 					return fmt.Errorf("plot %s: %w", path, err)
 				}
 				entries++
@@ -292,7 +292,7 @@ func TotalBetti(runs []RunData, path string) error {
 			if len(runs) > 1 {
 				c, dash = colorOf(ri), dashOf(ni)
 			}
-			if err := addLine(p, runLabel(runs, ri, title(net)), xs, ys, c, dash, glyphOf(ni), len(xs) <= 80); err != nil {
+			if _, err := addLine(p, runLabel(runs, ri, title(net)), xs, ys, c, dash, glyphOf(ni), len(xs) <= 80); err != nil {
 				return fmt.Errorf("plot %s: %w", path, err)
 			}
 		}

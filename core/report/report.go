@@ -279,7 +279,15 @@ func (b *builder) single(r *run) (*page, error) {
 		if err != nil {
 			return nil, err
 		}
-		pg.Sections = append(pg.Sections, dg, numbersSection(r, last))
+		num := numbersSection(r, last)
+		f, err := b.fig(fmt.Sprintf("betti_curves_step_%d", last), "Betti curves: bars alive against scale",
+			func(p string) error { return plots.BettiCurves(r.Topology, last, p) })
+		if err != nil {
+			return nil, err
+		}
+		f.Wide = true
+		num.Figures = append(num.Figures, f)
+		pg.Sections = append(pg.Sections, dg, num)
 	}
 	if len(r.Timings) > 0 {
 		pg.Sections = append(pg.Sections, timingsSection(r.Timings))

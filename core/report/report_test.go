@@ -181,8 +181,8 @@ func TestBuildOneRun(t *testing.T) {
 	}
 	text, imgs := parseReport(t, out)
 	// learning curve, scalars grid, total Betti, 2 nets x 2 over-training,
-	// 3 snapshots x 2 nets, one diagram grid.
-	if want := 2 + 1 + 4 + 6 + 1; len(imgs) != want {
+	// 3 snapshots x 2 nets, one diagram grid, Betti curves.
+	if want := 2 + 1 + 4 + 6 + 1 + 1; len(imgs) != want {
 		t.Errorf("%d images, want %d", len(imgs), want)
 	}
 	for _, c := range cloudList {

@@ -1,0 +1,85 @@
+package plots
+
+import (
+	"fmt"
+	"image/color"
+	"sort"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/neuraltopology/neuraltopology/core/summary"
+)
+
+// BettiCurves draws, for one snapshot, the Betti curve of every cloud
+// (bars alive against filtration scale, over [0, diameter]) with one
+// panel per dimension and a dashed line at the scale the Betti numbers
+// are read at. It shows how much the fixed-scale numbers depend on that
+// one choice of scale.
+func BettiCurves(recs []summary.TopologyRecord, step int, path string) error {
+	var sel []summary.TopologyRecord
+	for _, r := range summary.LatestTopology(recs) {
+		if r.Step == step && len(r.Summary.Scales) > 0 {
+			sel = append(sel, r)
+		}
+	}
+	if len(sel) == 0 {
+		return fmt.Errorf("plot %s: no topology records with Betti curves at step %d: %w", path, step, ErrNoData)
+	}
+	nets := Nets(sel)
+	rank := map[string]int{summary.NetInput: -1}
+	for i, n := range nets {
+		rank[n] = i
+	}
+	sort.SliceStable(sel, func(i, j int) bool {
+		if rank[sel[i].Net] != rank[sel[j].Net] {
+			return rank[sel[i].Net] < rank[sel[j].Net]
+		}
+		return sel[i].Layer < sel[j].Layer
+	})
+	var panels []*plot.Plot
+	for k := 0; k <= maxDim(sel); k++ {
+		p := newPanel(fmt.Sprintf("β%d", k), "filtration scale (distance)", "bars alive (count)")
+		p.Legend.Left = false
+		top := 0.0
+		for i, r := range sel {
+			d, ok := r.Summary.Dim(k)
+			if !ok || len(d.BettiCurve) != len(r.Summary.Scales) {
+				continue
+			}
+			ys := make([]float64, len(d.BettiCurve))
+			for j, v := range d.BettiCurve {
+				ys[j] = float64(v)
+				top = max(top, ys[j])
+			}
+			l, err := addLine(p, r.Cloud, r.Summary.Scales, ys, colorOf(i), dashOf(r.Layer), glyphOf(i), false)
+			if err != nil {
+				return fmt.Errorf("plot %s: %w", path, err)
+			}
+			if l != nil {
+				// The count at scale t holds until the next sample.
+				l.StepStyle = plotter.PostStep
+			}
+		}
+		if t := sel[0].Summary.BettiScale; t > 0 {
+			l, err := plotter.NewLine(plotter.XYs{{X: t, Y: 0}, {X: t, Y: max(top, 1)}})
+			if err != nil {
+				return fmt.Errorf("plot %s: %w", path, err)
+			}
+			l.Color = color.Gray{0x40}
+			l.Dashes = []vg.Length{vg.Points(5), vg.Points(4)}
+			p.Add(l)
+			p.Legend.Add(fmt.Sprintf("scale %g", t), l)
+		}
+		p.Y.Min = 0
+		roomForLegend(p, len(sel)+1)
+		p.Y.Tick.Marker = intTicks{}
+		panels = append(panels, p)
+	}
+	return figure{
+		title: fmt.Sprintf("Betti curves at step %s", groupDigits(step)),
+		cols:  len(panels), rows: 1, panels: panels,
+		w: vg.Length(len(panels)) * 6 * vg.Inch, h: 5.5 * vg.Inch,
+	}.save(path)
+}
