@@ -1,6 +1,7 @@
 package ppo
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -131,6 +132,9 @@ func TestCheckpointResumesIdentically(t *testing.T) {
 	b := New() // uninitialised: the checkpoint carries its config
 	if err := b.Load(ctx, ck); err != nil {
 		t.Fatal(err)
+	}
+	if again, err := b.Save(ctx); err != nil || !bytes.Equal(again, ck) {
+		t.Fatalf("saving a just-loaded learner gives different bytes (error %v)", err)
 	}
 	statsB, _, actsB := run(t, b, envB, prevB, 4)
 

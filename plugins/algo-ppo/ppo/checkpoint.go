@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"sort"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -23,7 +24,9 @@ type checkpoint struct {
 	Magic   string
 	Version int
 
-	Hyper map[string]string
+	// Hyper is sorted by key: a map would make gob's bytes depend on map
+	// iteration order, and equal states must give equal checkpoints.
+	Hyper [][2]string
 	Spec  sdk.EnvSpec
 	Seed  int64
 
@@ -62,7 +65,7 @@ func (p *learner) save() ([]byte, error) {
 	}
 	ck := checkpoint{
 		Magic: checkpointMagic, Version: checkpointVersion,
-		Hyper: p.hyper, Spec: p.spec, Seed: p.seed,
+		Hyper: sortedPairs(p.hyper), Spec: p.spec, Seed: p.seed,
 		Theta: p.theta, Adam: p.opt, ObsStat: p.obsStat, Rews: p.rews,
 		T: p.t, Obs: p.bObs, Act: p.bAct, LogP: p.bLogP, Val: p.bVal, Rew: p.bRew, Done: p.bDone,
 		Update: p.update, GlobalStep: p.globalStep, RNG: rng, PolicyRNG: prng,
@@ -99,7 +102,11 @@ func loadLearner(data []byte) (*learner, error) {
 	if ck.Version != checkpointVersion {
 		return nil, fmt.Errorf("ppo: checkpoint format %d, this build reads %d", ck.Version, checkpointVersion)
 	}
-	q, err := newLearner(sdk.AlgoConfig{Env: ck.Spec, Seed: ck.Seed, Hyper: ck.Hyper})
+	hyper := make(map[string]string, len(ck.Hyper))
+	for _, kv := range ck.Hyper {
+		hyper[kv[0]] = kv[1]
+	}
+	q, err := newLearner(sdk.AlgoConfig{Env: ck.Spec, Seed: ck.Seed, Hyper: hyper})
 	if err != nil {
 		return nil, fmt.Errorf("ppo: checkpoint config: %w", err)
 	}
@@ -154,4 +161,18 @@ func loadLearner(data []byte) (*learner, error) {
 	copy(q.bDone, ck.Done)
 	q.update, q.globalStep = ck.Update, ck.GlobalStep
 	return q, nil
+}
+
+// sortedPairs returns m's entries sorted by key.
+func sortedPairs(m map[string]string) [][2]string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([][2]string, len(keys))
+	for i, k := range keys {
+		out[i] = [2]string{k, m[k]}
+	}
+	return out
 }
