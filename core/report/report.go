@@ -289,6 +289,11 @@ func (b *builder) single(r *run) (*page, error) {
 		num.Figures = append(num.Figures, f)
 		pg.Sections = append(pg.Sections, dg, num)
 	}
+	if sec, ok, err := policySection(r); err != nil {
+		return nil, err
+	} else if ok {
+		pg.Sections = append(pg.Sections, sec)
+	}
 	if len(r.Timings) > 0 {
 		pg.Sections = append(pg.Sections, timingsSection(r.Timings))
 	}
@@ -298,6 +303,34 @@ func (b *builder) single(r *run) (*page, error) {
 	}
 	pg.Sections = append(pg.Sections, cfg)
 	return pg, nil
+}
+
+// PolicyGIF is the run's animation of its final policy, if it made one.
+const PolicyGIF = "policy.gif"
+
+// maxEmbedGIF caps the animation embedded in the page: past it the report
+// names the file instead of growing to tens of megabytes.
+const maxEmbedGIF = 16 << 20
+
+// policySection shows the final policy's animation when the run has one.
+func policySection(r *run) (section, bool, error) {
+	p := filepath.Join(r.Dir, PolicyGIF)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return section{}, false, nil
+	}
+	if err != nil {
+		return section{}, false, err
+	}
+	sec := section{ID: "policy", Title: "Final policy"}
+	f := figure{Title: "One episode of the final deterministic policy", File: PolicyGIF}
+	if len(b) > maxEmbedGIF {
+		f.Missing = fmt.Sprintf("%s is %d MB, too large to embed; open it beside the report", PolicyGIF, len(b)>>20)
+	} else {
+		f.Src = template.URL("data:image/gif;base64," + base64.StdEncoding.EncodeToString(b))
+	}
+	sec.Figures = []figure{f}
+	return sec, true, nil
 }
 
 // pickSteps returns the first, middle and last snapshot steps, without

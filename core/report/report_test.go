@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"image"
+	"image/color"
+	"image/gif"
 	"image/png"
 	"io"
 	"math"
@@ -122,9 +125,13 @@ func parseReport(t *testing.T, path string) (string, []string) {
 					t.Errorf("<%s %s=%q> needs a file or network", tok.Data, a.Key, a.Val)
 				}
 				if tok.Data == "img" && a.Key == "src" {
-					const pre = "data:image/png;base64,"
+					const pngPre, gifPre = "data:image/png;base64,", "data:image/gif;base64,"
+					decode, pre := png.DecodeConfig, pngPre
+					if strings.HasPrefix(a.Val, gifPre) {
+						decode, pre = gif.DecodeConfig, gifPre
+					}
 					if !strings.HasPrefix(a.Val, pre) {
-						t.Errorf("img src is not a PNG data URI: %.40s", a.Val)
+						t.Errorf("img src is not a PNG or GIF data URI: %.40s", a.Val)
 						continue
 					}
 					raw, err := base64.StdEncoding.DecodeString(a.Val[len(pre):])
@@ -132,12 +139,12 @@ func parseReport(t *testing.T, path string) (string, []string) {
 						t.Errorf("img data is not base64: %v", err)
 						continue
 					}
-					cfg, err := png.DecodeConfig(bytes.NewReader(raw))
+					cfg, err := decode(bytes.NewReader(raw))
 					if err != nil {
-						t.Errorf("img data is not a PNG: %v", err)
+						t.Errorf("img data is not a %s: %v", pre, err)
 						continue
 					}
-					imgs = append(imgs, fmt.Sprintf("%dx%d", cfg.Width, cfg.Height))
+					imgs = append(imgs, fmt.Sprintf("%s%dx%d", pre[11:14], cfg.Width, cfg.Height))
 				}
 			}
 			if tt == html.StartTagToken && !voidElements[tok.Data] {
@@ -175,15 +182,19 @@ func tempRoot(t *testing.T) string {
 func TestBuildOneRun(t *testing.T) {
 	dir := filepath.Join(tempRoot(t), "Hopper-v4__ppo__1")
 	makeRun(t, dir, 5, map[string]bool{"critic/2": true})
+	writeGIF(t, filepath.Join(dir, PolicyGIF))
 	out := filepath.Join(dir, "report.html")
 	if err := Build([]string{dir}, out); err != nil {
 		t.Fatal(err)
 	}
 	text, imgs := parseReport(t, out)
 	// learning curve, scalars grid, total Betti, 2 nets x 2 over-training,
-	// 3 snapshots x 2 nets, one diagram grid, Betti curves.
-	if want := 2 + 1 + 4 + 6 + 1 + 1; len(imgs) != want {
+	// 3 snapshots x 2 nets, one diagram grid, Betti curves, the GIF.
+	if want := 2 + 1 + 4 + 6 + 1 + 1 + 1; len(imgs) != want {
 		t.Errorf("%d images, want %d", len(imgs), want)
+	}
+	if imgs[len(imgs)-1] != "gif8x6" {
+		t.Errorf("policy animation embedded as %s, want the 8x6 gif", imgs[len(imgs)-1])
 	}
 	for _, c := range cloudList {
 		if !strings.Contains(text, c.cloud) {
@@ -203,7 +214,7 @@ func TestBuildOneRun(t *testing.T) {
 		}
 	}
 	pngs, _ := filepath.Glob(filepath.Join(dir, PlotsDir, "*.png"))
-	if len(pngs) != len(imgs) {
+	if len(pngs) != len(imgs)-1 {
 		t.Errorf("%d PNG files in %s, %d embedded", len(pngs), PlotsDir, len(imgs))
 	}
 }
@@ -277,5 +288,25 @@ func TestBuildErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "r.html")); err == nil {
 		t.Error("a failed build left a report")
+	}
+}
+
+func writeGIF(t *testing.T, path string) {
+	t.Helper()
+	pal := color.Palette{color.Black, color.White}
+	g := &gif.GIF{}
+	for i := 0; i < 2; i++ {
+		fr := image.NewPaletted(image.Rect(0, 0, 8, 6), pal)
+		fr.SetColorIndex(i, i, 1)
+		g.Image = append(g.Image, fr)
+		g.Delay = append(g.Delay, 10)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := gif.EncodeAll(f, g); err != nil {
+		t.Fatal(err)
 	}
 }
