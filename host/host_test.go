@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"html"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -327,6 +331,56 @@ func TestMainJobKillAndResume(t *testing.T) {
 	for _, f := range []string{"report.html", "scalars.csv", "topology.csv", "config.yaml"} {
 		if st, err := os.Stat(filepath.Join(runDir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing after resume: %v", f, err)
+		}
+	}
+	checkPlotsAndReport(t, runDir)
+}
+
+// checkPlotsAndReport decodes every PNG in plots/ and every image of
+// report.html, which must be embedded so the file stands alone.
+func checkPlotsAndReport(t *testing.T, runDir string) {
+	t.Helper()
+	pngs, _ := filepath.Glob(filepath.Join(runDir, "plots", "*.png"))
+	if len(pngs) < 5 {
+		t.Fatalf("only %d plots: %v", len(pngs), pngs)
+	}
+	for _, p := range pngs {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil || img.Bounds().Dx() < 100 {
+			t.Errorf("%s: not a usable PNG: %v", p, err)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(runDir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := regexp.MustCompile(`<img[^>]+src="([^"]+)"`).FindAllStringSubmatch(string(page), -1)
+	if len(srcs) < 5 {
+		t.Fatalf("report has %d images", len(srcs))
+	}
+	for _, m := range srcs {
+		// Attribute values are HTML-escaped ("+" may be &#43;), as a
+		// browser reads them.
+		data, ok := strings.CutPrefix(html.UnescapeString(m[1]), "data:image/png;base64,")
+		if !ok {
+			t.Fatalf("report image %.60q is not embedded", m[1])
+		}
+		b, err := base64.StdEncoding.DecodeString(data)
+		if err != nil {
+			t.Fatalf("report image: %v", err)
+		}
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			t.Fatalf("report image does not decode: %v", err)
+		}
+	}
+	for _, cloud := range []string{"actor/1", "critic/2", "InvertedPendulum-v4"} {
+		if !strings.Contains(string(page), cloud) {
+			t.Errorf("report does not mention %s", cloud)
 		}
 	}
 }

@@ -211,3 +211,35 @@ func (c *cancelAt) Act(ctx context.Context, req sdk.ActRequest) (sdk.ActResult, 
 	}
 	return r, err
 }
+
+func TestShortHopperRun(t *testing.T) {
+	c := config.Default()
+	c.TotalTimesteps = 4096
+	c.NumSteps = 1024
+	c.TopologyAnalysisInterval = 2
+	c.TDASamples = 150
+	dir := filepath.Join(t.TempDir(), "hopper")
+	res, err := Run(context.Background(), inProcess(), c, Options{Dir: dir, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Snapshots != 2 {
+		t.Fatalf("%d snapshots, want 2", res.Snapshots)
+	}
+	recs := readTopology(t, dir)
+	if len(recs) != 10 {
+		t.Fatalf("%d records, want 10", len(recs))
+	}
+	for _, r := range recs {
+		wantDim := 64
+		if r.Cloud == "input" {
+			wantDim = 11
+		}
+		if r.Dim != wantDim || r.Summary.MaxDim() != 2 {
+			t.Errorf("%s: ambient dim %d (want %d), homology up to H%d (want H2)", r.Cloud, r.Dim, wantDim, r.Summary.MaxDim())
+		}
+		if r.Summary.Betti(0) < 1 {
+			t.Errorf("%s: beta_0 = %d at scale 2.5, a cloud has at least one component", r.Cloud, r.Summary.Betti(0))
+		}
+	}
+}
