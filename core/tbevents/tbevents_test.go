@@ -3,6 +3,7 @@ package tbevents
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -221,5 +222,53 @@ func TestProtocDecodes(t *testing.T) {
 				t.Errorf("record %d lacks %q:\n%s", i, w, texts[i])
 			}
 		}
+	}
+}
+
+func TestConcurrentWriters(t *testing.T) {
+	w, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goroutines, each = 4, 50
+	done := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		go func() {
+			for i := 0; i < each; i++ {
+				if err := w.Scalar(fmt.Sprintf("g%d", g), int64(i), float64(g*1000+i)); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < goroutines; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := Read(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1+goroutines*each {
+		t.Fatalf("%d events, want %d: records interleaved?", len(evs), 1+goroutines*each)
+	}
+	seen := map[string]bool{}
+	for _, e := range evs[1:] {
+		v := e.Values[0]
+		var g int
+		fmt.Sscanf(v.Tag, "g%d", &g)
+		if v.Value != float32(g*1000+int(e.Step)) {
+			t.Errorf("%s step %d = %v", v.Tag, e.Step, v.Value)
+		}
+		seen[fmt.Sprint(v.Tag, e.Step)] = true
+	}
+	if len(seen) != goroutines*each {
+		t.Errorf("%d distinct scalars, want %d", len(seen), goroutines*each)
 	}
 }
