@@ -170,13 +170,12 @@ func (l *loop) writeSnapshot(j job, results []snapshot.Result) error {
 			return err
 		}
 	}
+	recs := make([]summary.TopologyRecord, len(results))
+	for i, r := range results {
+		recs[i] = r.Record
+	}
 	for _, net := range []string{"actor", "critic"} {
-		total := 0
-		for _, r := range results {
-			if r.Record.Net == net || r.Record.Net == "input" {
-				total += r.Record.Summary.TotalBetti()
-			}
-		}
+		total := summary.NetTotalBetti(recs, net)
 		if err := l.tb.Scalar("topology/"+net+"/total_betti", int64(j.step), float64(total)); err != nil {
 			return err
 		}
