@@ -1,0 +1,147 @@
+package phbench
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/neuraltopology/neuraltopology/core/matio"
+	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// WorkloadInputs returns the distance matrices of a named benchmark
+// workload (W1, W2 or W3, see plugins/ph-rips/workloads).
+func WorkloadInputs(name string, seed int64) ([]Input, error) {
+	ws, err := workloads.Generate(name, seed)
+	if err != nil {
+		return nil, fmt.Errorf("phbench: %w", err)
+	}
+	out := make([]Input, len(ws))
+	for i, w := range ws {
+		out[i] = Input{Name: w.Name, Distances: w.Distances}
+	}
+	return out, nil
+}
+
+// PointsInput reads a point cloud (one point per row, .csv/.txt/.npy)
+// and returns its Euclidean distance matrix, named after the file.
+func PointsInput(path string) (Input, error) {
+	m, err := matio.Read(path)
+	if err != nil {
+		return Input{}, fmt.Errorf("phbench: points %s: %w", path, err)
+	}
+	d, err := Euclidean(m)
+	if err != nil {
+		return Input{}, fmt.Errorf("phbench: points %s: %w", path, err)
+	}
+	return Input{Name: filepath.Base(path), Distances: d}, nil
+}
+
+// DistancesInput reads a square distance matrix (.csv/.txt/.npy).
+func DistancesInput(path string) (Input, error) {
+	m, err := matio.Read(path)
+	if err != nil {
+		return Input{}, fmt.Errorf("phbench: distances %s: %w", path, err)
+	}
+	if m.Rows != m.Cols {
+		return Input{}, fmt.Errorf("phbench: distances %s: matrix is %dx%d, not square", path, m.Rows, m.Cols)
+	}
+	return Input{Name: filepath.Base(path), Distances: m}, nil
+}
+
+// RunDirInputs reads the point clouds a training run saved, laid out as
+// RUN_DIR/clouds/step_<N>/<cloud>.npz, in step order, and returns their
+// Euclidean distance matrices named "step_<N>/<cloud>". Each archive
+// holds one array, or one named "points".
+func RunDirInputs(runDir string) ([]Input, error) {
+	root := filepath.Join(runDir, "clouds")
+	steps, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("phbench: run %s: %w", runDir, err)
+	}
+	type stepDir struct {
+		n    int
+		name string
+	}
+	var dirs []stepDir
+	for _, s := range steps {
+		num, ok := strings.CutPrefix(s.Name(), "step_")
+		n, err := strconv.Atoi(num)
+		if s.IsDir() && ok && err == nil {
+			dirs = append(dirs, stepDir{n, s.Name()})
+		}
+	}
+	slices.SortFunc(dirs, func(a, b stepDir) int { return a.n - b.n })
+	var out []Input
+	for _, s := range dirs {
+		files, err := filepath.Glob(filepath.Join(root, s.name, "*.npz"))
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(files)
+		for _, f := range files {
+			pts, err := cloudOf(f)
+			if err != nil {
+				return nil, err
+			}
+			d, err := Euclidean(pts)
+			if err != nil {
+				return nil, fmt.Errorf("phbench: %s: %w", f, err)
+			}
+			out = append(out, Input{Name: s.name + "/" + strings.TrimSuffix(filepath.Base(f), ".npz"), Distances: d})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("phbench: run %s has no clouds/step_<N>/<cloud>.npz files", runDir)
+	}
+	return out, nil
+}
+
+func cloudOf(path string) (sdk.Matrix, error) {
+	arrays, err := matio.ReadNPZ(path)
+	if err != nil {
+		return sdk.Matrix{}, fmt.Errorf("phbench: %w", err)
+	}
+	if len(arrays) == 1 {
+		return arrays[0].Matrix, nil
+	}
+	var names []string
+	for _, a := range arrays {
+		if a.Name == "points" {
+			return a.Matrix, nil
+		}
+		names = append(names, a.Name)
+	}
+	return sdk.Matrix{}, fmt.Errorf("phbench: %s holds arrays %v; want one array or one named \"points\"", path, names)
+}
+
+// Euclidean returns the Euclidean distance matrix of the rows of pts.
+func Euclidean(pts sdk.Matrix) (sdk.Matrix, error) {
+	if err := pts.Validate(true); err != nil {
+		return sdk.Matrix{}, fmt.Errorf("point cloud: %w", err)
+	}
+	if pts.Rows == 0 {
+		return sdk.Matrix{}, fmt.Errorf("point cloud has no points")
+	}
+	n := pts.Rows
+	d := sdk.NewMatrix(n, n)
+	for i := 0; i < n; i++ {
+		a := pts.Row(i)
+		for j := 0; j < i; j++ {
+			b := pts.Row(j)
+			var s float64
+			for k := range a {
+				x := a[k] - b[k]
+				s += x * x
+			}
+			s = math.Sqrt(s)
+			d.Data[i*n+j], d.Data[j*n+i] = s, s
+		}
+	}
+	return d, nil
+}

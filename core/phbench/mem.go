@@ -1,0 +1,104 @@
+package phbench
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// memWatch samples the resident memory of a process tree: the plugin and
+// the processes it starts (ripser runs as a child of its plugin, gudhi
+// computes in a forked child). Each sample sums VmHWM, the kernel's
+// per-process peak, over the live processes; the result is the largest
+// sum. A child that lives less than one interval may be missed.
+type memWatch struct {
+	stopc chan struct{}
+	done  chan struct{}
+	mu    sync.Mutex
+	peak  int64
+}
+
+func watchMemory(pid int, every time.Duration) *memWatch {
+	w := &memWatch{stopc: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		if pid <= 0 {
+			return
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			w.sample(pid)
+			select {
+			case <-w.stopc:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+func (w *memWatch) sample(pid int) {
+	var sum int64
+	for _, p := range tree(pid) {
+		sum += vmHWM(p)
+	}
+	w.mu.Lock()
+	w.peak = max(w.peak, sum)
+	w.mu.Unlock()
+}
+
+// stop ends the sampling, after one last sample, and returns the peak in
+// bytes.
+func (w *memWatch) stop() int64 {
+	close(w.stopc)
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.peak
+}
+
+// tree returns pid and its descendants, from the children lists of each
+// of their threads.
+func tree(pid int) []int {
+	out := []int{pid}
+	for i := 0; i < len(out) && i < 1000; i++ {
+		tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(out[i]) + "/task")
+		for _, t := range tasks {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(out[i]) + "/task/" + t.Name() + "/children")
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// vmHWM reads a process's peak resident set size in bytes, 0 if gone.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			f := strings.Fields(rest) // "1234 kB"
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,272 @@
+// Package phbench is the engine of `nthost bench ph`: it runs persistent
+// homology plugins side by side on the same distance matrices, through
+// real plugin processes as a run uses them, and reports for each backend
+// and input the wall time of Compute (median and spread over repeats),
+// the peak memory of the plugin process and its children, and how far its
+// diagrams are from the first backend's (bottleneck distance per
+// dimension).
+//
+// Each (backend, input) gets a fresh plugin process, because the kernel's
+// peak-memory mark (VmHWM) only ever grows: a shared process would report
+// the largest input's peak for every later one. A backend that fails on
+// an input (an error, a timeout, a crash, running out of memory) gets a
+// row saying why, and the bench goes on.
+package phbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/neuraltopology/neuraltopology/core/diagdist"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// Input is one named distance matrix to benchmark on.
+type Input struct {
+	Name      string
+	Distances sdk.Matrix
+}
+
+// Config says what to run.
+type Config struct {
+	// Backends are paths of homology plugin binaries (nt-ph-<name>).
+	// The first is the reference the others are compared with.
+	Backends []string
+	Inputs   []Input
+	// Repeat is the number of timed Compute calls per backend and input;
+	// 0 means 3.
+	Repeat int
+	// Timeout bounds one Compute call; 0 means none.
+	Timeout time.Duration
+	// MaxDim, Threshold and Coeff go into every HomologyRequest.
+	MaxDim    int
+	Threshold float64
+	Coeff     int
+	// Logger receives the plugins' log lines; nil discards them.
+	Logger hclog.Logger
+	// Progress, if set, is called with each row as it is finished.
+	Progress func(Row)
+}
+
+// Row is the outcome of one backend on one input.
+type Row struct {
+	Backend string `json:"backend"`
+	Input   string `json:"input"`
+	Points  int    `json:"points"`
+	// Runs is the number of Compute calls that succeeded.
+	Runs int `json:"runs"`
+	// Median, Min and Max are wall times of the successful calls, in
+	// seconds, as seen by the host (gRPC transfer included).
+	Median float64 `json:"median_s"`
+	Min    float64 `json:"min_s"`
+	Max    float64 `json:"max_s"`
+	// PeakMemBytes is the largest resident memory of the plugin process
+	// plus its child processes seen during the calls (0 if unknown).
+	PeakMemBytes int64 `json:"peak_mem_bytes"`
+	// Pairs counts the diagram's pairs per dimension.
+	Pairs []int `json:"pairs"`
+	// Reference names the backend the diagrams were compared with; empty
+	// for the reference itself or when no backend succeeded before.
+	Reference string `json:"reference,omitempty"`
+	// Bottleneck holds the bottleneck distance to the reference's
+	// diagram, per dimension.
+	Bottleneck []float64 `json:"bottleneck,omitempty"`
+	// Error says why the backend failed on this input; empty if it did
+	// not.
+	Error string `json:"error,omitempty"`
+
+	diagrams []sdk.Diagram
+}
+
+// MaxBottleneck is the largest per-dimension bottleneck distance, or NaN
+// when the row was not compared.
+func (r Row) MaxBottleneck() float64 {
+	if len(r.Bottleneck) == 0 {
+		return math.NaN()
+	}
+	m := 0.0
+	for _, b := range r.Bottleneck {
+		m = math.Max(m, b)
+	}
+	return m
+}
+
+// Result is a whole benchmark.
+type Result struct {
+	MaxDim  int       `json:"max_dim"`
+	Coeff   int       `json:"coeff"`
+	Repeat  int       `json:"repeat"`
+	Timeout float64   `json:"timeout_s"`
+	Started time.Time `json:"started"`
+	Rows    []Row     `json:"rows"`
+}
+
+// Run benchmarks every backend on every input, in order. It returns the
+// rows finished so far and ctx's error if ctx ends first; a failing
+// backend is a row, not an error.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if len(cfg.Backends) == 0 {
+		return Result{}, fmt.Errorf("phbench: no backends given")
+	}
+	if len(cfg.Inputs) == 0 {
+		return Result{}, fmt.Errorf("phbench: no inputs given")
+	}
+	if cfg.Repeat == 0 {
+		cfg.Repeat = 3
+	}
+	if cfg.Repeat < 0 {
+		return Result{}, fmt.Errorf("phbench: repeat %d is negative", cfg.Repeat)
+	}
+	if cfg.MaxDim < 0 {
+		return Result{}, fmt.Errorf("phbench: max dimension %d is negative", cfg.MaxDim)
+	}
+	res := Result{MaxDim: cfg.MaxDim, Coeff: cfg.Coeff, Repeat: cfg.Repeat, Timeout: cfg.Timeout.Seconds(), Started: time.Now().UTC()}
+	for _, in := range cfg.Inputs {
+		var refName string
+		var refDiagrams []sdk.Diagram
+		for _, b := range cfg.Backends {
+			row := runOne(ctx, cfg, b, in)
+			if row.Error == "" {
+				if refName == "" {
+					refName, refDiagrams = row.Backend, row.diagrams
+				} else {
+					row.Reference = refName
+					row.Bottleneck = compare(refDiagrams, row.diagrams, cfg.MaxDim)
+				}
+			}
+			row.diagrams = nil
+			res.Rows = append(res.Rows, row)
+			if cfg.Progress != nil {
+				cfg.Progress(row)
+			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+		}
+	}
+	return res, nil
+}
+
+func backendName(path string) string {
+	if _, name, ok := sdk.ParseBinaryName(path); ok {
+		return name
+	}
+	return filepath.Base(path)
+}
+
+// runOne starts a fresh plugin process for one input and times Repeat
+// calls.
+func runOne(ctx context.Context, cfg Config, path string, in Input) (row Row) {
+	row = Row{Backend: backendName(path), Input: in.Name, Points: in.Distances.Rows}
+	c, err := sdk.Open(ctx, path, sdk.OpenOptions{Logger: cfg.Logger})
+	if err != nil {
+		row.Error = oneLine(err.Error())
+		return row
+	}
+	defer c.Close()
+	row.Backend = c.Info.Name
+	h, err := c.PH()
+	if err != nil {
+		row.Error = oneLine(err.Error())
+		return row
+	}
+	mem := watchMemory(c.Pid(), 20*time.Millisecond)
+	d := in.Distances
+	req := sdk.HomologyRequest{Distances: &d, MaxDim: cfg.MaxDim, Threshold: cfg.Threshold, Coeff: cfg.Coeff}
+	var times []float64
+	for i := 0; i < cfg.Repeat; i++ {
+		cctx, cancel := ctx, context.CancelFunc(func() {})
+		if cfg.Timeout > 0 {
+			cctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		}
+		t0 := time.Now()
+		ds, err := h.Compute(cctx, req)
+		el := time.Since(t0).Seconds()
+		cerr := cctx.Err()
+		cancel()
+		if err != nil {
+			row.Error = classify(err, ctx.Err(), cerr, cfg.Timeout, c)
+			break
+		}
+		times = append(times, el)
+		if i == 0 {
+			row.diagrams = ds
+			row.Pairs = pairCounts(ds, cfg.MaxDim)
+		}
+	}
+	row.PeakMemBytes = mem.stop()
+	row.Runs = len(times)
+	if len(times) > 0 {
+		slices.Sort(times)
+		row.Min, row.Max = times[0], times[len(times)-1]
+		row.Median = median(times)
+	}
+	return row
+}
+
+// classify turns a failed call into the reason shown in its row.
+func classify(err, outer, call error, timeout time.Duration, c *sdk.Client) string {
+	switch {
+	case outer != nil:
+		return "cancelled: " + outer.Error()
+	case errors.Is(call, context.DeadlineExceeded):
+		return fmt.Sprintf("timeout after %v", timeout)
+	}
+	msg := oneLine(err.Error())
+	if strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate memory") {
+		return "out of memory: " + msg
+	}
+	if c.Exited() && !strings.Contains(msg, "crashed") {
+		return "crashed: " + msg
+	}
+	return msg
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+func pairCounts(ds []sdk.Diagram, maxDim int) []int {
+	out := make([]int, maxDim+1)
+	for _, d := range ds {
+		if d.Dim >= 0 && d.Dim <= maxDim {
+			out[d.Dim] += len(d.Pairs)
+		}
+	}
+	return out
+}
+
+// compare returns the bottleneck distance between the two backends'
+// diagrams in each dimension 0..maxDim.
+func compare(a, b []sdk.Diagram, maxDim int) []float64 {
+	out := make([]float64, maxDim+1)
+	for k := range out {
+		out[k] = diagdist.Bottleneck(pairsOf(a, k), pairsOf(b, k))
+	}
+	return out
+}
+
+func pairsOf(ds []sdk.Diagram, dim int) [][2]float64 {
+	var p [][2]float64
+	for _, d := range ds {
+		if d.Dim == dim {
+			p = append(p, d.Pairs...)
+		}
+	}
+	return p
+}

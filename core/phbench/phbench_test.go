@@ -1,0 +1,281 @@
+package phbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/core/matio"
+	"github.com/neuraltopology/neuraltopology/sdk"
+	"github.com/neuraltopology/neuraltopology/sdk/plugintest"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  string
+)
+
+// plugins builds nt-ph-rips, nt-ph-ripser, nt-ph-gudhi and the crashing
+// test plugin once for the package's tests.
+func plugins(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "phbench-bin-")
+		if err != nil {
+			buildErr = err.Error()
+			return
+		}
+		binDir = dir
+		for pkg, name := range map[string]string{
+			"../../plugins/ph-rips":   "nt-ph-rips",
+			"../../plugins/ph-ripser": "nt-ph-ripser",
+			"./testdata/nt-ph-crash":  "nt-ph-crash",
+		} {
+			if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput(); err != nil {
+				buildErr = "building " + pkg + ": " + err.Error() + "\n" + string(out)
+				return
+			}
+		}
+		if out, err := exec.Command("sh", "../../plugins/ph-gudhi/build.sh", dir).CombinedOutput(); err != nil {
+			buildErr = "ph-gudhi build.sh: " + err.Error() + "\n" + string(out)
+		}
+	})
+	if buildErr != "" {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func cloud(n, d int, seed uint64) sdk.Matrix {
+	r := rand.New(rand.NewPCG(seed, 3))
+	m := sdk.NewMatrix(n, d)
+	for i := range m.Data {
+		m.Data[i] = r.NormFloat64()
+	}
+	return m
+}
+
+func input(t *testing.T, name string, n, d int, seed uint64) Input {
+	t.Helper()
+	m, err := Euclidean(cloud(n, d, seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Input{Name: name, Distances: m}
+}
+
+func TestThreeBackendsAgree(t *testing.T) {
+	dir := plugins(t)
+	cfg := Config{
+		Backends: []string{filepath.Join(dir, "nt-ph-rips"), filepath.Join(dir, "nt-ph-ripser"), filepath.Join(dir, "nt-ph-gudhi")},
+		Inputs:   []Input{input(t, "a", 60, 3, 1), input(t, "b", 40, 4, 2)},
+		Repeat:   2,
+		MaxDim:   2,
+		Timeout:  time.Minute,
+	}
+	var seen int
+	cfg.Progress = func(Row) { seen++ }
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 6 || seen != 6 {
+		t.Fatalf("got %d rows (%d reported), want 6", len(res.Rows), seen)
+	}
+	for i, row := range res.Rows {
+		if row.Error != "" {
+			t.Fatalf("%s on %s: %s", row.Backend, row.Input, row.Error)
+		}
+		want := []string{"rips", "ripser", "gudhi"}[i%3]
+		if row.Backend != want {
+			t.Errorf("row %d backend %q, want %q", i, row.Backend, want)
+		}
+		if row.Runs != 2 || !(row.Min > 0 && row.Min <= row.Median && row.Median <= row.Max) {
+			t.Errorf("%s/%s: runs %d, times min %v median %v max %v", row.Backend, row.Input, row.Runs, row.Min, row.Median, row.Max)
+		}
+		if row.PeakMemBytes < 1<<20 {
+			t.Errorf("%s/%s: peak memory %d bytes is not plausible", row.Backend, row.Input, row.PeakMemBytes)
+		}
+		if len(row.Pairs) != 3 || row.Pairs[0] != row.Points {
+			t.Errorf("%s/%s: pairs %v, want %d in H0", row.Backend, row.Input, row.Pairs, row.Points)
+		}
+		if i%3 == 0 {
+			if row.Reference != "" || row.Bottleneck != nil {
+				t.Errorf("the reference row must not be compared: %+v", row)
+			}
+			continue
+		}
+		if row.Reference != "rips" || len(row.Bottleneck) != 3 || row.MaxBottleneck() > 1e-6 {
+			t.Errorf("%s/%s: vs %q bottleneck %v, want < 1e-6 against rips", row.Backend, row.Input, row.Reference, row.Bottleneck)
+		}
+	}
+}
+
+func TestFailuresAreRows(t *testing.T) {
+	dir := plugins(t)
+	heavy := input(t, "heavy", 300, 8, 5) // H2 takes ripser seconds
+	cfg := Config{
+		Backends: []string{
+			filepath.Join(dir, "nt-ph-missing"),
+			filepath.Join(dir, "nt-ph-crash"),
+			filepath.Join(dir, "nt-ph-ripser"),
+			filepath.Join(dir, "nt-ph-rips"),
+		},
+		Inputs:  []Input{heavy},
+		Repeat:  1,
+		MaxDim:  2,
+		Timeout: 300 * time.Millisecond,
+	}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 4 {
+		t.Fatalf("got %d rows, want one per backend", len(res.Rows))
+	}
+	checks := []struct{ backend, reason string }{
+		{"missing", "start"},
+		{"crash", "out of memory"},
+		{"ripser", "timeout after 300ms"},
+	}
+	for i, c := range checks {
+		row := res.Rows[i]
+		if row.Backend != c.backend || !strings.Contains(row.Error, c.reason) || row.Runs != 0 {
+			t.Errorf("row %d: backend %q error %q runs %d, want %q failing with %q", i, row.Backend, row.Error, row.Runs, c.backend, c.reason)
+		}
+		if strings.Contains(row.Error, "\n") {
+			t.Errorf("row %d: the reason must be one line: %q", i, row.Error)
+		}
+	}
+	// The bench went on: the last backend ran, and as the first to
+	// succeed it is the reference.
+	if last := res.Rows[3]; last.Backend != "rips" || last.Error != "" || last.Runs != 1 || last.Reference != "" {
+		t.Errorf("after the failures: %+v", last)
+	}
+	var table bytes.Buffer
+	if err := res.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "crash on heavy failed: ") {
+		t.Errorf("the table must list the reasons:\n%s", table.String())
+	}
+}
+
+func TestWriters(t *testing.T) {
+	res := Result{MaxDim: 1, Repeat: 3, Rows: []Row{
+		{Backend: "rips", Input: "x", Points: 10, Runs: 3, Median: 0.5, Min: 0.4, Max: 0.7, PeakMemBytes: 5 << 20, Pairs: []int{10, 2}},
+		{Backend: "gudhi", Input: "x", Points: 10, Runs: 3, Median: 1.5, Min: 1.4, Max: 1.7, PeakMemBytes: 50 << 20, Pairs: []int{10, 2},
+			Reference: "rips", Bottleneck: []float64{0, math.Inf(1)}},
+		{Backend: "ripser", Input: "x", Points: 10, Error: "timeout after 1s"},
+	}}
+	var b bytes.Buffer
+	if err := res.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 4 || len(recs[0]) != len(CSVHeader) || recs[2][1] != "gudhi" || recs[2][11] != "0/+Inf" || recs[3][12] != "timeout after 1s" {
+		t.Errorf("csv: %q", recs)
+	}
+
+	b.Reset()
+	if err := res.WriteJSON(&b); err != nil {
+		t.Fatalf("json: %v", err)
+	}
+	var back struct {
+		MaxDim int `json:"max_dim"`
+		Rows   []struct {
+			Backend    string     `json:"backend"`
+			Median     float64    `json:"median_s"`
+			Bottleneck []*float64 `json:"bottleneck"`
+			Error      string     `json:"error"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatalf("json does not parse back: %v\n%s", err, b.String())
+	}
+	if back.MaxDim != 1 || len(back.Rows) != 3 || back.Rows[1].Median != 1.5 ||
+		len(back.Rows[1].Bottleneck) != 2 || back.Rows[1].Bottleneck[1] != nil || back.Rows[2].Error == "" {
+		t.Errorf("json round trip: %+v", back)
+	}
+
+	png := filepath.Join(t.TempDir(), "bench.png")
+	if err := res.WritePNG(png); err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 8)
+	f, err := os.Open(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Read(head); err != nil || string(head[1:4]) != "PNG" {
+		t.Errorf("%s is not a PNG: %q", png, head)
+	}
+}
+
+func TestRunDirInputs(t *testing.T) {
+	run := t.TempDir()
+	write := func(step, cloud string, pts sdk.Matrix) {
+		dir := filepath.Join(run, "clouds", step)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := matio.WriteNPZ(filepath.Join(dir, cloud+".npz"), []matio.NamedArray{{Name: "points", Matrix: pts}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("step_10", "actor", cloud(7, 3, 1))
+	write("step_2", "critic", cloud(5, 3, 2))
+	write("step_2", "actor", cloud(6, 3, 3))
+	ins, err := RunDirInputs(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range ins {
+		names = append(names, in.Name)
+	}
+	if strings.Join(names, ",") != "step_2/actor,step_2/critic,step_10/actor" {
+		t.Errorf("inputs %v, want numeric step order then cloud name", names)
+	}
+	if ins[0].Distances.Rows != 6 || ins[0].Distances.Cols != 6 {
+		t.Errorf("step_2/actor distances are %dx%d, want 6x6", ins[0].Distances.Rows, ins[0].Distances.Cols)
+	}
+	if _, err := RunDirInputs(t.TempDir()); err == nil {
+		t.Errorf("a folder without clouds must be an error")
+	}
+}
+
+func TestEuclidean(t *testing.T) {
+	pts := sdk.Matrix{Rows: 3, Cols: 2, Data: []float64{0, 0, 3, 4, 0, 1}}
+	d, err := Euclidean(pts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugintest.CheckDistanceMatrix(t, d, 3)
+	if d.At(0, 1) != 5 || d.At(2, 0) != 1 {
+		t.Errorf("distances %v", d.Data)
+	}
+}
