@@ -40,6 +40,15 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[
 			}
 		}
 	}
+	// Mark the diameter edges of the cleared simplices, so the map is
+	// consulted only for simplices on those few edges.
+	prevEdge := make([]bool, e.binom[2][n])
+	var pv [8]int32
+	for idx := range prev {
+		vs := pv[:dim+1]
+		e.decode(idx, dim, vs)
+		prevEdge[diameterEdge(e, vs)] = true
+	}
 	const chunk = 64
 	var next atomic.Int64
 	var stop atomic.Bool
@@ -49,7 +58,7 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			x := &edgeExpander{e: e, dim: dim, prev: prev, s: make([]int32, 0, n)}
+			x := &edgeExpander{e: e, dim: dim, prev: prev, prevEdge: prevEdge, s: make([]int32, 0, n), own: make([]bool, 0, n)}
 			for !stop.Load() {
 				lo := int(next.Add(chunk)) - chunk
 				if lo >= len(edges) {
@@ -88,14 +97,35 @@ type edgeExpander struct {
 	e    *engine
 	dim  int
 	prev map[int64]pivotRec
-	a, b int32
-	r    float32
-	eab  int64   // index of edge ab
-	s    []int32 // S(ab), decreasing
-	c    [8]int32
-	vs   [8]int32
-	sc   scratch
-	out  []column
+	// prevEdge[ab] is set if some simplex in prev has diameter edge ab.
+	prevEdge  []bool
+	checkPrev bool
+	a, b      int32
+	r         float32
+	eab       int64   // index of edge ab
+	s         []int32 // S(ab), decreasing
+	own       []bool  // own[i]: ab can be the diameter edge of ab + s[i]
+	c         [8]int32
+	vs        [8]int32
+	sc        scratch
+	out       []column
+}
+
+// diameterEdge is the index of the youngest edge of the simplex vs: the
+// longest, and among equally long ones the one with the smallest index.
+func diameterEdge(e *engine, vs []int32) int64 {
+	best := int64(-1)
+	var r float32
+	for i := 1; i < len(vs); i++ {
+		for j := 0; j < i; j++ {
+			d := e.dist[int(vs[i])*e.n+int(vs[j])]
+			idx := e.binom[2][vs[i]] + int64(vs[j]) // vs increasing
+			if best < 0 || d > r || (d == r && idx < best) {
+				best, r = idx, d
+			}
+		}
+	}
+	return best
 }
 
 func (x *edgeExpander) edgeIdx(u, v int32) int64 {
@@ -105,24 +135,15 @@ func (x *edgeExpander) edgeIdx(u, v int32) int64 {
 	return x.e.binom[2][u] + int64(v)
 }
 
-// owns reports whether edge ab is the diameter edge of a simplex gaining
-// vertex v next to ab and the vertices cs: no other edge of length r
-// through v may have a smaller index.
-func (x *edgeExpander) owns(v int32, cs []int32) bool {
-	e := x.e
-	row := e.dist[int(v)*e.n:]
+// tieOwned reports whether ab stays the diameter edge when v, at
+// distance exactly r from a or b, joins it: the other edge of length r
+// must not have a smaller index.
+func (x *edgeExpander) tieOwned(v int32) bool {
+	row := x.e.dist[int(v)*x.e.n:]
 	if row[x.a] == x.r && x.edgeIdx(v, x.a) < x.eab {
 		return false
 	}
-	if row[x.b] == x.r && x.edgeIdx(v, x.b) < x.eab {
-		return false
-	}
-	for _, c := range cs {
-		if row[c] == x.r && x.edgeIdx(v, c) < x.eab {
-			return false
-		}
-	}
-	return true
+	return !(row[x.b] == x.r && x.edgeIdx(v, x.b) < x.eab)
 }
 
 func (x *edgeExpander) expand(a, b int32) {
@@ -131,15 +152,19 @@ func (x *edgeExpander) expand(a, b int32) {
 	x.a, x.b = a, b
 	x.r = e.dist[int(a)*n+int(b)]
 	x.eab = e.binom[2][a] + int64(b)
+	x.checkPrev = x.prevEdge[x.eab]
 	r := x.r
 	ra, rb := e.dist[int(a)*n:(int(a)+1)*n], e.dist[int(b)*n:(int(b)+1)*n]
 	s := x.s[:0]
+	own := x.own[:0]
 	for v := n - 1; v >= 0; v-- {
 		if ra[v] <= r && rb[v] <= r && int32(v) != a && int32(v) != b {
 			s = append(s, int32(v))
+			// Ties with ab are rare; settle them here, once per apex.
+			own = append(own, (ra[v] != r && rb[v] != r) || x.tieOwned(int32(v)))
 		}
 	}
-	x.s = s
+	x.s, x.own = s, own
 	if len(s) < x.dim-1 {
 		return
 	}
@@ -147,21 +172,25 @@ func (x *edgeExpander) expand(a, b int32) {
 }
 
 // extend chooses the k-th extra vertex among S(ab)[from:], keeping the
-// extra vertices decreasing and pairwise within r.
+// extra vertices decreasing, pairwise within r, and ab the diameter edge
+// of the result (no edge of length r with a smaller index).
 func (x *edgeExpander) extend(k, from int) {
 	e := x.e
 	need := x.dim - 1
 	for i := from; i < len(x.s); i++ {
+		if !x.own[i] {
+			continue
+		}
 		v := x.s[i]
 		row := e.dist[int(v)*e.n:]
 		ok := true
 		for _, c := range x.c[:k] {
-			if row[c] > x.r {
+			if d := row[c]; d > x.r || (d == x.r && x.edgeIdx(v, c) < x.eab) {
 				ok = false
 				break
 			}
 		}
-		if !ok || !x.owns(v, x.c[:k]) {
+		if !ok {
 			continue
 		}
 		x.c[k] = v
@@ -189,11 +218,13 @@ func (x *edgeExpander) visit() {
 		}
 	}
 	idx := e.index(vs)
-	if _, ok := x.prev[idx]; ok {
-		return
-	}
 	if x.apparentDeath(vs, cs) || x.apparentBirth(vs, cs) {
 		return
+	}
+	if x.checkPrev {
+		if _, ok := x.prev[idx]; ok {
+			return
+		}
 	}
 	x.out = append(x.out, column{idx: idx, diam: x.r})
 }
