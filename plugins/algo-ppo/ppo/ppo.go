@@ -61,22 +61,28 @@ type learner struct {
 	obsStat runningStat
 	rews    returnScaler
 
-	// The rollout, step-major (index t*nE + e). Observations are stored
-	// normalised, actions unclipped (as sampled, for their log-probs).
-	t                                int
-	bObs, bAct                       []float64
-	bLogP, bVal, bRew, bAdv, bRet    []float64
-	bDone                            []bool
-	update, globalStep               int
-	rng, polRng                      *rand.PCG
-	rnd, polRnd                      *rand.Rand
-	start                            time.Time
-	startStep                        int
-	actW, critW                      *work // Act scratch, nE rows
-	mbA, mbC                         *work // minibatch scratch
+	// The rollout, step-major (index t*nE + e), t steps filled.
+	// Observations are stored normalised, actions unclipped (as sampled,
+	// for their log-probs).
+	t                             int
+	bObs, bAct                    []float64
+	bLogP, bVal, bRew, bAdv, bRet []float64
+	bDone                         []bool
+
+	update, globalStep int
+	// rng drives initialisation, sampling and shuffling; polRng only
+	// Policy, so evaluation never changes training.
+	rng, polRng *rand.PCG
+	rnd, polRnd *rand.Rand
+	// start and startStep time charts/SPS from the first Act.
+	start     time.Time
+	startStep int
+
+	// Scratch, allocated once.
+	actW, critW                      *work // Act: nE rows
+	mbA, mbC                         *work // update: one minibatch
 	actions, nextVal, mbAdv, dMu, dV []float64
 	perm                             []int
-	side                             updateSide
 }
 
 // New returns an uninitialised learner, ready for Describe and Init.
