@@ -136,6 +136,9 @@ type batch struct {
 	render  *renderer
 	renderW int
 	renderH int
+	// cols are this step's info columns in InfoKeys order (the last is
+	// InfoUnstable), so workers index them without map lookups.
+	cols [][]float64
 }
 
 // envRNG derives env i's random stream from the batch seed: one PCG
@@ -197,6 +200,7 @@ func newBatch(t *tasks.Task, cfg sdk.EnvConfig, opts options) (*batch, error) {
 		ctrlHi:  make([]float64, nu),
 		dt:      m.Timestep() * float64(t.FrameSkip),
 		workers: min(cfg.NumEnvs, runtime.GOMAXPROCS(0)),
+		cols:    make([][]float64, len(t.InfoKeys)+1),
 	}
 	for i := range nu {
 		a := m.Actuator(i)
@@ -325,21 +329,28 @@ func (e *Env) Step(ctx context.Context, handle int, actions sdk.Matrix) (sdk.Ste
 	if b.model == nil {
 		return sdk.StepResult{}, fmt.Errorf("mujoco: batch %d is closed", handle)
 	}
-	res := sdk.StepResult{
-		Obs:        sdk.NewMatrix(n, b.task.ObsDim),
-		Reward:     make([]float64, n),
-		Terminated: make([]bool, n),
-		Truncated:  make([]bool, n),
-		FinalObs:   sdk.NewMatrix(n, b.task.ObsDim),
-		Info:       make(map[string][]float64, len(b.spec.InfoKeys)),
-	}
-	// One backing array for all info columns: one allocation, not k.
+	// Every array of the result is cut from one float slab and one bool
+	// slab: allocation is most of mjenv's own cost on a cheap task. The
+	// three-index slices keep an append on one part from spilling into
+	// the next.
 	keys := b.spec.InfoKeys
-	flat := make([]float64, len(keys)*n)
-	for k, key := range keys {
-		res.Info[key] = flat[k*n : (k+1)*n]
+	od := b.task.ObsDim
+	f := make([]float64, 2*n*od+n+len(keys)*n)
+	bs := make([]bool, 3*n)
+	res := sdk.StepResult{
+		Obs:        sdk.Matrix{Rows: n, Cols: od, Data: f[: n*od : n*od]},
+		FinalObs:   sdk.Matrix{Rows: n, Cols: od, Data: f[n*od : 2*n*od : 2*n*od]},
+		Reward:     f[2*n*od : 2*n*od+n : 2*n*od+n],
+		Terminated: bs[:n:n],
+		Truncated:  bs[n : 2*n : 2*n],
+		Info:       make(map[string][]float64, len(keys)),
 	}
-	ended := make([]bool, n)
+	flat := f[2*n*od+n:]
+	for k, key := range keys {
+		res.Info[key] = flat[k*n : (k+1)*n : (k+1)*n]
+		b.cols[k] = res.Info[key]
+	}
+	ended := bs[2*n:]
 	if b.workers <= 1 {
 		b.stepRange(0, n, actions, &res, ended)
 	} else {

@@ -14,7 +14,7 @@ import (
 func (b *batch) stepRange(lo, hi int, actions sdk.Matrix, res *sdk.StepResult, ended []bool) {
 	t := b.task
 	nk := len(t.InfoKeys)
-	unstable := res.Info[InfoUnstable]
+	unstable := b.cols[len(b.cols)-1]
 	for i := lo; i < hi; i++ {
 		in := &b.envs[i]
 		d := in.data
@@ -25,19 +25,19 @@ func (b *batch) stepRange(lo, hi int, actions sdk.Matrix, res *sdk.StepResult, e
 			in.act[j], ctrl[j] = v, v
 		}
 		xBefore := d.Qpos()[0]
-		d.Step(t.FrameSkip)
+		warnings := d.Step(t.FrameSkip)
 
 		t.Score(xBefore, in.act, b.dt, d, &in.out)
 		for k := range nk {
-			res.Info[t.InfoKeys[k]][i] = in.out.Info[k]
+			b.cols[k][i] = in.out.Info[k]
 		}
 		obs := res.Obs.Row(i)
 		t.Observe(d, obs)
 		term := in.out.Terminated
-		if w := d.WarningTotal(); w != in.warned || !finite(d.Qpos()) || !finite(d.Qvel()) {
+		if warnings != in.warned || !finite(d.Qpos()) || !finite(d.Qvel()) {
 			// MuJoCo resets a state whose acceleration blew up and only
 			// warns, so the warning count is the reliable signal.
-			in.warned = w
+			in.warned = warnings
 			unstable[i] = 1
 			term = true
 			b.logInstability(i, d)

@@ -72,19 +72,20 @@ static mjModel* nt_load(const char* xml, int len, char* err, int errlen) {
 	return m;
 }
 
-// nt_step runs n physics steps in one cgo call.
-static void nt_step(const mjModel* m, mjData* d, int n) {
-	for (int i = 0; i < n; i++) {
-		mj_step(m, d);
-	}
-}
-
 static int nt_warning_total(const mjData* d) {
 	int s = 0;
 	for (int i = 0; i < mjNWARNING; i++) {
 		s += d->warning[i].number;
 	}
 	return s;
+}
+
+// nt_step runs n physics steps and counts the warnings, in one cgo call.
+static int nt_step(const mjModel* m, mjData* d, int n) {
+	for (int i = 0; i < n; i++) {
+		mj_step(m, d);
+	}
+	return nt_warning_total(d);
 }
 */
 import "C"
@@ -390,7 +391,9 @@ func (d *Data) Close() {
 func (d *Data) Model() *Model { return d.m }
 
 // Step advances the simulation by n physics steps with the controls held.
-func (d *Data) Step(n int) { C.nt_step(d.m.p, d.p, C.int(n)) }
+// It returns WarningTotal afterwards, saving a second cgo call per step
+// to a caller watching for instabilities.
+func (d *Data) Step(n int) (warnings int) { return int(C.nt_step(d.m.p, d.p, C.int(n))) }
 
 // Forward computes the derived quantities (positions, contacts, forces) of
 // the current state without advancing time.

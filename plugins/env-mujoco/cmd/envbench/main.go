@@ -96,7 +96,7 @@ func run(taskID string, steps, rounds int) error {
 	}
 	sps := func(c *config) float64 { return float64(steps) / c.best.Seconds() }
 	cpuSps := func(c *config) float64 { return float64(steps) / c.bestCPU.Seconds() }
-	ts, tsErr := testspeed(t, steps, rounds)
+	ts, tsCPU, tsErr := testspeed(t, steps, rounds)
 
 	host, _ := os.Hostname()
 	load, _ := os.ReadFile("/proc/loadavg")
@@ -112,13 +112,13 @@ func run(taskID string, steps, rounds int) error {
 	if tsErr != nil {
 		fmt.Printf("| mujoco-testspeed | n/a (%v) | |\n", tsErr)
 	} else {
-		fmt.Printf("| mujoco-testspeed (mj_step/s / frame_skip, 1 thread) | %.0f | %.3f |\n", ts, ts/base)
+		fmt.Printf("| mujoco-testspeed (mj_step/s / frame_skip, 1 thread) | %.0f | %.3f | %.0f | %.3f |\n", ts, ts/base, tsCPU, tsCPU/cpuBase)
 	}
 	fmt.Println()
 	fmt.Printf("per-step overhead of mjenv N=1 over raw: %+.1f%% CPU time (%+.1f%% wall)\n", 100*(cpuBase/cpuSps(cfgs[2])-1), 100*(base/sps(cfgs[2])-1))
 	fmt.Printf("N=2 speed-up %d cores vs 1: %.2fx; N=8: %.2fx (wall)\n", cores, sps(cfgs[4])/sps(cfgs[3]), sps(cfgs[6])/sps(cfgs[5]))
 	if tsErr == nil {
-		fmt.Printf("our no-reset raw loop vs mujoco-testspeed: %.3f\n", sps(cfgs[1])/ts)
+		fmt.Printf("our no-reset raw loop vs mujoco-testspeed: %.3f wall, %.3f CPU\n", sps(cfgs[1])/ts, cpuSps(cfgs[1])/tsCPU)
 	}
 	return nil
 }
@@ -228,36 +228,40 @@ var stepsPerSecond = regexp.MustCompile(`Steps per second\s*:\s*([0-9.]+)`)
 // uses control noise 0.01 and never resets, so after a fall it simulates
 // a robot lying on the floor: a reference for the physics cost, not the
 // same trajectory.
-func testspeed(t *tasks.Task, steps, rounds int) (float64, error) {
+//
+// The second result is env steps per CPU-second of the whole process
+// (including loading the model), the comparable figure on a busy machine.
+func testspeed(t *tasks.Task, steps, rounds int) (wall, cpu float64, err error) {
 	bin, err := exec.LookPath("mujoco-testspeed")
 	if err != nil {
-		return 0, fmt.Errorf("mujoco-testspeed not installed (Debian package libmujoco-samples)")
+		return 0, 0, fmt.Errorf("mujoco-testspeed not installed (Debian package libmujoco-samples)")
 	}
 	dir, err := os.MkdirTemp("", "envbench")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "model.xml")
 	if err := os.WriteFile(path, []byte(t.XML), 0o644); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	best := 0.0
 	for range rounds {
 		cmd := exec.Command(bin, path, strconv.Itoa(steps*t.FrameSkip), "1", "0.01")
 		cmd.Dir = dir // it may write MUJOCO_LOG.TXT
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return 0, fmt.Errorf("mujoco-testspeed: %v: %s", err, bytes.TrimSpace(out))
+			return 0, 0, fmt.Errorf("mujoco-testspeed: %v: %s", err, bytes.TrimSpace(out))
 		}
 		m := stepsPerSecond.FindSubmatch(out)
 		if m == nil {
-			return 0, fmt.Errorf("mujoco-testspeed printed no steps per second: %s", firstLine(out))
+			return 0, 0, fmt.Errorf("mujoco-testspeed printed no steps per second: %s", firstLine(out))
 		}
 		v, _ := strconv.ParseFloat(string(m[1]), 64)
-		best = max(best, v/float64(t.FrameSkip))
+		wall = max(wall, v/float64(t.FrameSkip))
+		used := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		cpu = max(cpu, float64(steps)/used.Seconds())
 	}
-	return best, nil
+	return wall, cpu, nil
 }
 
 func firstLine(b []byte) string {
