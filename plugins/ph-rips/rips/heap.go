@@ -43,7 +43,7 @@ func (h *chainHeap) push(e entry) {
 func (h *chainHeap) fix(old int) {
 	s := *h
 	n := len(s)
-	if old > 0 && n-old < old/4 {
+	if n-old < old/4 {
 		for i := old; i < n; i++ {
 			e := s[i]
 			j := i

@@ -207,12 +207,11 @@ func TestAgainstRipser(t *testing.T) {
 		name := fmt.Sprintf("%d/n%d-d%d-max%d-p%d-thr%v", i, c.n, c.dim, c.maxDim, c.p, thr)
 		want := runRipser(t, d, c.maxDim, thr, c.p)
 		// Sequential, parallel, and parallel with tiny chunks so that
-		// columns of one chunk collide on pivots and get rebuilt, and
-		// with working columns compacted all the time.
-		for _, cfg := range []struct{ workers, chunk, compact int }{{1, 512, 1 << 14}, {2, 512, 1 << 14}, {2, 3, 4}} {
-			reduceChunk, minCompact = cfg.chunk, cfg.compact
+		// columns of one chunk collide on pivots and get rebuilt.
+		for _, cfg := range []struct{ workers, chunk int }{{1, 512}, {2, 512}, {2, 3}} {
+			reduceChunk = cfg.chunk
 			got, err := Compute(context.Background(), &d, Options{MaxDim: c.maxDim, Threshold: thr, Coeff: c.p, Workers: cfg.workers})
-			reduceChunk, minCompact = 512, 1<<14
+			reduceChunk = 512
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -274,10 +273,10 @@ func TestAgainstRipserGraphMetrics(t *testing.T) {
 		p := []int{2, 3, 5}[i%3]
 		d := graphMetric(rng, n)
 		want := runRipser(t, d, maxDim, 0, p)
-		for _, cfg := range []struct{ workers, chunk, compact int }{{1, 512, 4}, {2, 2, 1 << 14}} {
-			reduceChunk, minCompact = cfg.chunk, cfg.compact
+		for _, cfg := range []struct{ workers, chunk int }{{1, 512}, {2, 2}} {
+			reduceChunk = cfg.chunk
 			got, err := Compute(context.Background(), &d, Options{MaxDim: maxDim, Coeff: p, Workers: cfg.workers})
-			reduceChunk, minCompact = 512, 1<<14
+			reduceChunk = 512
 			if err != nil {
 				t.Fatal(err)
 			}

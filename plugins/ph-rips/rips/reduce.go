@@ -209,8 +209,6 @@ type rworker struct {
 	v     []vterm
 	sc    scratch
 	arena []vterm // phase-A reduction chains of the current chunk
-	// compactAt is the heap size that triggers the next compact.
-	compactAt int
 }
 
 // Outcomes of phase A.
@@ -238,46 +236,7 @@ func (w *rworker) add(idx int64, f int32) {
 	e.decode(idx, w.dim, vs)
 	e.pushCoboundary(&w.h, vs, e.diam(vs), f, &w.sc)
 	w.v = append(w.v, vterm{idx: idx, coef: f})
-	if len(w.h) > w.compactAt {
-		w.compact()
-	}
 }
-
-// compact merges the duplicate terms of the working column. Summed
-// coboundaries repeat most cofaces (and over Z/2 cancel them in pairs),
-// but a heap only merges at its top, so a long reduction would otherwise
-// keep growing the heap - memory and log-factor time.
-func (w *rworker) compact() {
-	h := w.h
-	slices.SortFunc(h, func(a, b entry) int {
-		switch {
-		case a.idx < b.idx:
-			return -1
-		case a.idx > b.idx:
-			return 1
-		}
-		return 0
-	})
-	p := w.e.p
-	k := 0
-	for i := 0; i < len(h); {
-		cur := h[i]
-		for i++; i < len(h) && h[i].idx == cur.idx; i++ {
-			cur.coef = (cur.coef + h[i].coef) % p
-		}
-		if cur.coef != 0 {
-			h[k] = cur
-			k++
-		}
-	}
-	w.h = h[:k]
-	w.h.fix(0)
-	w.compactAt = max(2*k, minCompact)
-}
-
-// minCompact is the heap size below which compaction is not worth it;
-// tests lower it to exercise compaction on small inputs.
-var minCompact = 1 << 14
 
 // emergent reports the oldest coface of c when it has the same diameter
 // and neither a pivot in pivots nor an apparent pair claims it: it is
@@ -323,7 +282,6 @@ func (w *rworker) start(c column) {
 	w.e.decode(c.idx, w.dim, vs)
 	w.h = w.h[:0]
 	w.v = w.v[:0]
-	w.compactAt = minCompact
 	w.e.pushCoboundary(&w.h, vs, c.diam, 1, &w.sc)
 }
 
