@@ -27,7 +27,9 @@ func (a *adam) stepRange(params, grads []float64, lo, hi int, lr, scale float64,
 	bc1 := 1 - math.Pow(a.Beta1, float64(t))
 	bc2 := 1 - math.Pow(a.Beta2, float64(t))
 	stepSize := lr / bc1
-	sqrtBC2 := math.Sqrt(bc2)
+	// torch divides sqrt(v) by sqrt(bc2); multiplying by the reciprocal
+	// saves a division per parameter and differs only in rounding.
+	invSqrtBC2 := 1 / math.Sqrt(bc2)
 	b1, b2, eps := a.Beta1, a.Beta2, a.Eps
 	m, v := a.M[lo:hi], a.V[lo:hi]
 	p, gs := params[lo:hi], grads[lo:hi]
@@ -40,7 +42,7 @@ func (a *adam) stepRange(params, grads []float64, lo, hi int, lr, scale float64,
 		}
 		m[i] = b1*m[i] + (1-b1)*g
 		v[i] = b2*v[i] + (1-b2)*g*g
-		p[i] -= stepSize * m[i] / (math.Sqrt(v[i])/sqrtBC2 + eps)
+		p[i] -= stepSize * m[i] / (math.Sqrt(v[i])*invSqrtBC2 + eps)
 	}
 }
 
