@@ -234,6 +234,23 @@ func TestGAEHandWorked(t *testing.T) {
 	}
 }
 
+func TestGAETruncation(t *testing.T) {
+	// One env, two steps; the episode is truncated after step 0 with
+	// V(final observation) = 2, so Act stored r0 = 1 + 0.9*2 = 2.8 and
+	// marked the step done; step 1 starts a new episode. gamma 0.9,
+	// lambda 0.8, V(s0) = 1, V(s1) = 0.5, V(next) = 3, r1 = 1.
+	adv, ret := make([]float64, 2), make([]float64, 2)
+	gae(adv, ret, []float64{2.8, 1}, []float64{1, 0.5}, []bool{true, false}, []float64{3}, 2, 1, 0.9, 0.8)
+	// A1 = 1 + .9*3 - .5 = 3.2; A0 = 2.8 - 1 = 1.8, nothing carried over
+	// the cut (a termination would have stored r0 = 1 and given A0 = 0).
+	if math.Abs(adv[1]-3.2) > 1e-12 || math.Abs(adv[0]-1.8) > 1e-12 {
+		t.Fatalf("advantages %v, want [1.8 3.2]", adv)
+	}
+	if math.Abs(ret[0]-2.8) > 1e-12 {
+		t.Fatalf("return of the truncated step %v, want 2.8", ret[0])
+	}
+}
+
 func TestOrthogonalInit(t *testing.T) {
 	p := newTestLearner(t, 1, map[string]string{"hidden_size": "64,64"})
 	check := func(name string, d dense, gain float64) {
