@@ -126,7 +126,7 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 	res.Steps, res.Updates = step, update
 	if hooks.OnStart != nil {
 		if err := hooks.OnStart(ctx, Start{Env: spec, Algo: aspec, EnvHandle: h, Step: step, Update: update}); err != nil {
-			return res.stop(t0, err, "start")
+			return res.stop(t0, fmt.Errorf("train: OnStart: %w", err))
 		}
 	}
 
@@ -139,11 +139,11 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 	var out sdk.Outcome // reused: Act reads it before the next Step
 	for update < aspec.TotalUpdates {
 		if err := ctx.Err(); err != nil {
-			return res.stop(t0, err, "run")
+			return res.stop(t0, fmt.Errorf("train: stopped at step %d: %w", step, err))
 		}
 		act, err := algo.Act(ctx, sdk.ActRequest{Obs: obs, Prev: prev})
 		if err != nil {
-			return res.stop(t0, fmt.Errorf("train: act at step %d: %w", step, err), "act")
+			return res.stop(t0, fmt.Errorf("train: act at step %d: %w", step, err))
 		}
 		if u := act.Update; u != nil {
 			update = u.Update
@@ -151,7 +151,7 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 			res.Updates, res.Last = update, p
 			if hooks.OnUpdate != nil {
 				if err := hooks.OnUpdate(ctx, p); err != nil {
-					return res.stop(t0, err, fmt.Sprintf("update %d", update))
+					return res.stop(t0, fmt.Errorf("train: OnUpdate at update %d: %w", update, err))
 				}
 			}
 			if update >= aspec.TotalUpdates {
@@ -160,7 +160,7 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 		}
 		sr, err := env.Step(ctx, h, act.Actions)
 		if err != nil {
-			return res.stop(t0, fmt.Errorf("train: env step %d: %w", step, err), "step")
+			return res.stop(t0, fmt.Errorf("train: env step %d: %w", step, err))
 		}
 		step += spec.NumEnvs
 		res.Steps = step
@@ -169,7 +169,7 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 			res.Episodes = eps.n
 			if hooks.OnEpisode != nil {
 				if err := hooks.OnEpisode(ctx, step, ep); err != nil {
-					return res.stop(t0, err, "episode")
+					return res.stop(t0, fmt.Errorf("train: OnEpisode at step %d: %w", step, err))
 				}
 			}
 		}
@@ -181,20 +181,15 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 	return res, nil
 }
 
-// stop finishes a run that a hook, the context or an error ended.
-func (r Result) stop(t0 time.Time, err error, where string) (Result, error) {
+// stop finishes a run that a hook, the context or an error ended; a hook's
+// ErrStop is a successful end.
+func (r Result) stop(t0 time.Time, err error) (Result, error) {
 	r.Elapsed = time.Since(t0)
 	if errors.Is(err, ErrStop) {
 		r.Stopped = true
 		return r, nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return r, fmt.Errorf("train: stopped at step %d: %w", r.Steps, err)
-	}
-	if where == "act" || where == "step" {
-		return r, err
-	}
-	return r, fmt.Errorf("train: hook at %s: %w", where, err)
+	return r, err
 }
 
 // episodes keeps the returns and lengths of the last few episodes in a
