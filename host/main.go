@@ -102,6 +102,7 @@ var commands = map[string]func(ctx context.Context, a *app, args []string) error
 	"env":     cmdEnv,
 	"report":  cmdReport,
 	"compare": cmdCompare,
+	"bench":   cmdBench,
 	"version": func(_ context.Context, a *app, _ []string) error {
 		fmt.Fprintf(a.stdout, "nthost %s (plugin protocol %d)\n", version, sdk.ProtocolVersion)
 		return nil

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/core/phbench"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// cmdBench groups benchmarks; today `ph`, homology backends side by side.
+func cmdBench(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 || args[0] != "ph" {
+		return fmt.Errorf("bench: want `nthost bench ph ...`")
+	}
+	return cmdBenchPH(ctx, a, args[1:])
+}
+
+// cmdBenchPH runs several homology plugins on the same inputs and reports
+// their time, peak memory and agreement with the first one.
+func cmdBenchPH(ctx context.Context, a *app, args []string) error {
+	var c common
+	fs := newFlags(a, "bench ph", "nthost bench ph --ph rips,ripser,gudhi [--workload W1|W2|W3|all] [--points F] [--distances F] [--from-run RUN_DIR] [--repeat 3] [--timeout 10m] [--maxdim 2] [--csv F] [--json F] [--png F]")
+	c.register(fs)
+	backends := fs.String("ph", "rips,ripser", "homology plugins, comma separated; the first is the reference")
+	workload := fs.String("workload", "", "built-in workload: W1, W2, W3 or all (see docs/benchmarks.md)")
+	seed := fs.Int64("seed", 1, "seed of the built-in workloads")
+	points := fs.String("points", "", "point cloud file (.csv/.npy): its Euclidean distances")
+	distances := fs.String("distances", "", "distance matrix file (.csv/.npy)")
+	fromRun := fs.String("from-run", "", "a run directory whose saved clouds (save_clouds) are the inputs")
+	repeat := fs.Int("repeat", 3, "timed runs per backend and input")
+	timeout := fs.Duration("timeout", 0, "bound on one computation (e.g. 10m); 0: none")
+	maxDim := fs.Int("maxdim", 2, "homology dimensions 0..maxdim")
+	threshold := fs.Float64("threshold", 0, "filtration threshold (0: the enclosing radius)")
+	coeff := fs.Int("coeff", 2, "prime field Z/p")
+	csvPath := fs.String("csv", "", "write the rows as CSV")
+	jsonPath := fs.String("json", "", "write the result as JSON")
+	pngPath := fs.String("png", "", "draw median times as a bar chart")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := a.setup(c); err != nil {
+		return err
+	}
+	var inputs []phbench.Input
+	if *workload != "" {
+		names := []string{*workload}
+		if strings.EqualFold(*workload, "all") {
+			names = []string{"W1", "W2", "W3"}
+		}
+		for _, w := range names {
+			in, err := phbench.WorkloadInputs(strings.ToUpper(w), *seed)
+			if err != nil {
+				return err
+			}
+			inputs = append(inputs, in...)
+		}
+	}
+	if *points != "" {
+		in, err := phbench.PointsInput(*points)
+		if err != nil {
+			return err
+		}
+		inputs = append(inputs, in)
+	}
+	if *distances != "" {
+		in, err := phbench.DistancesInput(*distances)
+		if err != nil {
+			return err
+		}
+		inputs = append(inputs, in)
+	}
+	if *fromRun != "" {
+		in, err := phbench.RunDirInputs(*fromRun)
+		if err != nil {
+			return err
+		}
+		inputs = append(inputs, in...)
+	}
+	if len(inputs) == 0 {
+		return fmt.Errorf("bench ph: no inputs; give --workload, --points, --distances or --from-run")
+	}
+	var paths []string
+	for _, name := range strings.Split(*backends, ",") {
+		p, err := findPlugin(a.dirs, sdk.KindPH, strings.TrimSpace(name))
+		if err != nil {
+			return err
+		}
+		paths = append(paths, p)
+	}
+	res, err := phbench.Run(ctx, phbench.Config{
+		Backends: paths, Inputs: inputs, Repeat: *repeat, Timeout: *timeout,
+		MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Logger: pluginLogger(a.log),
+		Progress: func(r phbench.Row) {
+			ev := a.log.Info().Str("backend", r.Backend).Str("input", r.Input).Float64("median_s", r.Median)
+			if r.Error != "" {
+				ev = a.log.Warn().Str("backend", r.Backend).Str("input", r.Input).Str("error", r.Error)
+			}
+			ev.Msg("bench row done")
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := res.WriteTable(a.stdout); err != nil {
+		return err
+	}
+	for path, write := range map[string]func(io.Writer) error{*csvPath: res.WriteCSV, *jsonPath: res.WriteJSON} {
+		if path != "" {
+			if err := runstore.WriteAtomic(path, write); err != nil {
+				return err
+			}
+		}
+	}
+	if *pngPath != "" {
+		if err := res.WritePNG(*pngPath); err != nil {
+			return err
+		}
+	}
+	a.log.Debug().Str("took", time.Since(res.Started).Round(time.Second).String()).Msg("bench done")
+	return nil
+}
