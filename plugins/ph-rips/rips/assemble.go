@@ -51,7 +51,8 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[
 	}
 	const chunk = 64
 	var next atomic.Int64
-	var stop atomic.Bool
+	var stop, over atomic.Bool
+	budget := &columnBudget{limit: e.memLimit}
 	parts := make([][]column, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -68,8 +69,13 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[
 					stop.Store(true)
 					break
 				}
+				before := len(x.out)
 				for _, ed := range edges[lo:min(lo+chunk, len(edges))] {
 					x.expand(ed.a, ed.b)
+				}
+				if !budget.take(len(x.out) - before) {
+					over.Store(true)
+					stop.Store(true)
 				}
 			}
 			parts[w] = x.out
@@ -78,6 +84,9 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[
 	wg.Wait()
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
+	}
+	if over.Load() {
+		return nil, budget.err(dim)
 	}
 	total := 0
 	for _, p := range parts {

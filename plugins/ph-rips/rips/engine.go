@@ -31,6 +31,8 @@ type engine struct {
 	binom [][]int64
 	inv   []int32 // multiplicative inverses mod p
 	d64   []float64
+	// memLimit bounds the bytes of columns an assembly may keep.
+	memLimit int64
 }
 
 func newEngine(d []float64, n, maxDim int, thr float32, p int) *engine {

@@ -85,7 +85,8 @@ func (e *engine) assemble(ctx context.Context, dim int, workers int, cleared fun
 	next.Store(int32(e.n))
 	parts := make([][]column, workers)
 	var wg sync.WaitGroup
-	var stop atomic.Bool
+	var stop, over atomic.Bool
+	budget := &columnBudget{limit: e.memLimit}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -105,6 +106,7 @@ func (e *engine) assemble(ctx context.Context, dim int, workers int, cleared fun
 					stop.Store(true)
 					break
 				}
+				before := len(out)
 				e.forEachSimplex(top, dim, cand, func(vs []int32, r float32) {
 					idx := e.index(vs)
 					if cleared(idx, vs, r, &sc) {
@@ -115,6 +117,10 @@ func (e *engine) assemble(ctx context.Context, dim int, workers int, cleared fun
 					}
 					out = append(out, column{idx: idx, diam: r})
 				})
+				if !budget.take(len(out) - before) {
+					over.Store(true)
+					stop.Store(true)
+				}
 			}
 			parts[w] = out
 		}(w)
@@ -122,6 +128,9 @@ func (e *engine) assemble(ctx context.Context, dim int, workers int, cleared fun
 	wg.Wait()
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
+	}
+	if over.Load() {
+		return nil, budget.err(dim)
 	}
 	total := 0
 	for _, p := range parts {

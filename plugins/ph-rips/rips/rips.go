@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
@@ -186,12 +187,17 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 		t = math.Inf(1)
 	}
 	t = min(t, enclosingRadius(d, n))
-	if err := checkSize(d, n, opt.MaxDim, t, opt.MemoryLimit); err != nil {
+	limit := opt.MemoryLimit
+	if limit <= 0 {
+		limit = physicalMemory()
+	}
+	if err := checkSize(d, n, opt.MaxDim, t, limit); err != nil {
 		return nil, err
 	}
 	workers := defaultWorkers(opt.Workers)
 	tr := newTracer()
 	e := newEngine(d, n, opt.MaxDim, float32(t), p)
+	e.memLimit = limit
 	tr.mark("setup")
 
 	out := make([]sdk.Diagram, opt.MaxDim+1)
@@ -298,10 +304,13 @@ func sortPairs(ps [][2]float64) {
 	})
 }
 
-// checkSize refuses computations whose simplices would not fit: the
-// simplex indices must fit in 63 bits, and an upper bound on the number
-// of top-dimensional simplices (sum over vertices of C(lower degree,
-// maxDim)) times the bytes kept per column must fit in memory.
+// checkSize refuses computations that cannot fit before starting them:
+// the simplex indices must fit in 63 bits, and an upper bound on the
+// number of top-dimensional simplices (sum over vertices of C(lower
+// degree, maxDim)) must fit in memory even if only one in
+// survivingFraction of them becomes a column (on Rips complexes almost
+// all are in apparent pairs and never stored). The assembly enforces the
+// limit on the columns actually kept (see columnBudget).
 func checkSize(d []float64, n, maxDim int, t float64, limit int64) error {
 	if c := binomF(n, maxDim+2); c > 1<<62 {
 		return fmt.Errorf("rips: %d points at max dimension %d need simplex indices beyond 63 bits (C(%d,%d)=%.3g)", n, maxDim, n, maxDim+2, c)
@@ -317,14 +326,35 @@ func checkSize(d []float64, n, maxDim int, t float64, limit int64) error {
 		}
 		est += binomF(deg, maxDim)
 	}
-	if limit <= 0 {
-		limit = physicalMemory()
-	}
-	const bytesPerSimplex = 24
-	if need := est * bytesPerSimplex; need > float64(limit) {
-		return fmt.Errorf("rips: max dimension %d at threshold %g may need up to %.3g simplices (~%.1f GB), over the %.1f GB limit; lower the dimension or the threshold", maxDim, t, est, need/1e9, float64(limit)/1e9)
+	if need := est * bytesPerColumn / float64(survivingFraction); need > float64(limit) {
+		return fmt.Errorf("rips: max dimension %d at threshold %g has up to %.3g simplices (~%.1f GB of columns if 1 in %d survives the apparent pairs), over the %.1f GB limit; lower the dimension or the threshold", maxDim, t, est, need/1e9, survivingFraction, float64(limit)/1e9)
 	}
 	return nil
+}
+
+// bytesPerColumn is the size of a column: simplex index and float32
+// diameter, padded.
+const bytesPerColumn = 16
+
+// survivingFraction is how many simplices per column the up-front
+// estimate assumes (real Rips complexes keep far fewer); a variable so
+// tests can switch the estimate off and reach the assembly's budget.
+var survivingFraction = 16
+
+// columnBudget counts the columns kept by all workers of an assembly and
+// fails once they exceed the memory limit, so a computation too big for
+// the machine ends with an error instead of being killed.
+type columnBudget struct {
+	limit int64 // bytes
+	used  atomic.Int64
+}
+
+func (b *columnBudget) take(cols int) bool {
+	return b.used.Add(int64(cols)*bytesPerColumn) <= b.limit
+}
+
+func (b *columnBudget) err(dim int) error {
+	return fmt.Errorf("rips: dimension %d needs more than %d columns (%.1f GB), over the %.1f GB memory limit; lower the dimension or the threshold", dim, b.limit/bytesPerColumn, float64(b.limit)/1e9, float64(b.limit)/1e9)
 }
 
 func binomF(n, k int) float64 {

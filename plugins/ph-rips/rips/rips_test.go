@@ -291,7 +291,7 @@ func TestBadInput(t *testing.T) {
 		{"maxdim -1", sq(3, nil), Options{MaxDim: -1}, "outside 0..5"},
 		{"maxdim 6", sq(3, nil), Options{MaxDim: 6}, "outside 0..5"},
 		{"threshold", sq(3, nil), Options{Threshold: -1}, "threshold"},
-		{"memory", sq(300, nil), Options{MaxDim: 3, MemoryLimit: 1 << 20}, "may need up to"},
+		{"memory estimate", sq(300, nil), Options{MaxDim: 3, MemoryLimit: 1 << 20}, "has up to 3.31e+08 simplices"}, // C(300,4)
 		{"index bits", &big, Options{MaxDim: 5}, "63 bits"},
 	}
 	for _, c := range cases {
@@ -303,9 +303,22 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: error is not one line: %q", c.name, err)
 		}
 	}
+	// With the up-front estimate switched off, the columns actually kept
+	// (over a hundred in dimension 2 here) hit the assembly's budget.
+	survivingFraction = 1 << 30
+	_, err := Compute(context.Background(), randomDist(60), Options{MaxDim: 2, MemoryLimit: 512})
+	survivingFraction = 16
+	if err == nil || !strings.Contains(err.Error(), "needs more than 32 columns") {
+		t.Errorf("column budget: error %v", err)
+	}
 	if _, err := ComputePoints(context.Background(), &sdk.Matrix{Rows: 0, Cols: 3}, Options{}); err == nil {
 		t.Errorf("empty point cloud accepted")
 	}
+}
+
+func randomDist(n int) *sdk.Matrix {
+	d := EuclideanDistances(workloads.Gaussian(n, 6, 1))
+	return &d
 }
 
 func TestCancel(t *testing.T) {
