@@ -7,7 +7,9 @@
 // For each task and seed it prints the average return of the last 100
 // training episodes and the wall time; for each task, the time of the
 // same number of environment steps with uniformly random actions on one
-// batch in process (the physics floor) and the ratio. With -plugins DIR
+// batch in process (the physics floor) and the ratio. Because the machine
+// may be shared, it also reports the wall time over the time spent in
+// env.Step during the same run, a ratio that load affects less. With -plugins DIR
 // the environment and learner run as the plugin binaries DIR/nt-env-mujoco
 // and DIR/nt-algo-ppo instead of in process.
 package main
@@ -60,8 +62,8 @@ func run(envList, seedList string, steps, numEnvs int, pluginDir string, doFloor
 	fmt.Printf("# ppobench %s, %s, GOMAXPROCS %d, %s/%s, mode %s\n", time.Now().UTC().Format(time.RFC3339), host,
 		runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, mode(pluginDir))
 	fmt.Printf("# %d steps, num_envs %d, seed defaults (num_steps 2048, 32 minibatches, 10 epochs)\n", steps, numEnvs)
-	fmt.Println("| task | seed | return (last 100 ep.) | episodes | train wall s | physics floor s | ratio |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| task | seed | return (last 100 ep.) | episodes | train wall s | env.Step in run s | physics floor s | wall / floor | wall / env.Step |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, task := range strings.Split(envList, ",") {
 		task = strings.TrimSpace(task)
 		type row struct {
@@ -69,6 +71,7 @@ func run(envList, seedList string, steps, numEnvs int, pluginDir string, doFloor
 			ret      float64
 			episodes int
 			wall     time.Duration
+			envStep  time.Duration
 		}
 		var rows []row
 		for _, seed := range seeds {
@@ -91,7 +94,7 @@ func run(envList, seedList string, steps, numEnvs int, pluginDir string, doFloor
 			if err != nil {
 				return fmt.Errorf("%s seed %d: %w", task, seed, err)
 			}
-			rows = append(rows, row{seed, res.Last.MeanReturn, res.Episodes, res.Elapsed})
+			rows = append(rows, row{seed, res.Last.MeanReturn, res.Episodes, res.Elapsed, tenv.step})
 			fmt.Printf("# %s seed %d: env.Step %.1f s, Act without update %.1f s, Act with update %.1f s (%d updates, %.1f ms each)\n",
 				task, seed, tenv.step.Seconds(), talgo.act.Seconds(), talgo.update.Seconds(), talgo.updates,
 				talgo.update.Seconds()*1000/math.Max(1, float64(talgo.updates)))
@@ -108,7 +111,8 @@ func run(envList, seedList string, steps, numEnvs int, pluginDir string, doFloor
 			if fl > 0 {
 				ratio = r.wall.Seconds() / fl.Seconds()
 			}
-			fmt.Printf("| %s | %d | %.1f | %d | %.1f | %.1f | %.2f |\n", task, r.seed, r.ret, r.episodes, r.wall.Seconds(), fl.Seconds(), ratio)
+			fmt.Printf("| %s | %d | %.1f | %d | %.1f | %.1f | %.1f | %.2f | %.2f |\n", task, r.seed, r.ret, r.episodes,
+				r.wall.Seconds(), r.envStep.Seconds(), fl.Seconds(), ratio, r.wall.Seconds()/r.envStep.Seconds())
 		}
 	}
 	return nil
