@@ -122,9 +122,10 @@ func run(workload string, repeat int, seed int64, ripser string, workers, maxDim
 	}
 	defer os.RemoveAll(dir)
 	host, _ := os.Hostname()
-	fmt.Printf("ripsbench %s, host %s, %d cores, repeat %d, seed %d, maxdim %d\n\n", time.Now().UTC().Format(time.RFC3339), host, cpuCount(), repeat, seed, maxDim)
-	fmt.Println("| input | n | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | barcodes |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Printf("ripsbench %s, host %s, %d cores (%s), load average %s, repeat %d, seed %d, maxdim %d\n\n",
+		time.Now().UTC().Format(time.RFC3339), host, cpuCount(), cpuModel(), loadAvg(), repeat, seed, maxDim)
+	fmt.Println("| input | n | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | barcodes | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, name := range names {
 		inputs, err := workloads.Generate(name, seed)
 		if err != nil {
@@ -154,9 +155,9 @@ func run(workload string, repeat int, seed int64, ripser string, workers, maxDim
 			}
 			r, o := median(rr), median(ro)
 			verdict := compare(parse(r.output), parse(o.output))
-			fmt.Printf("| %s | %d | %.2f | %.2f | %.3f | %.0f | %.0f | %.2f | %s |\n", in.Name, in.Distances.Rows,
+			fmt.Printf("| %s | %d | %.2f | %.2f | %.3f | %.0f | %.0f | %.2f | %s | %s |\n", in.Name, in.Distances.Rows,
 				r.wall.Seconds(), o.wall.Seconds(), o.wall.Seconds()/r.wall.Seconds(),
-				float64(r.rssKB)/1024, float64(o.rssKB)/1024, float64(o.rssKB)/float64(r.rssKB), verdict)
+				float64(r.rssKB)/1024, float64(o.rssKB)/1024, float64(o.rssKB)/float64(r.rssKB), verdict, loadAvg())
 		}
 	}
 	return nil
@@ -168,6 +169,27 @@ func cpuCount() int {
 		return 0
 	}
 	return strings.Count(string(b), "\nprocessor") + 1
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown cpu"
+}
+
+// loadAvg is printed because the machine is shared: a busy second core
+// slows our two goroutines more than single-threaded ripser.
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func writeLower(path string, d sdk.Matrix) error {
