@@ -179,7 +179,9 @@ func (p *learner) actorGrad(idx []int, side *updateSide) {
 		for _, a := range adv {
 			ss += (a - mean) * (a - mean)
 		}
-		sd := math.NaN()
+		// One sample has no spread (torch would give NaN and poison the
+		// weights); its normalised advantage is then 0.
+		sd := 0.0
 		if n > 1 {
 			sd = math.Sqrt(ss / (fn - 1))
 		}
