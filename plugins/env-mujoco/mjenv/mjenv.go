@@ -199,7 +199,7 @@ func newBatch(t *tasks.Task, cfg sdk.EnvConfig, opts options) (*batch, error) {
 		ctrlLo:  make([]float64, nu),
 		ctrlHi:  make([]float64, nu),
 		dt:      m.Timestep() * float64(t.FrameSkip),
-		workers: min(cfg.NumEnvs, runtime.GOMAXPROCS(0)),
+		workers: workers(cfg.NumEnvs, runtime.GOMAXPROCS(0), t.StepMicros),
 		cols:    make([][]float64, len(t.InfoKeys)+1),
 	}
 	for i := range nu {
@@ -235,6 +235,19 @@ func newBatch(t *tasks.Task, cfg sdk.EnvConfig, opts options) (*batch, error) {
 		b.resetEnv(i)
 	}
 	return b, nil
+}
+
+// minChunkMicros is the least physics work worth a goroutine of its own:
+// starting and waking one costs a few microseconds, which a 10 us
+// pendulum step cannot amortise but a 65 us Hopper step can.
+const minChunkMicros = 40
+
+// workers is how many goroutines step a batch of n envs: at most one per
+// core, and only as many as keep minChunkMicros of work each. The result
+// never changes a trajectory, only the wall time.
+func workers(n, procs int, stepMicros float64) int {
+	byWork := int(float64(n) * stepMicros / minChunkMicros)
+	return max(1, min(n, procs, byWork))
 }
 
 // close frees everything; the caller holds b.mu or owns b alone.

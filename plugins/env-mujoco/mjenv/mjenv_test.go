@@ -434,3 +434,23 @@ func TestWorkersDoNotChangeResults(t *testing.T) {
 		t.Errorf("1 and 3 workers gave different trajectories")
 	}
 }
+
+func TestWorkers(t *testing.T) {
+	for _, c := range []struct {
+		n, procs int
+		micros   float64
+		want     int
+	}{
+		{1, 2, 65, 1},  // a batch of one steps inline
+		{2, 2, 65, 2},  // Hopper: every env is worth a goroutine
+		{8, 2, 65, 2},  // never more than the cores
+		{2, 2, 11, 1},  // pendulum: two cheap envs are not worth a wake-up
+		{8, 2, 11, 2},  // eight are
+		{8, 16, 11, 2}, // and no more than the work allows
+		{3, 1, 90, 1},
+	} {
+		if got := workers(c.n, c.procs, c.micros); got != c.want {
+			t.Errorf("workers(%d envs, %d procs, %v us) = %d, want %d", c.n, c.procs, c.micros, got, c.want)
+		}
+	}
+}

@@ -55,6 +55,10 @@ type Task struct {
 	InfoKeys   []string
 	// View is the camera Render uses.
 	View View
+	// StepMicros is the rough CPU cost of one environment step in
+	// microseconds (envbench, one x86 core). It only decides how many
+	// goroutines a batch is worth: waking one costs a few microseconds.
+	StepMicros float64
 
 	// observe writes the observation of d into obs (len ObsDim).
 	observe func(d *mujoco.Data, obs []float64)
@@ -153,7 +157,7 @@ func locomotionReward(xBefore float64, action []float64, dt float64, d *mujoco.D
 
 func hopper() *Task {
 	return &Task{
-		ID: "Hopper-v4", XML: hopperXML, FrameSkip: 4, ResetNoise: 5e-3, ObsDim: 11,
+		ID: "Hopper-v4", XML: hopperXML, FrameSkip: 4, ResetNoise: 5e-3, ObsDim: 11, StepMicros: 65,
 		InfoKeys: walkerInfo,
 		View:     sideView,
 		observe:  locomotionObs,
@@ -184,7 +188,7 @@ func HopperHealthy(qpos, qvel []float64) bool {
 
 func walker() *Task {
 	return &Task{
-		ID: "Walker2d-v4", XML: walkerXML, FrameSkip: 4, ResetNoise: 5e-3, ObsDim: 17,
+		ID: "Walker2d-v4", XML: walkerXML, FrameSkip: 4, ResetNoise: 5e-3, ObsDim: 17, StepMicros: 90,
 		InfoKeys: walkerInfo,
 		View:     sideView,
 		observe:  locomotionObs,
@@ -206,7 +210,7 @@ const pendulumMaxAngle = 0.2
 
 func pendulum() *Task {
 	return &Task{
-		ID: "InvertedPendulum-v4", XML: pendulumXML, FrameSkip: 2, ResetNoise: 0.01, ObsDim: 4,
+		ID: "InvertedPendulum-v4", XML: pendulumXML, FrameSkip: 2, ResetNoise: 0.01, ObsDim: 4, StepMicros: 11,
 		InfoKeys: []string{InfoXPosition, InfoXVelocity, InfoRewardSurvive},
 		View:     View{Lookat: [3]float64{0, 0, 0.15}, Distance: 2.6, Azimuth: 90, Elevation: -12},
 		observe: func(d *mujoco.Data, obs []float64) {

@@ -72,10 +72,10 @@ func run(taskID string, steps, rounds int) error {
 		{name: "raw mj_step x frame_skip (1 env)", run: func(n int) (time.Duration, error) { return raw(t, n) }},
 		{name: "raw, no resets, ctrl 0.01 N(0,1) (testspeed's loop)", run: func(n int) (time.Duration, error) { return rawNoReset(t, n) }},
 		{name: "mjenv N=1", run: func(n int) (time.Duration, error) { return env(t, 1, cores, n) }},
-		{name: "mjenv N=2, 1 core", run: func(n int) (time.Duration, error) { return env(t, 2, 1, n) }},
-		{name: fmt.Sprintf("mjenv N=2, %d cores", cores), run: func(n int) (time.Duration, error) { return env(t, 2, cores, n) }},
-		{name: "mjenv N=8, 1 core", run: func(n int) (time.Duration, error) { return env(t, 8, 1, n) }},
-		{name: fmt.Sprintf("mjenv N=8, %d cores", cores), run: func(n int) (time.Duration, error) { return env(t, 8, cores, n) }},
+		{name: "mjenv N=2, GOMAXPROCS 1", run: func(n int) (time.Duration, error) { return env(t, 2, 1, n) }},
+		{name: fmt.Sprintf("mjenv N=2, GOMAXPROCS %d", cores), run: func(n int) (time.Duration, error) { return env(t, 2, cores, n) }},
+		{name: "mjenv N=8, GOMAXPROCS 1", run: func(n int) (time.Duration, error) { return env(t, 8, 1, n) }},
+		{name: fmt.Sprintf("mjenv N=8, GOMAXPROCS %d", cores), run: func(n int) (time.Duration, error) { return env(t, 8, cores, n) }},
 	}
 	for r := range rounds {
 		for _, c := range cfgs {
