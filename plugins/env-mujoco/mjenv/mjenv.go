@@ -41,7 +41,8 @@ type Env struct {
 	mu      sync.Mutex
 	batches map[int]*batch
 	next    int
-	// Logf, if set, receives one line per physics instability.
+	// Logf, if set, receives one line per physics instability. It may be
+	// called from several goroutines at once (log.Printf is fine).
 	Logf func(format string, args ...any)
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/neuraltopology/neuraltopology/plugins/env-mujoco/tasks"
@@ -373,8 +374,13 @@ func TestBadInput(t *testing.T) {
 // reports it and ends the episode as terminated.
 func TestInstability(t *testing.T) {
 	e := New()
+	var mu sync.Mutex
 	var logged []string
-	e.Logf = func(f string, args ...any) { logged = append(logged, f) }
+	e.Logf = func(f string, args ...any) {
+		mu.Lock()
+		logged = append(logged, f)
+		mu.Unlock()
+	}
 	h, spec := open(t, e, "Hopper-v4", 2, 0, nil)
 	b, _ := e.get(h)
 	b.envs[1].data.Qvel()[3] = math.NaN()
