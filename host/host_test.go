@@ -51,6 +51,7 @@ func bins(t *testing.T) string {
 			"../plugins/dist-euclid":   "nt-dist-euclid",
 			"../plugins/dist-geodesic": "nt-dist-geodesic",
 			"../plugins/ph-rips":       "nt-ph-rips",
+			"../plugins/ph-ripser":     "nt-ph-ripser",
 		} {
 			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg).CombinedOutput()
 			if err != nil {
@@ -382,5 +383,34 @@ func checkPlotsAndReport(t *testing.T, runDir string) {
 		if !strings.Contains(string(page), cloud) {
 			t.Errorf("report does not mention %s", cloud)
 		}
+	}
+}
+
+func TestBenchPH(t *testing.T) {
+	dir := t.TempDir()
+	if err := matio.Write(filepath.Join(dir, "c.npy"), plugintest.RandomCloud(80, 3, 5)); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := nthost(t, dir, "bench", "ph", "--ph", "rips,ripser", "--points", "c.npy", "--repeat", "2", "--csv", "b.csv", "--png", "b.png")
+	if code != 0 {
+		t.Fatalf("bench: %s", errs)
+	}
+	if !strings.Contains(out, "rips") || !strings.Contains(out, "ripser") {
+		t.Fatalf("table lacks a backend:\n%s", out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "b.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("CSV has %d lines, want a header and 2 rows:\n%s", len(lines), b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.png")); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code = nthost(t, dir, "bench", "ph", "--ph", "rips,nosuch", "--points", "c.npy")
+	if code == 0 || !strings.Contains(errs, "nt-ph-nosuch") {
+		t.Fatalf("unknown backend: exit %d, %q", code, errs)
 	}
 }
