@@ -6,9 +6,17 @@
 // of the columns already known to be deaths one dimension lower, implicit
 // coboundaries through the combinatorial number system (simplices are
 // integers, nothing is stored but a few pivots and reduction chains),
-// apparent and emergent zero-persistence pairs recognised without any
-// reduction, and float32 distances. The enumeration of simplices and the
-// apparent-pair tests, which dominate on Rips complexes, run on all cores.
+// emergent and zero-persistence apparent pairs recognised without any
+// reduction (and never stored), and float32 distances. Two further
+// techniques: the simplices of dimension >= 2 are enumerated by diameter
+// edge ab, so every apparent-pair question becomes a scan of the short
+// list of common neighbours of a and b within d(a,b) (assemble.go); and
+// the work runs on all cores - the assembly split by edge, the reduction
+// in chunks reduced concurrently against the pivots of earlier chunks and
+// then settled in order, which gives exactly the sequential result
+// (reduce.go).
+//
+// Set RIPS_TRACE=1 in the environment to get phase timings on stderr.
 //
 // Births and deaths are reported as the caller's float64 distances;
 // the filtration order itself is that of the float32-rounded distances,
