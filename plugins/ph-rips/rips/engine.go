@@ -354,6 +354,16 @@ func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32,
 	thr := e.thr
 	old := len(*h)
 	s := *h
+	// The rows of the other vertices, as full-length slices so that
+	// indexing by any neighbour needs no further bounds arithmetic.
+	var rowBuf [8][]float32
+	rows := rowBuf[:0]
+	for _, u := range vs {
+		if u != best {
+			rows = append(rows, e.dist[int(u)*n:int(u)*n+n])
+		}
+	}
+	bestRow := e.dist[int(best)*n : int(best)*n+n]
 	for _, v := range e.nb[e.nbOff[best]:e.nbOff[best+1]] {
 		for j > 0 && vs[j-1] >= v {
 			j--
@@ -361,10 +371,10 @@ func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32,
 		if j < k && vs[j] == v {
 			continue
 		}
-		d := r
+		d := max(r, bestRow[v]) // within thr: v is a neighbour of best
 		ok := true
-		for _, u := range vs {
-			x := e.dist[int(u)*n+int(v)]
+		for _, row := range rows {
+			x := row[v]
 			if x > thr {
 				ok = false
 				break
