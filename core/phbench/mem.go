@@ -3,12 +3,35 @@ package phbench
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
+
+// limitMemory sets RLIMIT_AS of process pid: limit bytes, 0 for half the
+// physical memory, negative for none. Children started later inherit it.
+func limitMemory(pid int, limit int64) error {
+	if limit < 0 || pid <= 0 {
+		return nil
+	}
+	if limit == 0 {
+		var si unix.Sysinfo_t
+		if err := unix.Sysinfo(&si); err != nil {
+			return fmt.Errorf("phbench: reading the memory size: %v", err)
+		}
+		limit = int64(si.Totalram) * int64(si.Unit) / 2
+	}
+	rl := unix.Rlimit{Cur: uint64(limit), Max: uint64(limit)}
+	if err := unix.Prlimit(pid, unix.RLIMIT_AS, &rl, nil); err != nil {
+		return fmt.Errorf("phbench: limiting plugin memory to %d bytes: %v", limit, err)
+	}
+	return nil
+}
 
 // memWatch samples the resident memory of a process tree: the plugin and
 // the processes it starts (ripser runs as a child of its plugin, gudhi

@@ -45,6 +45,14 @@ type Config struct {
 	Repeat int
 	// Timeout bounds one Compute call; 0 means none.
 	Timeout time.Duration
+	// MemoryLimit caps the address space (RLIMIT_AS) of each plugin
+	// process and of the children it starts, in bytes, so a backend that
+	// wants more fails alone instead of the kernel's OOM killer choosing
+	// among everything on the machine. 0 means half the physical memory;
+	// negative means no limit. The Go runtime reserves about 2 GB of
+	// address space at start, so a Go plugin needs a limit well above
+	// that.
+	MemoryLimit int64
 	// MaxDim, Threshold and Coeff go into every HomologyRequest.
 	MaxDim    int
 	Threshold float64
@@ -177,6 +185,10 @@ func runOne(ctx context.Context, cfg Config, path string, in Input) (row Row) {
 		row.Error = oneLine(err.Error())
 		return row
 	}
+	if err := limitMemory(c.Pid(), cfg.MemoryLimit); err != nil {
+		row.Error = oneLine(err.Error())
+		return row
+	}
 	mem := watchMemory(c.Pid(), 20*time.Millisecond)
 	d := in.Distances
 	req := sdk.HomologyRequest{Distances: &d, MaxDim: cfg.MaxDim, Threshold: cfg.Threshold, Coeff: cfg.Coeff}
@@ -213,13 +225,21 @@ func runOne(ctx context.Context, cfg Config, path string, in Input) (row Row) {
 
 // classify turns a failed call into the reason shown in its row.
 func classify(err, outer, call error, timeout time.Duration, c *sdk.Client) string {
+	msg := oneLine(err.Error())
 	switch {
 	case outer != nil:
 		return "cancelled: " + outer.Error()
-	case errors.Is(call, context.DeadlineExceeded):
+	// The plugin's side of the call shares the deadline and may report it
+	// a moment before the host's timer fires.
+	case timeout > 0 && (errors.Is(call, context.DeadlineExceeded) || strings.Contains(msg, "DeadlineExceeded")):
 		return fmt.Sprintf("timeout after %v", timeout)
 	}
-	msg := oneLine(err.Error())
+	if strings.Contains(msg, "Unavailable") {
+		// A dropped connection: give the process's exit time to show.
+		for i := 0; i < 100 && !c.Exited(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	if strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate memory") {
 		return "out of memory: " + msg
 	}

@@ -164,3 +164,22 @@ func cmpF(a, b float64) int {
 	}
 	return 0
 }
+
+func TestMemoryLimitIsAnError(t *testing.T) {
+	// H2 up to the enclosing radius of 150 points stores every
+	// tetrahedron (about 20 million): far beyond a 200 MB limit.
+	t.Setenv("NT_GUDHI_MEMORY_LIMIT", "200M")
+	c := plugintest.Open(t, build(t))
+	h, _ := c.PH()
+	d := rips.EuclideanDistances(cloud(150, 4, 3))
+	_, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &d, MaxDim: 2})
+	if err == nil || !strings.Contains(err.Error(), "out of memory") {
+		t.Fatalf("got %v, want an out-of-memory error", err)
+	}
+	if testing.Verbose() {
+		t.Log(err)
+	}
+	if c.Exited() {
+		t.Fatal("running out of memory killed the plugin")
+	}
+}

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import pickle
+import resource
 import select
 import signal
 import struct
@@ -182,6 +183,22 @@ def compute(d, max_dim, threshold, coeff):
     return out
 
 
+MEMORY_LIMIT_ENV = "NT_GUDHI_MEMORY_LIMIT"
+
+
+def memory_limit():
+    """The address-space limit of a computation in bytes: $NT_GUDHI_MEMORY_LIMIT
+    (bytes, or with a K/M/G suffix), else half the machine's memory."""
+    v = os.environ.get(MEMORY_LIMIT_ENV, "").strip().upper()
+    if v:
+        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(v[-1], 1)
+        try:
+            return int(float(v.rstrip("KMG")) * mult)
+        except ValueError:
+            log("warn", "ignoring a malformed memory limit", value=v)
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+
+
 def run_in_child(fn, is_active):
     """Runs fn() in a forked child and returns its value. Kills the child
     and raises Cancelled when is_active() turns false."""
@@ -189,10 +206,21 @@ def run_in_child(fn, is_active):
     pid = os.fork()
     if pid == 0:  # child: compute, send, exit without touching gRPC
         os.close(r)
+        limit = memory_limit()
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            limit = min(limit, soft)  # never lift a limit the host set
         try:
+            # GUDHI stores every simplex: H2 of a few hundred points can
+            # want more memory than the machine has. A failed allocation
+            # is better than the kernel's OOM killer picking a victim.
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             res = ("ok", fn())
         except BadInput as e:
             res = ("bad", str(e))
+        except MemoryError:
+            res = ("err", "gudhi: out of memory (limit %.1f GiB, set %s): the Rips complex is too big; "
+                          "lower max_dim or set a threshold" % (limit / 2**30, MEMORY_LIMIT_ENV))
         except BaseException as e:  # report, never crash silently
             res = ("err", "gudhi: %s: %s" % (type(e).__name__, e))
         data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
@@ -221,6 +249,8 @@ def run_in_child(fn, is_active):
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             why = "was killed (out of memory?)" if sig == signal.SIGKILL else "died of signal %d" % sig
+            if sig == signal.SIGABRT:
+                why += " (out of memory under the %.1f GiB limit?)" % (memory_limit() / 2**30)
         else:
             why = "exited with status %d" % os.WEXITSTATUS(status)
         raise RuntimeError("gudhi: the computing process %s" % why)
