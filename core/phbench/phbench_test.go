@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +42,7 @@ func plugins(t *testing.T) string {
 			"../../plugins/ph-rips":   "nt-ph-rips",
 			"../../plugins/ph-ripser": "nt-ph-ripser",
 			"./testdata/nt-ph-crash":  "nt-ph-crash",
+			"./testdata/nt-ph-hog":    "nt-ph-hog",
 		} {
 			if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput(); err != nil {
 				buildErr = "building " + pkg + ": " + err.Error() + "\n" + string(out)
@@ -184,23 +186,53 @@ func TestFailuresAreRows(t *testing.T) {
 
 func TestMemoryLimit(t *testing.T) {
 	dir := plugins(t)
-	// GUDHI stores every tetrahedron of this H2 computation (tens of
-	// millions); a Go plugin could not even start under this limit, as
-	// the Go runtime reserves about 2 GB of address space.
+	// hog reserves address space until it fails; under a 4 GiB limit the
+	// Go runtime dies ("fatal error: runtime: out of memory", though the
+	// goroutine dump after it pushes that line out of the few kB of
+	// stderr the sdk keeps) and the bench goes on.
 	cfg := Config{
-		Backends:    []string{filepath.Join(dir, "nt-ph-gudhi")},
-		Inputs:      []Input{input(t, "h2", 200, 4, 3)},
+		Backends:    []string{filepath.Join(dir, "nt-ph-hog"), filepath.Join(dir, "nt-ph-rips")},
+		Inputs:      []Input{input(t, "small", 30, 3, 3)},
 		Repeat:      1,
-		MaxDim:      2,
-		MemoryLimit: 3 << 29,
+		MaxDim:      1,
+		MemoryLimit: 4 << 30,
+		Timeout:     time.Minute,
 	}
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := res.Rows[0]; !strings.Contains(r.Error, "out of memory") || r.Runs != 0 {
-		t.Errorf("gudhi under a 1.5 GiB limit: %+v, want an out of memory row", r)
+	if r := res.Rows[0]; r.Backend != "hog" || !strings.Contains(r.Error, "crashed") || r.Runs != 0 {
+		t.Errorf("hog under a 4 GiB limit: %+v, want a crash row", r)
 	}
+	if r := res.Rows[1]; r.Backend != "rips" || r.Error != "" || r.Runs != 1 {
+		t.Errorf("rips under a 4 GiB limit after the hog: %+v", r)
+	}
+}
+
+func TestLimitMemorySetsRlimit(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := limitMemory(cmd.Process.Pid, 3<<30); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strconv.Itoa(3 << 30)
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "Max address space") {
+			if f := strings.Fields(l); len(f) < 5 || f[3] != want || f[4] != want {
+				t.Errorf("limits line %q, want soft and hard %s", l, want)
+			}
+			return
+		}
+	}
+	t.Errorf("no address space line in /proc/<pid>/limits:\n%s", b)
 }
 
 func TestWriters(t *testing.T) {

@@ -105,8 +105,9 @@ func TestBadInputIsAnErrorNotACrash(t *testing.T) {
 func TestCancelStopsTheComputation(t *testing.T) {
 	c := plugintest.Open(t, build(t))
 	h, _ := c.PH()
-	// H2 of 300 points in R^6 takes GUDHI far longer than the deadline.
-	big := rips.EuclideanDistances(cloud(300, 6, 5))
+	// H2 of 1,000 points in R^11: GUDHI's edge collapse alone takes
+	// seconds, far beyond the deadline.
+	big := rips.EuclideanDistances(cloud(1000, 11, 5))
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	_, err := h.Compute(ctx, sdk.HomologyRequest{Distances: &big, MaxDim: 2})
@@ -166,12 +167,13 @@ func cmpF(a, b float64) int {
 }
 
 func TestMemoryLimitIsAnError(t *testing.T) {
-	// H2 up to the enclosing radius of 150 points stores every
-	// tetrahedron (about 20 million): far beyond a 200 MB limit.
-	t.Setenv("NT_GUDHI_MEMORY_LIMIT", "200M")
+	// The computing child inherits the plugin's address space (about
+	// 1 GB of it with gRPC's threads); a 100 MB limit makes its first
+	// large allocation fail, as a too-big Rips complex would.
+	t.Setenv("NT_GUDHI_MEMORY_LIMIT", "100M")
 	c := plugintest.Open(t, build(t))
 	h, _ := c.PH()
-	d := rips.EuclideanDistances(cloud(150, 4, 3))
+	d := rips.EuclideanDistances(cloud(1000, 11, 3))
 	_, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &d, MaxDim: 2})
 	if err == nil || !strings.Contains(err.Error(), "out of memory") {
 		t.Fatalf("got %v, want an out-of-memory error", err)
