@@ -209,6 +209,10 @@ type ActResult struct {
 	Update  *UpdateStats
 }
 
+// NormalizedInputLayer names the states as a learner's networks see them
+// (after its observation normalisation), for Activations.
+const NormalizedInputLayer = "input/normalized"
+
 // Layer is a named matrix of hidden activations: one row per state.
 type Layer struct {
 	Name   string
@@ -226,7 +230,9 @@ type Algorithm interface {
 	Policy(ctx context.Context, obs Matrix, deterministic bool) (Matrix, error)
 	// Activations returns the post-activation outputs of the named hidden
 	// layers (all of them if names is empty) for a batch of raw states,
-	// normalised as during training.
+	// normalised as during training. A learner that normalises its inputs
+	// should also answer NormalizedInputLayer, which is never part of the
+	// default set.
 	Activations(ctx context.Context, states Matrix, names []string) ([]Layer, error)
 	Save(ctx context.Context) ([]byte, error)
 	Load(ctx context.Context, checkpoint []byte) error

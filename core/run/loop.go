@@ -123,7 +123,7 @@ func (l *loop) snapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	clouds, err := snapshot.Clouds(ctx, l.p.Algo, states)
+	clouds, err := snapshot.Clouds(ctx, l.p.Algo, states, l.aspec.Layers, l.cfg.NormalizedIn)
 	if err != nil {
 		return err
 	}

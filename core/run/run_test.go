@@ -13,6 +13,7 @@ import (
 
 	"github.com/neuraltopology/neuraltopology/core/config"
 	"github.com/neuraltopology/neuraltopology/core/diagram"
+	"github.com/neuraltopology/neuraltopology/core/matio"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/plugins/algo-ppo/ppo"
@@ -241,5 +242,41 @@ func TestShortHopperRun(t *testing.T) {
 		if r.Summary.Betti(0) < 1 {
 			t.Errorf("%s: beta_0 = %d at scale 2.5, a cloud has at least one component", r.Cloud, r.Summary.Betti(0))
 		}
+	}
+}
+
+func TestNormalizedInputCloud(t *testing.T) {
+	c := smallConfig()
+	c.TotalTimesteps = 1024
+	c.NormalizedIn = true
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, err := Run(context.Background(), inProcess(), c, Options{Dir: dir, Inline: true, Log: zerolog.Nop()}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := runSmall(t, true)
+	load := func(dir string) sdk.Matrix {
+		a, err := matio.ReadNPZ(filepath.Join(dir, "clouds", "step_1024", "input.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a[0].Matrix
+	}
+	n, r := load(dir), load(raw)
+	if n.Rows != r.Rows || n.Cols != r.Cols {
+		t.Fatalf("shapes %dx%d vs %dx%d", n.Rows, n.Cols, r.Rows, r.Cols)
+	}
+	// Normalised coordinates are centred with unit-ish spread and clipped
+	// to [-10, 10]; raw pendulum states are small, so the two differ.
+	same := true
+	for i := range n.Data {
+		if math.Abs(n.Data[i]) > 10 {
+			t.Fatalf("normalised coordinate %v outside [-10, 10]", n.Data[i])
+		}
+		if n.Data[i] != r.Data[i] {
+			same = false
+		}
+	}
+	if same {
+		t.Fatal("the normalised input cloud equals the raw one")
 	}
 }

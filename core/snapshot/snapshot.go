@@ -69,21 +69,31 @@ func Sample(ctx context.Context, env sdk.Environment, handle int, algo sdk.Algor
 }
 
 // Clouds returns the input cloud followed by every hidden layer's
-// activations for states.
-func Clouds(ctx context.Context, algo sdk.Algorithm, states sdk.Matrix) ([]Cloud, error) {
-	layers, err := algo.Activations(ctx, states, nil)
+// activations for states. With normalized, the input cloud is the states as
+// the networks see them (the learner's sdk.NormalizedInputLayer; layers must
+// then name the hidden layers, as AlgoSpec.Layers does); else the raw states.
+func Clouds(ctx context.Context, algo sdk.Algorithm, states sdk.Matrix, layers []string, normalized bool) ([]Cloud, error) {
+	var names []string
+	if normalized {
+		names = append(append(names, layers...), sdk.NormalizedInputLayer)
+	}
+	got, err := algo.Activations(ctx, states, names)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: activations: %w", err)
 	}
 	out := []Cloud{{Name: "input", Net: "input", Points: states}}
-	for _, l := range layers {
+	for _, l := range got {
+		if l.Values.Rows != states.Rows {
+			return nil, fmt.Errorf("snapshot: layer %s has %d rows for %d states", l.Name, l.Values.Rows, states.Rows)
+		}
+		if l.Name == sdk.NormalizedInputLayer {
+			out[0].Points = l.Values
+			continue
+		}
 		net, idx, _ := strings.Cut(l.Name, "/")
 		layer, err := strconv.Atoi(idx)
 		if err != nil {
 			layer = len(out)
-		}
-		if l.Values.Rows != states.Rows {
-			return nil, fmt.Errorf("snapshot: layer %s has %d rows for %d states", l.Name, l.Values.Rows, states.Rows)
 		}
 		out = append(out, Cloud{Name: l.Name, Net: net, Layer: layer, Points: l.Values})
 	}

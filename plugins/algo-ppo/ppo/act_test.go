@@ -443,3 +443,37 @@ func TestBadOutcomeChangesNothing(t *testing.T) {
 		t.Fatal("rejected outcomes changed the learner's state")
 	}
 }
+
+func TestNormalizedInputLayer(t *testing.T) {
+	a := initPPO(t, 1, smallHyper())
+	run(t, a, newToyEnv(1, 2), nil, 1)
+	l := a.l
+	states := sdk.Matrix{Rows: 2, Cols: 3, Data: []float64{0.3, -1, 2, 5e3, 0, -0.2}}
+	layers, err := a.Activations(context.Background(), states, []string{sdk.NormalizedInputLayer, "critic/2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layers) != 2 || layers[0].Name != sdk.NormalizedInputLayer || layers[1].Name != "critic/2" {
+		t.Fatalf("got layers %v", layers)
+	}
+	for i := 0; i < 2; i++ {
+		for j := 0; j < 3; j++ {
+			// Written out here rather than through normalize, so the
+			// test does not share the code it checks.
+			want := (states.At(i, j) - l.obsStat.Mean[j]) / math.Sqrt(l.obsStat.Var[j]+1e-8)
+			want = math.Max(-10, math.Min(10, want))
+			if got := layers[0].Values.At(i, j); math.Abs(got-want) > 1e-12 {
+				t.Fatalf("normalised input (%d,%d) = %v, want %v", i, j, got, want)
+			}
+		}
+	}
+	if layers[0].Values.At(1, 0) != 10 {
+		t.Fatalf("an outlier must be clipped to 10, got %v", layers[0].Values.At(1, 0))
+	}
+	all, _ := a.Activations(context.Background(), states, nil)
+	for _, ly := range all {
+		if ly.Name == sdk.NormalizedInputLayer {
+			t.Fatal("the normalised input must not be in the default set of layers")
+		}
+	}
+}

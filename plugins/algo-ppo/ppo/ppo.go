@@ -503,6 +503,10 @@ func (p *learner) activations(states sdk.Matrix, names []string) ([]sdk.Layer, e
 	}
 	refs := make([]ref, len(names))
 	for i, name := range names {
+		if name == sdk.NormalizedInputLayer {
+			refs[i] = ref{nil, -1}
+			continue
+		}
 		net, idx, ok := strings.Cut(name, "/")
 		l, err := strconv.Atoi(idx)
 		if !ok || err != nil || l < 1 || l > len(p.cfg.Hidden) || (net != "actor" && net != "critic") {
@@ -521,6 +525,13 @@ func (p *learner) activations(states sdk.Matrix, names []string) ([]sdk.Layer, e
 	p.critic.forward(cw, n)
 	out := make([]sdk.Layer, len(names))
 	for i, r := range refs {
+		if r.net == nil {
+			// The states as the networks see them: normalised and clipped.
+			m := sdk.NewMatrix(n, p.obsDim)
+			copy(m.Data, aw.input(n, p.obsDim))
+			out[i] = sdk.Layer{Name: names[i], Values: m}
+			continue
+		}
 		w := aw
 		if r.net == &p.critic {
 			w = cw
