@@ -423,11 +423,16 @@ func (r *reducer) phaseB(chunk []column) {
 	}
 }
 
-// reduceChunk is the number of columns reduced concurrently in phase A:
-// large enough to amortise the hand-over, small enough that columns of
-// one chunk rarely reach the same pivot. Tests shrink it to force
-// rebuilds.
+// reduceChunk is the largest number of columns reduced concurrently in
+// phase A. The chunk size adapts between minChunk and reduceChunk: a
+// chunk whose columns often reached the same pivot (each such column is
+// rebuilt and reduced again sequentially in phase B) halves it, a chunk
+// with few rebuilds doubles it. Early columns of a dimension, reduced
+// against few known pivots, tend to collide; later ones rarely do. Tests
+// shrink reduceChunk to force rebuilds.
 var reduceChunk = 512
+
+const minChunk, firstChunk = 8, 32
 
 // reduce reduces the columns of one dimension in order.
 func (e *engine) reduce(ctx context.Context, dim int, cols []column, workers int) (*reducer, error) {
@@ -453,14 +458,17 @@ func (e *engine) reduce(ctx context.Context, dim int, cols []column, workers int
 		}
 		return r, nil
 	}
-	chunkSize := reduceChunk
-	r.res = make([]colResult, chunkSize)
+	maxSize := reduceChunk
+	lowSize := min(minChunk, maxSize)
+	size := min(firstChunk, maxSize)
+	r.res = make([]colResult, maxSize)
 	var wg sync.WaitGroup
-	for lo := 0; lo < len(cols); lo += chunkSize {
+	for lo := 0; lo < len(cols); {
 		if err := ctxErr(ctx); err != nil {
 			return nil, err
 		}
-		chunk := cols[lo:min(lo+chunkSize, len(cols))]
+		chunk := cols[lo:min(lo+size, len(cols))]
+		lo += len(chunk)
 		var next atomic.Int32
 		store := r.store
 		for wi, w := range r.ws {
@@ -480,7 +488,14 @@ func (e *engine) reduce(ctx context.Context, dim int, cols []column, workers int
 			}()
 		}
 		wg.Wait()
+		before := r.rebuilds
 		r.phaseB(chunk)
+		switch rb := r.rebuilds - before; {
+		case rb*8 > len(chunk):
+			size = max(size/2, lowSize)
+		case rb*32 < len(chunk) && len(chunk) == size:
+			size = min(size*2, maxSize)
+		}
 	}
 	return r, nil
 }
