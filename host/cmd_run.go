@@ -28,6 +28,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	resume := fs.String("resume", "", "continue the run in this directory from its last checkpoint")
 	inline := fs.Bool("inline-snapshots", false, "compute snapshots inside the training loop instead of beside it")
 	noReport := fs.Bool("no-report", false, "skip plots and report.html at the end")
+	inProcess := fs.Bool("in-process", false, "run our built-in env, algo, dist and ph in this process instead of as plugin processes (faster with few environments)")
 	// Every config key as a flag; the value is applied after the file.
 	set := map[string]string{}
 	def := config.Default()
@@ -87,22 +88,33 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		kind sdk.Kind
 		name string
 	}{{sdk.KindEnv, cfg.Env}, {sdk.KindAlgo, cfg.Algo}, {sdk.KindDist, cfg.Dist}, {sdk.KindPH, cfg.PH}} {
-		cl, err := a.open(ctx, want.kind, want.name)
-		if err != nil {
-			return err
+		var impl sdk.Describer
+		if *inProcess {
+			b, err := builtin(want.kind, want.name)
+			if err != nil {
+				return err
+			}
+			impl = b
+		} else {
+			cl, err := a.open(ctx, want.kind, want.name)
+			if err != nil {
+				return err
+			}
+			impl = cl.Plugin()
 		}
+		var ok bool
 		switch want.kind {
 		case sdk.KindEnv:
-			p.Env, err = cl.Env()
+			p.Env, ok = impl.(sdk.Environment)
 		case sdk.KindAlgo:
-			p.Algo, err = cl.Algo()
+			p.Algo, ok = impl.(sdk.Algorithm)
 		case sdk.KindDist:
-			p.Dist, err = cl.Dist()
+			p.Dist, ok = impl.(sdk.Distance)
 		case sdk.KindPH:
-			p.PH, err = cl.PH()
+			p.PH, ok = impl.(sdk.Homology)
 		}
-		if err != nil {
-			return err
+		if !ok {
+			return fmt.Errorf("%s plugin %q does not implement the %s interface", want.kind, want.name, want.kind)
 		}
 	}
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -412,5 +413,49 @@ func TestBenchPH(t *testing.T) {
 	_, errs, code = nthost(t, dir, "bench", "ph", "--ph", "rips,nosuch", "--points", "c.npy")
 	if code == 0 || !strings.Contains(errs, "nt-ph-nosuch") {
 		t.Fatalf("unknown backend: exit %d, %q", code, errs)
+	}
+}
+
+func TestInProcessMatchesPlugins(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--env-id", "InvertedPendulum-v4", "--total-timesteps", "2048", "--num-steps", "512",
+		"--num-minibatches", "4", "--update-epochs", "2", "--topology-analysis-interval", "2",
+		"--tda-samples", "80", "--k", "8", "--no-report", "--log-level", "warn"}
+	for _, mode := range []string{"plugins", "inproc"} {
+		a := append([]string{"--run-dir", mode}, args...)
+		if mode == "inproc" {
+			a = append(a, "--in-process")
+		}
+		if _, errs, code := nthost(t, dir, a...); code != 0 {
+			t.Fatalf("%s: %s", mode, errs)
+		}
+	}
+	strip := func(mode string) ([]summary.ScalarRecord, []summary.TopologyRecord) {
+		s, err := summary.ReadScalars(filepath.Join(dir, mode, runstore.ScalarsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range s {
+			delete(r.Values, "charts/SPS")
+		}
+		tp, err := summary.ReadTopology(filepath.Join(dir, mode, runstore.TopologyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range tp {
+			tp[i].Seconds = 0
+		}
+		return s, tp
+	}
+	s1, t1 := strip("plugins")
+	s2, t2 := strip("inproc")
+	if len(s1) != 4 || len(t1) != 10 {
+		t.Fatalf("%d scalar and %d topology records, want 4 and 10", len(s1), len(t1))
+	}
+	if !reflect.DeepEqual(s1, s2) {
+		t.Errorf("training statistics differ between plugin processes and --in-process:\n%v\n%v", s1, s2)
+	}
+	if !reflect.DeepEqual(t1, t2) {
+		t.Errorf("topology differs between plugin processes and --in-process")
 	}
 }
