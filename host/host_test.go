@@ -78,9 +78,15 @@ func (e *buildError) Error() string { return "building " + e.pkg + ": " + e.err.
 // the exit code.
 func nthost(t *testing.T, dir string, args ...string) (string, string, int) {
 	t.Helper()
+	return nthostEnv(t, dir, nil, args...)
+}
+
+// nthostEnv is nthost with extra environment variables.
+func nthostEnv(t *testing.T, dir string, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(filepath.Join(bins(t), "nthost"), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NT_PLUGIN_DIR=")
+	cmd.Env = append(append(os.Environ(), "NT_PLUGIN_DIR="), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -421,12 +427,17 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 	args := []string{"--env-id", "InvertedPendulum-v4", "--total-timesteps", "2048", "--num-steps", "512",
 		"--num-minibatches", "4", "--update-epochs", "2", "--topology-analysis-interval", "2",
 		"--tda-samples", "80", "--k", "8", "--no-report", "--log-level", "warn"}
-	for _, mode := range []string{"plugins", "inproc"} {
+	// Plugin processes over the fast path, over gRPC only, and linked in.
+	for _, mode := range []string{"plugins", "grpc", "inproc"} {
 		a := append([]string{"--run-dir", mode}, args...)
-		if mode == "inproc" {
+		var env []string
+		switch mode {
+		case "inproc":
 			a = append(a, "--in-process")
+		case "grpc":
+			env = []string{"NT_FASTPATH=0"}
 		}
-		if _, errs, code := nthost(t, dir, a...); code != 0 {
+		if _, errs, code := nthostEnv(t, dir, env, a...); code != 0 {
 			t.Fatalf("%s: %s", mode, errs)
 		}
 	}
@@ -449,6 +460,10 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 	}
 	s1, t1 := strip("plugins")
 	s2, t2 := strip("inproc")
+	s3, t3 := strip("grpc")
+	if !reflect.DeepEqual(s1, s3) || !reflect.DeepEqual(t1, t3) {
+		t.Errorf("results differ between the fast path and gRPC")
+	}
 	if len(s1) != 4 || len(t1) != 10 {
 		t.Fatalf("%d scalar and %d topology records, want 4 and 10", len(s1), len(t1))
 	}

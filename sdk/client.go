@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ type Client struct {
 	pc     *plugin.Client
 	impl   Describer
 	stderr *tailBuffer
+	fast   *fastConn
 }
 
 // OpenOptions tune how a plugin is started.
@@ -109,6 +111,10 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		c.pc.Kill()
 		return nil, err
 	}
+	if err := c.useFastPath(&info); err != nil {
+		c.pc.Kill()
+		return nil, err
+	}
 	c.Info = info
 	switch {
 	case info.Kind != kind:
@@ -153,8 +159,45 @@ func (c *Client) Pid() int {
 // Exited reports whether the plugin process has ended.
 func (c *Client) Exited() bool { return c.pc.Exited() }
 
+// useFastPath connects to the fast path a plugin advertises (see
+// fastpath.go) and takes the advertisement out of its capabilities, which
+// describe the plugin, not the transport.
+func (c *Client) useFastPath(info *Info) error {
+	addr := info.Capabilities[FastPathKey]
+	if addr == "" {
+		return nil
+	}
+	caps := make(map[string]string, len(info.Capabilities))
+	for k, v := range info.Capabilities {
+		if k != FastPathKey {
+			caps[k] = v
+		}
+	}
+	info.Capabilities = caps
+	if os.Getenv("NT_FASTPATH") == "0" {
+		return nil
+	}
+	f, err := dialFast(addr)
+	if err != nil {
+		return fmt.Errorf("plugin %s: fast path %s: %v", filepath.Base(c.Path), addr, err)
+	}
+	c.fast = f
+	switch x := c.impl.(type) {
+	case *envClient:
+		x.fast = f
+	case *algoClient:
+		x.fast = f
+	}
+	return nil
+}
+
 // Close stops the plugin process, gracefully if it still answers.
-func (c *Client) Close() { c.pc.Kill() }
+func (c *Client) Close() {
+	if c.fast != nil {
+		c.fast.close()
+	}
+	c.pc.Kill()
+}
 
 // Plugin returns the plugin's interface; assert it to the kind's type, or
 // use Env, Algo, Dist or PH.

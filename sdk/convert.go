@@ -152,3 +152,11 @@ func threshold(t float64) float64 {
 	}
 	return t
 }
+
+func toPBActResult(res ActResult) *pb.ActResult {
+	out := &pb.ActResult{Actions: toPBMatrix(res.Actions)}
+	if u := res.Update; u != nil {
+		out.Update = &pb.UpdateStats{Update: int32(u.Update), Step: int64(u.Step), Stats: u.Stats}
+	}
+	return out
+}

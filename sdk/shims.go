@@ -69,7 +69,20 @@ type envServer struct {
 
 func (s *envServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.Info, error) {
 	i, err := s.impl.Describe(ctx)
-	return toPBInfo(i), err
+	return withFastPath(toPBInfo(i), s.impl), err
+}
+
+// withFastPath advertises the plugin's fast-path socket (see fastpath.go).
+func withFastPath(i *pb.Info, impl Describer) *pb.Info {
+	if addr := fastAddr(impl); addr != "" {
+		caps := make(map[string]string, len(i.Capabilities)+1)
+		for k, v := range i.Capabilities {
+			caps[k] = v
+		}
+		caps[FastPathKey] = addr
+		i.Capabilities = caps
+	}
+	return i
 }
 
 func (s *envServer) Open(ctx context.Context, r *pb.EnvConfig) (*pb.OpenResponse, error) {
@@ -110,7 +123,8 @@ func (s *envServer) Close(ctx context.Context, r *pb.Handle) (*pb.Empty, error) 
 
 type envClient struct {
 	errWrap
-	c pb.EnvironmentClient
+	c    pb.EnvironmentClient
+	fast *fastConn // nil: Step goes over gRPC
 }
 
 func (c *envClient) Describe(ctx context.Context) (Info, error) {
@@ -138,7 +152,15 @@ func (c *envClient) Reset(ctx context.Context, handle int, seed int64) (Matrix, 
 }
 
 func (c *envClient) Step(ctx context.Context, handle int, actions Matrix) (StepResult, error) {
-	r, err := c.c.Step(ctx, &pb.StepRequest{Handle: int32(handle), Actions: toPBMatrix(actions)}, bigCalls...)
+	req := &pb.StepRequest{Handle: int32(handle), Actions: toPBMatrix(actions)}
+	if c.fast != nil {
+		var r pb.StepResult
+		if err := c.fast.call(ctx, fastStep, req, &r); err != nil {
+			return StepResult{}, c.err(ctx, "step", err)
+		}
+		return fromPBStep(&r), nil
+	}
+	r, err := c.c.Step(ctx, req, bigCalls...)
 	if err != nil {
 		return StepResult{}, c.err(ctx, "step", err)
 	}
@@ -183,7 +205,7 @@ type algoServer struct {
 
 func (s *algoServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.Info, error) {
 	i, err := s.impl.Describe(ctx)
-	return toPBInfo(i), err
+	return withFastPath(toPBInfo(i), s.impl), err
 }
 
 func (s *algoServer) Init(ctx context.Context, r *pb.AlgoConfig) (*pb.AlgoSpec, error) {
@@ -199,11 +221,7 @@ func (s *algoServer) Act(ctx context.Context, r *pb.ActRequest) (*pb.ActResult, 
 	if err != nil {
 		return nil, err
 	}
-	out := &pb.ActResult{Actions: toPBMatrix(res.Actions)}
-	if u := res.Update; u != nil {
-		out.Update = &pb.UpdateStats{Update: int32(u.Update), Step: int64(u.Step), Stats: u.Stats}
-	}
-	return out, nil
+	return toPBActResult(res), nil
 }
 
 func (s *algoServer) Policy(ctx context.Context, r *pb.PolicyRequest) (*pb.Matrix, error) {
@@ -240,7 +258,8 @@ func (s *algoServer) Load(ctx context.Context, r *pb.Checkpoint) (*pb.Empty, err
 
 type algoClient struct {
 	errWrap
-	c pb.AlgorithmClient
+	c    pb.AlgorithmClient
+	fast *fastConn // nil: Act goes over gRPC
 }
 
 func (c *algoClient) Describe(ctx context.Context) (Info, error) {
@@ -260,7 +279,15 @@ func (c *algoClient) Init(ctx context.Context, cfg AlgoConfig) (AlgoSpec, error)
 }
 
 func (c *algoClient) Act(ctx context.Context, req ActRequest) (ActResult, error) {
-	r, err := c.c.Act(ctx, &pb.ActRequest{Obs: toPBMatrix(req.Obs), Prev: toPBOutcome(req.Prev)}, bigCalls...)
+	preq := &pb.ActRequest{Obs: toPBMatrix(req.Obs), Prev: toPBOutcome(req.Prev)}
+	var r *pb.ActResult
+	var err error
+	if c.fast != nil {
+		r = &pb.ActResult{}
+		err = c.fast.call(ctx, fastAct, preq, r)
+	} else {
+		r, err = c.c.Act(ctx, preq, bigCalls...)
+	}
 	if err != nil {
 		return ActResult{}, c.err(ctx, "act", err)
 	}
