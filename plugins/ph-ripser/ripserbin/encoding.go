@@ -25,19 +25,25 @@ import (
 // is reported as its smallest float64 member.
 //
 // The code of rank r is the r-th six-digit decimal mantissa
-// 100000..999999 (900,000 of them) in decade r/900,000:
-// (100000 + r%900000) * 10^(r/900000). Zero stays zero.
+// 100000..999999 (900,000 of them) in decade r/900,000, counted from
+// 10^-42 so that the 75 decades up to 10^32 all stay normal float32s:
+// (100000 + r%900000) * 10^(r/900000 - 42). Zero stays zero. That is
+// room for 67.5 million distinct distances, about 11,600 points.
 
-const perDecade = 900000
+const (
+	perDecade = 900000
+	minExp    = -42
+	maxRanks  = 75 * perDecade
+)
 
-// code returns the float32 ripser is given for rank r.
+// code returns the float32 ripser is given for rank r < maxRanks.
 func code(r int) float32 {
-	return float32(float64(100000+r%perDecade) * math.Pow10(r/perDecade))
+	return float32(float64(100000+r%perDecade) * math.Pow10(r/perDecade+minExp))
 }
 
 // rank inverts code for a value as ripser printed it.
 func rank(v float64) (int, bool) {
-	if !(v >= 100000) || math.IsInf(v, 0) {
+	if !(v > 0) || math.IsInf(v, 0) {
 		return 0, false
 	}
 	k := int(math.Floor(math.Log10(v)+1e-9)) - 5
@@ -46,10 +52,11 @@ func rank(v float64) (int, bool) {
 		k++
 		m = math.Round(v / math.Pow10(k))
 	}
-	if m < 100000 || m > 999999 || k < 0 {
+	if m < 100000 || m > 999999 || k < minExp {
 		return 0, false
 	}
-	return k*perDecade + int(m) - 100000, true
+	r := (k-minExp)*perDecade + int(m) - 100000
+	return r, r < maxRanks
 }
 
 // encoding holds the codes of one distance matrix.
@@ -60,7 +67,7 @@ type encoding struct {
 }
 
 // newEncoding ranks the strict lower triangle of the valid matrix d.
-func newEncoding(d sdk.Matrix) *encoding {
+func newEncoding(d sdk.Matrix) (*encoding, error) {
 	n := d.Rows
 	m := n * (n - 1) / 2
 	// key: float32 bits above, position in the triangle below. Non-negative
@@ -85,10 +92,13 @@ func newEncoding(d sdk.Matrix) *encoding {
 			e.rep = append(e.rep, vals[pos])
 		}
 		r := len(e.bits) - 1
+		if r >= maxRanks {
+			return nil, fmt.Errorf("ripser: more than %d distinct distances, more than six printed digits can tell apart", maxRanks)
+		}
 		e.rep[r] = min(e.rep[r], vals[pos])
 		e.codes[pos] = code(r)
 	}
-	return e
+	return e, nil
 }
 
 // radixSortHigh32 sorts keys by their upper 32 bits, stably.

@@ -77,6 +77,9 @@ func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.D
 		return singlePoint(opt.MaxDim), nil
 	}
 
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("ripser: not started: %w", err)
+	}
 	bin := r.Z2
 	if bin == "" {
 		bin = DefaultZ2Binary
@@ -93,7 +96,10 @@ func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.D
 	if err != nil {
 		return nil, fmt.Errorf("ripser: executable %q not found (install Debian's ripser package): %v", bin, err)
 	}
-	enc := newEncoding(d)
+	enc, err := newEncoding(d)
+	if err != nil {
+		return nil, err
+	}
 	// ripser 1.2.1 fails an assertion in its H0 pass when asked for
 	// --dim 0 (it looks for apparent triangles), so H0 alone is computed
 	// as --dim 1 and the child is stopped once H0 is printed.

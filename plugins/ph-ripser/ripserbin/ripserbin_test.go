@@ -252,13 +252,16 @@ func plain(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
 
 func TestCodesPrintExactly(t *testing.T) {
 	// Every code must survive six-digit printing, across decades.
-	for _, r := range []int{0, 1, 899999, 900000, 900001, 1799999, 1800000, 5_000_000, 16_000_000} {
+	for _, r := range []int{0, 1, 899999, 900000, 900001, 1799999, 1800000, 5_000_000, 37_800_000, maxRanks - 1} {
 		c := code(r)
 		printed := strconv.FormatFloat(float64(c), 'g', 6, 32)
 		v, _ := strconv.ParseFloat(printed, 64)
 		got, ok := rank(v)
 		if !ok || got != r {
 			t.Errorf("rank %d: code %v printed %q decodes to %d (%v)", r, c, printed, got, ok)
+		}
+		if c32 := float32(c); c32 == 0 || math.IsInf(float64(c32), 0) || c32 < 1.1754944e-38 {
+			t.Errorf("rank %d: code %v is not a normal float32", r, c)
 		}
 		if r > 0 && !(code(r-1) < c) {
 			t.Errorf("codes not increasing at rank %d: %v !< %v", r, code(r-1), c)
