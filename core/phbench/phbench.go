@@ -80,8 +80,9 @@ type Row struct {
 	PeakMemBytes int64 `json:"peak_mem_bytes"`
 	// Pairs counts the diagram's pairs per dimension.
 	Pairs []int `json:"pairs"`
-	// Reference names the backend the diagrams were compared with; empty
-	// for the reference itself or when no backend succeeded before.
+	// Reference names the backend the diagrams were compared with: the
+	// first backend that produced diagrams for this input. Empty for the
+	// reference itself and for rows without diagrams.
 	Reference string `json:"reference,omitempty"`
 	// Bottleneck holds the bottleneck distance to the reference's
 	// diagram, per dimension.
@@ -141,7 +142,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		var refDiagrams []sdk.Diagram
 		for _, b := range cfg.Backends {
 			row := runOne(ctx, cfg, b, in)
-			if row.Error == "" {
+			// A row that failed on a later repeat still has the first
+			// call's diagrams to compare.
+			if row.diagrams != nil {
 				if refName == "" {
 					refName, refDiagrams = row.Backend, row.diagrams
 				} else {
