@@ -147,6 +147,10 @@ func (r Result) WritePNG(path string) error {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Persistent homology, dimensions 0..%d: median wall time", r.MaxDim)
 	p.Y.Label.Text = "seconds"
+	p.Y.Min = 0
+	// Input names are long; slanted labels do not run into each other.
+	p.X.Tick.Label.Rotation = math.Pi / 12
+	p.X.Tick.Label.XAlign = -0.8
 	width := vg.Points(math.Max(6, 60/float64(len(backends))))
 	for bi, b := range backends {
 		vals := make(plotter.Values, len(inputs))
@@ -173,8 +177,8 @@ func (r Result) WritePNG(path string) error {
 	p.NominalX(inputs...)
 	p.Add(plotter.NewGrid())
 	p.BackgroundColor = color.White
-	w := vg.Length(math.Max(5, 1.2*float64(len(inputs))+2)) * vg.Inch
-	if err := p.Save(w, 4*vg.Inch, path); err != nil {
+	w := vg.Length(math.Max(6, 1.8*float64(len(inputs))+2)) * vg.Inch
+	if err := p.Save(w, 5*vg.Inch, path); err != nil {
 		return fmt.Errorf("phbench: saving %s: %w", path, err)
 	}
 	return nil
