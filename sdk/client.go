@@ -239,16 +239,27 @@ func (c *Client) wrongKind(want Kind) error {
 	return fmt.Errorf("plugin %s is a %s plugin, not %s", filepath.Base(c.Path), c.Kind, want)
 }
 
-// tailBuffer keeps the last max bytes written to it.
+// tailBuffer keeps the last max bytes written to it, and the first line
+// that starts a panic or a fatal runtime error: a goroutine dump after it
+// can be longer than the tail.
 type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu    sync.Mutex
+	max   int
+	buf   []byte
+	fatal string
 }
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.fatal == "" {
+		for _, l := range strings.Split(string(p), "\n") {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") {
+				t.fatal = l
+				break
+			}
+		}
+	}
 	t.buf = append(t.buf, p...)
 	if len(t.buf) > t.max {
 		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
@@ -256,17 +267,15 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// suffix renders the tail as a short addition to an error: the first line
-// that looks like a panic or fatal error, else the last non-empty line.
+// suffix renders what the process said last as a short addition to an
+// error: its panic or fatal error if any, else its last non-log line.
 func (t *tailBuffer) suffix() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lines := strings.Split(string(bytes.TrimSpace(t.buf)), "\n")
-	for _, l := range lines {
-		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") {
-			return ": " + strings.TrimSpace(l)
-		}
+	if t.fatal != "" {
+		return ": " + t.fatal
 	}
+	lines := strings.Split(string(bytes.TrimSpace(t.buf)), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		// JSON lines are the plugin's own log, already forwarded.
 		if s := strings.TrimSpace(lines[i]); s != "" && !strings.HasPrefix(s, "{") {

@@ -237,3 +237,16 @@ func TestFastPathReportsACrashedPlugin(t *testing.T) {
 		t.Fatal("a step on a killed plugin hung")
 	}
 }
+
+func TestTailKeepsTheFatalLine(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "nt-ph-oom")
+	// A fatal error followed by a dump far longer than the kept tail.
+	body := "#!/bin/sh\necho 'fatal error: runtime: out of memory' >&2\ni=0; while [ $i -lt 400 ]; do echo \"goroutine $i [running]: some/long/frame/name/in/a/dump\" >&2; i=$((i+1)); done\nexit 2\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sdk.Open(context.Background(), script, sdk.OpenOptions{StartTimeout: 10 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "fatal error: runtime: out of memory") {
+		t.Fatalf("want the fatal line in the error, got %v", err)
+	}
+}

@@ -253,7 +253,7 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 }
 
 // tracer prints phase timings to stderr when RIPS_TRACE is set; it is
-// how the numbers in BENCHMARKS.md were broken down.
+// how the numbers in docs/benchmarks.md were broken down.
 type tracer struct {
 	on   bool
 	last time.Time
