@@ -81,6 +81,38 @@ func (m Matrix) Validate(finite bool) error {
 	return nil
 }
 
+// ValidateDistances checks that m is a distance matrix a homology backend
+// can take: square, non-empty, finite, non-negative, zero on the diagonal
+// and symmetric up to the last-bit noise of a symmetric computation. The
+// error names the first offending entry.
+func (m Matrix) ValidateDistances() error {
+	if err := m.Validate(true); err != nil {
+		return fmt.Errorf("distance matrix: %w", err)
+	}
+	if m.Rows != m.Cols {
+		return fmt.Errorf("distance matrix is %dx%d, not square", m.Rows, m.Cols)
+	}
+	n := m.Rows
+	if n == 0 {
+		return fmt.Errorf("distance matrix is empty")
+	}
+	for i := 0; i < n; i++ {
+		if v := m.Data[i*n+i]; v != 0 {
+			return fmt.Errorf("distance matrix diagonal (%d,%d) is %v, want 0", i, i, v)
+		}
+		for j := 0; j < i; j++ {
+			a, b := m.Data[i*n+j], m.Data[j*n+i]
+			if a < 0 {
+				return fmt.Errorf("distance (%d,%d) is negative: %v", i, j, a)
+			}
+			if math.Abs(a-b) > 1e-9*math.Max(math.Abs(a), math.Abs(b)) {
+				return fmt.Errorf("distance matrix is not symmetric: (%d,%d)=%v but (%d,%d)=%v", i, j, a, j, i, b)
+			}
+		}
+	}
+	return nil
+}
+
 // Describer is the call every plugin answers.
 type Describer interface {
 	Describe(ctx context.Context) (Info, error)

@@ -2,7 +2,6 @@ package phbench
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/matio"
+	"github.com/neuraltopology/neuraltopology/plugins/dist-euclid/euclid"
 	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -120,28 +120,6 @@ func cloudOf(path string) (sdk.Matrix, error) {
 	return sdk.Matrix{}, fmt.Errorf("phbench: %s holds arrays %v; want one array or one named \"points\"", path, names)
 }
 
-// Euclidean returns the Euclidean distance matrix of the rows of pts.
-func Euclidean(pts sdk.Matrix) (sdk.Matrix, error) {
-	if err := pts.Validate(true); err != nil {
-		return sdk.Matrix{}, fmt.Errorf("point cloud: %w", err)
-	}
-	if pts.Rows == 0 {
-		return sdk.Matrix{}, fmt.Errorf("point cloud has no points")
-	}
-	n := pts.Rows
-	d := sdk.NewMatrix(n, n)
-	for i := 0; i < n; i++ {
-		a := pts.Row(i)
-		for j := 0; j < i; j++ {
-			b := pts.Row(j)
-			var s float64
-			for k := range a {
-				x := a[k] - b[k]
-				s += x * x
-			}
-			s = math.Sqrt(s)
-			d.Data[i*n+j], d.Data[j*n+i] = s, s
-		}
-	}
-	return d, nil
-}
+// Euclidean returns the Euclidean distance matrix of the rows of pts
+// (dist-euclid's computation).
+func Euclidean(pts sdk.Matrix) (sdk.Matrix, error) { return euclid.Matrix(pts) }

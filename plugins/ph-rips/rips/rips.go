@@ -36,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/neuraltopology/neuraltopology/plugins/dist-euclid/euclid"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -71,8 +72,8 @@ func Compute(ctx context.Context, d *sdk.Matrix, opt Options) ([]sdk.Diagram, er
 	if d == nil {
 		return nil, fmt.Errorf("rips: no distance matrix given")
 	}
-	if err := validateDistances(*d); err != nil {
-		return nil, err
+	if err := d.ValidateDistances(); err != nil {
+		return nil, fmt.Errorf("rips: %w", err)
 	}
 	return compute(ctx, d.Data, d.Rows, opt)
 }
@@ -82,65 +83,22 @@ func ComputePoints(ctx context.Context, pts *sdk.Matrix, opt Options) ([]sdk.Dia
 	if pts == nil {
 		return nil, fmt.Errorf("rips: no point cloud given")
 	}
-	if err := pts.Validate(true); err != nil {
+	d, err := euclid.Matrix(*pts)
+	if err != nil {
 		return nil, fmt.Errorf("rips: point cloud: %w", err)
 	}
-	if pts.Rows == 0 {
-		return nil, fmt.Errorf("rips: point cloud has no points")
-	}
-	d := EuclideanDistances(*pts)
 	return compute(ctx, d.Data, d.Rows, opt)
 }
 
 // EuclideanDistances returns the n x n Euclidean distance matrix of the
-// rows of pts.
+// rows of pts, which must be a valid, non-empty point cloud (ComputePoints
+// checks that first); it is dist-euclid's computation.
 func EuclideanDistances(pts sdk.Matrix) sdk.Matrix {
-	n := pts.Rows
-	d := sdk.NewMatrix(n, n)
-	for i := 0; i < n; i++ {
-		a := pts.Row(i)
-		for j := 0; j < i; j++ {
-			b := pts.Row(j)
-			var s float64
-			for k := range a {
-				x := a[k] - b[k]
-				s += x * x
-			}
-			s = math.Sqrt(s)
-			d.Data[i*n+j] = s
-			d.Data[j*n+i] = s
-		}
+	d, err := euclid.Matrix(pts)
+	if err != nil {
+		panic("rips: EuclideanDistances: " + err.Error())
 	}
 	return d
-}
-
-func validateDistances(d sdk.Matrix) error {
-	if err := d.Validate(true); err != nil {
-		return fmt.Errorf("rips: distance matrix: %w", err)
-	}
-	if d.Rows != d.Cols {
-		return fmt.Errorf("rips: distance matrix is %dx%d, not square", d.Rows, d.Cols)
-	}
-	n := d.Rows
-	if n == 0 {
-		return fmt.Errorf("rips: distance matrix is empty")
-	}
-	for i := 0; i < n; i++ {
-		if v := d.Data[i*n+i]; v != 0 {
-			return fmt.Errorf("rips: distance matrix diagonal (%d,%d) is %v, want 0", i, i, v)
-		}
-		for j := 0; j < i; j++ {
-			a, b := d.Data[i*n+j], d.Data[j*n+i]
-			if a < 0 {
-				return fmt.Errorf("rips: distance (%d,%d) is negative: %v", i, j, a)
-			}
-			// Allow the last-bit noise of a symmetric computation.
-			if math.Abs(a-b) > 1e-9*math.Max(math.Abs(a), math.Abs(b)) {
-				return fmt.Errorf("rips: distance matrix is not symmetric: (%d,%d)=%v but (%d,%d)=%v", i, j, a, j, i, b)
-			}
-		}
-	}
-	return nil
 }
 
 func isPrime(p int) bool {

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/neuraltopology/neuraltopology/plugins/dist-euclid/euclid"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -54,8 +55,8 @@ type Options struct {
 // matrix d. Pairs of zero length are omitted, as ripser omits them, and an
 // essential class has death +Inf. When ctx ends the child is killed.
 func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.Diagram, error) {
-	if err := ValidateDistances(d); err != nil {
-		return nil, err
+	if err := d.ValidateDistances(); err != nil {
+		return nil, fmt.Errorf("ripser: %w", err)
 	}
 	if opt.MaxDim < 0 || opt.MaxDim > MaxDim {
 		return nil, fmt.Errorf("ripser: max dimension %d outside 0..%d", opt.MaxDim, MaxDim)
@@ -196,59 +197,12 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// ValidateDistances checks that d is a square, symmetric matrix of finite
-// non-negative numbers with a zero diagonal.
-func ValidateDistances(d sdk.Matrix) error {
-	if err := d.Validate(true); err != nil {
-		return fmt.Errorf("ripser: distance matrix: %w", err)
-	}
-	if d.Rows != d.Cols {
-		return fmt.Errorf("ripser: distance matrix is %dx%d, not square", d.Rows, d.Cols)
-	}
-	n := d.Rows
-	if n == 0 {
-		return fmt.Errorf("ripser: distance matrix is empty")
-	}
-	for i := 0; i < n; i++ {
-		if v := d.Data[i*n+i]; v != 0 {
-			return fmt.Errorf("ripser: distance matrix diagonal (%d,%d) is %v, want 0", i, i, v)
-		}
-		for j := 0; j < i; j++ {
-			a, b := d.Data[i*n+j], d.Data[j*n+i]
-			if a < 0 {
-				return fmt.Errorf("ripser: distance (%d,%d) is negative: %v", i, j, a)
-			}
-			// Allow the last-bit noise of a symmetric computation.
-			if math.Abs(a-b) > 1e-9*math.Max(math.Abs(a), math.Abs(b)) {
-				return fmt.Errorf("ripser: distance matrix is not symmetric: (%d,%d)=%v but (%d,%d)=%v", i, j, a, j, i, b)
-			}
-		}
-	}
-	return nil
-}
-
-// Euclidean returns the Euclidean distance matrix of the rows of pts.
+// Euclidean returns the Euclidean distance matrix of the rows of pts
+// (dist-euclid's computation).
 func Euclidean(pts sdk.Matrix) (sdk.Matrix, error) {
-	if err := pts.Validate(true); err != nil {
+	d, err := euclid.Matrix(pts)
+	if err != nil {
 		return sdk.Matrix{}, fmt.Errorf("ripser: point cloud: %w", err)
-	}
-	if pts.Rows == 0 {
-		return sdk.Matrix{}, fmt.Errorf("ripser: point cloud has no points")
-	}
-	n := pts.Rows
-	d := sdk.NewMatrix(n, n)
-	for i := 0; i < n; i++ {
-		a := pts.Row(i)
-		for j := 0; j < i; j++ {
-			b := pts.Row(j)
-			var s float64
-			for k := range a {
-				x := a[k] - b[k]
-				s += x * x
-			}
-			s = math.Sqrt(s)
-			d.Data[i*n+j], d.Data[j*n+i] = s, s
-		}
 	}
 	return d, nil
 }
