@@ -1,0 +1,110 @@
+package diagram
+
+import (
+	"bytes"
+	"math"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+var inf = math.Inf(1)
+
+func sample() []sdk.Diagram {
+	return []sdk.Diagram{
+		{Dim: 1, Pairs: [][2]float64{{0.5, 0.75}, {0.25, 2}}},
+		{Dim: 0, Pairs: [][2]float64{{0, inf}, {0, 0.125}, {0, 0.5}}},
+		{Dim: 2, Pairs: nil},
+	}
+}
+
+func TestSortedOrdersByDimThenDeath(t *testing.T) {
+	got := Sorted(sample())
+	want := []sdk.Diagram{
+		{Dim: 0, Pairs: [][2]float64{{0, 0.125}, {0, 0.5}, {0, inf}}},
+		{Dim: 1, Pairs: [][2]float64{{0.5, 0.75}, {0.25, 2}}},
+		{Dim: 2, Pairs: [][2]float64{}},
+	}
+	for i := range want {
+		if got[i].Dim != want[i].Dim || len(got[i].Pairs) != len(want[i].Pairs) || (len(want[i].Pairs) > 0 && !reflect.DeepEqual(got[i].Pairs, want[i].Pairs)) {
+			t.Fatalf("Sorted = %v, want %v", got, want)
+		}
+	}
+}
+
+func TestJSONRoundTripMarksInfinityNull(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "null") || strings.Contains(b.String(), "Inf") {
+		t.Fatalf("an infinite death must be null in JSON:\n%s", b.String())
+	}
+	back, err := ReadJSON(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(pairsByDim(back), pairsByDim(sample())) {
+		t.Fatalf("round trip changed the diagrams: %v", back)
+	}
+	if _, err := ReadJSON(strings.NewReader(`{"diagrams":[{"dim":0,"pairs":[[null,1]]}]}`)); err == nil {
+		t.Fatal("a pair without a birth must be an error")
+	}
+}
+
+func TestRipserTextMatchesRipsersLayout(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteRipserText(&b, []sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{0, 1.2345678}, {0, inf}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The layout Debian's ripser 1.2.1 prints (6 significant digits).
+	want := "persistence intervals in dim 0:\n [0,1.23457)\n [0, )\n"
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+	text := "value range: [1,2]\ndistance matrix with 3 points\npersistence intervals in dim 0:\n [0,1)\n [0, )\npersistence intervals in dim 1:\n [1.5,2)\n"
+	ds, err := ParseRipserText(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 2 || len(ds[0].Pairs) != 2 || !math.IsInf(ds[0].Pairs[1][1], 1) || ds[1].Pairs[0] != [2]float64{1.5, 2} {
+		t.Fatalf("parsed %v", ds)
+	}
+	for _, bad := range []string{" [0,1)\n", "persistence intervals in dim x:\n", "persistence intervals in dim 0:\n [a,1)\n"} {
+		if _, err := ParseRipserText(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+}
+
+func TestNPZRoundTripLikeRipserPy(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sub", "d.npz")
+	if err := WriteNPZ(p, sample()); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadNPZ(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != 3 || back[2].Dim != 2 || len(back[2].Pairs) != 0 {
+		t.Fatalf("want dgm0..dgm2 with an empty dgm2, got %v", back)
+	}
+	if !reflect.DeepEqual(pairsByDim(back), pairsByDim(sample())) {
+		t.Fatalf("round trip changed the diagrams: %v", back)
+	}
+}
+
+// pairsByDim is a diagram set as a comparable value: sorted pairs per
+// dimension, empty dimensions dropped.
+func pairsByDim(ds []sdk.Diagram) map[int][][2]float64 {
+	m := map[int][][2]float64{}
+	for _, d := range Sorted(ds) {
+		if len(d.Pairs) > 0 {
+			m[d.Dim] = append(m[d.Dim], d.Pairs...)
+		}
+	}
+	return m
+}
