@@ -82,23 +82,7 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[
 		}(w)
 	}
 	wg.Wait()
-	if err := ctxErr(ctx); err != nil {
-		return nil, err
-	}
-	if over.Load() {
-		return nil, budget.err(dim)
-	}
-	total := 0
-	for _, p := range parts {
-		total += len(p)
-	}
-	cols := make([]column, 0, total)
-	for i, p := range parts {
-		cols = append(cols, p...)
-		parts[i] = nil
-	}
-	parallelSort(cols, workers)
-	return cols, nil
+	return gatherColumns(ctx, parts, over.Load(), budget, dim, workers)
 }
 
 // edgeExpander is one worker's state.
@@ -338,4 +322,27 @@ func (x *edgeExpander) rEdgeAvoiding(vs []int32, w, extra int32) bool {
 		}
 	}
 	return false
+}
+
+// gatherColumns joins the workers' column lists, freeing each part as it
+// goes, and sorts the result into filtration order; it reports the
+// context's end or an exceeded memory budget first.
+func gatherColumns(ctx context.Context, parts [][]column, over bool, budget *columnBudget, dim, workers int) ([]column, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	if over {
+		return nil, budget.err(dim)
+	}
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	cols := make([]column, 0, total)
+	for i, p := range parts {
+		cols = append(cols, p...)
+		parts[i] = nil
+	}
+	parallelSort(cols, workers)
+	return cols, nil
 }

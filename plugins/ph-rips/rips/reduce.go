@@ -126,23 +126,7 @@ func (e *engine) assemble(ctx context.Context, dim int, workers int, cleared fun
 		}(w)
 	}
 	wg.Wait()
-	if err := ctxErr(ctx); err != nil {
-		return nil, err
-	}
-	if over.Load() {
-		return nil, budget.err(dim)
-	}
-	total := 0
-	for _, p := range parts {
-		total += len(p)
-	}
-	cols := make([]column, 0, total)
-	for i, p := range parts {
-		cols = append(cols, p...)
-		parts[i] = nil
-	}
-	parallelSort(cols, workers)
-	return cols, nil
+	return gatherColumns(ctx, parts, over.Load(), budget, dim, workers)
 }
 
 // youngestFirst orders columns for cohomology: reverse filtration order.
