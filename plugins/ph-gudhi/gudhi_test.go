@@ -57,7 +57,7 @@ func TestAgreesWithRips(t *testing.T) {
 	}
 	for seed := uint64(1); seed <= 3; seed++ {
 		pts := cloud(n, 3, seed)
-		d := rips.EuclideanDistances(pts)
+		d := rips.MustEuclidean(pts)
 		for _, req := range []sdk.HomologyRequest{
 			{Distances: &d, MaxDim: 2},
 			{Distances: &d, MaxDim: 2, Coeff: 3},
@@ -84,7 +84,7 @@ func TestBadInputIsAnErrorNotACrash(t *testing.T) {
 	c := plugintest.Open(t, build(t))
 	h, _ := c.PH()
 	ctx := context.Background()
-	d := rips.EuclideanDistances(cloud(6, 2, 1))
+	d := rips.MustEuclidean(cloud(6, 2, 1))
 	for name, req := range map[string]sdk.HomologyRequest{
 		"no input":  {MaxDim: 1},
 		"not prime": {Distances: &d, Coeff: 4},
@@ -107,7 +107,7 @@ func TestCancelStopsTheComputation(t *testing.T) {
 	h, _ := c.PH()
 	// H2 of 1,000 points in R^11: GUDHI's edge collapse alone takes
 	// seconds, far beyond the deadline.
-	big := rips.EuclideanDistances(cloud(1000, 11, 5))
+	big := rips.MustEuclidean(cloud(1000, 11, 5))
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	_, err := h.Compute(ctx, sdk.HomologyRequest{Distances: &big, MaxDim: 2})
@@ -115,7 +115,7 @@ func TestCancelStopsTheComputation(t *testing.T) {
 		t.Fatalf("got %v, want a deadline error", err)
 	}
 	// The plugin is still there and answers the next call.
-	small := rips.EuclideanDistances(cloud(10, 2, 1))
+	small := rips.MustEuclidean(cloud(10, 2, 1))
 	ds, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &small})
 	if err != nil || len(ds) != 1 || len(ds[0].Pairs) != 10 {
 		t.Fatalf("after a cancelled call: %v, %v", ds, err)
@@ -173,7 +173,7 @@ func TestMemoryLimitIsAnError(t *testing.T) {
 	t.Setenv("NT_GUDHI_MEMORY_LIMIT", "100M")
 	c := plugintest.Open(t, build(t))
 	h, _ := c.PH()
-	d := rips.EuclideanDistances(cloud(1000, 11, 3))
+	d := rips.MustEuclidean(cloud(1000, 11, 3))
 	_, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &d, MaxDim: 2})
 	if err == nil || !strings.Contains(err.Error(), "out of memory") {
 		t.Fatalf("got %v, want an out-of-memory error", err)

@@ -156,7 +156,7 @@ func randomCloud(rng *rand.Rand, n, dim, decimals int) sdk.Matrix {
 			pts.Data[i*dim+k] = x
 		}
 	}
-	d := EuclideanDistances(pts)
+	d := MustEuclidean(pts)
 	if decimals > 0 {
 		s := math.Pow(10, float64(decimals))
 		for i := range d.Data {
@@ -304,7 +304,7 @@ func TestAgainstRipserDim3(t *testing.T) {
 			pts.Data[i*4+k] /= math.Sqrt(s)
 		}
 	}
-	d := EuclideanDistances(pts)
+	d := MustEuclidean(pts)
 	for _, p := range []int{2, 5} {
 		want := runRipser(t, d, 3, 0, p)
 		got, err := Compute(context.Background(), &d, Options{MaxDim: 3, Coeff: p})

@@ -90,13 +90,14 @@ func ComputePoints(ctx context.Context, pts *sdk.Matrix, opt Options) ([]sdk.Dia
 	return compute(ctx, d.Data, d.Rows, opt)
 }
 
-// EuclideanDistances returns the n x n Euclidean distance matrix of the
-// rows of pts, which must be a valid, non-empty point cloud (ComputePoints
-// checks that first); it is dist-euclid's computation.
-func EuclideanDistances(pts sdk.Matrix) sdk.Matrix {
+// MustEuclidean returns the n x n Euclidean distance matrix of the rows of
+// pts (dist-euclid's computation) for tests and benchmarks that build
+// their own clouds. Like regexp.MustCompile it panics on bad input (NaN,
+// an empty or ragged cloud); use euclid.Matrix for input from users.
+func MustEuclidean(pts sdk.Matrix) sdk.Matrix {
 	d, err := euclid.Matrix(pts)
 	if err != nil {
-		panic("rips: EuclideanDistances: " + err.Error())
+		panic("rips: MustEuclidean: " + err.Error())
 	}
 	return d
 }

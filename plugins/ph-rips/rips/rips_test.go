@@ -191,7 +191,7 @@ func TestCoefficients(t *testing.T) {
 }
 
 func TestThresholdBeyondEnclosingRadiusChangesNothing(t *testing.T) {
-	d := EuclideanDistances(workloads.Torus(120, 4))
+	d := MustEuclidean(workloads.Torus(120, 4))
 	a, err := Compute(context.Background(), &d, Options{MaxDim: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +226,7 @@ func toWant(dg []sdk.Diagram) [][][2]float64 {
 
 func TestPointsMatchDistances(t *testing.T) {
 	pts := workloads.Gaussian(60, 4, 2)
-	d := EuclideanDistances(pts)
+	d := MustEuclidean(pts)
 	a, err := Compute(context.Background(), &d, Options{MaxDim: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -317,12 +317,12 @@ func TestBadInput(t *testing.T) {
 }
 
 func randomDist(n int) *sdk.Matrix {
-	d := EuclideanDistances(workloads.Gaussian(n, 6, 1))
+	d := MustEuclidean(workloads.Gaussian(n, 6, 1))
 	return &d
 }
 
 func TestCancel(t *testing.T) {
-	d := EuclideanDistances(workloads.Torus(300, 5))
+	d := MustEuclidean(workloads.Torus(300, 5))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Compute(ctx, &d, Options{MaxDim: 2}); !errors.Is(err, context.Canceled) {
@@ -355,7 +355,7 @@ func TestPlugin(t *testing.T) {
 		t.Fatalf("Describe = %+v", info)
 	}
 	pts := workloads.Gaussian(30, 3, 1)
-	d := EuclideanDistances(pts)
+	d := MustEuclidean(pts)
 	a, err := h.Compute(context.Background(), sdk.HomologyRequest{Points: &pts, MaxDim: 1})
 	if err != nil {
 		t.Fatal(err)
