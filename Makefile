@@ -10,11 +10,11 @@ MODULE  := github.com/neuraltopology/neuraltopology
 DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
             python3 python3-numpy python3-gudhi python3-grpcio python3-protobuf \
             python3-pot python3-sklearn python3-scipy \
-            protobuf-compiler libopenblas-dev
+            protobuf-compiler libopenblas-dev time
 GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-env bench-ppo bench-main
+.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-backends bench-env bench-ppo bench-main
 
 all: build
 
@@ -74,5 +74,10 @@ bench-ph: build
 	$(GO) run ./plugins/ph-rips/cmd/ripsbench -workload all
 bench-env: build
 	$(GO) run ./plugins/env-mujoco/cmd/envbench
+bench-backends: build
+	./$(BIN)/nthost bench ph --ph rips,ripser,gudhi --workload all --repeat 1 --timeout 5m
 bench-ppo: build
-	$(GO) run ./plugins/algo-ppo/cmd/ppobench
+	$(GO) run ./plugins/algo-ppo/cmd/ppobench -env Hopper-v4,Walker2d-v4 -seeds 1,2,3
+# bench-main times the default main job (Hopper-v4, 1M steps, 48 snapshots).
+bench-main: build
+	/usr/bin/time -v ./$(BIN)/nthost --run-dir runs/bench-main-$$(date +%s) --log-format json
