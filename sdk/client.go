@@ -135,11 +135,11 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 // with the last lines it wrote to stderr (a panic, usually).
 func (c *Client) failure(err error) error {
 	// The process exit is noticed a moment after the connection drops.
-	for i := 0; i < 20 && !c.pc.Exited(); i++ {
+	for i := 0; i < 100 && !c.pc.Exited(); i++ {
 		if !strings.Contains(err.Error(), "Unavailable") && !strings.Contains(err.Error(), "EOF") {
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	if c.pc.Exited() {
 		return fmt.Errorf("plugin %s crashed (%v)%s", filepath.Base(c.Path), err, c.stderr.suffix())
