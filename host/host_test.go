@@ -312,6 +312,13 @@ func TestMainJobKillAndResume(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
+	// The killed host's plugins notice they were orphaned and exit.
+	for deadline := time.Now().Add(10 * time.Second); len(pluginProcesses(t)) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("plugins outlived their killed host: %v", pluginProcesses(t))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	_, errs, code := nthost(t, dir, "--resume", runDir, "--log-format", "json")
 	if code != 0 {
@@ -473,4 +480,20 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 	if !reflect.DeepEqual(t1, t2) {
 		t.Errorf("topology differs between plugin processes and --in-process")
 	}
+}
+
+// pluginProcesses lists running processes started from the test's plugin
+// binaries.
+func pluginProcesses(t *testing.T) []string {
+	t.Helper()
+	prefix := filepath.Join(bins(t), "nt-")
+	var out []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err == nil && strings.HasPrefix(string(b), prefix) {
+			out = append(out, d.Name()+" "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -91,6 +92,18 @@ func Logger() hclog.Logger {
 	return pluginLogger
 }
 
+// exitWithParent ends the plugin when the host that started it is gone. A
+// host killed with SIGKILL cannot stop its plugins, and go-plugin's server
+// would otherwise wait on its socket forever; the kernel then gives the
+// orphan a new parent, which is how we notice.
+func exitWithParent(parent int, every time.Duration) {
+	for range time.Tick(every) {
+		if os.Getppid() != parent {
+			os.Exit(3)
+		}
+	}
+}
+
 // Serve runs impl as a plugin process and never returns. It is the whole
 // body of a plugin's main:
 //
@@ -103,6 +116,7 @@ func Serve(impl Describer) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	go exitWithParent(os.Getppid(), time.Second)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         pluginMap(impl),
