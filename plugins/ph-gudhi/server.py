@@ -427,9 +427,13 @@ def main():
     sys.stdout.flush()
     log("info", "serving", socket=sock, gudhi=gudhi_version())
 
-    # A timed wait lets the SIGTERM handler's set() be seen.
+    # A timed wait lets the SIGTERM handler's set() be seen. A new parent
+    # means the host was killed without stopping us: leave with it.
+    parent = os.getppid()
     while not stop.wait(0.5):
-        pass
+        if os.getppid() != parent:
+            log("warn", "host is gone; exiting")
+            break
     server.stop(0.5).wait()
     for rm, path in ((os.remove, sock), (os.rmdir, sock_dir)):
         try:
