@@ -89,28 +89,12 @@ func (h *chainHeap) down(i int) {
 func (h *chainHeap) pop() entry {
 	s := *h
 	top := s[0]
-	last := s[len(s)-1]
-	s = s[:len(s)-1]
-	n := len(s)
+	n := len(s) - 1
+	s[0] = s[n]
+	*h = s[:n]
 	if n > 0 {
-		i := 0
-		for {
-			c := 2*i + 1
-			if c >= n {
-				break
-			}
-			if r := c + 1; r < n && older(s[r].diam, s[r].idx, s[c].diam, s[c].idx) {
-				c = r
-			}
-			if !older(s[c].diam, s[c].idx, last.diam, last.idx) {
-				break
-			}
-			s[i] = s[c]
-			i = c
-		}
-		s[i] = last
+		h.down(0)
 	}
-	*h = s
 	return top
 }
 
