@@ -46,14 +46,17 @@ build: deps
 run: build
 	./$(BIN)/nthost --env mujoco --algo ppo --ph rips $(RUN_FLAGS)
 
-# test runs every test; plugin tests start the real plugin binaries.
+# test runs every test of both modules (the root and sdk/, a module of
+# its own); plugin tests start the real plugin binaries.
 test: build vet
 	$(GO) test -count=1 -timeout 25m ./...
+	cd sdk && $(GO) test -count=1 -timeout 10m ./...
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd sdk && $(GO) vet ./...
 
 # proto regenerates sdk/pb from sdk/proto/plugin.proto (needs
 # protoc-gen-go and protoc-gen-go-grpc from the Go module proxy).
@@ -69,7 +72,8 @@ clean:
 
 # Benchmarks (see docs/benchmarks.md for recorded results).
 bench-boundary: build
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./sdk/
+	cd sdk && $(GO) test -run '^$$' -bench . -benchtime 2s .
+	$(GO) test -run '^$$' -bench Step -benchtime 2s ./plugins/env-mujoco/
 bench-ph: build
 	$(GO) run ./plugins/ph-rips/cmd/ripsbench -workload all
 bench-env: build

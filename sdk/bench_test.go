@@ -44,31 +44,3 @@ func BenchmarkBoundary32MBMatrix(b *testing.B) {
 func faultyForBench(b *testing.B) string {
 	return plugintest.Build(b, "./internal/faultyph", "nt-ph-faulty")
 }
-
-// BenchmarkStepFastPath and BenchmarkStepGRPC time one InvertedPendulum
-// step (about 10 us of physics) through the env plugin, over the fast path
-// and over gRPC: the per-step cost of the boundary during training.
-func BenchmarkStepFastPath(b *testing.B) { benchStep(b, "1") }
-
-func BenchmarkStepGRPC(b *testing.B) { benchStep(b, "0") }
-
-func benchStep(b *testing.B, fast string) {
-	b.Setenv("NT_FASTPATH", fast)
-	c := plugintest.Open(b, plugintest.Build(b, "../plugins/env-mujoco", "nt-env-mujoco"))
-	e, _ := c.Env()
-	ctx := context.Background()
-	h, spec, err := e.Open(ctx, sdk.EnvConfig{TaskID: "InvertedPendulum-v4", NumEnvs: 1, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := e.Reset(ctx, h, 1); err != nil {
-		b.Fatal(err)
-	}
-	act := sdk.NewMatrix(1, spec.ActDim)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := e.Step(ctx, h, act); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -202,40 +201,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-func TestFastPathReportsACrashedPlugin(t *testing.T) {
-	bin := plugintest.Build(t, "../plugins/env-mujoco", "nt-env-mujoco")
-	c := plugintest.Open(t, bin)
-	if _, ok := c.Info.Capabilities[sdk.FastPathKey]; ok {
-		t.Fatalf("the fast-path address must not be listed among capabilities: %v", c.Info.Capabilities)
-	}
-	e, _ := c.Env()
-	ctx := context.Background()
-	h, spec, err := e.Open(ctx, sdk.EnvConfig{TaskID: "InvertedPendulum-v4", NumEnvs: 1, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Reset(ctx, h, 1); err != nil {
-		t.Fatal(err)
-	}
-	act := sdk.NewMatrix(1, spec.ActDim)
-	if _, err := e.Step(ctx, h, act); err != nil {
-		t.Fatalf("step: %v", err)
-	}
-	if err := syscall.Kill(c.Pid(), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { _, err := e.Step(ctx, h, act); done <- err }()
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "nt-env-mujoco") || !strings.Contains(err.Error(), "crashed") {
-			t.Fatalf("want an error naming the killed plugin, got %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("a step on a killed plugin hung")
-	}
 }
 
 func TestTailKeepsTheFatalLine(t *testing.T) {
