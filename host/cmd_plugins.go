@@ -2,20 +2,53 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
+// pluginEntry is one plugin binary found and what it said about itself;
+// it is also the JSON form of `nthost plugins --json`.
+type pluginEntry struct {
+	Kind         sdk.Kind          `json:"kind"`
+	Name         string            `json:"name"`
+	Path         string            `json:"path"`
+	Version      string            `json:"version,omitempty"`
+	Protocol     int               `json:"protocol,omitempty"`
+	Description  string            `json:"description,omitempty"`
+	Capabilities map[string]string `json:"capabilities,omitempty"`
+	Params       []paramJSON       `json:"params,omitempty"`
+	Error        string            `json:"error,omitempty"`
+}
+
+// paramJSON is a declared parameter in `nthost plugins --json`.
+type paramJSON struct {
+	Name    string   `json:"name"`
+	Type    string   `json:"type"`
+	Default string   `json:"default"`
+	Doc     string   `json:"doc"`
+	Choices []string `json:"choices,omitempty"`
+}
+
+// tableWidth is the width `nthost plugins` keeps its table to.
+const tableWidth = 100
+
 // cmdPlugins lists every plugin binary found, started once each to ask
-// what it is; a binary that fails to start is listed with its error.
+// what it is; a binary that fails to start is listed with its error. With
+// NAME (a name, or KIND/NAME) it shows that plugin's parameters and
+// capabilities.
 func cmdPlugins(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "plugins", "nthost plugins [--plugin-dir DIR]")
+	fs := newFlags(a, "plugins", "nthost plugins [--json] [--plugin-dir DIR] [NAME | KIND/NAME]")
 	c.register(fs)
-	if err := parse(fs, args, 0); err != nil {
+	asJSON := fs.Bool("json", false, "print JSON: every plugin with its capabilities and parameters")
+	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
 	if err := a.setup(c); err != nil {
@@ -25,24 +58,152 @@ func cmdPlugins(ctx context.Context, a *app, args []string) error {
 	if len(list) == 0 {
 		return fmt.Errorf("no plugins found in %s; `make build` builds ours into ./bin", strings.Join(a.dirs, ", "))
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tNAME\tVERSION\tPROTOCOL\tDESCRIPTION\tCAPABILITIES\tPATH")
-	for _, f := range list {
-		octx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		cl, err := a.open(octx, f.Kind, f.Name)
-		cancel()
-		if err != nil {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\tERROR: %s\t\t%s\n", f.Kind, f.Name, oneLine(err.Error()), f.Path)
-			continue
+	if want := fs.Arg(0); want != "" {
+		var keep []found
+		for _, f := range list {
+			if f.Name == want || string(f.Kind)+"/"+f.Name == want {
+				keep = append(keep, f)
+			}
 		}
-		i := cl.Info
-		var caps []string
-		for k, v := range i.Capabilities {
-			caps = append(caps, k+"="+v)
+		if len(keep) == 0 {
+			return fmt.Errorf("no plugin %q in %s; `nthost plugins` lists them", want, strings.Join(a.dirs, ", "))
 		}
-		sort.Strings(caps)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", i.Kind, i.Name, i.Version, i.Protocol, i.Description, strings.Join(caps, " "), f.Path)
-		cl.Close()
+		list = keep
 	}
-	return tw.Flush()
+	entries := make([]pluginEntry, 0, len(list))
+	for _, f := range list {
+		entries = append(entries, a.describe(ctx, f))
+	}
+	switch {
+	case *asJSON:
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(entries)
+	case fs.Arg(0) != "":
+		for i, e := range entries {
+			if i > 0 {
+				fmt.Fprintln(a.stdout)
+			}
+			writeDetail(a.stdout, e)
+		}
+		return nil
+	}
+	return writeTable(a.stdout, entries)
+}
+
+// describe starts one plugin to ask what it is, and stops it.
+func (a *app) describe(ctx context.Context, f found) pluginEntry {
+	e := pluginEntry{Kind: f.Kind, Name: f.Name, Path: f.Path}
+	octx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	cl, err := a.open(octx, f.Kind, f.Name)
+	if err != nil {
+		e.Error = oneLine(err.Error())
+		return e
+	}
+	defer cl.Close()
+	i := cl.Info
+	e.Version, e.Protocol, e.Description, e.Capabilities = i.Version, i.Protocol, i.Description, i.Capabilities
+	for _, p := range i.Params {
+		e.Params = append(e.Params, paramJSON{Name: p.Name, Type: string(p.Type), Default: p.Default, Doc: p.Doc, Choices: p.Choices})
+	}
+	return e
+}
+
+// writeTable prints one line per plugin, the description cut so every
+// line fits tableWidth columns; `nthost plugins NAME` shows the rest.
+func writeTable(w io.Writer, entries []pluginEntry) error {
+	const sep = 2
+	head := []string{"KIND", "NAME", "VERSION", "PROTO"}
+	widths := make([]int, len(head))
+	for k, h := range head {
+		widths[k] = len(h)
+	}
+	rows := make([][]string, len(entries))
+	for r, e := range entries {
+		proto := "-"
+		if e.Protocol > 0 {
+			proto = fmt.Sprint(e.Protocol)
+		}
+		rows[r] = []string{string(e.Kind), e.Name, orDash(e.Version), proto}
+		for k, v := range rows[r] {
+			widths[k] = max(widths[k], len(v))
+		}
+	}
+	used := 0
+	for _, wd := range widths {
+		used += wd + sep
+	}
+	room := max(tableWidth-used, 20)
+	line := func(cells []string, desc string) {
+		var b strings.Builder
+		for k, v := range cells {
+			b.WriteString(v + strings.Repeat(" ", widths[k]-len(v)+sep))
+		}
+		b.WriteString(cut(desc, room))
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	line(head, "DESCRIPTION")
+	for r, e := range entries {
+		desc := e.Description
+		if e.Error != "" {
+			desc = "ERROR: " + e.Error
+		}
+		line(rows[r], desc)
+	}
+	fmt.Fprintln(w, "\n`nthost plugins NAME` shows a plugin's parameters, capabilities and path; --json all of it.")
+	return nil
+}
+
+// writeDetail prints everything one plugin declares.
+func writeDetail(w io.Writer, e pluginEntry) {
+	fmt.Fprintf(w, "%s plugin %s %s (protocol %d)\n  %s\n  path: %s\n", e.Kind, e.Name, orDash(e.Version), e.Protocol, e.Description, e.Path)
+	if e.Error != "" {
+		fmt.Fprintf(w, "  ERROR: %s\n", e.Error)
+		return
+	}
+	if len(e.Params) == 0 {
+		fmt.Fprintf(w, "parameters: none\n")
+	} else {
+		fmt.Fprintf(w, "parameters (--%s-param NAME=VALUE, or %s: in a config file):\n", e.Kind, e.Kind+"_params")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  NAME\tTYPE\tDEFAULT\tDOC")
+		for _, p := range e.Params {
+			doc := p.Doc
+			if len(p.Choices) > 0 {
+				doc += " (one of " + strings.Join(p.Choices, ", ") + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Type, orDash(p.Default), doc)
+		}
+		tw.Flush()
+	}
+	keys := make([]string, 0, len(e.Capabilities))
+	for k := range e.Capabilities {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintln(w, "capabilities:")
+	if len(keys) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %s = %s\n", k, e.Capabilities[k])
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cut shortens s to n columns, marking the cut.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-3]) + "..."
 }

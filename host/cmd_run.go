@@ -32,12 +32,27 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	// Every config key as a flag; the value is applied after the file.
 	set := map[string]string{}
 	def := config.Default()
+	var order []string // keys in the order given, so repeated params add up
 	for _, k := range config.Keys() {
 		key := k
 		usage := fmt.Sprintf("config key %s (default %s)", key, def.Get(key))
-		fs.Func(dash(key), usage, func(v string) error { set[key] = v; return nil })
+		setKey := func(v string) error {
+			if _, isMap := paramKind(key); isMap && set[key] != "" {
+				v = set[key] + "," + v // --dist-param a=1 --dist-param b=2
+			}
+			if _, seen := set[key]; !seen {
+				order = append(order, key)
+			}
+			set[key] = v
+			return nil
+		}
+		if kind, isMap := paramKind(key); isMap {
+			usage = fmt.Sprintf("NAME=VALUE: a parameter the %s plugin declares (repeatable; `nthost plugins NAME` lists them)", kind)
+			fs.Func(kind+"-param", usage, setKey)
+		}
+		fs.Func(dash(key), usage, setKey)
 		if dash(key) != key {
-			fs.Func(key, "same as --"+dash(key), func(v string) error { set[key] = v; return nil })
+			fs.Func(key, "same as --"+dash(key), setKey)
 		}
 	}
 	if err := parse(fs, args, 0); err != nil {
@@ -61,8 +76,8 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
-	for k, v := range set {
-		if err := cfg.Set(k, v); err != nil {
+	for _, k := range order {
+		if err := cfg.Set(k, set[k]); err != nil {
 			return fmt.Errorf("--%s: %v", dash(k), err)
 		}
 	}
@@ -84,6 +99,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	// Start every plugin before any work, so a missing or mismatched one
 	// is reported at once.
 	var p runcore.Plugins
+	infos := map[sdk.Kind]sdk.Info{}
 	for _, want := range []struct {
 		kind sdk.Kind
 		name string
@@ -95,12 +111,18 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 				return err
 			}
 			impl = b
+			info, err := b.Describe(ctx)
+			if err != nil {
+				return err
+			}
+			infos[want.kind] = info
 		} else {
 			cl, err := a.open(ctx, want.kind, want.name)
 			if err != nil {
 				return err
 			}
 			impl = cl.Plugin()
+			infos[want.kind] = cl.Info
 		}
 		var ok bool
 		switch want.kind {
@@ -116,6 +138,11 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		if !ok {
 			return fmt.Errorf("%s plugin %q does not implement the %s interface", want.kind, want.name, want.kind)
 		}
+	}
+
+	_, kFlag := set["k"]
+	if err := (runCheck{cfg: &cfg, kFlag: kFlag}).check(infos); err != nil {
+		return err
 	}
 
 	opt := runcore.Options{Dir: dir, Resume: *resume != "", Inline: *inline, Log: a.log}
@@ -138,6 +165,17 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "report: %s\n", filepath.Join(res.Dir, runstore.ReportFile))
 	}
 	return nil
+}
+
+// paramKind tells whether a config key holds a plugin's parameters, and
+// for which kind.
+func paramKind(key string) (string, bool) {
+	for kind, k := range config.ParamKeys {
+		if k == key {
+			return kind, true
+		}
+	}
+	return "", false
 }
 
 // dash turns a YAML key into its flag spelling: total_timesteps ->

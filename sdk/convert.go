@@ -39,15 +39,31 @@ func toPBInfo(i Info) *pb.Info {
 	return &pb.Info{
 		Name: i.Name, Kind: string(i.Kind), Version: i.Version,
 		Protocol: int32(i.Protocol), Description: i.Description,
-		Capabilities: i.Capabilities,
+		Capabilities: i.Capabilities, Params: toPBParams(i.Params),
 	}
+}
+
+func toPBParams(ps []ParamSpec) []*pb.ParamSpec {
+	out := make([]*pb.ParamSpec, len(ps))
+	for k, p := range ps {
+		out[k] = &pb.ParamSpec{Name: p.Name, Type: string(p.Type), DefaultValue: p.Default, Doc: p.Doc, Choices: p.Choices}
+	}
+	return out
+}
+
+func fromPBParams(ps []*pb.ParamSpec) []ParamSpec {
+	var out []ParamSpec
+	for _, p := range ps {
+		out = append(out, ParamSpec{Name: p.GetName(), Type: ParamType(p.GetType()), Default: p.GetDefaultValue(), Doc: p.GetDoc(), Choices: p.GetChoices()})
+	}
+	return out
 }
 
 func fromPBInfo(i *pb.Info) Info {
 	return Info{
 		Name: i.GetName(), Kind: Kind(i.GetKind()), Version: i.GetVersion(),
 		Protocol: int(i.GetProtocol()), Description: i.GetDescription(),
-		Capabilities: i.GetCapabilities(),
+		Capabilities: i.GetCapabilities(), Params: fromPBParams(i.GetParams()),
 	}
 }
 

@@ -420,6 +420,7 @@ func (s *phServer) Compute(ctx context.Context, r *pb.HomologyRequest) (*pb.Homo
 	ds, err := s.impl.Compute(ctx, HomologyRequest{
 		Distances: optMatrix(r.Distances), Points: optMatrix(r.Points),
 		MaxDim: int(r.MaxDim), Threshold: threshold(r.Threshold), Coeff: int(r.Coeff),
+		Params: r.Params,
 	})
 	if err != nil {
 		return nil, err
@@ -444,6 +445,7 @@ func (c *phClient) Compute(ctx context.Context, req HomologyRequest) ([]Diagram,
 	r, err := c.c.Compute(ctx, &pb.HomologyRequest{
 		Distances: optPBMatrix(req.Distances), Points: optPBMatrix(req.Points),
 		MaxDim: int32(req.MaxDim), Threshold: req.Threshold, Coeff: int32(req.Coeff),
+		Params: req.Params,
 	}, bigCalls...)
 	if err != nil {
 		return nil, c.err(ctx, "compute homology", err)

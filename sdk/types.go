@@ -37,9 +37,14 @@ type Info struct {
 	Version     string // the plugin's own semantic version
 	Protocol    int    // the sdk protocol version it was built against
 	Description string // one line for `nthost plugins`
-	// Capabilities are free-form facts the host may check, e.g.
-	// "tasks": "Hopper-v4,Walker2d-v4" or "max_dim": "3".
+	// Capabilities are facts the host checks before a run starts; the
+	// documented keys (CapTasks, CapMaxDim, CapMetric, ...; see params.go
+	// and docs/plugins.md) have values of a fixed form, other keys are
+	// shown to users as they are, e.g. "engine": "ripser 1.2.1".
 	Capabilities map[string]string
+	// Params are the parameters the plugin takes; the host refuses any
+	// other before starting work.
+	Params []ParamSpec
 }
 
 // Matrix is a dense row-major matrix of float64: element (i, j) is
@@ -280,8 +285,11 @@ type DistanceResult struct {
 	Components int
 }
 
-// Distance turns a point cloud (n x d) into a distance matrix. Params are
-// metric specific, e.g. "k": "15" for a k-NN geodesic metric.
+// Distance turns a point cloud (n x d) into a distance matrix: symmetric,
+// non-negative, zero on the diagonal. The triangle inequality is promised
+// only by a plugin that declares capability CapMetric "true". Params are
+// values of the plugin's declared parameters, e.g. "k": "15" for a k-NN
+// geodesic metric.
 type Distance interface {
 	Describer
 	Compute(ctx context.Context, points Matrix, params map[string]string) (DistanceResult, error)
@@ -297,6 +305,8 @@ type HomologyRequest struct {
 	MaxDim    int     // compute dimensions 0..MaxDim
 	Threshold float64 // largest filtration value; +Inf (or 0) means none
 	Coeff     int     // prime p of the coefficient field Z/p; 0 means 2
+	// Params are values of the plugin's declared parameters, as text.
+	Params map[string]string
 }
 
 // Diagram is a persistence diagram in one dimension. Death is +Inf for an

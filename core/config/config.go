@@ -56,7 +56,19 @@ type Config struct {
 	SaveClouds   bool    `yaml:"save_clouds"`      // keep point clouds as .npz for later benchmarks
 	RunDir       string  `yaml:"run_dir"`          // default runs/<env-id>__<algo>__<seed>__<time>
 	SnapshotJobs int     `yaml:"snapshot_jobs"`    // snapshots computed at once beside training
+
+	// Parameters for each plugin, as the plugin declares them (its
+	// Describe lists name, type and default; the host checks them at
+	// start). YAML maps, e.g. dist_params: {weights: unit}; flags
+	// --dist-param weights=unit. A plugin's "k" is also set by k.
+	EnvParams  map[string]string `yaml:"env_params"`
+	AlgoParams map[string]string `yaml:"algo_params"`
+	DistParams map[string]string `yaml:"dist_params"`
+	PHParams   map[string]string `yaml:"ph_params"`
 }
+
+// ParamKeys are the keys holding plugin parameters, by plugin kind.
+var ParamKeys = map[string]string{"env": "env_params", "algo": "algo_params", "dist": "dist_params", "ph": "ph_params"}
 
 // Default returns the seed's defaults: Hopper-v4, 1M steps, CleanRL's PPO
 // hyperparameters, a snapshot every 10 updates with 500 states, k = 15
@@ -122,8 +134,16 @@ func (c *Config) Load(path string) ([]string, error) {
 }
 
 // nodeText renders a YAML node as the text Set parses: scalars as they
-// are, sequences (e.g. hidden sizes [64, 64]) joined by commas.
+// are, sequences (e.g. hidden sizes [64, 64]) joined by commas, mappings
+// (plugin parameters) as k=v pairs joined by commas.
 func nodeText(n *yaml.Node) string {
+	if n.Kind == yaml.MappingNode {
+		parts := make([]string, 0, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			parts = append(parts, n.Content[i].Value+"="+n.Content[i+1].Value)
+		}
+		return strings.Join(parts, ",")
+	}
 	if n.Kind == yaml.SequenceNode {
 		parts := make([]string, len(n.Content))
 		for i, c := range n.Content {
@@ -167,6 +187,29 @@ func (c *Config) Set(key, text string) error {
 	}
 	text = strings.TrimSpace(text)
 	switch f.Kind() {
+	case reflect.Map:
+		// k=v pairs merge into a copy, so configs copied by value never
+		// share a parameter map; an empty text clears it.
+		m := map[string]string{}
+		if text != "" {
+			for k, v := range f.Interface().(map[string]string) {
+				m[k] = v
+			}
+		}
+		for _, kv := range strings.Split(text, ",") {
+			if kv = strings.TrimSpace(kv); kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || strings.TrimSpace(k) == "" {
+				return fmt.Errorf("%s: %q is not NAME=VALUE", key, kv)
+			}
+			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		if len(m) == 0 {
+			m = nil
+		}
+		f.Set(reflect.ValueOf(m))
 	case reflect.String:
 		f.SetString(text)
 	case reflect.Bool:
@@ -205,19 +248,57 @@ func (c *Config) Get(key string) string {
 	switch f.Kind() {
 	case reflect.Float64:
 		return strconv.FormatFloat(f.Float(), 'g', -1, 64)
+	case reflect.Map:
+		m := f.Interface().(map[string]string)
+		parts := make([]string, 0, len(m))
+		for _, k := range sortedKeys(m) {
+			parts = append(parts, k+"="+m[k])
+		}
+		return strings.Join(parts, ",")
 	default:
 		return fmt.Sprint(f.Interface())
 	}
 }
 
 // Hyper returns every key as text, the form an algorithm plugin receives
-// (it picks the keys it knows).
+// (it picks the keys it knows), with the algorithm's parameters added.
+// The parameter maps themselves are left out.
 func (c *Config) Hyper() map[string]string {
 	m := make(map[string]string)
 	for _, k := range Keys() {
-		m[k] = c.Get(k)
+		if f, _ := c.field(k); f.Kind() != reflect.Map {
+			m[k] = c.Get(k)
+		}
+	}
+	for k, v := range c.AlgoParams {
+		m[k] = v
 	}
 	return m
+}
+
+// Params returns the parameters for the plugin of kind ("env", "algo",
+// "dist" or "ph").
+func (c *Config) Params(kind string) map[string]string {
+	switch kind {
+	case "env":
+		return c.EnvParams
+	case "algo":
+		return c.AlgoParams
+	case "dist":
+		return c.DistParams
+	case "ph":
+		return c.PHParams
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Validate checks values that would make a run fail later, so it fails
@@ -269,8 +350,16 @@ func (c *Config) YAML() []byte {
 	b.WriteString("# resolved NeuralTopology config: every key, after file and flags\n")
 	for _, k := range Keys() {
 		v := c.Get(k)
-		if f, _ := c.field(k); f.Kind() == reflect.String {
+		switch f, _ := c.field(k); f.Kind() {
+		case reflect.String:
 			v = strconv.Quote(v)
+		case reflect.Map:
+			m := f.Interface().(map[string]string)
+			parts := make([]string, 0, len(m))
+			for _, pk := range sortedKeys(m) {
+				parts = append(parts, pk+": "+strconv.Quote(m[pk]))
+			}
+			v = "{" + strings.Join(parts, ", ") + "}"
 		}
 		fmt.Fprintf(&b, "%s: %s\n", k, v)
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -81,14 +82,41 @@ func TestYAMLRoundTrip(t *testing.T) {
 	c.EnvID = "InvertedPendulum-v4"
 	c.TargetKL = 0.1
 	c.HiddenSize = "32,16"
+	c.DistParams = map[string]string{"k": "9", "weights": "unit"}
+	c.AlgoParams = map[string]string{"clip_obs": "5"}
 	var d Config
 	if _, err := d.Load(write(t, string(c.YAML()))); err != nil {
 		t.Fatal(err)
 	}
-	if d != c {
+	if !reflect.DeepEqual(d, c) {
 		t.Fatalf("round trip changed the config:\n%+v\n%+v", c, d)
 	}
-	if h := c.Hyper(); h["learning_rate"] != "0.0003" || h["hidden_size"] != "32,16" || h["target_kl"] != "0.1" {
+	if h := c.Hyper(); h["learning_rate"] != "0.0003" || h["hidden_size"] != "32,16" || h["target_kl"] != "0.1" || h["clip_obs"] != "5" {
 		t.Fatalf("hyper = %v", h)
+	}
+	if _, ok := c.Hyper()["dist_params"]; ok {
+		t.Fatalf("hyper must not carry the parameter maps")
+	}
+}
+
+func TestParamMaps(t *testing.T) {
+	path := write(t, "dist: geodesic\ndist_params:\n  weights: unit\nph_params: {engine: fast}\n")
+	c := Default()
+	if _, err := c.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if c.DistParams["weights"] != "unit" || c.PHParams["engine"] != "fast" {
+		t.Fatalf("maps not loaded: %v %v", c.DistParams, c.PHParams)
+	}
+	// A flag adds to the file's map; the copy made before is untouched.
+	before := c
+	if err := c.Set("dist_params", "k=7"); err != nil {
+		t.Fatal(err)
+	}
+	if c.DistParams["k"] != "7" || c.DistParams["weights"] != "unit" || len(before.DistParams) != 1 {
+		t.Fatalf("merge: %v, copy %v", c.DistParams, before.DistParams)
+	}
+	if err := c.Set("dist_params", "novalue"); err == nil || !strings.Contains(err.Error(), "novalue") {
+		t.Fatalf("want an error naming the bad pair, got %v", err)
 	}
 }

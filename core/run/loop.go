@@ -50,7 +50,7 @@ func (l *loop) train(ctx context.Context) error {
 		l.trainSeconds += time.Since(tStart).Seconds() - (l.sampleSeconds - s0) - (l.waitSeconds - w0)
 	}()
 	cfg := train.Config{TaskID: l.cfg.EnvID, NumEnvs: l.cfg.NumEnvs, Seed: l.cfg.Seed,
-		Hyper: l.cfg.Hyper(), Checkpoint: l.checkpointData, StartStep: l.step}
+		EnvOptions: l.cfg.EnvParams, Hyper: l.cfg.Hyper(), Checkpoint: l.checkpointData, StartStep: l.step}
 	hooks := train.Hooks{
 		OnStart: func(_ context.Context, s train.Start) error {
 			l.spec, l.aspec = s.Env, s.Algo

@@ -85,7 +85,7 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 
 	// The analysis env has its own seed stream so sampling never changes
 	// the training trajectory.
-	ah, _, err := p.Env.Open(ctx, sdk.EnvConfig{TaskID: cfg.EnvID, NumEnvs: 1, Seed: cfg.Seed + analysisSeedOffset})
+	ah, _, err := p.Env.Open(ctx, sdk.EnvConfig{TaskID: cfg.EnvID, NumEnvs: 1, Seed: cfg.Seed + analysisSeedOffset, Options: cfg.EnvParams})
 	if err != nil {
 		return Result{}, fmt.Errorf("open analysis env: %w", err)
 	}
@@ -120,6 +120,7 @@ const analysisSeedOffset = 1_000_003
 func (l *loop) snapshotOptions() snapshot.Options {
 	return snapshot.Options{
 		Samples: l.cfg.TDASamples, Metric: l.cfg.Dist, K: l.cfg.K, MaxDim: l.cfg.MaxDim,
+		DistParams: l.cfg.DistParams, PHParams: l.cfg.PHParams,
 		Summary:    summary.Options{BettiScale: l.cfg.BettiScale},
 		KeepClouds: l.cfg.SaveClouds,
 	}

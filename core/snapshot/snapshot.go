@@ -21,10 +21,12 @@ import (
 
 // Options choose what a snapshot computes.
 type Options struct {
-	Samples    int    // states per snapshot (the seed: 500)
-	Metric     string // distance plugin name, e.g. "geodesic" or "euclid"
-	K          int    // neighbours for the geodesic metric
-	MaxDim     int    // highest homology dimension, capped at the cloud's d-1
+	Samples    int               // states per snapshot (the seed: 500)
+	Metric     string            // distance plugin name, e.g. "geodesic" or "euclid"
+	K          int               // neighbours for the geodesic metric, unless DistParams sets k
+	DistParams map[string]string // the distance plugin's parameters
+	PHParams   map[string]string // the homology plugin's parameters
+	MaxDim     int               // highest homology dimension, capped at the cloud's d-1
 	Summary    summary.Options
 	KeepClouds bool // keep the point clouds in the result (to save them)
 }
@@ -112,7 +114,10 @@ type Result struct {
 func Analyze(ctx context.Context, dist sdk.Distance, ph sdk.Homology, c Cloud, opt Options) (Result, error) {
 	start := time.Now()
 	params := map[string]string{}
-	if opt.Metric == "geodesic" {
+	for k, v := range opt.DistParams {
+		params[k] = v
+	}
+	if _, set := params["k"]; opt.Metric == "geodesic" && !set {
 		params["k"] = strconv.Itoa(opt.K)
 	}
 	dr, err := dist.Compute(ctx, c.Points, params)
@@ -120,7 +125,7 @@ func Analyze(ctx context.Context, dist sdk.Distance, ph sdk.Homology, c Cloud, o
 		return Result{}, fmt.Errorf("snapshot: %s distances of %s: %w", opt.Metric, c.Name, err)
 	}
 	maxDim := min(opt.MaxDim, c.Points.Cols-1)
-	ds, err := ph.Compute(ctx, sdk.HomologyRequest{Distances: &dr.Distances, MaxDim: maxDim})
+	ds, err := ph.Compute(ctx, sdk.HomologyRequest{Distances: &dr.Distances, MaxDim: maxDim, Params: opt.PHParams})
 	if err != nil {
 		return Result{}, fmt.Errorf("snapshot: homology of %s: %w", c.Name, err)
 	}

@@ -292,7 +292,7 @@ class Homology:
             description="Vietoris-Rips persistent homology by GUDHI (Debian python3-gudhi), a Python plugin",
             capabilities={
                 "max_dim": str(MAX_DIM),
-                "coeff": "any prime",
+                "coeff": "any",
                 "input": "distances,points",
                 "engine": "gudhi " + gudhi_version(),
                 "method": "Rips 1-skeleton, edge collapse, expansion, persistent cohomology",

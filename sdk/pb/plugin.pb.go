@@ -124,13 +124,15 @@ func (x *Matrix) GetData() []float64 {
 }
 
 type Info struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // env | algo | dist | ph
-	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
-	Protocol      int32                  `protobuf:"varint,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
-	Description   string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
-	Capabilities  map[string]string      `protobuf:"bytes,6,rep,name=capabilities,proto3" json:"capabilities,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Kind         string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // env | algo | dist | ph
+	Version      string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Protocol     int32                  `protobuf:"varint,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	Description  string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	Capabilities map[string]string      `protobuf:"bytes,6,rep,name=capabilities,proto3" json:"capabilities,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The parameters the plugin takes (protocol 2; docs/plugins.md).
+	Params        []*ParamSpec `protobuf:"bytes,20,rep,name=params,proto3" json:"params,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,6 +209,91 @@ func (x *Info) GetCapabilities() map[string]string {
 	return nil
 }
 
+func (x *Info) GetParams() []*ParamSpec {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+// ParamSpec declares one parameter a plugin takes: the host refuses an
+// unknown or ill-typed value before any work starts.
+type ParamSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`                                     // int | float | bool | string
+	DefaultValue  string                 `protobuf:"bytes,3,opt,name=default_value,json=defaultValue,proto3" json:"default_value,omitempty"` // as text; what the plugin uses when unset
+	Doc           string                 `protobuf:"bytes,4,opt,name=doc,proto3" json:"doc,omitempty"`                                       // one line
+	Choices       []string               `protobuf:"bytes,5,rep,name=choices,proto3" json:"choices,omitempty"`                               // if set, the only values accepted
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParamSpec) Reset() {
+	*x = ParamSpec{}
+	mi := &file_plugin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParamSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParamSpec) ProtoMessage() {}
+
+func (x *ParamSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParamSpec.ProtoReflect.Descriptor instead.
+func (*ParamSpec) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ParamSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ParamSpec) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ParamSpec) GetDefaultValue() string {
+	if x != nil {
+		return x.DefaultValue
+	}
+	return ""
+}
+
+func (x *ParamSpec) GetDoc() string {
+	if x != nil {
+		return x.Doc
+	}
+	return ""
+}
+
+func (x *ParamSpec) GetChoices() []string {
+	if x != nil {
+		return x.Choices
+	}
+	return nil
+}
+
 type EnvConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
@@ -219,7 +306,7 @@ type EnvConfig struct {
 
 func (x *EnvConfig) Reset() {
 	*x = EnvConfig{}
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -231,7 +318,7 @@ func (x *EnvConfig) String() string {
 func (*EnvConfig) ProtoMessage() {}
 
 func (x *EnvConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -244,7 +331,7 @@ func (x *EnvConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvConfig.ProtoReflect.Descriptor instead.
 func (*EnvConfig) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{3}
+	return file_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EnvConfig) GetTaskId() string {
@@ -294,7 +381,7 @@ type EnvSpec struct {
 
 func (x *EnvSpec) Reset() {
 	*x = EnvSpec{}
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +393,7 @@ func (x *EnvSpec) String() string {
 func (*EnvSpec) ProtoMessage() {}
 
 func (x *EnvSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +406,7 @@ func (x *EnvSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvSpec.ProtoReflect.Descriptor instead.
 func (*EnvSpec) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{4}
+	return file_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EnvSpec) GetTaskId() string {
@@ -409,7 +496,7 @@ type OpenResponse struct {
 
 func (x *OpenResponse) Reset() {
 	*x = OpenResponse{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +508,7 @@ func (x *OpenResponse) String() string {
 func (*OpenResponse) ProtoMessage() {}
 
 func (x *OpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +521,7 @@ func (x *OpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenResponse.ProtoReflect.Descriptor instead.
 func (*OpenResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *OpenResponse) GetHandle() int32 {
@@ -461,7 +548,7 @@ type ResetRequest struct {
 
 func (x *ResetRequest) Reset() {
 	*x = ResetRequest{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +560,7 @@ func (x *ResetRequest) String() string {
 func (*ResetRequest) ProtoMessage() {}
 
 func (x *ResetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +573,7 @@ func (x *ResetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetRequest.ProtoReflect.Descriptor instead.
 func (*ResetRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ResetRequest) GetHandle() int32 {
@@ -513,7 +600,7 @@ type StepRequest struct {
 
 func (x *StepRequest) Reset() {
 	*x = StepRequest{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +612,7 @@ func (x *StepRequest) String() string {
 func (*StepRequest) ProtoMessage() {}
 
 func (x *StepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +625,7 @@ func (x *StepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepRequest.ProtoReflect.Descriptor instead.
 func (*StepRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StepRequest) GetHandle() int32 {
@@ -566,7 +653,7 @@ type EpisodeStat struct {
 
 func (x *EpisodeStat) Reset() {
 	*x = EpisodeStat{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +665,7 @@ func (x *EpisodeStat) String() string {
 func (*EpisodeStat) ProtoMessage() {}
 
 func (x *EpisodeStat) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +678,7 @@ func (x *EpisodeStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EpisodeStat.ProtoReflect.Descriptor instead.
 func (*EpisodeStat) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EpisodeStat) GetEnv() int32 {
@@ -624,7 +711,7 @@ type Floats struct {
 
 func (x *Floats) Reset() {
 	*x = Floats{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +723,7 @@ func (x *Floats) String() string {
 func (*Floats) ProtoMessage() {}
 
 func (x *Floats) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +736,7 @@ func (x *Floats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Floats.ProtoReflect.Descriptor instead.
 func (*Floats) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Floats) GetValues() []float64 {
@@ -674,7 +761,7 @@ type StepResult struct {
 
 func (x *StepResult) Reset() {
 	*x = StepResult{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +773,7 @@ func (x *StepResult) String() string {
 func (*StepResult) ProtoMessage() {}
 
 func (x *StepResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +786,7 @@ func (x *StepResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepResult.ProtoReflect.Descriptor instead.
 func (*StepResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StepResult) GetObs() *Matrix {
@@ -763,7 +850,7 @@ type RenderRequest struct {
 
 func (x *RenderRequest) Reset() {
 	*x = RenderRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +862,7 @@ func (x *RenderRequest) String() string {
 func (*RenderRequest) ProtoMessage() {}
 
 func (x *RenderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +875,7 @@ func (x *RenderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderRequest.ProtoReflect.Descriptor instead.
 func (*RenderRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RenderRequest) GetHandle() int32 {
@@ -830,7 +917,7 @@ type Frame struct {
 
 func (x *Frame) Reset() {
 	*x = Frame{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +929,7 @@ func (x *Frame) String() string {
 func (*Frame) ProtoMessage() {}
 
 func (x *Frame) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +942,7 @@ func (x *Frame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Frame.ProtoReflect.Descriptor instead.
 func (*Frame) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Frame) GetWidth() int32 {
@@ -888,7 +975,7 @@ type Handle struct {
 
 func (x *Handle) Reset() {
 	*x = Handle{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +987,7 @@ func (x *Handle) String() string {
 func (*Handle) ProtoMessage() {}
 
 func (x *Handle) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1000,7 @@ func (x *Handle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Handle.ProtoReflect.Descriptor instead.
 func (*Handle) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Handle) GetHandle() int32 {
@@ -934,7 +1021,7 @@ type AlgoConfig struct {
 
 func (x *AlgoConfig) Reset() {
 	*x = AlgoConfig{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1033,7 @@ func (x *AlgoConfig) String() string {
 func (*AlgoConfig) ProtoMessage() {}
 
 func (x *AlgoConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1046,7 @@ func (x *AlgoConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlgoConfig.ProtoReflect.Descriptor instead.
 func (*AlgoConfig) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AlgoConfig) GetEnv() *EnvSpec {
@@ -994,7 +1081,7 @@ type AlgoSpec struct {
 
 func (x *AlgoSpec) Reset() {
 	*x = AlgoSpec{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1093,7 @@ func (x *AlgoSpec) String() string {
 func (*AlgoSpec) ProtoMessage() {}
 
 func (x *AlgoSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1106,7 @@ func (x *AlgoSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlgoSpec.ProtoReflect.Descriptor instead.
 func (*AlgoSpec) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AlgoSpec) GetLayers() []string {
@@ -1055,7 +1142,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1154,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1167,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Outcome) GetReward() []float64 {
@@ -1121,7 +1208,7 @@ type ActRequest struct {
 
 func (x *ActRequest) Reset() {
 	*x = ActRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1220,7 @@ func (x *ActRequest) String() string {
 func (*ActRequest) ProtoMessage() {}
 
 func (x *ActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1233,7 @@ func (x *ActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActRequest.ProtoReflect.Descriptor instead.
 func (*ActRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ActRequest) GetObs() *Matrix {
@@ -1174,7 +1261,7 @@ type UpdateStats struct {
 
 func (x *UpdateStats) Reset() {
 	*x = UpdateStats{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1273,7 @@ func (x *UpdateStats) String() string {
 func (*UpdateStats) ProtoMessage() {}
 
 func (x *UpdateStats) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1286,7 @@ func (x *UpdateStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStats.ProtoReflect.Descriptor instead.
 func (*UpdateStats) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdateStats) GetUpdate() int32 {
@@ -1233,7 +1320,7 @@ type ActResult struct {
 
 func (x *ActResult) Reset() {
 	*x = ActResult{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1332,7 @@ func (x *ActResult) String() string {
 func (*ActResult) ProtoMessage() {}
 
 func (x *ActResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1345,7 @@ func (x *ActResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActResult.ProtoReflect.Descriptor instead.
 func (*ActResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ActResult) GetActions() *Matrix {
@@ -1285,7 +1372,7 @@ type PolicyRequest struct {
 
 func (x *PolicyRequest) Reset() {
 	*x = PolicyRequest{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1384,7 @@ func (x *PolicyRequest) String() string {
 func (*PolicyRequest) ProtoMessage() {}
 
 func (x *PolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1397,7 @@ func (x *PolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyRequest.ProtoReflect.Descriptor instead.
 func (*PolicyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PolicyRequest) GetObs() *Matrix {
@@ -1337,7 +1424,7 @@ type ActivationsRequest struct {
 
 func (x *ActivationsRequest) Reset() {
 	*x = ActivationsRequest{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1436,7 @@ func (x *ActivationsRequest) String() string {
 func (*ActivationsRequest) ProtoMessage() {}
 
 func (x *ActivationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1362,7 +1449,7 @@ func (x *ActivationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivationsRequest.ProtoReflect.Descriptor instead.
 func (*ActivationsRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ActivationsRequest) GetStates() *Matrix {
@@ -1389,7 +1476,7 @@ type Layer struct {
 
 func (x *Layer) Reset() {
 	*x = Layer{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1401,7 +1488,7 @@ func (x *Layer) String() string {
 func (*Layer) ProtoMessage() {}
 
 func (x *Layer) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1414,7 +1501,7 @@ func (x *Layer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Layer.ProtoReflect.Descriptor instead.
 func (*Layer) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Layer) GetName() string {
@@ -1440,7 +1527,7 @@ type ActivationsResponse struct {
 
 func (x *ActivationsResponse) Reset() {
 	*x = ActivationsResponse{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1539,7 @@ func (x *ActivationsResponse) String() string {
 func (*ActivationsResponse) ProtoMessage() {}
 
 func (x *ActivationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1552,7 @@ func (x *ActivationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivationsResponse.ProtoReflect.Descriptor instead.
 func (*ActivationsResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{23}
+	return file_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ActivationsResponse) GetLayers() []*Layer {
@@ -1484,7 +1571,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1583,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1596,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{24}
+	return file_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Checkpoint) GetData() []byte {
@@ -1529,7 +1616,7 @@ type DistanceRequest struct {
 
 func (x *DistanceRequest) Reset() {
 	*x = DistanceRequest{}
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1541,7 +1628,7 @@ func (x *DistanceRequest) String() string {
 func (*DistanceRequest) ProtoMessage() {}
 
 func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1554,7 +1641,7 @@ func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceRequest.ProtoReflect.Descriptor instead.
 func (*DistanceRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{25}
+	return file_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DistanceRequest) GetPoints() *Matrix {
@@ -1581,7 +1668,7 @@ type DistanceResult struct {
 
 func (x *DistanceResult) Reset() {
 	*x = DistanceResult{}
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1680,7 @@ func (x *DistanceResult) String() string {
 func (*DistanceResult) ProtoMessage() {}
 
 func (x *DistanceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1693,7 @@ func (x *DistanceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceResult.ProtoReflect.Descriptor instead.
 func (*DistanceResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{26}
+	return file_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DistanceResult) GetDistances() *Matrix {
@@ -1628,15 +1715,16 @@ type HomologyRequest struct {
 	Distances     *Matrix                `protobuf:"bytes,1,opt,name=distances,proto3" json:"distances,omitempty"` // set this, or points
 	Points        *Matrix                `protobuf:"bytes,2,opt,name=points,proto3" json:"points,omitempty"`
 	MaxDim        int32                  `protobuf:"varint,3,opt,name=max_dim,json=maxDim,proto3" json:"max_dim,omitempty"`
-	Threshold     float64                `protobuf:"fixed64,4,opt,name=threshold,proto3" json:"threshold,omitempty"` // 0 or +inf: no threshold
-	Coeff         int32                  `protobuf:"varint,5,opt,name=coeff,proto3" json:"coeff,omitempty"`          // 0 means 2
+	Threshold     float64                `protobuf:"fixed64,4,opt,name=threshold,proto3" json:"threshold,omitempty"`                                                                    // 0 or +inf: no threshold
+	Coeff         int32                  `protobuf:"varint,5,opt,name=coeff,proto3" json:"coeff,omitempty"`                                                                             // 0 means 2
+	Params        map[string]string      `protobuf:"bytes,20,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the plugin's declared parameters (protocol 2)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HomologyRequest) Reset() {
 	*x = HomologyRequest{}
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1648,7 +1736,7 @@ func (x *HomologyRequest) String() string {
 func (*HomologyRequest) ProtoMessage() {}
 
 func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1661,7 +1749,7 @@ func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyRequest.ProtoReflect.Descriptor instead.
 func (*HomologyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{27}
+	return file_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HomologyRequest) GetDistances() *Matrix {
@@ -1699,6 +1787,13 @@ func (x *HomologyRequest) GetCoeff() int32 {
 	return 0
 }
 
+func (x *HomologyRequest) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
 // Diagram holds the pairs of one dimension as parallel arrays; an infinite
 // death is +inf.
 type Diagram struct {
@@ -1712,7 +1807,7 @@ type Diagram struct {
 
 func (x *Diagram) Reset() {
 	*x = Diagram{}
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1819,7 @@ func (x *Diagram) String() string {
 func (*Diagram) ProtoMessage() {}
 
 func (x *Diagram) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1832,7 @@ func (x *Diagram) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagram.ProtoReflect.Descriptor instead.
 func (*Diagram) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{28}
+	return file_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Diagram) GetDim() int32 {
@@ -1770,7 +1865,7 @@ type HomologyResult struct {
 
 func (x *HomologyResult) Reset() {
 	*x = HomologyResult{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1877,7 @@ func (x *HomologyResult) String() string {
 func (*HomologyResult) ProtoMessage() {}
 
 func (x *HomologyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1890,7 @@ func (x *HomologyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyResult.ProtoReflect.Descriptor instead.
 func (*HomologyResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{29}
+	return file_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *HomologyResult) GetDiagrams() []*Diagram {
@@ -1814,17 +1909,24 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06Matrix\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\x05R\x04rows\x12\x12\n" +
 	"\x04cols\x18\x02 \x01(\x05R\x04cols\x12\x16\n" +
-	"\x04data\x18\x03 \x03(\x01B\x02\x10\x01R\x04data\"\x96\x02\n" +
+	"\x04data\x18\x03 \x03(\x01B\x02\x10\x01R\x04data\"\xcc\x02\n" +
 	"\x04Info\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\x1a\n" +
 	"\bprotocol\x18\x04 \x01(\x05R\bprotocol\x12 \n" +
 	"\vdescription\x18\x05 \x01(\tR\vdescription\x12M\n" +
-	"\fcapabilities\x18\x06 \x03(\v2).neuraltopology.v1.Info.CapabilitiesEntryR\fcapabilities\x1a?\n" +
+	"\fcapabilities\x18\x06 \x03(\v2).neuraltopology.v1.Info.CapabilitiesEntryR\fcapabilities\x124\n" +
+	"\x06params\x18\x14 \x03(\v2\x1c.neuraltopology.v1.ParamSpecR\x06params\x1a?\n" +
 	"\x11CapabilitiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x01\n" +
+	"\tParamSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12#\n" +
+	"\rdefault_value\x18\x03 \x01(\tR\fdefaultValue\x12\x10\n" +
+	"\x03doc\x18\x04 \x01(\tR\x03doc\x12\x18\n" +
+	"\achoices\x18\x05 \x03(\tR\achoices\"\xd4\x01\n" +
 	"\tEnvConfig\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x19\n" +
 	"\bnum_envs\x18\x02 \x01(\x05R\anumEnvs\x12\x12\n" +
@@ -1945,13 +2047,17 @@ const file_plugin_proto_rawDesc = "" +
 	"\tdistances\x18\x01 \x01(\v2\x19.neuraltopology.v1.MatrixR\tdistances\x12\x1e\n" +
 	"\n" +
 	"components\x18\x02 \x01(\x05R\n" +
-	"components\"\xca\x01\n" +
+	"components\"\xcd\x02\n" +
 	"\x0fHomologyRequest\x127\n" +
 	"\tdistances\x18\x01 \x01(\v2\x19.neuraltopology.v1.MatrixR\tdistances\x121\n" +
 	"\x06points\x18\x02 \x01(\v2\x19.neuraltopology.v1.MatrixR\x06points\x12\x17\n" +
 	"\amax_dim\x18\x03 \x01(\x05R\x06maxDim\x12\x1c\n" +
 	"\tthreshold\x18\x04 \x01(\x01R\tthreshold\x12\x14\n" +
-	"\x05coeff\x18\x05 \x01(\x05R\x05coeff\"S\n" +
+	"\x05coeff\x18\x05 \x01(\x05R\x05coeff\x12F\n" +
+	"\x06params\x18\x14 \x03(\v2..neuraltopology.v1.HomologyRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
 	"\aDiagram\x12\x10\n" +
 	"\x03dim\x18\x01 \x01(\x05R\x03dim\x12\x1a\n" +
 	"\x06births\x18\x02 \x03(\x01B\x02\x10\x01R\x06births\x12\x1a\n" +
@@ -1992,112 +2098,116 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: neuraltopology.v1.Empty
 	(*Matrix)(nil),              // 1: neuraltopology.v1.Matrix
 	(*Info)(nil),                // 2: neuraltopology.v1.Info
-	(*EnvConfig)(nil),           // 3: neuraltopology.v1.EnvConfig
-	(*EnvSpec)(nil),             // 4: neuraltopology.v1.EnvSpec
-	(*OpenResponse)(nil),        // 5: neuraltopology.v1.OpenResponse
-	(*ResetRequest)(nil),        // 6: neuraltopology.v1.ResetRequest
-	(*StepRequest)(nil),         // 7: neuraltopology.v1.StepRequest
-	(*EpisodeStat)(nil),         // 8: neuraltopology.v1.EpisodeStat
-	(*Floats)(nil),              // 9: neuraltopology.v1.Floats
-	(*StepResult)(nil),          // 10: neuraltopology.v1.StepResult
-	(*RenderRequest)(nil),       // 11: neuraltopology.v1.RenderRequest
-	(*Frame)(nil),               // 12: neuraltopology.v1.Frame
-	(*Handle)(nil),              // 13: neuraltopology.v1.Handle
-	(*AlgoConfig)(nil),          // 14: neuraltopology.v1.AlgoConfig
-	(*AlgoSpec)(nil),            // 15: neuraltopology.v1.AlgoSpec
-	(*Outcome)(nil),             // 16: neuraltopology.v1.Outcome
-	(*ActRequest)(nil),          // 17: neuraltopology.v1.ActRequest
-	(*UpdateStats)(nil),         // 18: neuraltopology.v1.UpdateStats
-	(*ActResult)(nil),           // 19: neuraltopology.v1.ActResult
-	(*PolicyRequest)(nil),       // 20: neuraltopology.v1.PolicyRequest
-	(*ActivationsRequest)(nil),  // 21: neuraltopology.v1.ActivationsRequest
-	(*Layer)(nil),               // 22: neuraltopology.v1.Layer
-	(*ActivationsResponse)(nil), // 23: neuraltopology.v1.ActivationsResponse
-	(*Checkpoint)(nil),          // 24: neuraltopology.v1.Checkpoint
-	(*DistanceRequest)(nil),     // 25: neuraltopology.v1.DistanceRequest
-	(*DistanceResult)(nil),      // 26: neuraltopology.v1.DistanceResult
-	(*HomologyRequest)(nil),     // 27: neuraltopology.v1.HomologyRequest
-	(*Diagram)(nil),             // 28: neuraltopology.v1.Diagram
-	(*HomologyResult)(nil),      // 29: neuraltopology.v1.HomologyResult
-	nil,                         // 30: neuraltopology.v1.Info.CapabilitiesEntry
-	nil,                         // 31: neuraltopology.v1.EnvConfig.OptionsEntry
-	nil,                         // 32: neuraltopology.v1.StepResult.InfoEntry
-	nil,                         // 33: neuraltopology.v1.AlgoConfig.HyperEntry
-	nil,                         // 34: neuraltopology.v1.UpdateStats.StatsEntry
-	nil,                         // 35: neuraltopology.v1.DistanceRequest.ParamsEntry
+	(*ParamSpec)(nil),           // 3: neuraltopology.v1.ParamSpec
+	(*EnvConfig)(nil),           // 4: neuraltopology.v1.EnvConfig
+	(*EnvSpec)(nil),             // 5: neuraltopology.v1.EnvSpec
+	(*OpenResponse)(nil),        // 6: neuraltopology.v1.OpenResponse
+	(*ResetRequest)(nil),        // 7: neuraltopology.v1.ResetRequest
+	(*StepRequest)(nil),         // 8: neuraltopology.v1.StepRequest
+	(*EpisodeStat)(nil),         // 9: neuraltopology.v1.EpisodeStat
+	(*Floats)(nil),              // 10: neuraltopology.v1.Floats
+	(*StepResult)(nil),          // 11: neuraltopology.v1.StepResult
+	(*RenderRequest)(nil),       // 12: neuraltopology.v1.RenderRequest
+	(*Frame)(nil),               // 13: neuraltopology.v1.Frame
+	(*Handle)(nil),              // 14: neuraltopology.v1.Handle
+	(*AlgoConfig)(nil),          // 15: neuraltopology.v1.AlgoConfig
+	(*AlgoSpec)(nil),            // 16: neuraltopology.v1.AlgoSpec
+	(*Outcome)(nil),             // 17: neuraltopology.v1.Outcome
+	(*ActRequest)(nil),          // 18: neuraltopology.v1.ActRequest
+	(*UpdateStats)(nil),         // 19: neuraltopology.v1.UpdateStats
+	(*ActResult)(nil),           // 20: neuraltopology.v1.ActResult
+	(*PolicyRequest)(nil),       // 21: neuraltopology.v1.PolicyRequest
+	(*ActivationsRequest)(nil),  // 22: neuraltopology.v1.ActivationsRequest
+	(*Layer)(nil),               // 23: neuraltopology.v1.Layer
+	(*ActivationsResponse)(nil), // 24: neuraltopology.v1.ActivationsResponse
+	(*Checkpoint)(nil),          // 25: neuraltopology.v1.Checkpoint
+	(*DistanceRequest)(nil),     // 26: neuraltopology.v1.DistanceRequest
+	(*DistanceResult)(nil),      // 27: neuraltopology.v1.DistanceResult
+	(*HomologyRequest)(nil),     // 28: neuraltopology.v1.HomologyRequest
+	(*Diagram)(nil),             // 29: neuraltopology.v1.Diagram
+	(*HomologyResult)(nil),      // 30: neuraltopology.v1.HomologyResult
+	nil,                         // 31: neuraltopology.v1.Info.CapabilitiesEntry
+	nil,                         // 32: neuraltopology.v1.EnvConfig.OptionsEntry
+	nil,                         // 33: neuraltopology.v1.StepResult.InfoEntry
+	nil,                         // 34: neuraltopology.v1.AlgoConfig.HyperEntry
+	nil,                         // 35: neuraltopology.v1.UpdateStats.StatsEntry
+	nil,                         // 36: neuraltopology.v1.DistanceRequest.ParamsEntry
+	nil,                         // 37: neuraltopology.v1.HomologyRequest.ParamsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	30, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
-	31, // 1: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
-	4,  // 2: neuraltopology.v1.OpenResponse.spec:type_name -> neuraltopology.v1.EnvSpec
-	1,  // 3: neuraltopology.v1.StepRequest.actions:type_name -> neuraltopology.v1.Matrix
-	1,  // 4: neuraltopology.v1.StepResult.obs:type_name -> neuraltopology.v1.Matrix
-	1,  // 5: neuraltopology.v1.StepResult.final_obs:type_name -> neuraltopology.v1.Matrix
-	8,  // 6: neuraltopology.v1.StepResult.episodes:type_name -> neuraltopology.v1.EpisodeStat
-	32, // 7: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
-	4,  // 8: neuraltopology.v1.AlgoConfig.env:type_name -> neuraltopology.v1.EnvSpec
-	33, // 9: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
-	1,  // 10: neuraltopology.v1.Outcome.final_obs:type_name -> neuraltopology.v1.Matrix
-	1,  // 11: neuraltopology.v1.ActRequest.obs:type_name -> neuraltopology.v1.Matrix
-	16, // 12: neuraltopology.v1.ActRequest.prev:type_name -> neuraltopology.v1.Outcome
-	34, // 13: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
-	1,  // 14: neuraltopology.v1.ActResult.actions:type_name -> neuraltopology.v1.Matrix
-	18, // 15: neuraltopology.v1.ActResult.update:type_name -> neuraltopology.v1.UpdateStats
-	1,  // 16: neuraltopology.v1.PolicyRequest.obs:type_name -> neuraltopology.v1.Matrix
-	1,  // 17: neuraltopology.v1.ActivationsRequest.states:type_name -> neuraltopology.v1.Matrix
-	1,  // 18: neuraltopology.v1.Layer.values:type_name -> neuraltopology.v1.Matrix
-	22, // 19: neuraltopology.v1.ActivationsResponse.layers:type_name -> neuraltopology.v1.Layer
-	1,  // 20: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
-	35, // 21: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
-	1,  // 22: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 23: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 24: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
-	28, // 25: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
-	9,  // 26: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
-	0,  // 27: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
-	3,  // 28: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
-	6,  // 29: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
-	7,  // 30: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
-	11, // 31: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
-	13, // 32: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
-	0,  // 33: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
-	14, // 34: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
-	17, // 35: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
-	20, // 36: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
-	21, // 37: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
-	0,  // 38: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
-	24, // 39: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
-	0,  // 40: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
-	25, // 41: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
-	0,  // 42: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
-	27, // 43: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
-	2,  // 44: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
-	5,  // 45: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
-	1,  // 46: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
-	10, // 47: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
-	12, // 48: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
-	0,  // 49: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
-	2,  // 50: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
-	15, // 51: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
-	19, // 52: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
-	1,  // 53: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
-	23, // 54: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
-	24, // 55: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
-	0,  // 56: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
-	2,  // 57: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
-	26, // 58: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
-	2,  // 59: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
-	29, // 60: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
-	44, // [44:61] is the sub-list for method output_type
-	27, // [27:44] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	31, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
+	3,  // 1: neuraltopology.v1.Info.params:type_name -> neuraltopology.v1.ParamSpec
+	32, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
+	5,  // 3: neuraltopology.v1.OpenResponse.spec:type_name -> neuraltopology.v1.EnvSpec
+	1,  // 4: neuraltopology.v1.StepRequest.actions:type_name -> neuraltopology.v1.Matrix
+	1,  // 5: neuraltopology.v1.StepResult.obs:type_name -> neuraltopology.v1.Matrix
+	1,  // 6: neuraltopology.v1.StepResult.final_obs:type_name -> neuraltopology.v1.Matrix
+	9,  // 7: neuraltopology.v1.StepResult.episodes:type_name -> neuraltopology.v1.EpisodeStat
+	33, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
+	5,  // 9: neuraltopology.v1.AlgoConfig.env:type_name -> neuraltopology.v1.EnvSpec
+	34, // 10: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
+	1,  // 11: neuraltopology.v1.Outcome.final_obs:type_name -> neuraltopology.v1.Matrix
+	1,  // 12: neuraltopology.v1.ActRequest.obs:type_name -> neuraltopology.v1.Matrix
+	17, // 13: neuraltopology.v1.ActRequest.prev:type_name -> neuraltopology.v1.Outcome
+	35, // 14: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
+	1,  // 15: neuraltopology.v1.ActResult.actions:type_name -> neuraltopology.v1.Matrix
+	19, // 16: neuraltopology.v1.ActResult.update:type_name -> neuraltopology.v1.UpdateStats
+	1,  // 17: neuraltopology.v1.PolicyRequest.obs:type_name -> neuraltopology.v1.Matrix
+	1,  // 18: neuraltopology.v1.ActivationsRequest.states:type_name -> neuraltopology.v1.Matrix
+	1,  // 19: neuraltopology.v1.Layer.values:type_name -> neuraltopology.v1.Matrix
+	23, // 20: neuraltopology.v1.ActivationsResponse.layers:type_name -> neuraltopology.v1.Layer
+	1,  // 21: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
+	36, // 22: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
+	1,  // 23: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 24: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 25: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
+	37, // 26: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
+	29, // 27: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
+	10, // 28: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
+	0,  // 29: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
+	4,  // 30: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
+	7,  // 31: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
+	8,  // 32: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
+	12, // 33: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
+	14, // 34: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
+	0,  // 35: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
+	15, // 36: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
+	18, // 37: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
+	21, // 38: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
+	22, // 39: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
+	0,  // 40: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
+	25, // 41: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
+	0,  // 42: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
+	26, // 43: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
+	0,  // 44: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
+	28, // 45: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
+	2,  // 46: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
+	6,  // 47: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
+	1,  // 48: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
+	11, // 49: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
+	13, // 50: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
+	0,  // 51: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
+	2,  // 52: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
+	16, // 53: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
+	20, // 54: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
+	1,  // 55: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
+	24, // 56: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
+	25, // 57: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
+	0,  // 58: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
+	2,  // 59: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
+	27, // 60: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
+	2,  // 61: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
+	30, // 62: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
+	46, // [46:63] is the sub-list for method output_type
+	29, // [29:46] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2111,7 +2221,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

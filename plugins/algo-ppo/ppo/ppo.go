@@ -103,6 +103,12 @@ func (a *PPO) Describe(ctx context.Context) (sdk.Info, error) {
 			"action_space": "box",
 			"hyper":        "total_timesteps,learning_rate,num_steps,anneal_lr,gamma,gae_lambda,num_minibatches,update_epochs,norm_adv,clip_coef,clip_vloss,ent_coef,vf_coef,max_grad_norm,target_kl,hidden_size,clip_obs,clip_reward",
 		},
+		// The run's config keys reach Hyper on their own; these two have no
+		// config key, so they are parameters (--algo-param clip_obs=5).
+		Params: []sdk.ParamSpec{
+			{Name: "clip_obs", Type: sdk.ParamFloat, Default: "10", Doc: "normalised observations are clipped to [-clip_obs, clip_obs]"},
+			{Name: "clip_reward", Type: sdk.ParamFloat, Default: "100", Doc: "rewards are clipped to [-clip_reward, clip_reward] (the seed's pipeline)"},
+		},
 	}, nil
 }
 

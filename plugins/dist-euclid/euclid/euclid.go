@@ -109,11 +109,12 @@ var _ sdk.Distance = Plugin{}
 // Describe reports the plugin's name, kind and versions.
 func (Plugin) Describe(context.Context) (sdk.Info, error) {
 	return sdk.Info{
-		Name:        "euclid",
-		Kind:        sdk.KindDist,
-		Version:     Version,
-		Protocol:    sdk.ProtocolVersion,
-		Description: "Euclidean distance matrix of a point cloud",
+		Name:         "euclid",
+		Kind:         sdk.KindDist,
+		Version:      Version,
+		Protocol:     sdk.ProtocolVersion,
+		Description:  "Euclidean distance matrix of a point cloud",
+		Capabilities: map[string]string{sdk.CapMetric: "true"},
 	}, nil
 }
 

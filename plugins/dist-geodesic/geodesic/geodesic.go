@@ -451,12 +451,14 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 		Protocol:    sdk.ProtocolVersion,
 		Description: "geodesic distances over the symmetrised k-nearest-neighbour graph",
 		Capabilities: map[string]string{
-			"params":    "k,weights",
-			"k":         strconv.Itoa(DefaultK),
-			"weights":   "euclid,unit",
-			"seed_k":    "14",
-			"disjoint":  "2*max",
-			"symmetric": "union",
+			sdk.CapMetric: "true", // shortest paths; 2*max between components keeps it
+			"seed_k":      "14",
+			"disjoint":    "2*max",
+			"symmetric":   "union",
+		},
+		Params: []sdk.ParamSpec{
+			{Name: "k", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultK), Doc: "nearest other points each point is joined to (--k is its short form)"},
+			{Name: "weights", Type: sdk.ParamString, Default: "euclid", Doc: "edge lengths: euclid, or unit for hop counts", Choices: []string{"euclid", "unit"}},
 		},
 	}, nil
 }

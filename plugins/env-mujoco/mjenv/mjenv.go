@@ -58,10 +58,22 @@ func (e *Env) Describe(ctx context.Context) (sdk.Info, error) {
 		Protocol:    sdk.ProtocolVersion,
 		Description: fmt.Sprintf("MuJoCo %s control tasks with Gymnasium v4 semantics", mjVersion()),
 		Capabilities: map[string]string{
-			"tasks":  strings.Join(taskOrder, ","),
-			"render": "gif",
+			"tasks":    strings.Join(taskOrder, ","),
+			"obs_dims": obsDims(),
+			"render":   "gif",
 		},
 	}, nil
+}
+
+// obsDims renders each task's observation size for capability obs_dims.
+func obsDims() string {
+	var parts []string
+	for _, id := range taskOrder {
+		if t, err := tasks.Lookup(id); err == nil {
+			parts = append(parts, fmt.Sprintf("%s=%d", id, t.ObsDim))
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // taskOrder is the order the capabilities list the tasks in.

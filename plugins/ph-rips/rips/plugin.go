@@ -29,7 +29,7 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 		Description: "Vietoris-Rips persistent homology (Ripser's method: cohomology, clearing, apparent pairs), multi-core",
 		Capabilities: map[string]string{
 			"max_dim": strconv.Itoa(MaxSupportedDim),
-			"coeff":   "prime p < 65536",
+			"coeff":   "any<65536",
 			"input":   "distances,points",
 		},
 	}, nil

@@ -28,7 +28,7 @@ func (p Plugin) Describe(context.Context) (sdk.Info, error) {
 		Description: "Vietoris-Rips persistent homology by Debian's ripser 1.2.1 executables (ripser, ripser-coeff)",
 		Capabilities: map[string]string{
 			"max_dim": strconv.Itoa(MaxDim),
-			"coeff":   "any prime (2 by ripser, others by ripser-coeff)",
+			"coeff":   "any", // 2 by ripser, others by ripser-coeff
 			"input":   "distances,points",
 			"engine":  "ripser 1.2.1 (external process)",
 		},
