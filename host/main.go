@@ -6,7 +6,8 @@
 // Usage:
 //
 //	nthost [run] [flags]        train with topology snapshots (the main job)
-//	nthost plugins              list the plugins found, with versions
+//	nthost plugins [NAME]       list the plugins found, or one plugin's parameters
+//	nthost plugin new|test ...  write a new plugin project; run the conformance kit
 //	nthost dist ...             distance matrix of a point cloud file
 //	nthost tda ...              persistent homology of a file
 //	nthost env rollout ...      run a policy in an environment
@@ -97,6 +98,7 @@ func (a *app) closeAll() {
 var commands = map[string]func(ctx context.Context, a *app, args []string) error{
 	"run":     cmdRun,
 	"plugins": cmdPlugins,
+	"plugin":  cmdPlugin,
 	"dist":    cmdDist,
 	"tda":     cmdTDA,
 	"env":     cmdEnv,
@@ -130,7 +132,9 @@ func run(ctx context.Context, a *app, args []string) error {
 const usage = `nthost: train agents and watch the topology of their networks.
 
   nthost [run] [flags]        train with topology snapshots (the main job)
-  nthost plugins              list the plugins found, with versions
+  nthost plugins [NAME]       list the plugins found, or one plugin's parameters
+  nthost plugin new ...       write a new plugin project (Go or Python)
+  nthost plugin test BINARY   run the conformance kit against a plugin binary
   nthost dist ...             distance matrix of a point cloud file
   nthost tda ...              persistent homology of a file
   nthost env rollout ...      run a policy in an environment

@@ -75,7 +75,7 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	c := &Client{Path: path, Name: name, Kind: kind, stderr: &tailBuffer{max: 4096}}
 	c.pc = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		Plugins:          pluginMap(nil),
+		VersionedPlugins: versionedPlugins(),
 		Cmd:              exec.Command(path),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger.Named(filepath.Base(path)),
@@ -87,6 +87,11 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	rpc, err := c.pc.Client()
 	if err != nil {
 		c.pc.Kill()
+		if strings.Contains(err.Error(), "timeout while waiting for plugin to start") {
+			// The usual cause in a plugin not built with sdk.Serve: the
+			// handshake line sits in a stdout buffer nobody flushes.
+			err = fmt.Errorf("%v: no handshake line on its stdout within %v; a plugin must print it and flush stdout (Python: print(..., flush=True); docs/plugins.md, Symptoms)", err, opt.StartTimeout)
+		}
 		return nil, fmt.Errorf("plugin %s: start failed: %v%s", filepath.Base(path), err, c.stderr.suffix())
 	}
 	raw, err := rpc.Dispense(string(kind))
@@ -121,8 +126,8 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		err = fmt.Errorf("plugin %s: says it is kind %q, its file name says %q", filepath.Base(path), info.Kind, kind)
 	case info.Name != name:
 		err = fmt.Errorf("plugin %s: says its name is %q, its file name says %q", filepath.Base(path), info.Name, name)
-	case info.Protocol != ProtocolVersion:
-		err = fmt.Errorf("plugin %s: speaks protocol %d, this host speaks %d: rebuild the plugin against this sdk", filepath.Base(path), info.Protocol, ProtocolVersion)
+	case info.Protocol != c.pc.NegotiatedVersion():
+		err = fmt.Errorf("plugin %s: its handshake chose protocol %d but it says it speaks %d: set Info.Protocol to sdk.ProtocolVersion", filepath.Base(path), c.pc.NegotiatedVersion(), info.Protocol)
 	}
 	if err != nil {
 		c.pc.Kill()

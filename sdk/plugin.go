@@ -11,10 +11,32 @@ import (
 	"google.golang.org/grpc"
 )
 
-// ProtocolVersion is the version of the plugin protocol in sdk/proto. It is
-// bumped on any incompatible change; go-plugin's handshake refuses a plugin
-// built for another version before any call is made.
-const ProtocolVersion = 1
+// ProtocolVersion is the version of the plugin protocol in sdk/proto that
+// this sdk's plugins serve. The policy (docs/plugins.md, "Versions"):
+// changes to plugin.proto are additive only (new fields, messages and
+// RPCs; nothing renamed, renumbered or removed), and the version is bumped
+// whenever a plugin may rely on something a host of the previous version
+// would not do, e.g. pass it parameters. Hosts keep speaking every earlier
+// version (ProtocolVersions), so old plugin binaries keep running; go-plugin
+// negotiates the newest version both sides speak at the handshake.
+//
+// Version 1: the four services. Version 2: declared parameters
+// (Info.params), HomologyRequest.params, documented capability keys.
+const ProtocolVersion = 2
+
+// ProtocolVersions are the protocol versions a host built with this sdk
+// accepts, oldest first.
+var ProtocolVersions = []int{1, 2}
+
+// SupportedProtocol reports whether v is one of ProtocolVersions.
+func SupportedProtocol(v int) bool {
+	for _, x := range ProtocolVersions {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
 
 // MaxMessageBytes bounds one gRPC message in either direction. gRPC's 4 MB
 // default is far too small: a 2,000-point distance matrix is 32 MB of
@@ -28,6 +50,16 @@ var Handshake = plugin.HandshakeConfig{
 	ProtocolVersion:  ProtocolVersion,
 	MagicCookieKey:   "NEURALTOPOLOGY_PLUGIN",
 	MagicCookieValue: "b7e0c3f2-topology-of-learning",
+}
+
+// versionedPlugins is the host side's plugin sets, one per protocol version
+// it speaks: the shims are the same, as every change is additive.
+func versionedPlugins() map[int]plugin.PluginSet {
+	m := make(map[int]plugin.PluginSet, len(ProtocolVersions))
+	for _, v := range ProtocolVersions {
+		m[v] = pluginMap(nil)
+	}
+	return m
 }
 
 // pluginMap returns the go-plugin plugin set, one entry per kind. impl is
@@ -111,14 +143,20 @@ func exitWithParent(parent int, every time.Duration) {
 //
 // impl must implement exactly one of Environment, Algorithm, Distance and
 // Homology.
-func Serve(impl Describer) {
+func Serve(impl Describer) { serve(impl, ProtocolVersion) }
+
+// serve is Serve speaking protocol version; tests serve an older one to
+// stand for a plugin built with an older sdk.
+func serve(impl Describer, version int) {
 	if _, err := KindOf(impl); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	go exitWithParent(os.Getppid(), time.Second)
+	hs := Handshake
+	hs.ProtocolVersion = uint(version)
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: Handshake,
+		HandshakeConfig: hs,
 		Plugins:         pluginMap(impl),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
-	"strings"
-	"testing"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -22,66 +20,75 @@ func randomActions(spec sdk.EnvSpec, r *rand.Rand) sdk.Matrix {
 	return a
 }
 
-func checkEnv(t *testing.T, e sdk.Environment, info sdk.Info) {
-	tasks := strings.Split(info.Capabilities["tasks"], ",")
-	if len(tasks) == 0 || tasks[0] == "" {
+// CheckEnvUnknownTask checks that opening a task the plugin does not
+// offer is an error, and that the plugin declares its tasks.
+func CheckEnvUnknownTask(t T, e sdk.Environment, info sdk.Info) {
+	t.Helper()
+	if len(sdk.Tasks(info)) == 0 {
 		t.Fatalf(`an environment must list its task ids in capability "tasks"`)
 	}
 	if _, _, err := e.Open(ctx(t), sdk.EnvConfig{TaskID: "NoSuchTask-v0", NumEnvs: 1}); err == nil {
 		t.Errorf("opening an unknown task must be an error")
 	}
-	for _, task := range tasks {
-		t.Run(task, func(t *testing.T) {
-			run := func(seed int64) (sdk.EnvSpec, []float64) {
-				h, spec, err := e.Open(ctx(t), sdk.EnvConfig{TaskID: task, NumEnvs: 2, Seed: seed})
-				if err != nil {
-					t.Fatalf("open: %v", err)
-				}
-				defer e.Close(ctx(t), h)
-				if spec.NumEnvs != 2 || spec.ObsDim < 1 || spec.ActDim < 1 || len(spec.ActLow) != spec.ActDim || len(spec.ActHigh) != spec.ActDim {
-					t.Fatalf("spec is inconsistent: %+v", spec)
-				}
-				obs, err := e.Reset(ctx(t), h, seed)
-				if err != nil {
-					t.Fatalf("reset: %v", err)
-				}
-				if obs.Rows != 2 || obs.Cols != spec.ObsDim {
-					t.Fatalf("reset gave %dx%d observations, want 2x%d", obs.Rows, obs.Cols, spec.ObsDim)
-				}
-				trace := append([]float64(nil), obs.Data...)
-				r := rand.New(rand.NewPCG(uint64(seed), 7))
-				for step := 0; step < 50; step++ {
-					res, err := e.Step(ctx(t), h, randomActions(spec, r))
-					if err != nil {
-						t.Fatalf("step %d: %v", step, err)
-					}
-					if res.Obs.Rows != 2 || res.Obs.Cols != spec.ObsDim || len(res.Reward) != 2 || len(res.Terminated) != 2 || len(res.Truncated) != 2 {
-						t.Fatalf("step %d result has wrong shapes", step)
-					}
-					trace = append(trace, res.Obs.Data...)
-					trace = append(trace, res.Reward...)
-				}
-				nan := randomActions(spec, r)
-				nan.Data[0] = math.NaN()
-				if _, err := e.Step(ctx(t), h, nan); err == nil {
-					t.Errorf("a NaN action must be an error")
-				}
-				short := sdk.Matrix{Rows: 2, Cols: spec.ActDim - 1, Data: make([]float64, 2*(spec.ActDim-1))}
-				if _, err := e.Step(ctx(t), h, short); err == nil {
-					t.Errorf("actions of the wrong width must be an error")
-				}
-				return spec, trace
+}
+
+// CheckEnvTask opens task twice with one seed and once with another,
+// steps it 50 times with random actions, and checks shapes, bit-identical
+// replays, different seeds differing, the declared observation size, and
+// that NaN or wrongly shaped actions are errors.
+func CheckEnvTask(t T, e sdk.Environment, info sdk.Info, task string) {
+	t.Helper()
+	run := func(seed int64) (sdk.EnvSpec, []float64) {
+		h, spec, err := e.Open(ctx(t), sdk.EnvConfig{TaskID: task, NumEnvs: 2, Seed: seed, Options: Defaults(info)})
+		if err != nil {
+			t.Fatalf("open %s with the declared default parameters: %v", task, err)
+		}
+		defer e.Close(ctx(t), h)
+		if dims, _ := sdk.ObsDims(info); dims[task] != 0 && dims[task] != spec.ObsDim {
+			t.Errorf("declared %s says %s has %d observations; open says %d", sdk.CapObsDims, task, dims[task], spec.ObsDim)
+		}
+		if spec.NumEnvs != 2 || spec.ObsDim < 1 || spec.ActDim < 1 || len(spec.ActLow) != spec.ActDim || len(spec.ActHigh) != spec.ActDim {
+			t.Fatalf("spec is inconsistent: %+v", spec)
+		}
+		obs, err := e.Reset(ctx(t), h, seed)
+		if err != nil {
+			t.Fatalf("reset: %v", err)
+		}
+		if obs.Rows != 2 || obs.Cols != spec.ObsDim {
+			t.Fatalf("reset gave %dx%d observations, want 2x%d", obs.Rows, obs.Cols, spec.ObsDim)
+		}
+		trace := append([]float64(nil), obs.Data...)
+		r := rand.New(rand.NewPCG(uint64(seed), 7))
+		for step := 0; step < 50; step++ {
+			res, err := e.Step(ctx(t), h, randomActions(spec, r))
+			if err != nil {
+				t.Fatalf("step %d: %v", step, err)
 			}
-			_, a := run(1)
-			_, b := run(1)
-			_, c := run(2)
-			if !equalBits(a, b) {
-				t.Errorf("the same seed must give bit-identical trajectories")
+			if res.Obs.Rows != 2 || res.Obs.Cols != spec.ObsDim || len(res.Reward) != 2 || len(res.Terminated) != 2 || len(res.Truncated) != 2 {
+				t.Fatalf("step %d result has wrong shapes", step)
 			}
-			if equalBits(a, c) {
-				t.Errorf("different seeds gave identical trajectories")
-			}
-		})
+			trace = append(trace, res.Obs.Data...)
+			trace = append(trace, res.Reward...)
+		}
+		nan := randomActions(spec, r)
+		nan.Data[0] = math.NaN()
+		if _, err := e.Step(ctx(t), h, nan); err == nil {
+			t.Errorf("a NaN action must be an error")
+		}
+		short := sdk.Matrix{Rows: 2, Cols: spec.ActDim - 1, Data: make([]float64, 2*(spec.ActDim-1))}
+		if _, err := e.Step(ctx(t), h, short); err == nil {
+			t.Errorf("actions of the wrong width must be an error")
+		}
+		return spec, trace
+	}
+	_, a := run(1)
+	_, b := run(1)
+	_, c := run(2)
+	if !equalBits(a, b) {
+		t.Errorf("the same seed must give bit-identical trajectories")
+	}
+	if equalBits(a, c) {
+		t.Errorf("different seeds gave identical trajectories")
 	}
 }
 
@@ -108,7 +115,11 @@ func syntheticSpec() sdk.EnvSpec {
 	}
 }
 
-func checkAlgo(t *testing.T, a sdk.Algorithm) {
+// CheckAlgo trains a learner on a synthetic problem with tiny budgets and
+// checks actions in bounds, updates reported in order, activations of the
+// named layers, errors for unknown layers and wrong widths, and a
+// save/load round trip that restores the policy bit for bit.
+func CheckAlgo(t T, a sdk.Algorithm) {
 	spec := syntheticSpec()
 	hyper := map[string]string{"num_steps": "16", "num_minibatches": "2", "update_epochs": "2", "total_timesteps": "128", "hidden_size": "8"}
 	as, err := a.Init(ctx(t), sdk.AlgoConfig{Env: spec, Seed: 3, Hyper: hyper})

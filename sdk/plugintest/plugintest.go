@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,44 +55,40 @@ func Open(t testing.TB, bin string) *sdk.Client {
 	return c
 }
 
-// Run checks the plugin binary at bin against the contract of its kind.
+// Run checks the plugin binary at bin against the contract of its kind,
+// with the checks Checks chooses from what the plugin declares, each as a
+// subtest.
 func Run(t *testing.T, bin string) {
 	t.Helper()
 	c := Open(t, bin)
-	t.Run("describe", func(t *testing.T) { checkInfo(t, c) })
-	switch c.Kind {
-	case sdk.KindDist:
-		d, _ := c.Dist()
-		t.Run("distance", func(t *testing.T) { checkDistance(t, d) })
-	case sdk.KindPH:
-		h, _ := c.PH()
-		t.Run("homology", func(t *testing.T) { checkHomology(t, h) })
-	case sdk.KindEnv:
-		e, _ := c.Env()
-		t.Run("environment", func(t *testing.T) { checkEnv(t, e, c.Info) })
-	case sdk.KindAlgo:
-		a, _ := c.Algo()
-		t.Run("algorithm", func(t *testing.T) { checkAlgo(t, a) })
+	for _, ch := range Checks(c.Info) {
+		ch := ch
+		t.Run(ch.Name, func(t *testing.T) { ch.Run(t, c) })
 	}
 	if c.Exited() {
 		t.Fatalf("plugin %s exited during the conformance run", bin)
 	}
 }
 
-func checkInfo(t *testing.T, c *sdk.Client) {
-	i := c.Info
+// CheckDescribe verifies the self-description: name, version, description,
+// protocol, and well-formed declared parameters and capabilities.
+func CheckDescribe(t T, i sdk.Info) {
+	t.Helper()
 	if i.Name == "" || i.Version == "" || i.Description == "" {
 		t.Errorf("describe must give name, version and description; got %+v", i)
 	}
-	if i.Protocol != sdk.ProtocolVersion {
-		t.Errorf("protocol %d, want %d", i.Protocol, sdk.ProtocolVersion)
+	if !sdk.SupportedProtocol(i.Protocol) {
+		t.Errorf("protocol %d is not one this sdk speaks (%v)", i.Protocol, sdk.ProtocolVersions)
 	}
 	if parts := strings.Split(i.Version, "."); len(parts) != 3 {
 		t.Errorf("version %q is not MAJOR.MINOR.PATCH", i.Version)
 	}
+	if err := sdk.CheckDeclaration(i); err != nil {
+		t.Errorf("declaration: %v", err)
+	}
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return c
@@ -120,7 +117,15 @@ func Circle(n int) sdk.Matrix {
 // CheckDistanceMatrix verifies that d is an n x n pseudometric: symmetric,
 // zero diagonal, non-negative, finite, and satisfying the triangle
 // inequality up to a relative tolerance.
-func CheckDistanceMatrix(t testing.TB, d sdk.Matrix, n int) {
+func CheckDistanceMatrix(t T, d sdk.Matrix, n int) {
+	t.Helper()
+	CheckDissimilarityMatrix(t, d, n)
+	CheckTriangleInequality(t, d)
+}
+
+// CheckDissimilarityMatrix verifies what every distance plugin promises:
+// d is n x n, finite, non-negative, symmetric, zero on the diagonal.
+func CheckDissimilarityMatrix(t T, d sdk.Matrix, n int) {
 	t.Helper()
 	if d.Rows != n || d.Cols != n || len(d.Data) != n*n {
 		t.Fatalf("distance matrix is %dx%d (%d values), want %dx%d", d.Rows, d.Cols, len(d.Data), n, n)
@@ -139,6 +144,13 @@ func CheckDistanceMatrix(t testing.TB, d sdk.Matrix, n int) {
 			}
 		}
 	}
+}
+
+// CheckTriangleInequality verifies d(i,k) <= d(i,j) + d(j,k) on a sample
+// of triples, up to a relative tolerance.
+func CheckTriangleInequality(t T, d sdk.Matrix) {
+	t.Helper()
+	n := d.Rows
 	step := max(1, n/40) // a sample of triples keeps large n cheap
 	for i := 0; i < n; i += step {
 		for j := 0; j < n; j += step {
@@ -151,17 +163,20 @@ func CheckDistanceMatrix(t testing.TB, d sdk.Matrix, n int) {
 	}
 }
 
-func checkDistance(t *testing.T, d sdk.Distance) {
+// CheckDistance computes the distances of 60 random points and checks the
+// result is a dissimilarity matrix, and that bad input (a NaN coordinate,
+// a matrix whose data does not match its shape) is an error.
+func CheckDistance(t T, d sdk.Distance) {
+	t.Helper()
 	pts := RandomCloud(60, 4, 1)
 	r, err := d.Compute(ctx(t), pts, nil)
 	if err != nil {
 		t.Fatalf("compute on 60 random points: %v", err)
 	}
-	CheckDistanceMatrix(t, r.Distances, 60)
+	CheckDissimilarityMatrix(t, r.Distances, 60)
 	if r.Components < 1 {
 		t.Errorf("components = %d, want >= 1", r.Components)
 	}
-
 	bad := pts
 	bad.Data = append([]float64(nil), pts.Data...)
 	bad.Data[5] = math.NaN()
@@ -172,10 +187,49 @@ func checkDistance(t *testing.T, d sdk.Distance) {
 	if _, err := d.Compute(ctx(t), ragged, nil); err == nil {
 		t.Errorf("a matrix whose data does not match its shape must be an error")
 	}
+}
 
-	// 2,000 points give a 32 MB matrix: far past gRPC's 4 MB default.
-	big := RandomCloud(2000, 3, 2)
-	r, err = d.Compute(ctx(t), big, nil)
+// CheckDistanceMetric checks the triangle inequality on 60 random points:
+// for a plugin that declares capability metric=true.
+func CheckDistanceMetric(t T, d sdk.Distance) {
+	t.Helper()
+	r, err := d.Compute(ctx(t), RandomCloud(60, 4, 1), nil)
+	if err != nil {
+		t.Fatalf("compute on 60 random points: %v", err)
+	}
+	CheckTriangleInequality(t, r.Distances)
+}
+
+// CheckDistanceParams computes with every declared parameter set to its
+// default, which must be accepted, and with an undeclared parameter, which
+// must be an error.
+func CheckDistanceParams(t T, d sdk.Distance, info sdk.Info) {
+	t.Helper()
+	pts := RandomCloud(20, 3, 5)
+	if _, err := d.Compute(ctx(t), pts, Defaults(info)); err != nil {
+		t.Errorf("compute with the declared defaults %v: %v", Defaults(info), err)
+	}
+	if _, err := d.Compute(ctx(t), pts, map[string]string{"no_such_param": "1"}); err == nil {
+		t.Errorf("an undeclared parameter must be an error, not ignored")
+	}
+}
+
+// Defaults returns every declared parameter with its default value.
+func Defaults(info sdk.Info) map[string]string {
+	m := map[string]string{}
+	for _, p := range info.Params {
+		if p.Default != "" {
+			m[p.Name] = p.Default
+		}
+	}
+	return m
+}
+
+// CheckDistanceLarge sends 2,000 points, whose 32 MB result is far past
+// gRPC's 4 MB default message size.
+func CheckDistanceLarge(t T, d sdk.Distance) {
+	t.Helper()
+	r, err := d.Compute(ctx(t), RandomCloud(2000, 3, 2), nil)
 	if err != nil {
 		t.Fatalf("compute on 2,000 points (32 MB result): %v", err)
 	}
@@ -184,9 +238,9 @@ func checkDistance(t *testing.T, d sdk.Distance) {
 	}
 }
 
-// euclid returns the Euclidean distance matrix of pts; the kit needs one
+// Euclid returns the Euclidean distance matrix of pts; the kit needs one
 // independent of any plugin under test.
-func euclid(pts sdk.Matrix) sdk.Matrix {
+func Euclid(pts sdk.Matrix) sdk.Matrix {
 	n := pts.Rows
 	d := sdk.NewMatrix(n, n)
 	for i := 0; i < n; i++ {
@@ -202,13 +256,9 @@ func euclid(pts sdk.Matrix) sdk.Matrix {
 	return d
 }
 
-func checkHomology(t *testing.T, h sdk.Homology) {
-	// A circle of 40 points: one essential H0 class and one long H1 bar.
-	dm := euclid(Circle(40))
-	ds, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &dm, MaxDim: 1})
-	if err != nil {
-		t.Fatalf("compute on a 40-point circle: %v", err)
-	}
+// pairsByDim gathers a result's pairs by dimension, checking each pair.
+func pairsByDim(t T, ds []sdk.Diagram) map[int][][2]float64 {
+	t.Helper()
 	byDim := map[int][][2]float64{}
 	for _, d := range ds {
 		byDim[d.Dim] = append(byDim[d.Dim], d.Pairs...)
@@ -218,18 +268,50 @@ func checkHomology(t *testing.T, h sdk.Homology) {
 			}
 		}
 	}
-	if len(byDim[0]) != 40 {
-		t.Errorf("circle H0 has %d pairs, want 40 (39 finite + 1 essential)", len(byDim[0]))
+	return byDim
+}
+
+// checkCircleH0 checks H0 of a 40-point circle: 40 pairs (zero-length
+// pairs omitted, none here), one of them essential (death +Inf).
+func checkCircleH0(t T, what string, pairs [][2]float64) {
+	t.Helper()
+	if len(pairs) != 40 {
+		t.Errorf("%s: circle H0 has %d pairs, want 40 (39 finite + 1 essential)", what, len(pairs))
 	}
 	inf := 0
-	for _, p := range byDim[0] {
+	for _, p := range pairs {
 		if math.IsInf(p[1], 1) {
 			inf++
 		}
 	}
 	if inf != 1 {
-		t.Errorf("circle H0 has %d essential classes, want 1", inf)
+		t.Errorf("%s: circle H0 has %d essential classes (death +Inf), want 1", what, inf)
 	}
+}
+
+// CheckHomologyH0 computes H0 of a 40-point circle from its distance
+// matrix (MaxDim 0, which every homology plugin serves).
+func CheckHomologyH0(t T, h sdk.Homology) {
+	t.Helper()
+	dm := Euclid(Circle(40))
+	ds, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &dm, MaxDim: 0})
+	if err != nil {
+		t.Fatalf("H0 of a 40-point circle: %v", err)
+	}
+	checkCircleH0(t, "max_dim 0", pairsByDim(t, ds)[0])
+}
+
+// CheckHomologyCircle computes H0 and H1 of a 40-point circle: one
+// essential H0 class and one long H1 bar. For plugins with max_dim >= 1.
+func CheckHomologyCircle(t T, h sdk.Homology) {
+	t.Helper()
+	dm := Euclid(Circle(40))
+	ds, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &dm, MaxDim: 1})
+	if err != nil {
+		t.Fatalf("compute on a 40-point circle: %v", err)
+	}
+	byDim := pairsByDim(t, ds)
+	checkCircleH0(t, "max_dim 1", byDim[0])
 	long := 0
 	for _, p := range byDim[1] {
 		if p[1]-p[0] > 1.0 {
@@ -239,21 +321,73 @@ func checkHomology(t *testing.T, h sdk.Homology) {
 	if long != 1 {
 		t.Errorf("circle H1 has %d bars longer than 1, want 1: %v", long, byDim[1])
 	}
+}
 
+// CheckHomologyBadInput checks that bad requests are errors: a negative
+// distance, a non-square matrix, a dimension above the declared max_dim.
+func CheckHomologyBadInput(t T, h sdk.Homology, info sdk.Info) {
+	t.Helper()
+	dm := Euclid(Circle(10))
 	bad := dm
 	bad.Data = append([]float64(nil), dm.Data...)
 	bad.Data[1] = -1
-	if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &bad, MaxDim: 1}); err == nil {
+	if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &bad}); err == nil {
 		t.Errorf("a negative distance must be an error")
 	}
 	nonSquare := sdk.Matrix{Rows: 2, Cols: 3, Data: make([]float64, 6)}
-	if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &nonSquare, MaxDim: 1}); err == nil {
+	if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &nonSquare}); err == nil {
 		t.Errorf("a non-square distance matrix must be an error")
 	}
+	if d, ok := sdk.MaxDim(info); ok {
+		if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &dm, MaxDim: d + 1}); err == nil {
+			t.Errorf("max_dim %d, above the declared %d, must be an error, not a silent truncation", d+1, d)
+		}
+	}
+}
 
-	// A 2,000-point matrix is 32 MB on the wire; H0 alone keeps it cheap.
-	big := euclid(RandomCloud(2000, 3, 3))
-	ds, err = h.Compute(ctx(t), sdk.HomologyRequest{Distances: &big, MaxDim: 0})
+// CheckHomologyCoefficients computes H0 of a circle over each declared
+// field Z/p (up to three of them); H0 does not depend on the field.
+func CheckHomologyCoefficients(t T, h sdk.Homology, info sdk.Info) {
+	t.Helper()
+	dm := Euclid(Circle(40))
+	for _, p := range sdk.Coeffs(info, 3) {
+		ds, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &dm, Coeff: p})
+		if err != nil {
+			t.Errorf("coefficients Z/%d (declared %s=%q): %v", p, sdk.CapCoeff, info.Capabilities[sdk.CapCoeff], err)
+			continue
+		}
+		checkCircleH0(t, "Z/"+strconv.Itoa(p), pairsByDim(t, ds)[0])
+	}
+}
+
+// CheckHomologyPoints sends the circle as points instead of distances: for
+// plugins whose capability input lists points.
+func CheckHomologyPoints(t T, h sdk.Homology) {
+	t.Helper()
+	pts := Circle(40)
+	ds, err := h.Compute(ctx(t), sdk.HomologyRequest{Points: &pts})
+	if err != nil {
+		t.Fatalf("H0 of a 40-point circle given as points: %v", err)
+	}
+	checkCircleH0(t, "points", pairsByDim(t, ds)[0])
+}
+
+// CheckHomologyParams computes with every declared parameter set to its
+// default, which must be accepted. (The host refuses undeclared ones.)
+func CheckHomologyParams(t T, h sdk.Homology, info sdk.Info) {
+	t.Helper()
+	dm := Euclid(Circle(10))
+	if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &dm, Params: Defaults(info)}); err != nil {
+		t.Errorf("compute with the declared defaults %v: %v", Defaults(info), err)
+	}
+}
+
+// CheckHomologyLarge sends a 2,000-point matrix (32 MB on the wire) and
+// asks for H0 alone, which keeps it cheap.
+func CheckHomologyLarge(t T, h sdk.Homology) {
+	t.Helper()
+	big := Euclid(RandomCloud(2000, 3, 3))
+	ds, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &big, MaxDim: 0})
 	if err != nil {
 		t.Fatalf("H0 of 2,000 points (32 MB request): %v", err)
 	}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/neuraltopology/neuraltopology/sdk/plugintest"
+)
+
+// cmdPlugin is for plugin authors: `nthost plugin new` writes a project
+// that builds and passes the conformance kit as generated, and `nthost
+// plugin test` runs the kit against any plugin binary.
+func cmdPlugin(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("plugin: want a subcommand: new or test (`nthost plugin new -h`)")
+	}
+	switch args[0] {
+	case "test":
+		return cmdPluginTest(ctx, a, args[1:])
+	case "new":
+		return cmdPluginNew(ctx, a, args[1:])
+	}
+	return fmt.Errorf("plugin: unknown subcommand %q (want new or test)", args[0])
+}
+
+// cmdPluginTest runs the conformance checks that apply to what the plugin
+// declares, and fails if any fails.
+func cmdPluginTest(ctx context.Context, a *app, args []string) error {
+	var c common
+	fs := newFlags(a, "plugin test", "nthost plugin test BINARY   (a plugin binary nt-<kind>-<name>, in any language)")
+	c.register(fs)
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("plugin test: want the path of one plugin binary")
+	}
+	if err := a.setup(c); err != nil {
+		return err
+	}
+	bin, err := filepath.Abs(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	rep, err := plugintest.RunReport(ctx, bin, a.stdout)
+	if err != nil {
+		return err
+	}
+	if len(rep.Failed) > 0 {
+		return fmt.Errorf("plugin test: %s failed %d of %d checks: %s", filepath.Base(bin), len(rep.Failed), len(rep.Failed)+len(rep.Passed), strings.Join(rep.Failed, ", "))
+	}
+	fmt.Fprintf(a.stdout, "PASS: %s passed all %d checks\n", filepath.Base(bin), len(rep.Passed))
+	return nil
+}

@@ -1,0 +1,196 @@
+package plugintest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// T is what a check needs of a test: *testing.T and *testing.B satisfy
+// it, and so does the reporter of `nthost plugin test` (RunReport). Fatalf
+// must stop the check (runtime.Goexit, as testing does).
+type T interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Cleanup(func())
+}
+
+// Check is one conformance check, named for reports.
+type Check struct {
+	Name string
+	Run  func(t T, c *sdk.Client)
+}
+
+// Checks returns the checks that apply to a plugin, chosen by its kind and
+// what it declares: the triangle inequality only for a distance declaring
+// metric=true; H1 only for a homology backend with max_dim >= 1; points
+// input only if input lists points; each declared coefficient field; each
+// declared task.
+func Checks(info sdk.Info) []Check {
+	cs := []Check{{"describe", func(t T, c *sdk.Client) { CheckDescribe(t, c.Info) }}}
+	add := func(name string, f func(t T, c *sdk.Client)) { cs = append(cs, Check{name, f}) }
+	switch info.Kind {
+	case sdk.KindDist:
+		add("distance", func(t T, c *sdk.Client) { CheckDistance(t, dist(t, c)) })
+		add("distance/params", func(t T, c *sdk.Client) { CheckDistanceParams(t, dist(t, c), c.Info) })
+		if sdk.Metric(info) {
+			add("distance/triangle-inequality", func(t T, c *sdk.Client) { CheckDistanceMetric(t, dist(t, c)) })
+		}
+		add("distance/32MB-result", func(t T, c *sdk.Client) { CheckDistanceLarge(t, dist(t, c)) })
+	case sdk.KindPH:
+		add("homology/H0", func(t T, c *sdk.Client) { CheckHomologyH0(t, ph(t, c)) })
+		if d, ok := sdk.MaxDim(info); ok && d >= 1 {
+			add("homology/H1-circle", func(t T, c *sdk.Client) { CheckHomologyCircle(t, ph(t, c)) })
+		}
+		add("homology/bad-input", func(t T, c *sdk.Client) { CheckHomologyBadInput(t, ph(t, c), c.Info) })
+		add("homology/coefficients", func(t T, c *sdk.Client) { CheckHomologyCoefficients(t, ph(t, c), c.Info) })
+		add("homology/params", func(t T, c *sdk.Client) { CheckHomologyParams(t, ph(t, c), c.Info) })
+		if sdk.TakesInput(info, "points") {
+			add("homology/points", func(t T, c *sdk.Client) { CheckHomologyPoints(t, ph(t, c)) })
+		}
+		add("homology/32MB-request", func(t T, c *sdk.Client) { CheckHomologyLarge(t, ph(t, c)) })
+	case sdk.KindEnv:
+		add("environment/unknown-task", func(t T, c *sdk.Client) { CheckEnvUnknownTask(t, env(t, c), c.Info) })
+		for _, task := range sdk.Tasks(info) {
+			task := task
+			add("environment/"+task, func(t T, c *sdk.Client) { CheckEnvTask(t, env(t, c), c.Info, task) })
+		}
+	case sdk.KindAlgo:
+		add("algorithm", func(t T, c *sdk.Client) { CheckAlgo(t, algo(t, c)) })
+	}
+	return cs
+}
+
+func dist(t T, c *sdk.Client) sdk.Distance {
+	d, err := c.Dist()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return d
+}
+
+func ph(t T, c *sdk.Client) sdk.Homology {
+	h, err := c.PH()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return h
+}
+
+func env(t T, c *sdk.Client) sdk.Environment {
+	e, err := c.Env()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return e
+}
+
+func algo(t T, c *sdk.Client) sdk.Algorithm {
+	a, err := c.Algo()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return a
+}
+
+// Report is the outcome of RunReport.
+type Report struct {
+	Plugin sdk.Info
+	Passed []string
+	Failed []string
+}
+
+// RunReport runs the checks that apply to the plugin binary at bin, in any
+// language, outside `go test`, writing one PASS or FAIL line per check
+// (with the failures' messages) to w. It is `nthost plugin test`.
+func RunReport(ctx context.Context, bin string, w io.Writer) (Report, error) {
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := sdk.Open(octx, bin, sdk.OpenOptions{})
+	if err != nil {
+		return Report{}, err
+	}
+	defer c.Close()
+	rep := Report{Plugin: c.Info}
+	fmt.Fprintf(w, "%s plugin %s %s (protocol %d): %s\n", c.Info.Kind, c.Info.Name, c.Info.Version, c.Info.Protocol, c.Info.Description)
+	for _, ch := range Checks(c.Info) {
+		r := &reporter{}
+		start := time.Now()
+		r.run(func() { ch.Run(r, c) })
+		took := time.Since(start).Round(time.Millisecond)
+		if r.failed {
+			rep.Failed = append(rep.Failed, ch.Name)
+			fmt.Fprintf(w, "FAIL %s (%v)\n", ch.Name, took)
+			for _, m := range r.msgs {
+				fmt.Fprintf(w, "     %s\n", m)
+			}
+		} else {
+			rep.Passed = append(rep.Passed, ch.Name)
+			fmt.Fprintf(w, "ok   %s (%v)\n", ch.Name, took)
+		}
+		if c.Exited() {
+			rep.Failed = append(rep.Failed, "still-running")
+			fmt.Fprintf(w, "FAIL the plugin exited during %s\n", ch.Name)
+			break
+		}
+	}
+	return rep, nil
+}
+
+// reporter is a T for RunReport: it records messages, and Fatalf ends the
+// check's goroutine as testing does.
+type reporter struct {
+	mu       sync.Mutex
+	failed   bool
+	msgs     []string
+	cleanups []func()
+}
+
+func (r *reporter) run(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			for i := len(r.cleanups) - 1; i >= 0; i-- {
+				r.cleanups[i]()
+			}
+		}()
+		defer func() {
+			if p := recover(); p != nil {
+				r.Errorf("check panicked: %v", p)
+			}
+		}()
+		f()
+	}()
+	<-done
+}
+
+func (r *reporter) Helper() {}
+
+func (r *reporter) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failed = true
+	r.msgs = append(r.msgs, strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
+
+func (r *reporter) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+func (r *reporter) Logf(format string, args ...any) {}
+
+func (r *reporter) Cleanup(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cleanups = append(r.cleanups, f)
+}

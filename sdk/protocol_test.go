@@ -1,0 +1,110 @@
+package sdk
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// oldPluginEnv makes this test binary serve as a plugin built with the
+// protocol-1 sdk: the handshake and Info of version 1, no parameters.
+const oldPluginEnv = "NT_SDK_TEST_SERVE_PROTOCOL"
+
+func TestMain(m *testing.M) {
+	if v := os.Getenv(oldPluginEnv); v != "" {
+		version := map[string]int{"1": 1, "2": 2, "99": 99}[v]
+		serve(sumDist{protocol: version}, version)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// sumDist is a tiny distance plugin: |sum(x_i) - sum(x_j)|.
+type sumDist struct{ protocol int }
+
+func (s sumDist) Describe(context.Context) (Info, error) {
+	return Info{Name: "old", Kind: KindDist, Version: "1.0.0", Protocol: s.protocol, Description: "a plugin of an older protocol"}, nil
+}
+
+func (sumDist) Compute(_ context.Context, p Matrix, _ map[string]string) (DistanceResult, error) {
+	n := p.Rows
+	d := NewMatrix(n, n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			var a, b float64
+			for k := 0; k < p.Cols; k++ {
+				a += p.At(i, k)
+				b += p.At(j, k)
+			}
+			d.Data[i*n+j] = max(a-b, b-a)
+		}
+	}
+	return DistanceResult{Distances: d, Components: 1}, nil
+}
+
+// oldPlugin links this test binary as nt-dist-old, set to serve version.
+func oldPlugin(t *testing.T, version string) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "nt-dist-old")
+	if err := os.Symlink(self, bin); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(oldPluginEnv, version)
+	return bin
+}
+
+// TestPreviousProtocolStillRuns starts a plugin that speaks only protocol
+// 1, as one built before declared parameters existed, and uses it.
+func TestPreviousProtocolStillRuns(t *testing.T) {
+	if ProtocolVersion <= 1 {
+		t.Fatalf("there is no previous protocol to test against")
+	}
+	c, err := Open(context.Background(), oldPlugin(t, "1"), OpenOptions{StartTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatalf("a protocol-1 plugin was refused: %v", err)
+	}
+	defer c.Close()
+	if got := c.pc.NegotiatedVersion(); got != 1 || c.Info.Protocol != 1 {
+		t.Fatalf("negotiated %d, plugin says %d; want 1", got, c.Info.Protocol)
+	}
+	d, err := c.Dist()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Compute(context.Background(), Matrix{Rows: 3, Cols: 1, Data: []float64{0, 2, 5}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Distances.At(0, 2) != 5 || r.Distances.At(1, 2) != 3 {
+		t.Fatalf("distances %v", r.Distances.Data)
+	}
+}
+
+// TestCurrentProtocolIsChosen checks that a plugin of this sdk speaks the
+// newest version with a host of this sdk.
+func TestCurrentProtocolIsChosen(t *testing.T) {
+	c, err := Open(context.Background(), oldPlugin(t, "2"), OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.pc.NegotiatedVersion() != ProtocolVersion {
+		t.Fatalf("negotiated %d, want %d", c.pc.NegotiatedVersion(), ProtocolVersion)
+	}
+}
+
+// TestFutureProtocolIsRefused checks that a plugin speaking only a version
+// this host does not know is refused at start with both versions named.
+func TestFutureProtocolIsRefused(t *testing.T) {
+	_, err := Open(context.Background(), oldPlugin(t, "99"), OpenOptions{})
+	if err == nil || !strings.Contains(err.Error(), "99") {
+		t.Fatalf("want a refusal naming version 99, got %v", err)
+	}
+}
