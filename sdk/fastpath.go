@@ -191,7 +191,11 @@ func (f *fastConn) call(ctx context.Context, method byte, req, resp proto.Messag
 	if f.conn == nil {
 		return errors.New("fast path closed")
 	}
-	stop := context.AfterFunc(ctx, func() { f.conn.Close() })
+	// The callback runs on its own goroutine, possibly after broken has
+	// retired f.conn: it must close the connection of this call, never
+	// read the field (SIGINT during a rollout panicked on exactly that).
+	conn := f.conn
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if err := writeFrame(f.w, method, body); err != nil {
 		return f.broken(ctx, err)
