@@ -84,6 +84,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	// Start every plugin before any work, so a missing or mismatched one
 	// is reported at once.
 	var p runcore.Plugins
+	transports := map[sdk.Kind]string{}
 	for _, want := range []struct {
 		kind sdk.Kind
 		name string
@@ -95,12 +96,14 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 				return err
 			}
 			impl = b
+			transports[want.kind] = "in-process"
 		} else {
 			cl, err := a.open(ctx, want.kind, want.name)
 			if err != nil {
 				return err
 			}
 			impl = cl.Plugin()
+			transports[want.kind] = cl.Transport()
 		}
 		var ok bool
 		switch want.kind {
@@ -118,7 +121,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		}
 	}
 
-	opt := runcore.Options{Dir: dir, Resume: *resume != "", Inline: *inline, Log: a.log}
+	opt := runcore.Options{Dir: dir, Resume: *resume != "", Inline: *inline, Log: a.log, Transports: transports}
 	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		opt.Progress = f
 	}
@@ -126,7 +129,8 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		opt.Report = func(dir string) error { return report.Build([]string{dir}, filepath.Join(dir, runstore.ReportFile)) }
 	}
 	a.log.Info().Str("dir", dir).Str("env_id", cfg.EnvID).Int("steps", cfg.TotalTimesteps).
-		Int64("seed", cfg.Seed).Str("dist", cfg.Dist).Str("ph", cfg.PH).Msg("run starting")
+		Int64("seed", cfg.Seed).Str("dist", cfg.Dist).Str("ph", cfg.PH).
+		Str("env_transport", transports[sdk.KindEnv]).Str("algo_transport", transports[sdk.KindAlgo]).Msg("run starting")
 	res, err := runcore.Run(ctx, p, cfg, opt)
 	if err != nil {
 		return fmt.Errorf("run %s: %w", dir, err)

@@ -434,18 +434,37 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 	args := []string{"--env-id", "InvertedPendulum-v4", "--total-timesteps", "2048", "--num-steps", "512",
 		"--num-minibatches", "4", "--update-epochs", "2", "--topology-analysis-interval", "2",
 		"--tda-samples", "80", "--k", "8", "--no-report", "--log-level", "warn"}
-	// Plugin processes over the fast path, over gRPC only, and linked in.
-	for _, mode := range []string{"plugins", "grpc", "inproc"} {
-		a := append([]string{"--run-dir", mode}, args...)
+	// Plugin processes with the default transport (which must be shared
+	// memory), over the socket, over gRPC only, and linked in. Each run
+	// must say it used the transport it was meant to: a fast path that
+	// silently fell back would otherwise compare gRPC with gRPC.
+	for _, mode := range []struct{ dir, env, want string }{
+		{"plugins", "", sdk.TransportShm},
+		{"socket", "NT_TRANSPORT=socket", sdk.TransportSocket},
+		{"grpc", "NT_TRANSPORT=grpc", sdk.TransportGRPC},
+		{"inproc", "", "in-process"},
+	} {
+		a := append([]string{"--run-dir", mode.dir}, args...)
 		var env []string
-		switch mode {
-		case "inproc":
+		if mode.env != "" {
+			env = []string{mode.env}
+		}
+		if mode.dir == "inproc" {
 			a = append(a, "--in-process")
-		case "grpc":
-			env = []string{"NT_FASTPATH=0"}
 		}
 		if _, errs, code := nthostEnv(t, dir, env, a...); code != 0 {
-			t.Fatalf("%s: %s", mode, errs)
+			t.Fatalf("%s: %s", mode.dir, errs)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, mode.dir, runstore.TransportFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var used map[sdk.Kind]string
+		if err := json.Unmarshal(b, &used); err != nil {
+			t.Fatal(err)
+		}
+		if used[sdk.KindEnv] != mode.want || used[sdk.KindAlgo] != mode.want {
+			t.Fatalf("%s: env and algo spoken to over %q and %q, want %q", mode.dir, used[sdk.KindEnv], used[sdk.KindAlgo], mode.want)
 		}
 	}
 	strip := func(mode string) ([]summary.ScalarRecord, []summary.TopologyRecord) {
@@ -469,7 +488,11 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 	s2, t2 := strip("inproc")
 	s3, t3 := strip("grpc")
 	if !reflect.DeepEqual(s1, s3) || !reflect.DeepEqual(t1, t3) {
-		t.Errorf("results differ between the fast path and gRPC")
+		t.Errorf("results differ between shared memory and gRPC")
+	}
+	s4, t4 := strip("socket")
+	if !reflect.DeepEqual(s4, s3) || !reflect.DeepEqual(t4, t3) {
+		t.Errorf("results differ between the socket and gRPC")
 	}
 	if len(s1) != 4 || len(t1) != 10 {
 		t.Fatalf("%d scalar and %d topology records, want 4 and 10", len(s1), len(t1))
