@@ -100,6 +100,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	// is reported at once.
 	var p runcore.Plugins
 	infos := map[sdk.Kind]sdk.Info{}
+	transports := map[sdk.Kind]string{}
 	for _, want := range []struct {
 		kind sdk.Kind
 		name string
@@ -116,6 +117,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 				return err
 			}
 			infos[want.kind] = info
+			transports[want.kind] = "in-process"
 		} else {
 			cl, err := a.open(ctx, want.kind, want.name)
 			if err != nil {
@@ -123,6 +125,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 			}
 			impl = cl.Plugin()
 			infos[want.kind] = cl.Info
+			transports[want.kind] = cl.Transport()
 		}
 		var ok bool
 		switch want.kind {
@@ -145,7 +148,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
-	opt := runcore.Options{Dir: dir, Resume: *resume != "", Inline: *inline, Log: a.log}
+	opt := runcore.Options{Dir: dir, Resume: *resume != "", Inline: *inline, Log: a.log, Transports: transports}
 	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		opt.Progress = f
 	}
@@ -153,7 +156,8 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		opt.Report = func(dir string) error { return report.Build([]string{dir}, filepath.Join(dir, runstore.ReportFile)) }
 	}
 	a.log.Info().Str("dir", dir).Str("env_id", cfg.EnvID).Int("steps", cfg.TotalTimesteps).
-		Int64("seed", cfg.Seed).Str("dist", cfg.Dist).Str("ph", cfg.PH).Msg("run starting")
+		Int64("seed", cfg.Seed).Str("dist", cfg.Dist).Str("ph", cfg.PH).
+		Str("env_transport", transports[sdk.KindEnv]).Str("algo_transport", transports[sdk.KindAlgo]).Msg("run starting")
 	res, err := runcore.Run(ctx, p, cfg, opt)
 	if err != nil {
 		return fmt.Errorf("run %s: %w", dir, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -434,18 +435,37 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 	args := []string{"--env-id", "InvertedPendulum-v4", "--total-timesteps", "2048", "--num-steps", "512",
 		"--num-minibatches", "4", "--update-epochs", "2", "--topology-analysis-interval", "2",
 		"--tda-samples", "80", "--k", "8", "--no-report", "--log-level", "warn"}
-	// Plugin processes over the fast path, over gRPC only, and linked in.
-	for _, mode := range []string{"plugins", "grpc", "inproc"} {
-		a := append([]string{"--run-dir", mode}, args...)
+	// Plugin processes with the default transport (which must be shared
+	// memory), over the socket, over gRPC only, and linked in. Each run
+	// must say it used the transport it was meant to: a fast path that
+	// silently fell back would otherwise compare gRPC with gRPC.
+	for _, mode := range []struct{ dir, env, want string }{
+		{"plugins", "", sdk.TransportShm},
+		{"socket", "NT_TRANSPORT=socket", sdk.TransportSocket},
+		{"grpc", "NT_TRANSPORT=grpc", sdk.TransportGRPC},
+		{"inproc", "", "in-process"},
+	} {
+		a := append([]string{"--run-dir", mode.dir}, args...)
 		var env []string
-		switch mode {
-		case "inproc":
+		if mode.env != "" {
+			env = []string{mode.env}
+		}
+		if mode.dir == "inproc" {
 			a = append(a, "--in-process")
-		case "grpc":
-			env = []string{"NT_FASTPATH=0"}
 		}
 		if _, errs, code := nthostEnv(t, dir, env, a...); code != 0 {
-			t.Fatalf("%s: %s", mode, errs)
+			t.Fatalf("%s: %s", mode.dir, errs)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, mode.dir, runstore.TransportFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var used map[sdk.Kind]string
+		if err := json.Unmarshal(b, &used); err != nil {
+			t.Fatal(err)
+		}
+		if used[sdk.KindEnv] != mode.want || used[sdk.KindAlgo] != mode.want {
+			t.Fatalf("%s: env and algo spoken to over %q and %q, want %q", mode.dir, used[sdk.KindEnv], used[sdk.KindAlgo], mode.want)
 		}
 	}
 	strip := func(mode string) ([]summary.ScalarRecord, []summary.TopologyRecord) {
@@ -469,7 +489,11 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 	s2, t2 := strip("inproc")
 	s3, t3 := strip("grpc")
 	if !reflect.DeepEqual(s1, s3) || !reflect.DeepEqual(t1, t3) {
-		t.Errorf("results differ between the fast path and gRPC")
+		t.Errorf("results differ between shared memory and gRPC")
+	}
+	s4, t4 := strip("socket")
+	if !reflect.DeepEqual(s4, s3) || !reflect.DeepEqual(t4, t3) {
+		t.Errorf("results differ between the socket and gRPC")
 	}
 	if len(s1) != 4 || len(t1) != 10 {
 		t.Fatalf("%d scalar and %d topology records, want 4 and 10", len(s1), len(t1))
@@ -496,4 +520,97 @@ func pluginProcesses(t *testing.T) []string {
 		}
 	}
 	return out
+}
+
+// TestKilledPluginStopsTheRunAtOnce kills the env plugin of a training run
+// mid-step: nthost must name it in one line within a second and exit,
+// never hang.
+func TestKilledPluginStopsTheRunAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(filepath.Join(bins(t), "nthost"), "--env-id", "Hopper-v4", "--total-timesteps", "50000000",
+		"--topology-analysis-interval", "0", "--no-report", "--run-dir", "run", "--log-level", "warn")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NT_PLUGIN_DIR=")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	type line struct {
+		text string
+		at   time.Time
+	}
+	lines := make(chan line, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- line{sc.Text(), time.Now()}
+		}
+		close(lines)
+	}()
+	// Training is under way once the run has recorded its transports.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "run", runstore.TransportFile)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not start within a minute")
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	pid := 0
+	for _, p := range pluginProcesses(t) {
+		f := strings.Fields(p)
+		if strings.HasSuffix(f[1], "nt-env-mujoco") {
+			stat, _ := os.ReadFile("/proc/" + f[0] + "/stat")
+			if sf := strings.Fields(string(stat)); len(sf) > 3 && sf[3] == strconv.Itoa(cmd.Process.Pid) {
+				pid, _ = strconv.Atoi(f[0])
+			}
+		}
+	}
+	if pid == 0 {
+		t.Fatalf("no env plugin process of this run among %v", pluginProcesses(t))
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	var named *line
+	timeout := time.After(10 * time.Second)
+	for named == nil {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("nthost ended without naming the killed plugin")
+			}
+			// go-plugin's own "plugin process exited" log line comes
+			// first; the run's error is the line that says what happened.
+			if strings.Contains(l.text, "nt-env-mujoco") && strings.Contains(l.text, "crashed") {
+				named = &l
+			}
+		case <-timeout:
+			t.Fatal("nthost did not name the killed plugin within 10 s")
+		}
+	}
+	t.Logf("named after %v: %s", named.at.Sub(killed), named.text)
+	if d := named.at.Sub(killed); d > time.Second {
+		t.Errorf("the killed plugin was named after %v, want within a second", d)
+	}
+	done := make(chan error, 1)
+	go func() {
+		for range lines {
+		}
+		done <- cmd.Wait()
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("nthost exited 0 after its env plugin was killed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nthost hung after its env plugin was killed")
+	}
 }

@@ -23,11 +23,22 @@ type Client struct {
 	Kind Kind
 	Info Info // what the plugin said about itself
 
-	pc     *plugin.Client
-	impl   Describer
-	stderr *tailBuffer
-	fast   *fastConn
+	pc        *plugin.Client
+	impl      Describer
+	stderr    *tailBuffer
+	log       hclog.Logger
+	transport string // how Step and Act travel: TransportShm, TransportSocket or TransportGRPC
+	closeFast func()
+	sockDir   string // private folder of the plugin's gRPC socket, removed on Close
 }
+
+// Transports by which a plugin's per-step calls (Step, Act) can travel.
+// Every other call, and every call to a dist or ph plugin, goes over gRPC.
+const (
+	TransportShm    = "shm"    // shared memory (shm.go)
+	TransportSocket = "socket" // frames on a unix socket (fastpath.go)
+	TransportGRPC   = "grpc"
+)
 
 // OpenOptions tune how a plugin is started.
 type OpenOptions struct {
@@ -72,11 +83,13 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	if opt.StartTimeout == 0 {
 		opt.StartTimeout = 20 * time.Second
 	}
-	c := &Client{Path: path, Name: name, Kind: kind, stderr: &tailBuffer{max: 4096}}
+	c := &Client{Path: path, Name: name, Kind: kind, stderr: &tailBuffer{max: 4096}, log: logger}
+	cmd := exec.Command(path)
+	c.privateSocketDir(cmd)
 	c.pc = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: versionedPlugins(),
-		Cmd:              exec.Command(path),
+		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger.Named(filepath.Base(path)),
 		Stderr:           c.stderr,
@@ -86,7 +99,7 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	})
 	rpc, err := c.pc.Client()
 	if err != nil {
-		c.pc.Kill()
+		c.Close()
 		if strings.Contains(err.Error(), "timeout while waiting for plugin to start") {
 			// The usual cause in a plugin not built with sdk.Serve: the
 			// handshake line sits in a stdout buffer nobody flushes.
@@ -96,7 +109,7 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	}
 	raw, err := rpc.Dispense(string(kind))
 	if err != nil {
-		c.pc.Kill()
+		c.Close()
 		return nil, fmt.Errorf("plugin %s: %v", filepath.Base(path), err)
 	}
 	// Every client shim embeds errWrap; point it at this process.
@@ -113,11 +126,11 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	c.impl = raw.(Describer)
 	info, err := c.impl.Describe(ctx)
 	if err != nil {
-		c.pc.Kill()
+		c.Close()
 		return nil, err
 	}
 	if err := c.useFastPath(&info); err != nil {
-		c.pc.Kill()
+		c.Close()
 		return nil, err
 	}
 	c.Info = info
@@ -130,7 +143,7 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		err = fmt.Errorf("plugin %s: its handshake chose protocol %d but it says it speaks %d: set Info.Protocol to sdk.ProtocolVersion", filepath.Base(path), c.pc.NegotiatedVersion(), info.Protocol)
 	}
 	if err != nil {
-		c.pc.Kill()
+		c.Close()
 		return nil, err
 	}
 	return c, nil
@@ -164,44 +177,100 @@ func (c *Client) Pid() int {
 // Exited reports whether the plugin process has ended.
 func (c *Client) Exited() bool { return c.pc.Exited() }
 
-// useFastPath connects to the fast path a plugin advertises (see
-// fastpath.go) and takes the advertisement out of its capabilities, which
-// describe the plugin, not the transport.
-func (c *Client) useFastPath(info *Info) error {
-	addr := info.Capabilities[FastPathKey]
-	if addr == "" {
-		return nil
+// privateSocketDir has go-plugin put the plugin's gRPC socket in a fresh
+// 0700 folder that Close removes: a plugin killed with SIGKILL cannot
+// remove its socket, and they used to pile up in the temp folder.
+func (c *Client) privateSocketDir(cmd *exec.Cmd) {
+	dir, err := os.MkdirTemp("", "nt-plugin-")
+	if err != nil {
+		return // go-plugin then uses the temp folder itself
 	}
+	c.sockDir = dir
+	// go-plugin appends the host's environment after this; a later
+	// duplicate would win, so drop any inherited value first.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, plugin.EnvUnixSocketDir+"=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, plugin.EnvUnixSocketDir+"="+dir)
+}
+
+// Transport says how the plugin's Step and Act calls travel:
+// TransportShm, TransportSocket or TransportGRPC. Runs record it, so a
+// fast path that silently fell back shows.
+func (c *Client) Transport() string { return c.transport }
+
+// useFastPath connects to the best fast path a plugin advertises (see
+// fastpath.go and shm.go), or the one NT_TRANSPORT asks for, and takes
+// the advertisements out of its capabilities, which describe the plugin,
+// not the transport.
+func (c *Client) useFastPath(info *Info) error {
+	shm, addr, token := info.Capabilities[ShmKey], info.Capabilities[FastPathKey], info.Capabilities[FastTokenKey]
 	caps := make(map[string]string, len(info.Capabilities))
 	for k, v := range info.Capabilities {
-		if k != FastPathKey {
+		if k != FastPathKey && k != FastTokenKey && k != ShmKey {
 			caps[k] = v
 		}
 	}
 	info.Capabilities = caps
-	if os.Getenv("NT_FASTPATH") == "0" {
-		return nil
+	c.transport = TransportGRPC
+	want := os.Getenv("NT_TRANSPORT")
+	if want == "" && os.Getenv("NT_FASTPATH") == "0" {
+		want = TransportGRPC
 	}
-	f, err := dialFast(addr)
-	if err != nil {
-		return fmt.Errorf("plugin %s: fast path %s: %v", filepath.Base(c.Path), addr, err)
+	switch want {
+	case "", TransportShm, TransportSocket, TransportGRPC:
+	default:
+		return fmt.Errorf("NT_TRANSPORT=%q: want %s, %s or %s", want, TransportShm, TransportSocket, TransportGRPC)
 	}
-	c.fast = f
+	if c.Kind != KindEnv && c.Kind != KindAlgo {
+		return nil // no per-step calls
+	}
+	base := filepath.Base(c.Path)
+	var fast stepCaller
+	if shm != "" && (want == "" || want == TransportShm) {
+		s, err := attachShm(shm, c.Pid(), func() bool { return !c.pc.Exited() })
+		switch {
+		case err == nil:
+			fast, c.transport, c.closeFast = s, TransportShm, s.close
+		case want == TransportShm:
+			return fmt.Errorf("plugin %s: shared memory: %v", base, err)
+		default:
+			c.log.Warn("shared memory unavailable, trying the socket", "plugin", base, "error", err)
+		}
+	}
+	if fast == nil && addr != "" && (want == "" || want == TransportSocket) {
+		f, err := dialFast(addr, token)
+		if err != nil {
+			return fmt.Errorf("plugin %s: fast path %s: %v", base, addr, err)
+		}
+		fast, c.transport, c.closeFast = f, TransportSocket, f.close
+	}
+	if want != "" && c.transport != want {
+		return fmt.Errorf("plugin %s does not offer the %s transport that NT_TRANSPORT asks for", base, want)
+	}
 	switch x := c.impl.(type) {
 	case *envClient:
-		x.fast = f
+		x.fast = fast
 	case *algoClient:
-		x.fast = f
+		x.fast = fast
 	}
 	return nil
 }
 
-// Close stops the plugin process, gracefully if it still answers.
+// Close stops the plugin process, gracefully if it still answers, and
+// removes what it leaves behind.
 func (c *Client) Close() {
-	if c.fast != nil {
-		c.fast.close()
-	}
+	// The process goes first: a call still waiting on a fast path then
+	// ends at once instead of holding Close up.
 	c.pc.Kill()
+	if c.closeFast != nil {
+		c.closeFast()
+	}
+	if c.sockDir != "" {
+		os.RemoveAll(c.sockDir)
+	}
 }
 
 // Plugin returns the plugin's interface; assert it to the kind's type, or

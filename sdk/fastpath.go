@@ -4,31 +4,40 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"sync"
+	"time"
 
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/neuraltopology/neuraltopology/sdk/pb"
 )
 
-// The fast path carries the two calls made once per environment step,
-// Environment.Step and Algorithm.Act, over a plain socket beside gRPC.
-// gRPC costs ~0.1 ms of CPU per call on each side on a small VM; with one
-// environment a training step makes two such calls, which costs more than
-// the physics. Here a call is one length-prefixed frame each way holding
-// the same protobuf messages as the gRPC service, so there is one wire
-// format to keep right.
+// The fast paths carry the two calls made once per environment step,
+// Environment.Step and Algorithm.Act, beside gRPC. gRPC costs ~0.1 ms of
+// CPU per call on each side on a small VM; with one environment a training
+// step makes two such calls, which costs more than the physics. Both fast
+// paths carry the same protobuf messages as the gRPC service, so there is
+// one wire format to keep right and the results cannot differ.
 //
-// A Go plugin offers it without doing anything: the server shims advertise
-// an abstract unix socket in Describe's capabilities under FastPathKey. A
-// plugin in another language simply does not, and its calls go over gRPC.
-// Setting NT_FASTPATH=0 in the host's environment turns it off.
+// There are two, and the host picks the best a plugin offers (see
+// Client.Transport): shared memory (shm.go), where a call costs about as
+// much as copying its message, and, here, a plain unix socket with one
+// length-prefixed frame each way. A Go plugin offers both without doing
+// anything: the server shims advertise them in Describe's capabilities
+// (ShmKey, FastPathKey and FastTokenKey), and sdk.Open takes the
+// advertisements out again. A plugin in another language simply does not,
+// and its calls go over gRPC. NT_TRANSPORT=shm|socket|grpc in the host's
+// environment asks for one transport (and fails if the plugin cannot give
+// it); NT_FASTPATH=0 is the older spelling of NT_TRANSPORT=grpc.
 
 // FastPathKey is the capability under which a plugin names its fast-path
 // socket.
@@ -41,11 +50,21 @@ const (
 
 const maxFrame = MaxMessageBytes
 
+// FastTokenKey is the capability holding the secret a connection to the
+// fast-path socket must send first. Abstract sockets have no file
+// permissions and their names are listed in /proc/net/unix, so anyone could
+// connect; only the host learns the token, over the handshake's private
+// gRPC channel.
+const FastTokenKey = "sdk.fastpath.token"
+
+const tokenLen = 32
+
 // fastServer serves fast-path calls for one plugin implementation.
 type fastServer struct {
-	env  Environment
-	algo Algorithm
-	addr string
+	env   Environment
+	algo  Algorithm
+	addr  string
+	token [tokenLen]byte
 }
 
 var (
@@ -54,8 +73,8 @@ var (
 )
 
 // fastAddr starts the plugin's fast-path listener once and returns its
-// address, or "" if it cannot listen (the host then uses gRPC).
-func fastAddr(impl Describer) string {
+// address and token, or "" if it cannot listen (the host then uses gRPC).
+func fastAddr(impl Describer) (addr, token string) {
 	fastOnce.Do(func() {
 		// Abstract sockets leave no file behind when the plugin is killed;
 		// the random part keeps the name from being guessed.
@@ -63,12 +82,16 @@ func fastAddr(impl Describer) string {
 		if _, err := rand.Read(tok[:]); err != nil {
 			return
 		}
-		addr := fmt.Sprintf("@neuraltopology-%d-%x", os.Getpid(), tok)
-		ln, err := net.Listen("unix", addr)
+		srv := &fastServer{env: asEnv(impl), algo: asAlgo(impl)}
+		if _, err := rand.Read(srv.token[:]); err != nil {
+			return
+		}
+		srv.addr = fmt.Sprintf("@neuraltopology-%d-%x", os.Getpid(), tok)
+		ln, err := net.Listen("unix", srv.addr)
 		if err != nil {
 			return
 		}
-		fastSrv = &fastServer{env: asEnv(impl), algo: asAlgo(impl), addr: addr}
+		fastSrv = srv
 		go func() {
 			for {
 				c, err := ln.Accept()
@@ -80,13 +103,41 @@ func fastAddr(impl Describer) string {
 		}()
 	})
 	if fastSrv == nil {
-		return ""
+		return "", ""
 	}
-	return fastSrv.addr
+	return fastSrv.addr, hex.EncodeToString(fastSrv.token[:])
+}
+
+// admit reads the token a client must send first and checks that the
+// peer runs as this process's user; anything else is hung up on unheard.
+func (s *fastServer) admit(c net.Conn) bool {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return false
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	if err != nil || cred == nil || int(cred.Uid) != os.Getuid() {
+		return false
+	}
+	var tok [tokenLen]byte
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, tok[:]); err != nil {
+		return false
+	}
+	c.SetReadDeadline(time.Time{})
+	return subtle.ConstantTimeCompare(tok[:], s.token[:]) == 1
 }
 
 func (s *fastServer) serve(c net.Conn) {
 	defer c.Close()
+	if !s.admit(c) {
+		return
+	}
 	r := bufio.NewReaderSize(c, 1<<16)
 	w := bufio.NewWriterSize(c, 1<<16)
 	ctx := context.Background()
@@ -171,9 +222,17 @@ type fastConn struct {
 	w    *bufio.Writer
 }
 
-func dialFast(addr string) (*fastConn, error) {
+func dialFast(addr, token string) (*fastConn, error) {
+	tok, err := hex.DecodeString(token)
+	if err != nil || len(tok) != tokenLen {
+		return nil, errors.New("no valid token offered")
+	}
 	c, err := net.Dial("unix", addr)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Write(tok); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return &fastConn{conn: c, r: bufio.NewReaderSize(c, 1<<16), w: bufio.NewWriterSize(c, 1<<16)}, nil
@@ -191,7 +250,11 @@ func (f *fastConn) call(ctx context.Context, method byte, req, resp proto.Messag
 	if f.conn == nil {
 		return errors.New("fast path closed")
 	}
-	stop := context.AfterFunc(ctx, func() { f.conn.Close() })
+	// The callback runs on its own goroutine, possibly after broken has
+	// retired f.conn: it must close the connection of this call, never
+	// read the field (SIGINT during a rollout panicked on exactly that).
+	conn := f.conn
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if err := writeFrame(f.w, method, body); err != nil {
 		return f.broken(ctx, err)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // The gRPC shims: for each kind a go-plugin Plugin, a server that adapts
@@ -72,17 +73,30 @@ func (s *envServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.Info, error)
 	return withFastPath(toPBInfo(i), s.impl), err
 }
 
-// withFastPath advertises the plugin's fast-path socket (see fastpath.go).
+// withFastPath advertises the plugin's fast paths (see fastpath.go and
+// shm.go).
 func withFastPath(i *pb.Info, impl Describer) *pb.Info {
-	if addr := fastAddr(impl); addr != "" {
-		caps := make(map[string]string, len(i.Capabilities)+1)
-		for k, v := range i.Capabilities {
-			caps[k] = v
-		}
-		caps[FastPathKey] = addr
-		i.Capabilities = caps
+	addr, token := fastAddr(impl)
+	shm := shmAddr(impl)
+	caps := make(map[string]string, len(i.Capabilities)+3)
+	for k, v := range i.Capabilities {
+		caps[k] = v
 	}
+	if addr != "" {
+		caps[FastPathKey] = addr
+		caps[FastTokenKey] = token
+	}
+	if shm != "" {
+		caps[ShmKey] = shm
+	}
+	i.Capabilities = caps
 	return i
+}
+
+// stepCaller is a fast path for Step and Act: the shared-memory segment
+// or the socket.
+type stepCaller interface {
+	call(ctx context.Context, method byte, req, resp proto.Message) error
 }
 
 func (s *envServer) Open(ctx context.Context, r *pb.EnvConfig) (*pb.OpenResponse, error) {
@@ -124,7 +138,7 @@ func (s *envServer) Close(ctx context.Context, r *pb.Handle) (*pb.Empty, error) 
 type envClient struct {
 	errWrap
 	c    pb.EnvironmentClient
-	fast *fastConn // nil: Step goes over gRPC
+	fast stepCaller // nil: Step goes over gRPC
 }
 
 func (c *envClient) Describe(ctx context.Context) (Info, error) {
@@ -155,10 +169,13 @@ func (c *envClient) Step(ctx context.Context, handle int, actions Matrix) (StepR
 	req := &pb.StepRequest{Handle: int32(handle), Actions: toPBMatrix(actions)}
 	if c.fast != nil {
 		var r pb.StepResult
-		if err := c.fast.call(ctx, fastStep, req, &r); err != nil {
+		err := c.fast.call(ctx, fastStep, req, &r)
+		if err == nil {
+			return fromPBStep(&r), nil
+		}
+		if err != errTooLarge {
 			return StepResult{}, c.err(ctx, "step", err)
 		}
-		return fromPBStep(&r), nil
 	}
 	r, err := c.c.Step(ctx, req, bigCalls...)
 	if err != nil {
@@ -259,7 +276,7 @@ func (s *algoServer) Load(ctx context.Context, r *pb.Checkpoint) (*pb.Empty, err
 type algoClient struct {
 	errWrap
 	c    pb.AlgorithmClient
-	fast *fastConn // nil: Act goes over gRPC
+	fast stepCaller // nil: Act goes over gRPC
 }
 
 func (c *algoClient) Describe(ctx context.Context) (Info, error) {
@@ -285,7 +302,8 @@ func (c *algoClient) Act(ctx context.Context, req ActRequest) (ActResult, error)
 	if c.fast != nil {
 		r = &pb.ActResult{}
 		err = c.fast.call(ctx, fastAct, preq, r)
-	} else {
+	}
+	if c.fast == nil || err == errTooLarge {
 		r, err = c.c.Act(ctx, preq, bigCalls...)
 	}
 	if err != nil {

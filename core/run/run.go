@@ -45,6 +45,9 @@ type Options struct {
 	Progress io.Writer      // if set, a live progress bar (a terminal)
 	// Report builds plots and report.html at the end; nil skips them.
 	Report func(dir string) error
+	// Transports names, per plugin kind, how the host speaks to it (see
+	// sdk.Client.Transport); it is written to transport.json.
+	Transports map[sdk.Kind]string
 }
 
 // DefaultDir is runs/<env-id>__<algo>__<seed>__<unix time>, the layout
@@ -76,6 +79,12 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 	defer store.Close()
 	if err := store.WriteFile(runstore.ConfigFile, cfg.YAML()); err != nil {
 		return Result{}, err
+	}
+	if opt.Transports != nil {
+		b, _ := json.MarshalIndent(opt.Transports, "", " ")
+		if err := store.WriteFile(runstore.TransportFile, b); err != nil {
+			return Result{}, err
+		}
 	}
 	tb, err := tbevents.New(store.Path("tb"))
 	if err != nil {

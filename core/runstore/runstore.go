@@ -23,8 +23,12 @@ const (
 	ScalarsFile  = "scalars.jsonl"
 	TopologyFile = "topology.jsonl"
 	TimingsFile  = "timings.json"
-	StateFile    = "checkpoints/latest.json"
-	ReportFile   = "report.html"
+	// TransportFile records how the host spoke to each plugin (sdk
+	// transports, or "in-process"), so a run that fell back to a slower
+	// transport shows it.
+	TransportFile = "transport.json"
+	StateFile     = "checkpoints/latest.json"
+	ReportFile    = "report.html"
 )
 
 // Store is an open run directory.

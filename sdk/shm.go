@@ -1,0 +1,322 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+)
+
+// The shared-memory transport carries Step and Act through one segment
+// mapped by the host and the plugin, with no system call on the hot path
+// when both sides are awake: a call is a protobuf message (the same bytes
+// gRPC would carry, so results cannot differ) copied into the request slot,
+// a state word flipped, and the reply read from the reply slot.
+//
+// The segment is a memfd the plugin creates. The host opens it as
+// /proc/<plugin pid>/fd/<n>: the kernel lets only processes that may
+// inspect the plugin (its own user, or root) open that path, so no other
+// user can reach the channel, and there is no file to clean up: the memory
+// goes when both processes have let go of it, however they end.
+//
+// Waiting spins briefly, then sleeps on a futex on the state word. Spinning
+// alone would be a trap on a small machine: host and plugins spinning on
+// two cores starve whichever process has real work.
+
+// ShmKey is the capability under which a plugin offers its shared-memory
+// segment, as "<pid>:<fd>:<slot bytes>".
+const ShmKey = "sdk.shm"
+
+const (
+	shmIdle    uint32 = 0 // no call in flight
+	shmRequest uint32 = 1 // the host has written a request
+	shmReply   uint32 = 2 // the plugin has written the reply
+)
+
+// Layout: a header page of separate cache lines, then the request slot and
+// the reply slot, each shmSlot bytes. Pages are only backed when touched.
+const (
+	offState      = 0   // uint32 futex word: shmIdle, shmRequest or shmReply
+	offHostWait   = 64  // uint32: 1 while the host sleeps on the futex
+	offPluginWait = 128 // uint32: 1 while the plugin sleeps on the futex
+	offMethod     = 192 // uint32: fastStep or fastAct
+	offReqLen     = 196 // uint32
+	offStatus     = 256 // uint32: 0 ok, 1 the reply slot holds an error text
+	offReplyLen   = 260 // uint32
+	shmHeader     = 4096
+	shmSlot       = 4 << 20
+	shmSize       = shmHeader + 2*shmSlot
+)
+
+// Spin budgets before sleeping. The host waits for a reply that usually
+// comes within tens of microseconds (one physics step, one forward pass);
+// the plugin waits for a request that may be an update (~0.1 s) away, so it
+// spins only briefly and leaves its core to the others.
+var (
+	hostSpin   = envDuration("NT_SHM_HOST_SPIN", 200*time.Microsecond)
+	pluginSpin = envDuration("NT_SHM_PLUGIN_SPIN", 50*time.Microsecond)
+)
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d >= 0 {
+		return d
+	}
+	return def
+}
+
+// shmSeg is one mapped segment.
+type shmSeg struct {
+	mem []byte
+}
+
+func (s *shmSeg) word(off int) *uint32 { return (*uint32)(unsafe.Pointer(&s.mem[off])) }
+func (s *shmSeg) req() []byte          { return s.mem[shmHeader : shmHeader+shmSlot] }
+func (s *shmSeg) reply() []byte        { return s.mem[shmHeader+shmSlot : shmHeader+2*shmSlot] }
+
+// wake flips the state word and wakes the other side if it sleeps.
+func (s *shmSeg) set(state uint32, otherWait int) {
+	atomic.StoreUint32(s.word(offState), state)
+	if atomic.LoadUint32(s.word(otherWait)) != 0 {
+		futexWake(s.word(offState))
+	}
+}
+
+// await returns when the state word reads want. It spins for spin, then
+// sleeps on the futex in rounds of at most 20 ms, calling check between
+// rounds; an error from check ends the wait.
+func (s *shmSeg) await(want uint32, spin time.Duration, myWait int, check func() error) error {
+	st := s.word(offState)
+	if atomic.LoadUint32(st) == want {
+		return nil
+	}
+	start := time.Now()
+	for i := 1; ; i++ {
+		if atomic.LoadUint32(st) == want {
+			return nil
+		}
+		if i%64 == 0 && time.Since(start) >= spin {
+			break
+		}
+	}
+	// Announce the sleep before the last look at the state: the other side
+	// sets the state before it reads this flag, so one of us sees the other.
+	w := s.word(myWait)
+	atomic.StoreUint32(w, 1)
+	defer atomic.StoreUint32(w, 0)
+	for {
+		v := atomic.LoadUint32(st)
+		if v == want {
+			return nil
+		}
+		if err := check(); err != nil {
+			return err
+		}
+		futexWait(st, v, 20*time.Millisecond)
+	}
+}
+
+// Futex operations from linux/futex.h.
+const (
+	futexWaitOp = 0
+	futexWakeOp = 1
+)
+
+func futexWait(addr *uint32, val uint32, d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	// Not FUTEX_PRIVATE: the word is shared between processes.
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitOp, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
+
+func futexWake(addr *uint32) {
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakeOp, 1, 0, 0, 0)
+}
+
+// ---- plugin side ----
+
+var (
+	shmOnce  sync.Once
+	shmOffer string
+)
+
+// shmAddr creates the plugin's segment and its serving goroutine once and
+// returns the offer for Describe, or "" if the segment cannot be made
+// (the host then uses the socket or gRPC).
+func shmAddr(impl Describer) string {
+	shmOnce.Do(func() {
+		srv := &fastServer{env: asEnv(impl), algo: asAlgo(impl)}
+		if srv.env == nil && srv.algo == nil {
+			return
+		}
+		fd, err := unix.MemfdCreate("neuraltopology-shm", unix.MFD_CLOEXEC)
+		if err != nil {
+			return
+		}
+		if err := unix.Ftruncate(fd, shmSize); err != nil {
+			unix.Close(fd)
+			return
+		}
+		mem, err := unix.Mmap(fd, 0, shmSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			unix.Close(fd)
+			return
+		}
+		// fd stays open: it is how the host finds the segment.
+		seg := &shmSeg{mem: mem}
+		go serveShm(seg, srv)
+		shmOffer = fmt.Sprintf("%d:%d:%d", os.Getpid(), fd, shmSlot)
+	})
+	return shmOffer
+}
+
+// serveShm answers calls from the segment for the life of the process.
+func serveShm(s *shmSeg, srv *fastServer) {
+	ctx := context.Background()
+	never := func() error { return nil }
+	for {
+		s.await(shmRequest, pluginSpin, offPluginWait, never)
+		method := byte(atomic.LoadUint32(s.word(offMethod)))
+		n := atomic.LoadUint32(s.word(offReqLen))
+		out, err := srv.call(ctx, method, s.req()[:n])
+		status := uint32(0)
+		if err == nil && len(out) > shmSlot {
+			err = fmt.Errorf("shared memory: reply of %d bytes exceeds the %d-byte slot", len(out), shmSlot)
+		}
+		if err != nil {
+			status, out = 1, []byte(err.Error())
+			if len(out) > shmSlot {
+				out = out[:shmSlot]
+			}
+		}
+		copy(s.reply(), out)
+		atomic.StoreUint32(s.word(offStatus), status)
+		atomic.StoreUint32(s.word(offReplyLen), uint32(len(out)))
+		s.set(shmReply, offHostWait)
+	}
+}
+
+// ---- host side ----
+
+// shmConn is the host's end of a plugin's segment. Calls are serialised.
+type shmConn struct {
+	mu      sync.Mutex
+	seg     *shmSeg
+	alive   func() bool // false once the plugin process has ended
+	pending bool        // a call was abandoned (its context ended) before the reply
+	closed  bool
+	closing atomic.Bool // set by close without the lock, to end a wait
+}
+
+// errTooLarge sends a call over the socket or gRPC instead.
+var errTooLarge = errors.New("shared memory: request larger than the slot")
+
+// attachShm maps the segment a plugin offered, after checking the offer
+// names the process the host started (pid).
+func attachShm(offer string, pid int, alive func() bool) (*shmConn, error) {
+	parts := strings.Split(offer, ":")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("malformed offer %q", offer)
+	}
+	opid, err1 := strconv.Atoi(parts[0])
+	fd, err2 := strconv.Atoi(parts[1])
+	slot, err3 := strconv.Atoi(parts[2])
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, fmt.Errorf("malformed offer %q", offer)
+	}
+	if opid != pid {
+		return nil, fmt.Errorf("offer names process %d, the plugin is process %d", opid, pid)
+	}
+	if slot != shmSlot {
+		return nil, fmt.Errorf("slot of %d bytes, this host uses %d: rebuild the plugin against this sdk", slot, shmSlot)
+	}
+	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.Size() != shmSize {
+		return nil, fmt.Errorf("segment is not %d bytes", shmSize)
+	}
+	mem, err := unix.Mmap(int(f.Fd()), 0, shmSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	return &shmConn{seg: &shmSeg{mem: mem}, alive: alive}, nil
+}
+
+func (c *shmConn) call(ctx context.Context, method byte, req, resp proto.Message) error {
+	size := proto.Size(req)
+	if size > shmSlot {
+		return errTooLarge
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("shared memory closed")
+	}
+	s := c.seg
+	check := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if c.closing.Load() {
+			return errors.New("shared memory closed")
+		}
+		if !c.alive() {
+			return errors.New("Unavailable: shared memory: the plugin process ended")
+		}
+		return nil
+	}
+	if c.pending {
+		// The reply to an abandoned call must land before the slot is reused.
+		if err := s.await(shmReply, 0, offHostWait, check); err != nil {
+			return err
+		}
+		c.pending = false
+	}
+	b, err := proto.MarshalOptions{}.MarshalAppend(s.req()[:0], req)
+	if err != nil {
+		return err
+	}
+	if len(b) > shmSlot || (len(b) > 0 && &b[0] != &s.req()[0]) {
+		return errTooLarge
+	}
+	atomic.StoreUint32(s.word(offMethod), uint32(method))
+	atomic.StoreUint32(s.word(offReqLen), uint32(len(b)))
+	s.set(shmRequest, offPluginWait)
+	if err := s.await(shmReply, hostSpin, offHostWait, check); err != nil {
+		c.pending = true
+		return err
+	}
+	n := atomic.LoadUint32(s.word(offReplyLen))
+	status := atomic.LoadUint32(s.word(offStatus))
+	out := s.reply()[:n]
+	if status != 0 {
+		err = errors.New(string(out))
+	} else {
+		err = proto.Unmarshal(out, resp)
+	}
+	atomic.StoreUint32(s.word(offState), shmIdle)
+	return err
+}
+
+func (c *shmConn) close() {
+	c.closing.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		unix.Munmap(c.seg.mem)
+	}
+}
