@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
 )
 
@@ -24,6 +25,7 @@ type Client struct {
 	Info Info // what the plugin said about itself
 
 	pc     *plugin.Client
+	proc   *groupRunner
 	impl   Describer
 	stderr *tailBuffer
 	fast   *fastConn
@@ -74,9 +76,13 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	}
 	c := &Client{Path: path, Name: name, Kind: kind, stderr: &tailBuffer{max: 4096}}
 	c.pc = plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  Handshake,
-		Plugins:          pluginMap(nil),
-		Cmd:              exec.Command(path),
+		HandshakeConfig: Handshake,
+		Plugins:         pluginMap(nil),
+		// The plugin runs in its own process group (see process.go).
+		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
+			c.proc = newGroupRunner(path, spec)
+			return c.proc, nil
+		},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger.Named(filepath.Base(path)),
 		Stderr:           c.stderr,
@@ -150,10 +156,12 @@ func (c *Client) failure(err error) error {
 // Pid returns the operating-system process id of the plugin, or 0 when it
 // is not running; benchmarks read its memory use from /proc/<pid>.
 func (c *Client) Pid() int {
-	if rc := c.pc.ReattachConfig(); rc != nil {
-		return rc.Pid
+	if c.proc == nil || c.pc.Exited() {
+		return 0
 	}
-	return 0
+	c.proc.mu.Lock()
+	defer c.proc.mu.Unlock()
+	return c.proc.pid
 }
 
 // Exited reports whether the plugin process has ended.
