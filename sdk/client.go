@@ -24,11 +24,16 @@ type Client struct {
 	Kind Kind
 	Info Info // what the plugin said about itself
 
-	pc     *plugin.Client
-	proc   *groupRunner
-	impl   Describer
-	stderr *tailBuffer
-	fast   *fastConn
+	opt OpenOptions
+
+	// mu guards the fields below, which a restart (restart.go) replaces.
+	mu       sync.Mutex
+	pc       *plugin.Client
+	proc     *groupRunner
+	impl     Describer
+	stderr   *tailBuffer
+	fast     *fastConn
+	restarts int
 }
 
 // OpenOptions tune how a plugin is started.
@@ -37,6 +42,9 @@ type OpenOptions struct {
 	Logger hclog.Logger
 	// StartTimeout bounds the handshake; 0 means 20 seconds.
 	StartTimeout time.Duration
+	// NoRestart turns off restarting a crashed dist or ph plugin (see
+	// restart.go): benchmarks measure, and limit, one process.
+	NoRestart bool
 }
 
 // ParseBinaryName splits a plugin binary's file name nt-<kind>-<name> into
@@ -74,7 +82,8 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	if opt.StartTimeout == 0 {
 		opt.StartTimeout = 20 * time.Second
 	}
-	c := &Client{Path: path, Name: name, Kind: kind, stderr: &tailBuffer{max: 4096}}
+	opt.Logger = logger
+	c := &Client{Path: path, Name: name, Kind: kind, opt: opt, stderr: &tailBuffer{max: 4096}}
 	c.pc = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         pluginMap(nil),
@@ -156,16 +165,23 @@ func (c *Client) failure(err error) error {
 // Pid returns the operating-system process id of the plugin, or 0 when it
 // is not running; benchmarks read its memory use from /proc/<pid>.
 func (c *Client) Pid() int {
-	if c.proc == nil || c.pc.Exited() {
+	c.mu.Lock()
+	pc, proc := c.pc, c.proc
+	c.mu.Unlock()
+	if proc == nil || pc.Exited() {
 		return 0
 	}
-	c.proc.mu.Lock()
-	defer c.proc.mu.Unlock()
-	return c.proc.pid
+	proc.mu.Lock()
+	defer proc.mu.Unlock()
+	return proc.pid
 }
 
 // Exited reports whether the plugin process has ended.
-func (c *Client) Exited() bool { return c.pc.Exited() }
+func (c *Client) Exited() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pc.Exited()
+}
 
 // useFastPath connects to the fast path a plugin advertises (see
 // fastpath.go) and takes the advertisement out of its capabilities, which
@@ -201,15 +217,29 @@ func (c *Client) useFastPath(info *Info) error {
 
 // Close stops the plugin process, gracefully if it still answers.
 func (c *Client) Close() {
-	if c.fast != nil {
-		c.fast.close()
+	c.mu.Lock()
+	fast, pc := c.fast, c.pc
+	c.mu.Unlock()
+	if fast != nil {
+		fast.close()
 	}
-	c.pc.Kill()
+	pc.Kill()
 }
 
 // Plugin returns the plugin's interface; assert it to the kind's type, or
 // use Env, Algo, Dist or PH.
-func (c *Client) Plugin() Describer { return c.impl }
+// A dist or ph plugin comes wrapped so that a crash restarts it and
+// retries the call once (see restart.go), unless NoRestart was asked for.
+func (c *Client) Plugin() Describer {
+	switch {
+	case c.opt.NoRestart:
+	case c.Kind == KindDist && asDist(c.current()) != nil:
+		return restartingDist{c}
+	case c.Kind == KindPH && asPH(c.current()) != nil:
+		return restartingPH{c}
+	}
+	return c.current()
+}
 
 // Env returns the plugin as an Environment, or an error naming its kind.
 func (c *Client) Env() (Environment, error) {
@@ -229,16 +259,22 @@ func (c *Client) Algo() (Algorithm, error) {
 
 // Dist returns the plugin as a Distance.
 func (c *Client) Dist() (Distance, error) {
-	if d := asDist(c.impl); d != nil && c.Kind == KindDist {
-		return d, nil
+	if d := asDist(c.current()); d != nil && c.Kind == KindDist {
+		if c.opt.NoRestart {
+			return d, nil
+		}
+		return restartingDist{c}, nil
 	}
 	return nil, c.wrongKind(KindDist)
 }
 
 // PH returns the plugin as a Homology backend.
 func (c *Client) PH() (Homology, error) {
-	if h := asPH(c.impl); h != nil && c.Kind == KindPH {
-		return h, nil
+	if h := asPH(c.current()); h != nil && c.Kind == KindPH {
+		if c.opt.NoRestart {
+			return h, nil
+		}
+		return restartingPH{c}, nil
 	}
 	return nil, c.wrongKind(KindPH)
 }

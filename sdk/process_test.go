@@ -157,3 +157,48 @@ func TestStrayScriptWithBackgroundChildDoesNotHang(t *testing.T) {
 		t.Fatalf("the script's background job %d survived", child)
 	}
 }
+
+// A pure plugin that crashes once is started again and the call retried:
+// the caller gets the answer and a new process serves it.
+func TestCrashedPurePluginIsRestartedOnce(t *testing.T) {
+	t.Setenv("NT_FAULTY_MARK", filepath.Join(t.TempDir(), "crashed"))
+	c, err := sdk.Open(context.Background(), faulty(t), sdk.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h, _ := c.PH()
+	first := c.Pid()
+	m := sdk.NewMatrix(3, 3)
+	ds, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &m, MaxDim: 95})
+	if err != nil {
+		t.Fatalf("a plugin that crashes once must be restarted and the call retried; got %v", err)
+	}
+	if got := ds[0].Pairs[0][0]; got != 9 {
+		t.Fatalf("the retried call answered %v, want 9", got)
+	}
+	if c.Restarts() != 1 || c.Pid() == first || c.Pid() == 0 {
+		t.Fatalf("want one restart and a new process; restarts %d, pid %d then %d", c.Restarts(), first, c.Pid())
+	}
+	// The new process serves later calls too.
+	if _, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &m}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A plugin that crashes on the retried call too stops with one line.
+func TestSecondCrashGivesUp(t *testing.T) {
+	c, err := sdk.Open(context.Background(), faulty(t), sdk.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h, _ := c.PH()
+	_, err = h.Compute(context.Background(), sdk.HomologyRequest{MaxDim: 99})
+	if err == nil || !strings.Contains(err.Error(), "crashed again") || !strings.Contains(err.Error(), "nt-ph-faulty") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("want one line saying the plugin crashed again, got %q", err)
+	}
+	if c.Restarts() != 1 {
+		t.Fatalf("want exactly one restart, got %d", c.Restarts())
+	}
+}
