@@ -42,7 +42,8 @@ func waitDead(pid int, d time.Duration) bool {
 // stdout and stderr (gudhi's forked worker did): the call fails within a
 // second naming the plugin, the child dies with it, and Close returns.
 func TestKilledPluginWithChildIsNamedAndReaped(t *testing.T) {
-	c, err := sdk.Open(context.Background(), faulty(t), sdk.OpenOptions{})
+	// Without NoRestart the killed plugin would be restarted and retried.
+	c, err := sdk.Open(context.Background(), faulty(t), sdk.OpenOptions{NoRestart: true})
 	if err != nil {
 		t.Fatal(err)
 	}
