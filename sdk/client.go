@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
 )
 
@@ -23,13 +24,19 @@ type Client struct {
 	Kind Kind
 	Info Info // what the plugin said about itself
 
+	opt OpenOptions
+
+	// mu guards the fields below, which a restart (restart.go) replaces.
+	mu        sync.Mutex
 	pc        *plugin.Client
+	proc      *groupRunner
 	impl      Describer
 	stderr    *tailBuffer
 	log       hclog.Logger
 	transport string // how Step and Act travel: TransportShm, TransportSocket or TransportGRPC
 	closeFast func()
 	sockDir   string // private folder of the plugin's gRPC socket, removed on Close
+	restarts  int
 }
 
 // Transports by which a plugin's per-step calls (Step, Act) can travel.
@@ -46,6 +53,9 @@ type OpenOptions struct {
 	Logger hclog.Logger
 	// StartTimeout bounds the handshake; 0 means 20 seconds.
 	StartTimeout time.Duration
+	// NoRestart turns off restarting a crashed dist or ph plugin (see
+	// restart.go): benchmarks measure, and limit, one process.
+	NoRestart bool
 }
 
 // ParseBinaryName splits a plugin binary's file name nt-<kind>-<name> into
@@ -83,13 +93,19 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	if opt.StartTimeout == 0 {
 		opt.StartTimeout = 20 * time.Second
 	}
-	c := &Client{Path: path, Name: name, Kind: kind, stderr: &tailBuffer{max: 4096}, log: logger}
+	opt.Logger = logger
+	c := &Client{Path: path, Name: name, Kind: kind, opt: opt, stderr: &tailBuffer{max: 4096}, log: logger}
 	cmd := exec.Command(path)
 	c.privateSocketDir(cmd)
 	c.pc = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: versionedPlugins(),
 		Cmd:              cmd,
+		// The plugin runs in its own process group (see process.go).
+		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
+			c.proc = newGroupRunner(path, spec)
+			return c.proc, nil
+		},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger.Named(filepath.Base(path)),
 		Stderr:           c.stderr,
@@ -168,14 +184,23 @@ func (c *Client) failure(err error) error {
 // Pid returns the operating-system process id of the plugin, or 0 when it
 // is not running; benchmarks read its memory use from /proc/<pid>.
 func (c *Client) Pid() int {
-	if rc := c.pc.ReattachConfig(); rc != nil {
-		return rc.Pid
+	c.mu.Lock()
+	pc, proc := c.pc, c.proc
+	c.mu.Unlock()
+	if proc == nil || pc.Exited() {
+		return 0
 	}
-	return 0
+	proc.mu.Lock()
+	defer proc.mu.Unlock()
+	return proc.pid
 }
 
 // Exited reports whether the plugin process has ended.
-func (c *Client) Exited() bool { return c.pc.Exited() }
+func (c *Client) Exited() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pc.Exited()
+}
 
 // privateSocketDir has go-plugin put the plugin's gRPC socket in a fresh
 // 0700 folder that Close removes: a plugin killed with SIGKILL cannot
@@ -262,20 +287,34 @@ func (c *Client) useFastPath(info *Info) error {
 // Close stops the plugin process, gracefully if it still answers, and
 // removes what it leaves behind.
 func (c *Client) Close() {
+	c.mu.Lock()
+	pc, closeFast, sockDir := c.pc, c.closeFast, c.sockDir
+	c.mu.Unlock()
 	// The process goes first: a call still waiting on a fast path then
 	// ends at once instead of holding Close up.
-	c.pc.Kill()
-	if c.closeFast != nil {
-		c.closeFast()
+	pc.Kill()
+	if closeFast != nil {
+		closeFast()
 	}
-	if c.sockDir != "" {
-		os.RemoveAll(c.sockDir)
+	if sockDir != "" {
+		os.RemoveAll(sockDir)
 	}
 }
 
 // Plugin returns the plugin's interface; assert it to the kind's type, or
 // use Env, Algo, Dist or PH.
-func (c *Client) Plugin() Describer { return c.impl }
+// A dist or ph plugin comes wrapped so that a crash restarts it and
+// retries the call once (see restart.go), unless NoRestart was asked for.
+func (c *Client) Plugin() Describer {
+	switch {
+	case c.opt.NoRestart:
+	case c.Kind == KindDist && asDist(c.current()) != nil:
+		return restartingDist{c}
+	case c.Kind == KindPH && asPH(c.current()) != nil:
+		return restartingPH{c}
+	}
+	return c.current()
+}
 
 // Env returns the plugin as an Environment, or an error naming its kind.
 func (c *Client) Env() (Environment, error) {
@@ -295,16 +334,22 @@ func (c *Client) Algo() (Algorithm, error) {
 
 // Dist returns the plugin as a Distance.
 func (c *Client) Dist() (Distance, error) {
-	if d := asDist(c.impl); d != nil && c.Kind == KindDist {
-		return d, nil
+	if d := asDist(c.current()); d != nil && c.Kind == KindDist {
+		if c.opt.NoRestart {
+			return d, nil
+		}
+		return restartingDist{c}, nil
 	}
 	return nil, c.wrongKind(KindDist)
 }
 
 // PH returns the plugin as a Homology backend.
 func (c *Client) PH() (Homology, error) {
-	if h := asPH(c.impl); h != nil && c.Kind == KindPH {
-		return h, nil
+	if h := asPH(c.current()); h != nil && c.Kind == KindPH {
+		if c.opt.NoRestart {
+			return h, nil
+		}
+		return restartingPH{c}, nil
 	}
 	return nil, c.wrongKind(KindPH)
 }

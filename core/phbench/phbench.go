@@ -176,7 +176,9 @@ func backendName(path string) string {
 // calls.
 func runOne(ctx context.Context, cfg Config, path string, in Input) (row Row) {
 	row = Row{Backend: backendName(path), Input: in.Name, Points: in.Distances.Rows}
-	c, err := sdk.Open(ctx, path, sdk.OpenOptions{Logger: cfg.Logger})
+	// A crash is a result here, not something to retry: the memory limit
+	// below applies to this one process.
+	c, err := sdk.Open(ctx, path, sdk.OpenOptions{Logger: cfg.Logger, NoRestart: true})
 	if err != nil {
 		row.Error = oneLine(err.Error())
 		return row

@@ -5,12 +5,16 @@ package gudhi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,5 +187,73 @@ func TestMemoryLimitIsAnError(t *testing.T) {
 	}
 	if c.Exited() {
 		t.Fatal("running out of memory killed the plugin")
+	}
+}
+
+// workerOf finds the computing process the plugin forked.
+func workerOf(pid int) int {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, t := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			c, _ := strconv.Atoi(f[0])
+			return c
+		}
+	}
+	return 0
+}
+
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// TestKilledMidHomology kills the plugin while its forked worker computes.
+// The worker held the plugin's pipes and outlived it, and the host waited
+// forever (SIGINT ignored); now the call fails within a second naming the
+// plugin, and the worker is gone.
+func TestKilledMidHomology(t *testing.T) {
+	c := plugintest.OpenWith(t, build(t), sdk.OpenOptions{NoRestart: true})
+	// Without NoRestart the killed plugin would be restarted and retried.
+	h, _ := c.PH()
+	big := rips.MustEuclidean(cloud(1000, 11, 5))
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &big, MaxDim: 2})
+		done <- err
+	}()
+	pid, worker := c.Pid(), 0
+	for end := time.Now().Add(20 * time.Second); worker == 0 && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		worker = workerOf(pid)
+	}
+	if worker == 0 {
+		t.Fatal("the plugin never forked its worker")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	select {
+	case err := <-done:
+		if took := time.Since(killed); took > time.Second {
+			t.Errorf("the kill took %v to be reported, want under a second", took)
+		}
+		if err == nil || !strings.Contains(err.Error(), "nt-ph-gudhi") || !strings.Contains(err.Error(), "crashed") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("want one line naming the crashed plugin, got %q", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call on a killed plugin hung")
+	}
+	for end := time.Now().Add(2 * time.Second); running(worker) && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if running(worker) {
+		_ = syscall.Kill(worker, syscall.SIGKILL)
+		t.Fatalf("the worker (pid %d) outlived the killed plugin", worker)
 	}
 }

@@ -18,6 +18,7 @@ host's deadline or Ctrl-C) really stops: GUDHI cannot be interrupted
 from Python.
 """
 
+import ctypes
 import datetime
 import json
 import math
@@ -211,35 +212,58 @@ def memory_limit():
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent):
+    """Asks the kernel to kill this (forked) process when the thread that
+    forked it ends, so a worker never outlives a killed plugin: it held the
+    plugin's pipes and kept the host waiting forever. The host also kills
+    the plugin's whole process group; this covers a host that is gone."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the host's process-group kill still applies
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def run_in_child(fn, is_active):
     """Runs fn() in a forked child and returns its value. Kills the child
     and raises Cancelled when is_active() turns false."""
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # child: compute, send, exit without touching gRPC
-        os.close(r)
-        limit = memory_limit()
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            limit = min(limit, soft)  # never lift a limit the host set
+        # Nothing here may return into the gRPC server's code: every path,
+        # a failed write to a parent that is gone included, ends in _exit.
         try:
-            # GUDHI stores every simplex: H2 of a few hundred points can
-            # want more memory than the machine has. A failed allocation
-            # is better than the kernel's OOM killer picking a victim.
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            res = ("ok", fn())
-        except BadInput as e:
-            res = ("bad", str(e))
-        except MemoryError:
-            res = ("err", "gudhi: out of memory (limit %.1f GiB, set %s): the Rips complex is too big; "
-                          "lower max_dim or set a threshold" % (limit / 2**30, MEMORY_LIMIT_ENV))
-        except BaseException as e:  # report, never crash silently
-            res = ("err", "gudhi: %s: %s" % (type(e).__name__, e))
-        data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(w, "wb") as f:
-            f.write(struct.pack("<Q", len(data)))
-            f.write(data)
-        os._exit(0)
+            die_with_parent(parent)
+            os.close(r)
+            limit = memory_limit()
+            soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+            if soft != resource.RLIM_INFINITY:
+                limit = min(limit, soft)  # never lift a limit the host set
+            try:
+                # GUDHI stores every simplex: H2 of a few hundred points can
+                # want more memory than the machine has. A failed allocation
+                # is better than the kernel's OOM killer picking a victim.
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+                res = ("ok", fn())
+            except BadInput as e:
+                res = ("bad", str(e))
+            except MemoryError:
+                res = ("err", "gudhi: out of memory (limit %.1f GiB, set %s): the Rips complex is too big; "
+                              "lower max_dim or set a threshold" % (limit / 2**30, MEMORY_LIMIT_ENV))
+            except BaseException as e:  # report, never crash silently
+                res = ("err", "gudhi: %s: %s" % (type(e).__name__, e))
+            data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(w, "wb") as f:
+                f.write(struct.pack("<Q", len(data)))
+                f.write(data)
+        finally:
+            os._exit(0)
     os.close(w)
     chunks = []
     try:
@@ -414,13 +438,16 @@ def main():
         }),
     ))
 
-    sock_dir = tempfile.mkdtemp(prefix="nt-ph-gudhi-")
+    # The host passes a private (0700) folder that it removes when it stops
+    # us, so a killed plugin leaves no stale socket behind.
+    sock_dir = tempfile.mkdtemp(prefix="nt-ph-gudhi-", dir=os.environ.get("PLUGIN_UNIX_SOCKET_DIR") or None)
     sock = os.path.join(sock_dir, "plugin.sock")
     server.add_insecure_port("unix:" + sock)
     server.start()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    # The host sends SIGINT to the whole group on Ctrl-C and then stops us
-    # itself; dying first would look like a crash.
+    # The host runs us in a process group of our own, so Ctrl-C at a
+    # terminal does not reach us; a SIGINT sent to us anyway is ignored, as
+    # the host stops us itself and dying first would look like a crash.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     sys.stdout.write("%d|%d|unix|%s|grpc\n" % (CORE_PROTOCOL_VERSION, APP_PROTOCOL_VERSION, sock))

@@ -45,9 +45,16 @@ func Build(t testing.TB, pkg, name string) string {
 // Open starts a plugin binary for a test and stops it when the test ends.
 func Open(t testing.TB, bin string) *sdk.Client {
 	t.Helper()
+	return OpenWith(t, bin, sdk.OpenOptions{})
+}
+
+// OpenWith is Open with options, such as NoRestart for a test that kills
+// the plugin and wants to see the failure rather than a restart.
+func OpenWith(t testing.TB, bin string, opt sdk.OpenOptions) *sdk.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := sdk.Open(ctx, bin, sdk.OpenOptions{})
+	c, err := sdk.Open(ctx, bin, opt)
 	if err != nil {
 		t.Fatalf("open %s: %v", bin, err)
 	}

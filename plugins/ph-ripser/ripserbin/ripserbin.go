@@ -115,6 +115,11 @@ func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.D
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.WaitDelay = 2 * time.Second
+	// ripser must not outlive this process: orphaned, it ran on at full
+	// CPU and grew to gigabytes. The host also kills the plugin's process
+	// group, which includes ripser; Pdeathsig covers a plugin killed while
+	// the host is gone too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 8192}
 	stdin, err := cmd.StdinPipe()

@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 	"math"
+	"os"
+	"os/exec"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -17,9 +19,29 @@ func (faulty) Describe(context.Context) (sdk.Info, error) {
 }
 
 // Compute panics for MaxDim 99, blocks until cancelled for MaxDim 98, logs
-// for MaxDim 97, and otherwise echoes the matrix size as one H0 pair.
+// for MaxDim 97, starts a child that holds its stdout and stderr and
+// returns the child's pid for MaxDim 96, panics only the first time
+// $NT_FAULTY_MARK names a file that does not exist yet for MaxDim 95, and
+// otherwise echoes the matrix size as one H0 pair.
 func (faulty) Compute(ctx context.Context, r sdk.HomologyRequest) ([]sdk.Diagram, error) {
 	switch r.MaxDim {
+	case 96:
+		// Like gudhi's forked worker: a descendant with the plugin's pipes.
+		cmd := exec.Command("sleep", "300")
+		cmd.Stdout = os.NewFile(1, "stdout")
+		cmd.Stderr = os.NewFile(2, "stderr")
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		return []sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{float64(cmd.Process.Pid), math.Inf(1)}}}}, nil
+	case 95:
+		mark := os.Getenv("NT_FAULTY_MARK")
+		if _, err := os.Stat(mark); mark != "" && os.IsNotExist(err) {
+			if err := os.WriteFile(mark, nil, 0o600); err != nil {
+				return nil, err
+			}
+			panic("faulty plugin crashes once")
+		}
 	case 99:
 		panic("faulty plugin asked to crash")
 	case 98:

@@ -1,0 +1,170 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-plugin/runner"
+)
+
+// pipeGrace is how long the plugin's stdout and stderr stay open after the
+// plugin process ended. Its own children die with it (the whole process
+// group is killed), which closes the pipes at once; a descendant that left
+// the group and keeps them open must not keep the host waiting longer.
+const pipeGrace = 300 * time.Millisecond
+
+// groupRunner runs a plugin as the leader of its own process group, so that
+// everything it starts (ripser, a forked Python worker, a stray background
+// job of a shell script) is killed with it.
+//
+// go-plugin's own runner reads the plugin's stdout and stderr to the end
+// before it waits for the process, so a child that inherited the pipes and
+// outlives the plugin would make every later call (Kill included) wait for
+// that child forever. This runner reaps the process as soon as it exits,
+// kills its group, and closes the pipes itself after pipeGrace.
+type groupRunner struct {
+	path string
+	cmd  *exec.Cmd
+
+	stdoutR, stderrR *os.File
+
+	mu      sync.Mutex
+	pid     int
+	reaped  bool
+	waitErr error
+	done    chan struct{} // closed once the process is reaped and the pipes are closed
+}
+
+var _ runner.Runner = (*groupRunner)(nil)
+
+// newGroupRunner builds a runner for the plugin binary at path. spec is the
+// command go-plugin prepared: only its environment (handshake cookie,
+// socket folder, client certificate) is used.
+func newGroupRunner(path string, spec *exec.Cmd) *groupRunner {
+	cmd := exec.Command(path)
+	cmd.Env = spec.Env
+	// Stdin is not the terminal: a plugin in another process group that
+	// read it would be stopped by SIGTTIN.
+	cmd.Stdin = nil
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The pipes are *os.File, so Wait copies nothing; WaitDelay is the
+	// safety net should that ever change.
+	cmd.WaitDelay = pipeGrace
+	return &groupRunner{path: path, cmd: cmd, done: make(chan struct{})}
+}
+
+// Start starts the plugin process.
+func (g *groupRunner) Start(context.Context) error {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return err
+	}
+	g.cmd.Stdout, g.cmd.Stderr = outW, errW
+	err = g.cmd.Start()
+	// The child holds the write ends now; ours would keep the pipes open.
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return err
+	}
+	g.stdoutR, g.stderrR = outR, errR
+	g.mu.Lock()
+	g.pid = g.cmd.Process.Pid
+	g.mu.Unlock()
+	go g.reap()
+	return nil
+}
+
+// reap waits for the plugin to exit, kills what is left of its process
+// group, and closes the pipes once they are drained or pipeGrace passed.
+func (g *groupRunner) reap() {
+	err := g.cmd.Wait()
+	g.mu.Lock()
+	g.waitErr = err
+	g.reaped = true
+	pid := g.pid
+	g.mu.Unlock()
+	// The group id cannot have been reused: it is ours until every member
+	// is gone, and members still alive are exactly what this kills.
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	time.Sleep(pipeGrace)
+	// Closing unblocks go-plugin's readers if a descendant outside the
+	// group still holds the write ends.
+	g.stdoutR.Close()
+	g.stderrR.Close()
+	close(g.done)
+}
+
+// Wait blocks until the plugin process has exited and been reaped.
+func (g *groupRunner) Wait(ctx context.Context) error {
+	select {
+	case <-g.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.waitErr
+}
+
+// Kill kills the plugin and every process in its group.
+func (g *groupRunner) Kill(context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.pid == 0 || g.reaped {
+		return nil
+	}
+	err := syscall.Kill(-g.pid, syscall.SIGKILL)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// Diagnose has nothing to add to go-plugin's start errors: the host quotes
+// the plugin's last stderr line instead.
+func (g *groupRunner) Diagnose(context.Context) string { return "" }
+
+// Stdout is the pipe go-plugin reads the handshake line from.
+func (g *groupRunner) Stdout() io.ReadCloser { return g.stdoutR }
+
+// Stderr is the pipe go-plugin reads the plugin's log from.
+func (g *groupRunner) Stderr() io.ReadCloser { return g.stderrR }
+
+// Name is the plugin binary's path.
+func (g *groupRunner) Name() string { return g.path }
+
+// ID is the plugin's process id, also its process group id.
+func (g *groupRunner) ID() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.pid == 0 {
+		return ""
+	}
+	return strconv.Itoa(g.pid)
+}
+
+// PluginToHost leaves addresses alone: plugin and host share a machine.
+func (g *groupRunner) PluginToHost(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+
+// HostToPlugin leaves addresses alone.
+func (g *groupRunner) HostToPlugin(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
