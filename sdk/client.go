@@ -35,7 +35,6 @@ type Client struct {
 	log       hclog.Logger
 	transport string // how Step and Act travel: TransportShm, TransportSocket or TransportGRPC
 	closeFast func()
-	sockDir   string // private folder of the plugin's gRPC socket, removed on Close
 	restarts  int
 }
 
@@ -95,13 +94,13 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	}
 	opt.Logger = logger
 	c := &Client{Path: path, Name: name, Kind: kind, opt: opt, stderr: &tailBuffer{max: 4096}, log: logger}
-	cmd := exec.Command(path)
-	c.privateSocketDir(cmd)
 	c.pc = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: versionedPlugins(),
-		Cmd:              cmd,
 		// The plugin runs in its own process group (see process.go).
+		// With a RunnerFunc, go-plugin puts the plugin's gRPC socket in a
+		// fresh 0700 folder and removes it on Kill, so sockets of killed
+		// plugins do not pile up in the temp folder.
 		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
 			c.proc = newGroupRunner(path, spec)
 			return c.proc, nil
@@ -202,25 +201,6 @@ func (c *Client) Exited() bool {
 	return c.pc.Exited()
 }
 
-// privateSocketDir has go-plugin put the plugin's gRPC socket in a fresh
-// 0700 folder that Close removes: a plugin killed with SIGKILL cannot
-// remove its socket, and they used to pile up in the temp folder.
-func (c *Client) privateSocketDir(cmd *exec.Cmd) {
-	dir, err := os.MkdirTemp("", "nt-plugin-")
-	if err != nil {
-		return // go-plugin then uses the temp folder itself
-	}
-	c.sockDir = dir
-	// go-plugin appends the host's environment after this; a later
-	// duplicate would win, so drop any inherited value first.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, plugin.EnvUnixSocketDir+"=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, plugin.EnvUnixSocketDir+"="+dir)
-}
-
 // Transport says how the plugin's Step and Act calls travel:
 // TransportShm, TransportSocket or TransportGRPC. Runs record it, so a
 // fast path that silently fell back shows.
@@ -288,16 +268,13 @@ func (c *Client) useFastPath(info *Info) error {
 // removes what it leaves behind.
 func (c *Client) Close() {
 	c.mu.Lock()
-	pc, closeFast, sockDir := c.pc, c.closeFast, c.sockDir
+	pc, closeFast := c.pc, c.closeFast
 	c.mu.Unlock()
 	// The process goes first: a call still waiting on a fast path then
 	// ends at once instead of holding Close up.
 	pc.Kill()
 	if closeFast != nil {
 		closeFast()
-	}
-	if sockDir != "" {
-		os.RemoveAll(sockDir)
 	}
 }
 

@@ -23,9 +23,9 @@ func (c *Client) restart(ctx context.Context) error {
 		return err
 	}
 	c.mu.Lock()
-	old := &Client{pc: c.pc, closeFast: c.closeFast, sockDir: c.sockDir}
+	old := &Client{pc: c.pc, closeFast: c.closeFast}
 	c.pc, c.proc, c.impl, c.stderr, c.Info = nc.pc, nc.proc, nc.impl, nc.stderr, nc.Info
-	c.transport, c.closeFast, c.sockDir = nc.transport, nc.closeFast, nc.sockDir
+	c.transport, c.closeFast = nc.transport, nc.closeFast
 	c.restarts++
 	c.mu.Unlock()
 	old.Close()
