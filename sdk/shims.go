@@ -135,6 +135,30 @@ func (s *envServer) Close(ctx context.Context, r *pb.Handle) (*pb.Empty, error) 
 	return &pb.Empty{}, s.impl.Close(ctx, int(r.Handle))
 }
 
+func (s *envServer) SaveState(ctx context.Context, r *pb.EnvStateRequest) (*pb.EnvState, error) {
+	st, ok := s.impl.(EnvStater)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, ErrStateUnsupported.Error())
+	}
+	b, err := st.SaveState(ctx, int(r.Handle))
+	if err != nil {
+		return nil, err
+	}
+	return &pb.EnvState{Data: b}, nil
+}
+
+func (s *envServer) LoadState(ctx context.Context, r *pb.EnvStateLoadRequest) (*pb.Matrix, error) {
+	st, ok := s.impl.(EnvStater)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, ErrStateUnsupported.Error())
+	}
+	m, err := st.LoadState(ctx, int(r.Handle), r.GetState().GetData())
+	if err != nil {
+		return nil, err
+	}
+	return toPBMatrix(m), nil
+}
+
 type envClient struct {
 	errWrap
 	c    pb.EnvironmentClient
@@ -195,6 +219,28 @@ func (c *envClient) Render(ctx context.Context, handle, i, w, h int) (Frame, err
 func (c *envClient) Close(ctx context.Context, handle int) error {
 	_, err := c.c.Close(ctx, &pb.Handle{Handle: int32(handle)})
 	return c.err(ctx, "close", err)
+}
+
+func (c *envClient) SaveState(ctx context.Context, handle int) ([]byte, error) {
+	r, err := c.c.SaveState(ctx, &pb.EnvStateRequest{Handle: int32(handle)}, bigCalls...)
+	if status.Code(err) == codes.Unimplemented {
+		return nil, fmt.Errorf("save state: %w", ErrStateUnsupported)
+	}
+	if err != nil {
+		return nil, c.err(ctx, "save state", err)
+	}
+	return r.Data, nil
+}
+
+func (c *envClient) LoadState(ctx context.Context, handle int, state []byte) (Matrix, error) {
+	m, err := c.c.LoadState(ctx, &pb.EnvStateLoadRequest{Handle: int32(handle), State: &pb.EnvState{Data: state}}, bigCalls...)
+	if status.Code(err) == codes.Unimplemented {
+		return Matrix{}, fmt.Errorf("load state: %w", ErrStateUnsupported)
+	}
+	if err != nil {
+		return Matrix{}, c.err(ctx, "load state", err)
+	}
+	return fromPBMatrix(m), nil
 }
 
 // ---- Algorithm ----

@@ -10,6 +10,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -192,6 +193,25 @@ type Environment interface {
 	Render(ctx context.Context, handle, i, width, height int) (Frame, error)
 	Close(ctx context.Context, handle int) error
 }
+
+// EnvStater is implemented by an Environment whose batches can be saved
+// and restored exactly, which a run needs to resume bit for bit from a
+// checkpoint: physics, random streams, episode counters, everything the
+// next Step depends on. The state's format is the plugin's own.
+// Environments behind gRPC always have these methods; they return an
+// error wrapping ErrStateUnsupported when the plugin does not implement
+// them.
+type EnvStater interface {
+	SaveState(ctx context.Context, handle int) ([]byte, error)
+	// LoadState makes batch handle (opened with the same EnvConfig as the
+	// saved one) continue as the saved batch would, and returns its
+	// current observations, as Reset does.
+	LoadState(ctx context.Context, handle int, state []byte) (Matrix, error)
+}
+
+// ErrStateUnsupported says an environment plugin cannot save and restore
+// its state.
+var ErrStateUnsupported = errors.New("environment cannot save and restore its state")
 
 // ---- Algorithm -----------------------------------------------------------
 

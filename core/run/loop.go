@@ -2,10 +2,9 @@ package run
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 	"time"
 
@@ -32,8 +31,9 @@ type loop struct {
 	analysisH int
 
 	step, update, snapshots int
-	meanReturn              float64 // of the last 100 episodes; NaN before any
-	checkpointData          []byte  // the learner state a resumed run starts from
+	meanReturn              float64      // of the last 100 episodes; NaN before any
+	from                    *Resumption  // the resume point of a resumed run
+	stopped                 *train.State // the loop's state when Options.Stop ended it
 
 	t0                                                      time.Time
 	priorSeconds                                            float64 // wall time of the run before a resume
@@ -50,10 +50,16 @@ func (l *loop) train(ctx context.Context) error {
 		l.trainSeconds += time.Since(tStart).Seconds() - (l.sampleSeconds - s0) - (l.waitSeconds - w0)
 	}()
 	cfg := train.Config{TaskID: l.cfg.EnvID, NumEnvs: l.cfg.NumEnvs, Seed: l.cfg.Seed,
-		EnvOptions: l.cfg.EnvParams, Hyper: l.cfg.Hyper(), Checkpoint: l.checkpointData, StartStep: l.step}
+		EnvOptions: l.cfg.EnvParams, Hyper: l.cfg.Hyper(), Stop: l.opt.Stop}
+	if l.from != nil {
+		cfg.Resume = &l.from.ck.Train
+	}
 	hooks := train.Hooks{
 		OnStart: func(_ context.Context, s train.Start) error {
 			l.spec, l.aspec = s.Env, s.Algo
+			if err := l.start(); err != nil {
+				return err
+			}
 			l.progress(true)
 			return nil
 		},
@@ -72,8 +78,35 @@ func (l *loop) train(ctx context.Context) error {
 			return nil
 		},
 	}
-	_, err := train.Run(ctx, l.p.Env, l.p.Algo, cfg, hooks)
+	res, err := train.Run(ctx, l.p.Env, l.p.Algo, cfg, hooks)
+	if err == nil && res.State != nil {
+		l.stopped = res.State
+		l.step, l.update = res.State.Step, res.State.Update
+	}
 	return err
+}
+
+// start runs once the learner and the environments are loaded, before
+// the first step: a resumed run only now, with everything checked, rolls
+// the directory back to its resume point. Then the TensorBoard file
+// opens.
+func (l *loop) start() error {
+	if f := l.from; f != nil {
+		if err := rollBack(l.store, f.State); err != nil {
+			return err
+		}
+		l.update, l.step, l.snapshots, l.priorSeconds = f.State.Update, f.State.Step, f.State.Snapshots, f.State.Seconds
+		if f.ck.Train.Env == nil {
+			l.opt.Log.Warn().Msg("the environment plugin cannot save its state: the resumed run's episodes start afresh, so it will differ from an uninterrupted run")
+		}
+		l.opt.Log.Info().Str("dir", l.store.Dir).Int("update", f.State.Update).Int("step", f.State.Step).Msg("resuming from checkpoint")
+	}
+	tb, err := tbevents.New(l.store.Path("tb"))
+	if err != nil {
+		return err
+	}
+	l.tb = tb
+	return nil
 }
 
 // onUpdate records an update's statistics and takes the snapshot and
@@ -109,7 +142,11 @@ func (l *loop) onUpdate(ctx context.Context, p train.Progress) error {
 		}
 	}
 	if iv := l.cfg.SaveCheckpointInterval; last || (iv > 0 && l.update%iv == 0) {
-		if err := l.checkpoint(ctx); err != nil {
+		ts, err := p.Save(ctx)
+		if err != nil {
+			return err
+		}
+		if err := l.checkpoint(ctx, ts, false); err != nil {
 			return err
 		}
 	}
@@ -183,57 +220,78 @@ func (l *loop) writeSnapshot(j job, results []snapshot.Result) error {
 	return l.tb.Flush()
 }
 
-// checkpoint saves the learner once every earlier snapshot is on disk, so
-// a run resumed from it has every snapshot up to it.
-func (l *loop) checkpoint(ctx context.Context) error {
+// checkpoint saves the run once every earlier snapshot is on disk, so a
+// run resumed from it has every snapshot up to it: the training loop's
+// state (from save) and the analysis environment's.
+func (l *loop) checkpoint(ctx context.Context, ts *train.State, stopped bool) error {
 	wait := time.Now()
 	if err := l.pool.drain(); err != nil {
 		return err
 	}
 	l.waitSeconds += time.Since(wait).Seconds()
-	data, err := l.p.Algo.Save(ctx)
+	// Events up to now go to the file before the checkpoint that claims
+	// them: a resumed run keeps the events up to its step and rewrites
+	// the rest.
+	if err := l.tb.Flush(); err != nil {
+		return err
+	}
+	analysis, err := l.saveAnalysis(ctx)
 	if err != nil {
 		return err
 	}
-	st := runstore.State{Update: l.update, Step: l.step, Snapshots: l.snapshots,
+	ck := checkpoint{Identity: Identity(l.cfg), Update: l.update, Step: l.step, Snapshots: l.snapshots,
+		Stopped: stopped, Train: *ts, Analysis: analysis}
+	data, err := encodeCheckpoint(ck)
+	if err != nil {
+		return err
+	}
+	st := runstore.State{Update: l.update, Step: l.step, Snapshots: l.snapshots, Stopped: stopped,
 		Seconds: time.Since(l.t0).Seconds() + l.priorSeconds}
 	if err := l.store.SaveCheckpoint(st, data); err != nil {
 		return err
 	}
-	l.opt.Log.Debug().Int("update", l.update).Int("step", l.step).Msg("checkpoint saved")
+	l.opt.Log.Debug().Int("update", l.update).Int("step", l.step).Bool("stopped", stopped).Msg("checkpoint saved")
 	return nil
 }
 
-// resume loads the last checkpoint and drops every record made after it.
-func (l *loop) resume() error {
-	st, err := l.store.LoadState()
+// stopCheckpoint saves the state of a run that Options.Stop ended and
+// says how to continue it.
+func (l *loop) stopCheckpoint(ctx context.Context) error {
+	if err := l.checkpoint(ctx, l.stopped, true); err != nil {
+		return fmt.Errorf("stopping at step %d: %w", l.step, err)
+	}
+	return fmt.Errorf("%w at step %d (update %d); checkpoint saved: continue with nthost --resume %s", ErrStopped, l.step, l.update, l.store.Dir)
+}
+
+// saveAnalysis returns the analysis environment's state, or nil if the
+// environment cannot save it.
+func (l *loop) saveAnalysis(ctx context.Context) ([]byte, error) {
+	st, ok := l.p.Env.(sdk.EnvStater)
+	if !ok {
+		return nil, nil
+	}
+	b, err := st.SaveState(ctx, l.analysisH)
+	if errors.Is(err, sdk.ErrStateUnsupported) {
+		return nil, nil
+	}
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("save analysis env: %w", err)
 	}
-	if st == nil {
-		return fmt.Errorf("resume: %s has no checkpoint yet (checkpoints/latest.json)", l.store.Dir)
+	return b, nil
+}
+
+// loadAnalysis restores the analysis environment of a resumed run.
+func (l *loop) loadAnalysis(ctx context.Context) error {
+	b := l.from.ck.Analysis
+	if b == nil {
+		return nil
 	}
-	data, err := os.ReadFile(l.store.Path(st.Checkpoint))
-	if err != nil {
-		return fmt.Errorf("resume: %w", err)
+	st, ok := l.p.Env.(sdk.EnvStater)
+	if !ok {
+		return fmt.Errorf("resume: the checkpoint holds the analysis environment's state but the %s plugin cannot load it", l.cfg.Env)
 	}
-	l.checkpointData = data
-	keep := func(line []byte) (bool, error) {
-		var r struct {
-			Update int `json:"update"`
-		}
-		if err := json.Unmarshal(line, &r); err != nil {
-			return false, err
-		}
-		return r.Update <= st.Update, nil
+	if _, err := st.LoadState(ctx, l.analysisH, b); err != nil {
+		return fmt.Errorf("resume: analysis env: %w", err)
 	}
-	for _, f := range []string{runstore.ScalarsFile, runstore.TopologyFile} {
-		if err := l.store.Rewrite(f, keep); err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-	}
-	removeAfter(l.store.Dir, st.Step)
-	l.update, l.step, l.snapshots, l.priorSeconds = st.Update, st.Step, st.Snapshots, st.Seconds
-	l.opt.Log.Info().Str("dir", l.store.Dir).Int("update", st.Update).Int("step", st.Step).Msg("resuming from checkpoint")
 	return nil
 }

@@ -11,6 +11,7 @@ package run
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -24,7 +25,6 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/snapshot"
 	"github.com/neuraltopology/neuraltopology/core/summary"
-	"github.com/neuraltopology/neuraltopology/core/tbevents"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -38,9 +38,18 @@ type Plugins struct {
 
 // Options control a run beyond its config.
 type Options struct {
-	Dir      string         // the run directory (created if missing)
-	Resume   bool           // continue from Dir's last checkpoint
-	Inline   bool           // compute snapshots in the training loop, not beside it
+	Dir    string // the run directory (created if missing)
+	Resume bool   // continue from Dir's last checkpoint
+	// Store, if set, is Dir already opened (and so locked) by the caller,
+	// and From, if set, the resume point it checked with CheckResume;
+	// otherwise Run opens and checks them itself.
+	Store  *runstore.Store
+	From   *Resumption
+	Inline bool // compute snapshots in the training loop, not beside it
+	// Stop, when closed, ends the run after the step in progress with a
+	// checkpoint, from which --resume continues exactly; Run then
+	// returns an error wrapping ErrStopped.
+	Stop     <-chan struct{}
 	Log      zerolog.Logger // progress lines and events
 	Progress io.Writer      // if set, a live progress bar (a terminal)
 	// Report builds plots and report.html at the end; nil skips them.
@@ -49,6 +58,10 @@ type Options struct {
 	// sdk.Client.Transport); it is written to transport.json.
 	Transports map[sdk.Kind]string
 }
+
+// ErrStopped is returned (wrapped) by a run ended through Options.Stop
+// after saving its checkpoint.
+var ErrStopped = errors.New("run stopped")
 
 // DefaultDir is runs/<env-id>__<algo>__<seed>__<unix time>, the layout
 // CleanRL users know.
@@ -66,19 +79,41 @@ type Result struct {
 	Timings    map[string]float64
 }
 
-// Run trains with topology snapshots until cfg.TotalTimesteps.
+// Run trains with topology snapshots until cfg.TotalTimesteps. A resumed
+// run (Options.Resume) continues from the directory's last checkpoint and
+// writes what the run would have written had it never stopped.
 func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result, error) {
 	t0 := time.Now()
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	store, err := runstore.Open(opt.Dir)
-	if err != nil {
-		return Result{}, err
+	store := opt.Store
+	if store == nil {
+		var err error
+		if opt.Resume {
+			store, err = runstore.OpenExisting(opt.Dir)
+		} else {
+			store, err = runstore.Open(opt.Dir)
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		defer store.Close()
 	}
-	defer store.Close()
-	if err := store.WriteFile(runstore.ConfigFile, cfg.YAML()); err != nil {
-		return Result{}, err
+	from := opt.From
+	if opt.Resume && from == nil {
+		var err error
+		if from, err = CheckResume(store, cfg); err != nil {
+			return Result{}, err
+		}
+	}
+	if !opt.Resume {
+		if st, _ := os.Stat(store.Path(runstore.StateFile)); st != nil {
+			return Result{}, fmt.Errorf("%s already holds a run; continue it with --resume %s or choose another --run-dir", store.Dir, store.Dir)
+		}
+		if err := store.WriteFile(runstore.ConfigFile, cfg.YAML()); err != nil {
+			return Result{}, err
+		}
 	}
 	if opt.Transports != nil {
 		b, _ := json.MarshalIndent(opt.Transports, "", " ")
@@ -86,11 +121,6 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 			return Result{}, err
 		}
 	}
-	tb, err := tbevents.New(store.Path("tb"))
-	if err != nil {
-		return Result{}, err
-	}
-	defer tb.Close()
 
 	// The analysis env has its own seed stream so sampling never changes
 	// the training trajectory.
@@ -100,9 +130,14 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 	}
 	defer p.Env.Close(context.WithoutCancel(ctx), ah)
 
-	l := &loop{cfg: cfg, opt: opt, p: p, store: store, tb: tb, analysisH: ah, t0: t0, meanReturn: math.NaN()}
-	if opt.Resume {
-		if err := l.resume(); err != nil {
+	l := &loop{cfg: cfg, opt: opt, p: p, store: store, analysisH: ah, t0: t0, meanReturn: math.NaN(), from: from}
+	defer func() {
+		if l.tb != nil {
+			l.tb.Close()
+		}
+	}()
+	if from != nil {
+		if err := l.loadAnalysis(ctx); err != nil {
 			return Result{}, err
 		}
 	}
@@ -113,6 +148,9 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 	perr := l.pool.wait()
 	if err == nil {
 		err = perr
+	}
+	if err == nil && l.stopped != nil {
+		err = l.stopCheckpoint(ctx)
 	}
 	if err != nil {
 		return l.result(), err

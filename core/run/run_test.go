@@ -3,10 +3,12 @@ package run
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -14,6 +16,7 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/config"
 	"github.com/neuraltopology/neuraltopology/core/diagram"
 	"github.com/neuraltopology/neuraltopology/core/matio"
+	"github.com/neuraltopology/neuraltopology/core/rundiff"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/plugins/algo-ppo/ppo"
@@ -178,18 +181,60 @@ func TestResumeContinuesFromCheckpoint(t *testing.T) {
 	if res.Updates != 8 || res.Snapshots != 2 {
 		t.Fatalf("resumed run: %+v", res)
 	}
-	scalars, err := summary.ReadScalars(filepath.Join(dir, runstore.ScalarsFile))
-	if err != nil || len(scalars) != 8 {
-		t.Fatalf("%d scalar records after resume (%v), want 8", len(scalars), err)
+	sameRun(t, full, dir)
+}
+
+// sameRun fails the test unless run directories a and b hold the same
+// results (core/rundiff).
+func sameRun(t *testing.T, a, b string) {
+	t.Helper()
+	d, err := rundiff.Diff(a, b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, s := range scalars {
-		if s.Update != i+1 {
-			t.Fatalf("scalar record %d is update %d", i, s.Update)
-		}
+	if len(d) > 0 {
+		t.Fatalf("%d differences between the uninterrupted run and the resumed one:\n%s", len(d), strings.Join(d, "\n"))
 	}
-	if got, want := len(readTopology(t, dir)), len(readTopology(t, full)); got != want {
-		t.Fatalf("%d topology records after resume, uninterrupted run has %d", got, want)
+}
+
+// TestStopSavesAndResumesExactly stops a run between updates through
+// Options.Stop, as SIGINT does, and resumes it: nothing is lost and the
+// result is the uninterrupted run's.
+func TestStopSavesAndResumesExactly(t *testing.T) {
+	full, _ := runSmall(t, false)
+	dir := filepath.Join(t.TempDir(), "run")
+	stop := make(chan struct{})
+	p := inProcess()
+	// Updates take 256 steps, so the 601st Act is in update 3's rollout:
+	// the stop comes between updates.
+	p.Algo = &closeAfter{Algorithm: p.Algo, acts: 601, stop: stop}
+	_, err := Run(context.Background(), p, smallConfig(), Options{Dir: dir, Stop: stop, Log: zerolog.Nop()})
+	if !errors.Is(err, ErrStopped) || !strings.Contains(err.Error(), "--resume "+dir) {
+		t.Fatalf("stopped run: %v", err)
 	}
+	st, _ := (&runstore.Store{Dir: dir}).LoadState()
+	if st == nil || !st.Stopped || st.Step != 600 || st.Update != 2 {
+		t.Fatalf("stop checkpoint %+v, want one at step 600 after update 2", st)
+	}
+	if _, err := Run(context.Background(), inProcess(), smallConfig(), Options{Dir: dir, Resume: true, Log: zerolog.Nop()}); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	sameRun(t, full, dir)
+}
+
+// closeAfter closes stop at the n-th Act call.
+type closeAfter struct {
+	sdk.Algorithm
+	acts, n int
+	stop    chan struct{}
+}
+
+func (c *closeAfter) Act(ctx context.Context, req sdk.ActRequest) (sdk.ActResult, error) {
+	c.n++
+	if c.n == c.acts {
+		close(c.stop)
+	}
+	return c.Algorithm.Act(ctx, req)
 }
 
 func itoa(i int) string {

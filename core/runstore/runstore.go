@@ -31,20 +31,43 @@ const (
 	ReportFile    = "report.html"
 )
 
-// Store is an open run directory.
+// Store is an open run directory. While it is open, no other Store (in
+// this process or another) can open the same directory: two runs writing
+// one directory would interleave their records.
 type Store struct {
 	Dir string
 
 	mu    sync.Mutex
 	files map[string]*os.File
+	lock  *os.File // the directory, flock'ed exclusively; nil once closed
 }
 
-// Open opens (creating if needed) the run directory dir.
+// Open opens the run directory dir, creating it if needed, and locks it.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	return &Store{Dir: dir, files: map[string]*os.File{}}, nil
+	return OpenExisting(dir)
+}
+
+// OpenExisting opens and locks the run directory dir, which must exist;
+// it writes nothing.
+func OpenExisting(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("run directory: empty path")
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("run directory %s is not a directory", dir)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Dir: dir, files: map[string]*os.File{}, lock: lock}, nil
 }
 
 // Path returns the absolute location of a file in the run directory.
@@ -126,10 +149,20 @@ func (s *Store) Append(rel string, v any) error {
 		}
 		s.files[rel] = f
 	}
-	if _, err := f.Write(b); err != nil {
+	// A write cut short (a full disk) is taken back, so the log keeps
+	// only whole lines and a later resume appends after a clean end.
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
 		return fmt.Errorf("appending to %s: %w", s.Path(rel), err)
 	}
-	return f.Sync()
+	if _, err := f.Write(b); err != nil {
+		f.Truncate(end)
+		return fmt.Errorf("appending to %s: %w", s.Path(rel), err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("appending to %s: %w", s.Path(rel), err)
+	}
+	return nil
 }
 
 // ReadLines decodes the JSON lines of rel with decode. A torn last line (a
@@ -187,7 +220,7 @@ func (s *Store) Rewrite(rel string, keep func(line []byte) (bool, error)) error 
 	return WriteFileAtomic(s.Path(rel), out.Bytes())
 }
 
-// Close closes the open logs.
+// Close closes the open logs and unlocks the directory.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -198,59 +231,14 @@ func (s *Store) Close() error {
 		}
 		delete(s.files, k)
 	}
+	if s.lock != nil {
+		s.lock.Close() // closing the descriptor releases the flock
+		s.lock = nil
+	}
 	return first
 }
 
 // SafeName turns a cloud name such as "actor/1" into a file name part.
 func SafeName(cloud string) string {
 	return strings.NewReplacer("/", "_", "\\", "_", " ", "_").Replace(cloud)
-}
-
-// State is the resume point written beside each checkpoint.
-type State struct {
-	Update     int     `json:"update"`
-	Step       int     `json:"step"`
-	Checkpoint string  `json:"checkpoint"` // relative to the run directory
-	Seconds    float64 `json:"seconds"`    // training wall time so far
-	Snapshots  int     `json:"snapshots"`
-}
-
-// SaveCheckpoint writes the learner's bytes and then the state that points
-// at them; both atomically, in that order, so latest.json never names a
-// checkpoint that is not complete on disk. Older checkpoints but the
-// previous one are removed.
-func (s *Store) SaveCheckpoint(st State, data []byte) error {
-	st.Checkpoint = fmt.Sprintf("checkpoints/update_%06d.ckpt", st.Update)
-	if err := s.WriteFile(st.Checkpoint, data); err != nil {
-		return err
-	}
-	prev, _ := s.LoadState()
-	b, _ := json.MarshalIndent(st, "", " ")
-	if err := s.WriteFile(StateFile, b); err != nil {
-		return err
-	}
-	old, _ := filepath.Glob(s.Path("checkpoints", "update_*.ckpt"))
-	for _, p := range old {
-		rel, _ := filepath.Rel(s.Dir, p)
-		if rel != st.Checkpoint && (prev == nil || rel != prev.Checkpoint) {
-			os.Remove(p)
-		}
-	}
-	return nil
-}
-
-// LoadState reads the resume point, or nil if there is no checkpoint yet.
-func (s *Store) LoadState() (*State, error) {
-	b, err := os.ReadFile(s.Path(StateFile))
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var st State
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("%s: %v", s.Path(StateFile), err)
-	}
-	return &st, nil
 }

@@ -32,14 +32,16 @@ type Config struct {
 	// Hyper goes to the learner as is (it ignores keys it does not know).
 	Hyper map[string]string
 
-	// Checkpoint, if not nil, is loaded into the learner after Init and
-	// training continues from it. The environments start fresh episodes.
-	Checkpoint []byte
-	// StartStep is the number of environment steps the checkpointed run
-	// had made; the updates it had made are StartStep / (NumEnvs x
-	// rollout steps). Take checkpoints right after an update (in
-	// OnUpdate) so this is exact.
-	StartStep int
+	// Resume, if not nil, continues a run from the state a previous Run
+	// captured (Progress.Save or Result.State) instead of starting fresh.
+	// With the environment's state in it, the continuation is exactly the
+	// run that was never interrupted; without (an environment that is not
+	// an sdk.EnvStater), the environments start fresh episodes.
+	Resume *State
+	// Stop, when closed, ends the run after the next Act with its state
+	// captured in Result.State, so it can be resumed without losing the
+	// steps since the last update.
+	Stop <-chan struct{}
 
 	// ReturnWindow is how many recent episodes Progress averages (100
 	// if 0, as CleanRL's benchmarks report).
@@ -59,11 +61,31 @@ type Start struct {
 type Progress struct {
 	sdk.UpdateStats
 	TotalUpdates int
-	Episodes     int       // episodes finished in this run so far
+	Episodes     int       // episodes finished in the run so far
 	Recent       []float64 // returns of the last ReturnWindow episodes, oldest first
 	MeanReturn   float64   // mean of Recent; NaN before the first episode ends
 	MeanLength   float64   // mean length of the same episodes
 	Elapsed      time.Duration
+	// Save captures the loop's complete state for Config.Resume; it is
+	// valid only during the OnUpdate call that received it.
+	Save func(ctx context.Context) (*State, error)
+}
+
+// State is where a training loop stands between an Act and the Step of
+// the actions it returned: everything Run needs to continue exactly.
+type State struct {
+	Step   int    // environment steps made, summed over the batch
+	Update int    // updates the learner has made
+	Algo   []byte // the learner's checkpoint (sdk.Algorithm.Save)
+	// Env is the training batch's state (sdk.EnvStater.SaveState); nil if
+	// the environment cannot save it.
+	Env []byte
+	// Pending holds the actions the last Act returned, not yet stepped.
+	Pending sdk.Matrix
+	// Episodes finished so far, and the returns and lengths of the last
+	// ReturnWindow of them, oldest first.
+	Episodes        int
+	Returns, Length []float64
 }
 
 // Hooks are called by Run; any may be nil. A hook that returns ErrStop
@@ -82,11 +104,13 @@ type Result struct {
 	Env      sdk.EnvSpec
 	Algo     sdk.AlgoSpec
 	Updates  int // the learner's update count at the end
-	Steps    int // environment steps, including StartStep
-	Episodes int // episodes finished in this run
+	Steps    int // environment steps, including those before a resume
+	Episodes int // episodes finished, including those before a resume
 	Last     Progress
-	Stopped  bool // a hook returned ErrStop
-	Elapsed  time.Duration
+	Stopped  bool // a hook returned ErrStop, or Config.Stop was closed
+	// State is the loop's state when Config.Stop ended the run.
+	State   *State
+	Elapsed time.Duration
 }
 
 // Run trains algo on a batch of cfg.TaskID environments opened from env
@@ -116,47 +140,101 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 	if aspec.RolloutSteps < 1 || aspec.TotalUpdates < 1 {
 		return res, fmt.Errorf("train: learner reports %d rollout steps and %d updates; both must be positive", aspec.RolloutSteps, aspec.TotalUpdates)
 	}
-	if cfg.Checkpoint != nil {
-		if err := algo.Load(ctx, cfg.Checkpoint); err != nil {
+	batch := spec.NumEnvs * aspec.RolloutSteps
+	step, update := 0, 0
+	window := cfg.ReturnWindow
+	if window <= 0 {
+		window = 100
+	}
+	eps := newEpisodes(window)
+	var act sdk.ActResult // the last Act's result; its actions are stepped next
+	pending := false      // act holds actions restored from cfg.Resume
+	if r := cfg.Resume; r != nil {
+		if err := algo.Load(ctx, r.Algo); err != nil {
 			return res, fmt.Errorf("train: resume: %w", err)
 		}
+		if r.Update < 0 || r.Update > aspec.TotalUpdates || r.Step < r.Update*batch || r.Step >= (r.Update+1)*batch {
+			return res, fmt.Errorf("train: resume: step %d and update %d do not fit %d steps per update and %d updates", r.Step, r.Update, batch, aspec.TotalUpdates)
+		}
+		step, update = r.Step, r.Update
+		eps.restore(r.Episodes, r.Returns, r.Length)
+		if r.Env != nil {
+			st, ok := env.(sdk.EnvStater)
+			if !ok {
+				return res, fmt.Errorf("train: resume: the checkpoint holds the environment's state but %s cannot load it", cfg.TaskID)
+			}
+			if obs, err = st.LoadState(ctx, h, r.Env); err != nil {
+				return res, fmt.Errorf("train: resume: %w", err)
+			}
+			if r.Pending.Rows != spec.NumEnvs || r.Pending.Cols != spec.ActDim || r.Pending.Validate(true) != nil {
+				return res, fmt.Errorf("train: resume: pending actions are %dx%d, want %dx%d finite values", r.Pending.Rows, r.Pending.Cols, spec.NumEnvs, spec.ActDim)
+			}
+			act, pending = sdk.ActResult{Actions: r.Pending}, true
+		}
 	}
-	batch := spec.NumEnvs * aspec.RolloutSteps
-	step, update := cfg.StartStep, cfg.StartStep/batch
-	res.Steps, res.Updates = step, update
+	res.Steps, res.Updates, res.Episodes = step, update, eps.n
 	if hooks.OnStart != nil {
 		if err := hooks.OnStart(ctx, Start{Env: spec, Algo: aspec, EnvHandle: h, Step: step, Update: update}); err != nil {
 			return res.stop(t0, fmt.Errorf("train: OnStart: %w", err))
 		}
 	}
 
-	window := cfg.ReturnWindow
-	if window <= 0 {
-		window = 100
+	// save captures the state between an Act and its Step.
+	save := func(ctx context.Context) (*State, error) {
+		a, err := algo.Save(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("train: save learner: %w", err)
+		}
+		var e []byte
+		if st, ok := env.(sdk.EnvStater); ok {
+			e, err = st.SaveState(ctx, h)
+			if errors.Is(err, sdk.ErrStateUnsupported) {
+				e, err = nil, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("train: save environment: %w", err)
+			}
+		}
+		ret, length := eps.ordered()
+		return &State{Step: step, Update: update, Algo: a, Env: e,
+			Pending:  sdk.Matrix{Rows: act.Actions.Rows, Cols: act.Actions.Cols, Data: append([]float64(nil), act.Actions.Data...)},
+			Episodes: eps.n, Returns: ret, Length: length}, nil
 	}
-	eps := newEpisodes(window)
 	var prev *sdk.Outcome
 	var out sdk.Outcome // reused: Act reads it before the next Step
 	for update < aspec.TotalUpdates {
 		if err := ctx.Err(); err != nil {
 			return res.stop(t0, fmt.Errorf("train: stopped at step %d: %w", step, err))
 		}
-		act, err := algo.Act(ctx, sdk.ActRequest{Obs: obs, Prev: prev})
-		if err != nil {
-			return res.stop(t0, fmt.Errorf("train: act at step %d: %w", step, err))
-		}
-		if u := act.Update; u != nil {
-			update = u.Update
-			p := eps.progress(*u, aspec.TotalUpdates, time.Since(t0))
-			res.Updates, res.Last = update, p
-			if hooks.OnUpdate != nil {
-				if err := hooks.OnUpdate(ctx, p); err != nil {
-					return res.stop(t0, fmt.Errorf("train: OnUpdate at update %d: %w", update, err))
+		if !pending {
+			act, err = algo.Act(ctx, sdk.ActRequest{Obs: obs, Prev: prev})
+			if err != nil {
+				return res.stop(t0, fmt.Errorf("train: act at step %d: %w", step, err))
+			}
+			if u := act.Update; u != nil {
+				update = u.Update
+				p := eps.progress(*u, aspec.TotalUpdates, time.Since(t0))
+				p.Save = save
+				res.Updates, res.Last = update, p
+				if hooks.OnUpdate != nil {
+					if err := hooks.OnUpdate(ctx, p); err != nil {
+						return res.stop(t0, fmt.Errorf("train: OnUpdate at update %d: %w", update, err))
+					}
+				}
+				if update >= aspec.TotalUpdates {
+					break
 				}
 			}
-			if update >= aspec.TotalUpdates {
-				break
+		}
+		pending = false
+		if stopped(cfg.Stop) {
+			st, err := save(ctx)
+			if err != nil {
+				return res.stop(t0, err)
 			}
+			res.State, res.Stopped = st, true
+			res.Elapsed = time.Since(t0)
+			return res, nil
 		}
 		sr, err := env.Step(ctx, h, act.Actions)
 		if err != nil {
@@ -179,6 +257,16 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 	}
 	res.Elapsed = time.Since(t0)
 	return res, nil
+}
+
+// stopped reports whether c is closed; a nil c never is.
+func stopped(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // stop finishes a run that a hook, the context or an error ended; a hook's
@@ -212,6 +300,27 @@ func (e *episodes) add(ep sdk.EpisodeStat) {
 	}
 	e.ret[e.next], e.length[e.next] = ep.Return, float64(ep.Length)
 	e.next = (e.next + 1) % len(e.ret)
+}
+
+// ordered returns the kept returns and lengths, oldest first.
+func (e *episodes) ordered() (ret, length []float64) {
+	k := len(e.ret)
+	ret, length = make([]float64, k), make([]float64, k)
+	for i := 0; i < k; i++ {
+		j := (e.next + i) % k
+		ret[i], length[i] = e.ret[j], e.length[j]
+	}
+	return ret, length
+}
+
+// restore sets the ring to n episodes seen, the last of them with the
+// given returns and lengths (oldest first); extra old ones beyond the
+// window are dropped.
+func (e *episodes) restore(n int, ret, length []float64) {
+	k := min(len(ret), len(length), cap(e.ret))
+	e.ret = append(e.ret[:0], ret[len(ret)-k:]...)
+	e.length = append(e.length[:0], length[len(length)-k:]...)
+	e.n, e.next = n, 0
 }
 
 func (e *episodes) progress(u sdk.UpdateStats, total int, el time.Duration) Progress {

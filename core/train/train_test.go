@@ -156,10 +156,11 @@ func TestRunStopsOnHookAndResumes(t *testing.T) {
 	}
 
 	// Resume: the learner loads the checkpoint and the loop counts from
-	// StartStep, so only updates 3..10 remain.
+	// its step, so only updates 3..10 remain. countEnv cannot save its
+	// state, so its episodes start afresh.
 	env2, algo2 := &countEnv{epLen: 5}, &fakeAlgo{rollout: 4, total: 10}
 	var first Start
-	res, err = Run(context.Background(), env2, algo2, Config{TaskID: "Count-v0", NumEnvs: 1, Checkpoint: []byte("ck"), StartStep: 8},
+	res, err = Run(context.Background(), env2, algo2, Config{TaskID: "Count-v0", NumEnvs: 1, Resume: &State{Step: 8, Update: 2, Algo: []byte("ck")}},
 		Hooks{OnStart: func(_ context.Context, s Start) error { first = s; return nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -1010,6 +1010,150 @@ func (x *Handle) GetHandle() int32 {
 	return 0
 }
 
+// EnvStateRequest names the batch whose state SaveState returns.
+type EnvStateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        int32                  `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnvStateRequest) Reset() {
+	*x = EnvStateRequest{}
+	mi := &file_plugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnvStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnvStateRequest) ProtoMessage() {}
+
+func (x *EnvStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnvStateRequest.ProtoReflect.Descriptor instead.
+func (*EnvStateRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *EnvStateRequest) GetHandle() int32 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+// EnvState is a batch's complete state in the plugin's own format, opaque
+// to the host (which stores it in checkpoints).
+type EnvState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnvState) Reset() {
+	*x = EnvState{}
+	mi := &file_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnvState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnvState) ProtoMessage() {}
+
+func (x *EnvState) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnvState.ProtoReflect.Descriptor instead.
+func (*EnvState) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *EnvState) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// EnvStateLoadRequest restores a batch from a state SaveState returned.
+type EnvStateLoadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        int32                  `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	State         *EnvState              `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnvStateLoadRequest) Reset() {
+	*x = EnvStateLoadRequest{}
+	mi := &file_plugin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnvStateLoadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnvStateLoadRequest) ProtoMessage() {}
+
+func (x *EnvStateLoadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnvStateLoadRequest.ProtoReflect.Descriptor instead.
+func (*EnvStateLoadRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *EnvStateLoadRequest) GetHandle() int32 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *EnvStateLoadRequest) GetState() *EnvState {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
 type AlgoConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Env           *EnvSpec               `protobuf:"bytes,1,opt,name=env,proto3" json:"env,omitempty"`
@@ -1021,7 +1165,7 @@ type AlgoConfig struct {
 
 func (x *AlgoConfig) Reset() {
 	*x = AlgoConfig{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1177,7 @@ func (x *AlgoConfig) String() string {
 func (*AlgoConfig) ProtoMessage() {}
 
 func (x *AlgoConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1190,7 @@ func (x *AlgoConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlgoConfig.ProtoReflect.Descriptor instead.
 func (*AlgoConfig) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AlgoConfig) GetEnv() *EnvSpec {
@@ -1081,7 +1225,7 @@ type AlgoSpec struct {
 
 func (x *AlgoSpec) Reset() {
 	*x = AlgoSpec{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1237,7 @@ func (x *AlgoSpec) String() string {
 func (*AlgoSpec) ProtoMessage() {}
 
 func (x *AlgoSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1250,7 @@ func (x *AlgoSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlgoSpec.ProtoReflect.Descriptor instead.
 func (*AlgoSpec) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AlgoSpec) GetLayers() []string {
@@ -1142,7 +1286,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1298,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1311,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Outcome) GetReward() []float64 {
@@ -1208,7 +1352,7 @@ type ActRequest struct {
 
 func (x *ActRequest) Reset() {
 	*x = ActRequest{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1364,7 @@ func (x *ActRequest) String() string {
 func (*ActRequest) ProtoMessage() {}
 
 func (x *ActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1377,7 @@ func (x *ActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActRequest.ProtoReflect.Descriptor instead.
 func (*ActRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ActRequest) GetObs() *Matrix {
@@ -1261,7 +1405,7 @@ type UpdateStats struct {
 
 func (x *UpdateStats) Reset() {
 	*x = UpdateStats{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1417,7 @@ func (x *UpdateStats) String() string {
 func (*UpdateStats) ProtoMessage() {}
 
 func (x *UpdateStats) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1430,7 @@ func (x *UpdateStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStats.ProtoReflect.Descriptor instead.
 func (*UpdateStats) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UpdateStats) GetUpdate() int32 {
@@ -1320,7 +1464,7 @@ type ActResult struct {
 
 func (x *ActResult) Reset() {
 	*x = ActResult{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1332,7 +1476,7 @@ func (x *ActResult) String() string {
 func (*ActResult) ProtoMessage() {}
 
 func (x *ActResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1345,7 +1489,7 @@ func (x *ActResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActResult.ProtoReflect.Descriptor instead.
 func (*ActResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ActResult) GetActions() *Matrix {
@@ -1372,7 +1516,7 @@ type PolicyRequest struct {
 
 func (x *PolicyRequest) Reset() {
 	*x = PolicyRequest{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1528,7 @@ func (x *PolicyRequest) String() string {
 func (*PolicyRequest) ProtoMessage() {}
 
 func (x *PolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1541,7 @@ func (x *PolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyRequest.ProtoReflect.Descriptor instead.
 func (*PolicyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PolicyRequest) GetObs() *Matrix {
@@ -1424,7 +1568,7 @@ type ActivationsRequest struct {
 
 func (x *ActivationsRequest) Reset() {
 	*x = ActivationsRequest{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1580,7 @@ func (x *ActivationsRequest) String() string {
 func (*ActivationsRequest) ProtoMessage() {}
 
 func (x *ActivationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1593,7 @@ func (x *ActivationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivationsRequest.ProtoReflect.Descriptor instead.
 func (*ActivationsRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ActivationsRequest) GetStates() *Matrix {
@@ -1476,7 +1620,7 @@ type Layer struct {
 
 func (x *Layer) Reset() {
 	*x = Layer{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1632,7 @@ func (x *Layer) String() string {
 func (*Layer) ProtoMessage() {}
 
 func (x *Layer) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1645,7 @@ func (x *Layer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Layer.ProtoReflect.Descriptor instead.
 func (*Layer) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{23}
+	return file_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Layer) GetName() string {
@@ -1527,7 +1671,7 @@ type ActivationsResponse struct {
 
 func (x *ActivationsResponse) Reset() {
 	*x = ActivationsResponse{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1683,7 @@ func (x *ActivationsResponse) String() string {
 func (*ActivationsResponse) ProtoMessage() {}
 
 func (x *ActivationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1696,7 @@ func (x *ActivationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivationsResponse.ProtoReflect.Descriptor instead.
 func (*ActivationsResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{24}
+	return file_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ActivationsResponse) GetLayers() []*Layer {
@@ -1571,7 +1715,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1727,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1740,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{25}
+	return file_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Checkpoint) GetData() []byte {
@@ -1616,7 +1760,7 @@ type DistanceRequest struct {
 
 func (x *DistanceRequest) Reset() {
 	*x = DistanceRequest{}
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1772,7 @@ func (x *DistanceRequest) String() string {
 func (*DistanceRequest) ProtoMessage() {}
 
 func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1785,7 @@ func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceRequest.ProtoReflect.Descriptor instead.
 func (*DistanceRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{26}
+	return file_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DistanceRequest) GetPoints() *Matrix {
@@ -1668,7 +1812,7 @@ type DistanceResult struct {
 
 func (x *DistanceResult) Reset() {
 	*x = DistanceResult{}
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1824,7 @@ func (x *DistanceResult) String() string {
 func (*DistanceResult) ProtoMessage() {}
 
 func (x *DistanceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1837,7 @@ func (x *DistanceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceResult.ProtoReflect.Descriptor instead.
 func (*DistanceResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{27}
+	return file_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DistanceResult) GetDistances() *Matrix {
@@ -1724,7 +1868,7 @@ type HomologyRequest struct {
 
 func (x *HomologyRequest) Reset() {
 	*x = HomologyRequest{}
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +1880,7 @@ func (x *HomologyRequest) String() string {
 func (*HomologyRequest) ProtoMessage() {}
 
 func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +1893,7 @@ func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyRequest.ProtoReflect.Descriptor instead.
 func (*HomologyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{28}
+	return file_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *HomologyRequest) GetDistances() *Matrix {
@@ -1807,7 +1951,7 @@ type Diagram struct {
 
 func (x *Diagram) Reset() {
 	*x = Diagram{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +1963,7 @@ func (x *Diagram) String() string {
 func (*Diagram) ProtoMessage() {}
 
 func (x *Diagram) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +1976,7 @@ func (x *Diagram) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagram.ProtoReflect.Descriptor instead.
 func (*Diagram) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{29}
+	return file_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Diagram) GetDim() int32 {
@@ -1865,7 +2009,7 @@ type HomologyResult struct {
 
 func (x *HomologyResult) Reset() {
 	*x = HomologyResult{}
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +2021,7 @@ func (x *HomologyResult) String() string {
 func (*HomologyResult) ProtoMessage() {}
 
 func (x *HomologyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +2034,7 @@ func (x *HomologyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyResult.ProtoReflect.Descriptor instead.
 func (*HomologyResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{30}
+	return file_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *HomologyResult) GetDiagrams() []*Diagram {
@@ -1987,7 +2131,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06height\x18\x02 \x01(\x05R\x06height\x12\x10\n" +
 	"\x03pix\x18\x03 \x01(\fR\x03pix\" \n" +
 	"\x06Handle\x12\x16\n" +
-	"\x06handle\x18\x01 \x01(\x05R\x06handle\"\xc8\x01\n" +
+	"\x06handle\x18\x01 \x01(\x05R\x06handle\")\n" +
+	"\x0fEnvStateRequest\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\x05R\x06handle\"\x1e\n" +
+	"\bEnvState\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"`\n" +
+	"\x13EnvStateLoadRequest\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\x05R\x06handle\x121\n" +
+	"\x05state\x18\x02 \x01(\v2\x1b.neuraltopology.v1.EnvStateR\x05state\"\xc8\x01\n" +
 	"\n" +
 	"AlgoConfig\x12,\n" +
 	"\x03env\x18\x01 \x01(\v2\x1a.neuraltopology.v1.EnvSpecR\x03env\x12\x12\n" +
@@ -2063,14 +2214,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06births\x18\x02 \x03(\x01B\x02\x10\x01R\x06births\x12\x1a\n" +
 	"\x06deaths\x18\x03 \x03(\x01B\x02\x10\x01R\x06deaths\"H\n" +
 	"\x0eHomologyResult\x126\n" +
-	"\bdiagrams\x18\x01 \x03(\v2\x1a.neuraltopology.v1.DiagramR\bdiagrams2\xa3\x03\n" +
+	"\bdiagrams\x18\x01 \x03(\v2\x1a.neuraltopology.v1.DiagramR\bdiagrams2\xc1\x04\n" +
 	"\vEnvironment\x12=\n" +
 	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12E\n" +
 	"\x04Open\x12\x1c.neuraltopology.v1.EnvConfig\x1a\x1f.neuraltopology.v1.OpenResponse\x12C\n" +
 	"\x05Reset\x12\x1f.neuraltopology.v1.ResetRequest\x1a\x19.neuraltopology.v1.Matrix\x12E\n" +
 	"\x04Step\x12\x1e.neuraltopology.v1.StepRequest\x1a\x1d.neuraltopology.v1.StepResult\x12D\n" +
 	"\x06Render\x12 .neuraltopology.v1.RenderRequest\x1a\x18.neuraltopology.v1.Frame\x12<\n" +
-	"\x05Close\x12\x19.neuraltopology.v1.Handle\x1a\x18.neuraltopology.v1.Empty2\xf9\x03\n" +
+	"\x05Close\x12\x19.neuraltopology.v1.Handle\x1a\x18.neuraltopology.v1.Empty\x12L\n" +
+	"\tSaveState\x12\".neuraltopology.v1.EnvStateRequest\x1a\x1b.neuraltopology.v1.EnvState\x12N\n" +
+	"\tLoadState\x12&.neuraltopology.v1.EnvStateLoadRequest\x1a\x19.neuraltopology.v1.Matrix2\xf9\x03\n" +
 	"\tAlgorithm\x12=\n" +
 	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12B\n" +
 	"\x04Init\x12\x1d.neuraltopology.v1.AlgoConfig\x1a\x1b.neuraltopology.v1.AlgoSpec\x12B\n" +
@@ -2098,7 +2251,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: neuraltopology.v1.Empty
 	(*Matrix)(nil),              // 1: neuraltopology.v1.Matrix
@@ -2115,99 +2268,107 @@ var file_plugin_proto_goTypes = []any{
 	(*RenderRequest)(nil),       // 12: neuraltopology.v1.RenderRequest
 	(*Frame)(nil),               // 13: neuraltopology.v1.Frame
 	(*Handle)(nil),              // 14: neuraltopology.v1.Handle
-	(*AlgoConfig)(nil),          // 15: neuraltopology.v1.AlgoConfig
-	(*AlgoSpec)(nil),            // 16: neuraltopology.v1.AlgoSpec
-	(*Outcome)(nil),             // 17: neuraltopology.v1.Outcome
-	(*ActRequest)(nil),          // 18: neuraltopology.v1.ActRequest
-	(*UpdateStats)(nil),         // 19: neuraltopology.v1.UpdateStats
-	(*ActResult)(nil),           // 20: neuraltopology.v1.ActResult
-	(*PolicyRequest)(nil),       // 21: neuraltopology.v1.PolicyRequest
-	(*ActivationsRequest)(nil),  // 22: neuraltopology.v1.ActivationsRequest
-	(*Layer)(nil),               // 23: neuraltopology.v1.Layer
-	(*ActivationsResponse)(nil), // 24: neuraltopology.v1.ActivationsResponse
-	(*Checkpoint)(nil),          // 25: neuraltopology.v1.Checkpoint
-	(*DistanceRequest)(nil),     // 26: neuraltopology.v1.DistanceRequest
-	(*DistanceResult)(nil),      // 27: neuraltopology.v1.DistanceResult
-	(*HomologyRequest)(nil),     // 28: neuraltopology.v1.HomologyRequest
-	(*Diagram)(nil),             // 29: neuraltopology.v1.Diagram
-	(*HomologyResult)(nil),      // 30: neuraltopology.v1.HomologyResult
-	nil,                         // 31: neuraltopology.v1.Info.CapabilitiesEntry
-	nil,                         // 32: neuraltopology.v1.EnvConfig.OptionsEntry
-	nil,                         // 33: neuraltopology.v1.StepResult.InfoEntry
-	nil,                         // 34: neuraltopology.v1.AlgoConfig.HyperEntry
-	nil,                         // 35: neuraltopology.v1.UpdateStats.StatsEntry
-	nil,                         // 36: neuraltopology.v1.DistanceRequest.ParamsEntry
-	nil,                         // 37: neuraltopology.v1.HomologyRequest.ParamsEntry
+	(*EnvStateRequest)(nil),     // 15: neuraltopology.v1.EnvStateRequest
+	(*EnvState)(nil),            // 16: neuraltopology.v1.EnvState
+	(*EnvStateLoadRequest)(nil), // 17: neuraltopology.v1.EnvStateLoadRequest
+	(*AlgoConfig)(nil),          // 18: neuraltopology.v1.AlgoConfig
+	(*AlgoSpec)(nil),            // 19: neuraltopology.v1.AlgoSpec
+	(*Outcome)(nil),             // 20: neuraltopology.v1.Outcome
+	(*ActRequest)(nil),          // 21: neuraltopology.v1.ActRequest
+	(*UpdateStats)(nil),         // 22: neuraltopology.v1.UpdateStats
+	(*ActResult)(nil),           // 23: neuraltopology.v1.ActResult
+	(*PolicyRequest)(nil),       // 24: neuraltopology.v1.PolicyRequest
+	(*ActivationsRequest)(nil),  // 25: neuraltopology.v1.ActivationsRequest
+	(*Layer)(nil),               // 26: neuraltopology.v1.Layer
+	(*ActivationsResponse)(nil), // 27: neuraltopology.v1.ActivationsResponse
+	(*Checkpoint)(nil),          // 28: neuraltopology.v1.Checkpoint
+	(*DistanceRequest)(nil),     // 29: neuraltopology.v1.DistanceRequest
+	(*DistanceResult)(nil),      // 30: neuraltopology.v1.DistanceResult
+	(*HomologyRequest)(nil),     // 31: neuraltopology.v1.HomologyRequest
+	(*Diagram)(nil),             // 32: neuraltopology.v1.Diagram
+	(*HomologyResult)(nil),      // 33: neuraltopology.v1.HomologyResult
+	nil,                         // 34: neuraltopology.v1.Info.CapabilitiesEntry
+	nil,                         // 35: neuraltopology.v1.EnvConfig.OptionsEntry
+	nil,                         // 36: neuraltopology.v1.StepResult.InfoEntry
+	nil,                         // 37: neuraltopology.v1.AlgoConfig.HyperEntry
+	nil,                         // 38: neuraltopology.v1.UpdateStats.StatsEntry
+	nil,                         // 39: neuraltopology.v1.DistanceRequest.ParamsEntry
+	nil,                         // 40: neuraltopology.v1.HomologyRequest.ParamsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	31, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
+	34, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
 	3,  // 1: neuraltopology.v1.Info.params:type_name -> neuraltopology.v1.ParamSpec
-	32, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
+	35, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
 	5,  // 3: neuraltopology.v1.OpenResponse.spec:type_name -> neuraltopology.v1.EnvSpec
 	1,  // 4: neuraltopology.v1.StepRequest.actions:type_name -> neuraltopology.v1.Matrix
 	1,  // 5: neuraltopology.v1.StepResult.obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 6: neuraltopology.v1.StepResult.final_obs:type_name -> neuraltopology.v1.Matrix
 	9,  // 7: neuraltopology.v1.StepResult.episodes:type_name -> neuraltopology.v1.EpisodeStat
-	33, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
-	5,  // 9: neuraltopology.v1.AlgoConfig.env:type_name -> neuraltopology.v1.EnvSpec
-	34, // 10: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
-	1,  // 11: neuraltopology.v1.Outcome.final_obs:type_name -> neuraltopology.v1.Matrix
-	1,  // 12: neuraltopology.v1.ActRequest.obs:type_name -> neuraltopology.v1.Matrix
-	17, // 13: neuraltopology.v1.ActRequest.prev:type_name -> neuraltopology.v1.Outcome
-	35, // 14: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
-	1,  // 15: neuraltopology.v1.ActResult.actions:type_name -> neuraltopology.v1.Matrix
-	19, // 16: neuraltopology.v1.ActResult.update:type_name -> neuraltopology.v1.UpdateStats
-	1,  // 17: neuraltopology.v1.PolicyRequest.obs:type_name -> neuraltopology.v1.Matrix
-	1,  // 18: neuraltopology.v1.ActivationsRequest.states:type_name -> neuraltopology.v1.Matrix
-	1,  // 19: neuraltopology.v1.Layer.values:type_name -> neuraltopology.v1.Matrix
-	23, // 20: neuraltopology.v1.ActivationsResponse.layers:type_name -> neuraltopology.v1.Layer
-	1,  // 21: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
-	36, // 22: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
-	1,  // 23: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 24: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 25: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
-	37, // 26: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
-	29, // 27: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
-	10, // 28: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
-	0,  // 29: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
-	4,  // 30: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
-	7,  // 31: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
-	8,  // 32: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
-	12, // 33: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
-	14, // 34: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
-	0,  // 35: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
-	15, // 36: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
-	18, // 37: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
-	21, // 38: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
-	22, // 39: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
-	0,  // 40: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
-	25, // 41: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
-	0,  // 42: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
-	26, // 43: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
-	0,  // 44: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
-	28, // 45: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
-	2,  // 46: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
-	6,  // 47: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
-	1,  // 48: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
-	11, // 49: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
-	13, // 50: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
-	0,  // 51: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
-	2,  // 52: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
-	16, // 53: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
-	20, // 54: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
-	1,  // 55: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
-	24, // 56: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
-	25, // 57: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
-	0,  // 58: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
-	2,  // 59: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
-	27, // 60: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
-	2,  // 61: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
-	30, // 62: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
-	46, // [46:63] is the sub-list for method output_type
-	29, // [29:46] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	36, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
+	16, // 9: neuraltopology.v1.EnvStateLoadRequest.state:type_name -> neuraltopology.v1.EnvState
+	5,  // 10: neuraltopology.v1.AlgoConfig.env:type_name -> neuraltopology.v1.EnvSpec
+	37, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
+	1,  // 12: neuraltopology.v1.Outcome.final_obs:type_name -> neuraltopology.v1.Matrix
+	1,  // 13: neuraltopology.v1.ActRequest.obs:type_name -> neuraltopology.v1.Matrix
+	20, // 14: neuraltopology.v1.ActRequest.prev:type_name -> neuraltopology.v1.Outcome
+	38, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
+	1,  // 16: neuraltopology.v1.ActResult.actions:type_name -> neuraltopology.v1.Matrix
+	22, // 17: neuraltopology.v1.ActResult.update:type_name -> neuraltopology.v1.UpdateStats
+	1,  // 18: neuraltopology.v1.PolicyRequest.obs:type_name -> neuraltopology.v1.Matrix
+	1,  // 19: neuraltopology.v1.ActivationsRequest.states:type_name -> neuraltopology.v1.Matrix
+	1,  // 20: neuraltopology.v1.Layer.values:type_name -> neuraltopology.v1.Matrix
+	26, // 21: neuraltopology.v1.ActivationsResponse.layers:type_name -> neuraltopology.v1.Layer
+	1,  // 22: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
+	39, // 23: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
+	1,  // 24: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 25: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 26: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
+	40, // 27: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
+	32, // 28: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
+	10, // 29: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
+	0,  // 30: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
+	4,  // 31: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
+	7,  // 32: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
+	8,  // 33: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
+	12, // 34: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
+	14, // 35: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
+	15, // 36: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
+	17, // 37: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
+	0,  // 38: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
+	18, // 39: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
+	21, // 40: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
+	24, // 41: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
+	25, // 42: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
+	0,  // 43: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
+	28, // 44: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
+	0,  // 45: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
+	29, // 46: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
+	0,  // 47: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
+	31, // 48: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
+	2,  // 49: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
+	6,  // 50: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
+	1,  // 51: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
+	11, // 52: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
+	13, // 53: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
+	0,  // 54: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
+	16, // 55: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
+	1,  // 56: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
+	2,  // 57: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
+	19, // 58: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
+	23, // 59: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
+	1,  // 60: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
+	27, // 61: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
+	28, // 62: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
+	0,  // 63: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
+	2,  // 64: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
+	30, // 65: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
+	2,  // 66: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
+	33, // 67: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
+	49, // [49:68] is the sub-list for method output_type
+	30, // [30:49] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2221,7 +2382,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

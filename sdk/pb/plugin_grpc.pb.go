@@ -24,12 +24,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Environment_Describe_FullMethodName = "/neuraltopology.v1.Environment/Describe"
-	Environment_Open_FullMethodName     = "/neuraltopology.v1.Environment/Open"
-	Environment_Reset_FullMethodName    = "/neuraltopology.v1.Environment/Reset"
-	Environment_Step_FullMethodName     = "/neuraltopology.v1.Environment/Step"
-	Environment_Render_FullMethodName   = "/neuraltopology.v1.Environment/Render"
-	Environment_Close_FullMethodName    = "/neuraltopology.v1.Environment/Close"
+	Environment_Describe_FullMethodName  = "/neuraltopology.v1.Environment/Describe"
+	Environment_Open_FullMethodName      = "/neuraltopology.v1.Environment/Open"
+	Environment_Reset_FullMethodName     = "/neuraltopology.v1.Environment/Reset"
+	Environment_Step_FullMethodName      = "/neuraltopology.v1.Environment/Step"
+	Environment_Render_FullMethodName    = "/neuraltopology.v1.Environment/Render"
+	Environment_Close_FullMethodName     = "/neuraltopology.v1.Environment/Close"
+	Environment_SaveState_FullMethodName = "/neuraltopology.v1.Environment/SaveState"
+	Environment_LoadState_FullMethodName = "/neuraltopology.v1.Environment/LoadState"
 )
 
 // EnvironmentClient is the client API for Environment service.
@@ -42,6 +44,11 @@ type EnvironmentClient interface {
 	Step(ctx context.Context, in *StepRequest, opts ...grpc.CallOption) (*StepResult, error)
 	Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*Frame, error)
 	Close(ctx context.Context, in *Handle, opts ...grpc.CallOption) (*Empty, error)
+	// SaveState and LoadState (optional; UNIMPLEMENTED if the plugin cannot)
+	// save and restore a batch exactly, for runs resumed from a checkpoint.
+	// LoadState returns the current observations, as Reset does.
+	SaveState(ctx context.Context, in *EnvStateRequest, opts ...grpc.CallOption) (*EnvState, error)
+	LoadState(ctx context.Context, in *EnvStateLoadRequest, opts ...grpc.CallOption) (*Matrix, error)
 }
 
 type environmentClient struct {
@@ -112,6 +119,26 @@ func (c *environmentClient) Close(ctx context.Context, in *Handle, opts ...grpc.
 	return out, nil
 }
 
+func (c *environmentClient) SaveState(ctx context.Context, in *EnvStateRequest, opts ...grpc.CallOption) (*EnvState, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EnvState)
+	err := c.cc.Invoke(ctx, Environment_SaveState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *environmentClient) LoadState(ctx context.Context, in *EnvStateLoadRequest, opts ...grpc.CallOption) (*Matrix, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Matrix)
+	err := c.cc.Invoke(ctx, Environment_LoadState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EnvironmentServer is the server API for Environment service.
 // All implementations must embed UnimplementedEnvironmentServer
 // for forward compatibility.
@@ -122,6 +149,11 @@ type EnvironmentServer interface {
 	Step(context.Context, *StepRequest) (*StepResult, error)
 	Render(context.Context, *RenderRequest) (*Frame, error)
 	Close(context.Context, *Handle) (*Empty, error)
+	// SaveState and LoadState (optional; UNIMPLEMENTED if the plugin cannot)
+	// save and restore a batch exactly, for runs resumed from a checkpoint.
+	// LoadState returns the current observations, as Reset does.
+	SaveState(context.Context, *EnvStateRequest) (*EnvState, error)
+	LoadState(context.Context, *EnvStateLoadRequest) (*Matrix, error)
 	mustEmbedUnimplementedEnvironmentServer()
 }
 
@@ -149,6 +181,12 @@ func (UnimplementedEnvironmentServer) Render(context.Context, *RenderRequest) (*
 }
 func (UnimplementedEnvironmentServer) Close(context.Context, *Handle) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
+}
+func (UnimplementedEnvironmentServer) SaveState(context.Context, *EnvStateRequest) (*EnvState, error) {
+	return nil, status.Error(codes.Unimplemented, "method SaveState not implemented")
+}
+func (UnimplementedEnvironmentServer) LoadState(context.Context, *EnvStateLoadRequest) (*Matrix, error) {
+	return nil, status.Error(codes.Unimplemented, "method LoadState not implemented")
 }
 func (UnimplementedEnvironmentServer) mustEmbedUnimplementedEnvironmentServer() {}
 func (UnimplementedEnvironmentServer) testEmbeddedByValue()                     {}
@@ -279,6 +317,42 @@ func _Environment_Close_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Environment_SaveState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnvStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnvironmentServer).SaveState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Environment_SaveState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnvironmentServer).SaveState(ctx, req.(*EnvStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Environment_LoadState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnvStateLoadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnvironmentServer).LoadState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Environment_LoadState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnvironmentServer).LoadState(ctx, req.(*EnvStateLoadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Environment_ServiceDesc is the grpc.ServiceDesc for Environment service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -309,6 +383,14 @@ var Environment_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Close",
 			Handler:    _Environment_Close_Handler,
+		},
+		{
+			MethodName: "SaveState",
+			Handler:    _Environment_SaveState_Handler,
+		},
+		{
+			MethodName: "LoadState",
+			Handler:    _Environment_LoadState_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

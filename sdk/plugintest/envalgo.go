@@ -2,6 +2,7 @@ package plugintest
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"math/rand/v2"
 
@@ -89,6 +90,70 @@ func CheckEnvTask(t T, e sdk.Environment, info sdk.Info, task string) {
 	}
 	if equalBits(a, c) {
 		t.Errorf("different seeds gave identical trajectories")
+	}
+	CheckEnvState(t, e, task)
+}
+
+// CheckEnvState checks an environment that implements sdk.EnvStater (an
+// optional part of the contract): a batch restored from a saved state, in
+// a batch opened with another seed, continues bit for bit as the
+// original.
+func CheckEnvState(t T, e sdk.Environment, task string) {
+	t.Helper()
+	st, ok := e.(sdk.EnvStater)
+	if !ok {
+		return
+	}
+	h, spec, err := e.Open(ctx(t), sdk.EnvConfig{TaskID: task, NumEnvs: 2, Seed: 3})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer e.Close(ctx(t), h)
+	r := rand.New(rand.NewPCG(3, 7))
+	for step := 0; step < 40; step++ {
+		if _, err := e.Step(ctx(t), h, randomActions(spec, r)); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+	}
+	saved, err := st.SaveState(ctx(t), h)
+	if errors.Is(err, sdk.ErrStateUnsupported) {
+		t.Logf("%s: no state save (optional): runs on it resume with fresh episodes", task)
+		return
+	}
+	if err != nil {
+		t.Fatalf("save state: %v", err)
+	}
+	acts := make([]sdk.Matrix, 60)
+	var want []float64
+	for k := range acts {
+		acts[k] = randomActions(spec, r)
+		res, err := e.Step(ctx(t), h, acts[k])
+		if err != nil {
+			t.Fatalf("step after save %d: %v", k, err)
+		}
+		want = append(append(want, res.Obs.Data...), res.Reward...)
+	}
+	h2, _, err := e.Open(ctx(t), sdk.EnvConfig{TaskID: task, NumEnvs: 2, Seed: 4})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer e.Close(ctx(t), h2)
+	if _, err := st.LoadState(ctx(t), h2, saved); err != nil {
+		t.Fatalf("load state: %v", err)
+	}
+	var got []float64
+	for k := range acts {
+		res, err := e.Step(ctx(t), h2, acts[k])
+		if err != nil {
+			t.Fatalf("step after load %d: %v", k, err)
+		}
+		got = append(append(got, res.Obs.Data...), res.Reward...)
+	}
+	if !equalBits(got, want) {
+		t.Errorf("a batch restored with LoadState must continue bit for bit as the saved one")
+	}
+	if _, err := st.LoadState(ctx(t), h2, []byte("not a state")); err == nil {
+		t.Errorf("loading a garbage state must be an error")
 	}
 }
 

@@ -119,6 +119,7 @@ func parseOptions(t *tasks.Task, kv map[string]string) (options, error) {
 type instance struct {
 	data   *mujoco.Data
 	rng    *rand.Rand
+	src    *rand.PCG // rng's source, kept to save and restore the stream
 	steps  int
 	ret    float64
 	warned int // d.WarningTotal() after the last reset or step
@@ -157,8 +158,9 @@ type batch struct {
 // envRNG derives env i's random stream from the batch seed: one PCG
 // stream per (seed, i), so envs are independent and a batch of N
 // reproduces the first N envs of a bigger batch.
-func envRNG(seed int64, i int) *rand.Rand {
-	return rand.New(rand.NewPCG(splitmix(uint64(seed)), splitmix(uint64(i)^0x6a09e667f3bcc909)))
+func envRNG(seed int64, i int) (*rand.Rand, *rand.PCG) {
+	src := rand.NewPCG(splitmix(uint64(seed)), splitmix(uint64(i)^0x6a09e667f3bcc909))
+	return rand.New(src), src
 }
 
 // splitmix is SplitMix64's output function, used to spread nearby seeds
@@ -240,8 +242,9 @@ func newBatch(t *tasks.Task, cfg sdk.EnvConfig, opts options) (*batch, error) {
 			b.close()
 			return nil, fmt.Errorf("%s: env %d: %w", t.ID, i, err)
 		}
+		rng, src := envRNG(cfg.Seed, i)
 		b.envs[i] = instance{
-			data: d, rng: envRNG(cfg.Seed, i),
+			data: d, rng: rng, src: src,
 			act: make([]float64, nu),
 			out: tasks.Outcome{Info: make([]float64, len(t.InfoKeys))},
 		}
@@ -324,7 +327,7 @@ func (e *Env) Reset(ctx context.Context, handle int, seed int64) (sdk.Matrix, er
 	obs := sdk.NewMatrix(len(b.envs), b.task.ObsDim)
 	for i := range b.envs {
 		if seed >= 0 {
-			b.envs[i].rng = envRNG(seed, i)
+			b.envs[i].rng, b.envs[i].src = envRNG(seed, i)
 		}
 		b.resetEnv(i)
 		b.task.Observe(b.envs[i].data, obs.Row(i))

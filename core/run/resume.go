@@ -1,0 +1,146 @@
+package run
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/neuraltopology/neuraltopology/core/config"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/core/tbevents"
+	"github.com/neuraltopology/neuraltopology/core/train"
+)
+
+// checkpoint is everything a run saves to continue exactly as if it had
+// never stopped: the training loop's state (learner, training
+// environments, pending actions, episode counters) and the analysis
+// environment's state, with the counters of the run around them.
+type checkpoint struct {
+	// Identity ties the checkpoint to the run that wrote it (Identity).
+	Identity                string
+	Update, Step, Snapshots int
+	Stopped                 bool
+	Train                   train.State
+	Analysis                []byte // nil if the environment cannot save its state
+}
+
+// Identity names what determines a run's results: a SHA-256 of its
+// resolved config without the keys that do not (run_dir, snapshot_jobs).
+// A checkpoint is only resumed by a run of the same identity.
+func Identity(cfg config.Config) string {
+	cfg.RunDir, cfg.SnapshotJobs = "", 0
+	sum := sha256.Sum256(cfg.YAML())
+	return hex.EncodeToString(sum[:])
+}
+
+// ResumeOverridable lists the config keys a resumed run may change: they
+// do not change its results.
+var ResumeOverridable = []string{"snapshot_jobs"}
+
+// Resumption is a checked resume point of a run directory.
+type Resumption struct {
+	State runstore.State
+	ck    checkpoint
+}
+
+// CheckResume checks, writing nothing, that the run in store can be
+// resumed with cfg: its config.yaml has cfg's identity, and its latest
+// checkpoint is intact (checksum), belongs to this run, and names a sane
+// point of it.
+func CheckResume(store *runstore.Store, cfg config.Config) (*Resumption, error) {
+	stored := config.Default()
+	if _, err := stored.Load(store.Path(runstore.ConfigFile)); err != nil {
+		return nil, fmt.Errorf("resume: %s holds no readable run config: %w", store.Dir, err)
+	}
+	if Identity(stored) != Identity(cfg) {
+		return nil, fmt.Errorf("resume: %s", configDiff(stored, cfg))
+	}
+	st, payload, err := store.LoadCheckpoint()
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if st == nil {
+		return nil, fmt.Errorf("resume: %s has no checkpoint yet (%s)", store.Dir, runstore.StateFile)
+	}
+	var ck checkpoint
+	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&ck); err != nil {
+		return nil, fmt.Errorf("resume: checkpoint %s is not readable: %v", st.Checkpoint, err)
+	}
+	if ck.Identity != Identity(cfg) {
+		return nil, fmt.Errorf("resume: checkpoint %s belongs to another run (its config differs from %s)", st.Checkpoint, store.Path(runstore.ConfigFile))
+	}
+	if ck.Update != st.Update || ck.Step != st.Step || ck.Snapshots != st.Snapshots || ck.Stopped != st.Stopped ||
+		ck.Train.Update != ck.Update || ck.Train.Step != ck.Step {
+		return nil, fmt.Errorf("resume: %s says update %d step %d but its checkpoint holds update %d step %d", runstore.StateFile, st.Update, st.Step, ck.Update, ck.Step)
+	}
+	// The precise bounds depend on the learner (train.Run checks them
+	// before any step); these catch what no run can write.
+	if ck.Step > cfg.TotalTimesteps || ck.Update > ck.Step || (ck.Step > 0 && ck.Update == 0 && !ck.Stopped) {
+		return nil, fmt.Errorf("resume: checkpoint at update %d step %d does not fit a run of %d steps", ck.Update, ck.Step, cfg.TotalTimesteps)
+	}
+	return &Resumption{State: *st, ck: ck}, nil
+}
+
+// configDiff says which keys of a resumed run's config differ from the
+// run's own.
+func configDiff(stored, cfg config.Config) string {
+	var diffs []string
+	for _, k := range config.Keys() {
+		if k == "run_dir" || k == "snapshot_jobs" {
+			continue
+		}
+		if a, b := stored.Get(k), cfg.Get(k); a != b {
+			diffs = append(diffs, fmt.Sprintf("%s is %q in the run, %q now", k, a, b))
+		}
+	}
+	if len(diffs) == 0 {
+		return "the config differs from the run's config.yaml"
+	}
+	return "a resumed run keeps its config: " + strings.Join(diffs, "; ")
+}
+
+// encodeCheckpoint serialises ck; equal states give equal bytes.
+func encodeCheckpoint(ck checkpoint) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&ck); err != nil {
+		return nil, fmt.Errorf("encode checkpoint: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// rollBack removes what a run wrote after its resume point: log records
+// of later updates, diagrams and clouds of later snapshots, TensorBoard
+// events of later steps, checkpoints other than the resume point and the
+// one before it, and temporary files of interrupted writes. The resumed
+// run writes them again, identically.
+func rollBack(store *runstore.Store, st runstore.State) error {
+	keep := func(line []byte) (bool, error) {
+		var r struct {
+			Update int `json:"update"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return false, err
+		}
+		return r.Update <= st.Update, nil
+	}
+	for _, f := range []string{runstore.ScalarsFile, runstore.TopologyFile} {
+		if err := store.Rewrite(f, keep); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	}
+	events, _ := filepath.Glob(store.Path("tb", "*tfevents*"))
+	for _, f := range events {
+		if _, _, err := tbevents.Filter(f, func(e tbevents.Event) bool { return e.Step <= int64(st.Step) }); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	}
+	removeAfter(store.Dir, st.Step)
+	store.Prune(st)
+	store.RemoveTemps()
+	return nil
+}
