@@ -95,17 +95,16 @@ func Create(dir string, s *Spec) (*Manifest, error) {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("sweep directory: %w", err)
 	}
-	trials, err := s.Trials()
+	m, err := Plan(dir, s)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{Version: 1, Fingerprint: s.Fingerprint(), Created: time.Now().UTC(), Spec: *s, Trials: trials, dir: dir}
 	for _, sub := range []string{RunsDir, ConfigsDir, LogsDir, locksDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("sweep directory: %w", err)
 		}
 	}
-	for _, t := range trials {
+	for _, t := range m.Trials {
 		cfg, err := s.Config(t)
 		if err != nil {
 			return nil, err
@@ -120,6 +119,16 @@ func Create(dir string, s *Spec) (*Manifest, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// Plan is the manifest a sweep of s in dir would have, not yet written
+// (what --dry-run shows).
+func Plan(dir string, s *Spec) (*Manifest, error) {
+	trials, err := s.Trials()
+	if err != nil {
+		return nil, err
+	}
+	return &Manifest{Version: 1, Fingerprint: s.Fingerprint(), Created: time.Now().UTC(), Spec: *s, Trials: trials, dir: dir}, nil
 }
 
 // trialYAML is a trial's config file: the base keys and the trial's grid
