@@ -16,6 +16,7 @@ import (
 
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/sweep"
+	"github.com/neuraltopology/neuraltopology/core/sweepreport"
 )
 
 const sweepUsage = `usage:
@@ -175,7 +176,7 @@ func sweepFinish(a *app, m *sweep.Manifest, res sweep.Outcome, noReport bool) er
 		fmt.Fprintf(a.stdout, "  failed: trial %d %s: %s (run dir %s, log %s)\n", f.Index, f.Name, f.Error, f.Dir, m.LogPath(f.Trial))
 	}
 	if !noReport && done > 0 {
-		path, err := buildSweepReport(m.Dir())
+		path, err := sweepreport.Build(m.Dir())
 		if err != nil {
 			return err
 		}
@@ -426,6 +427,3 @@ func sweepTrial(ctx context.Context, a *app, args []string) error {
 		return runErr
 	}
 }
-
-// buildSweepReport writes the sweep's statistics across seeds.
-func buildSweepReport(dir string) (string, error) { return "", nil }
