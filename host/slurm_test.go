@@ -22,7 +22,7 @@ import (
 // the environment the SLURM commands need, and stops every daemon when
 // the test ends. Anything missing fails the test, naming the Debian
 // package; it never skips.
-func startSlurm(t *testing.T) []string {
+func startSlurm(t testing.TB) []string {
 	t.Helper()
 	for _, c := range []string{"munged", "munge", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo"} {
 		if _, err := exec.LookPath(c); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -195,14 +196,17 @@ func TestSweepSlurm(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("continue: %d\n%s\n%s", code, out, errs)
 	}
-	if !strings.Contains(out, "4 of 4 trials done") || !strings.Contains(errs, "submitted job 2, array 0%2") {
-		t.Errorf("continue said:\n%s\n%s", out, errs)
+	// Each array task has a job id of its own, so the second array's id is
+	// whatever SLURM hands out next.
+	sub := regexp.MustCompile(`submitted job (\d+), array 0%2 `).FindStringSubmatch(errs)
+	if !strings.Contains(out, "4 of 4 trials done") || sub == nil {
+		t.Fatalf("continue said:\n%s\n%s", out, errs)
 	}
 	jobs, _ := os.ReadFile(filepath.Join(a, sweep.SlurmDir, sweep.JobsFile))
-	if string(jobs) != "1 0-3\n2 0\n" {
+	if string(jobs) != "1 0-3\n"+sub[1]+" 0\n" {
 		t.Errorf("jobs.txt = %q, want the array 0-3 and then trial 0 alone", jobs)
 	}
-	resumed, _ := os.ReadFile(filepath.Join(a, sweep.LogsDir, "slurm-2_0.out"))
+	resumed, _ := os.ReadFile(filepath.Join(a, sweep.LogsDir, "slurm-"+sub[1]+"_0.out"))
 	if !bytes.Contains(resumed, []byte("--resume "+run0)) || !bytes.Contains(resumed, []byte("resuming from checkpoint")) {
 		t.Errorf("trial 0 did not continue from its checkpoint:\n%s", resumed)
 	}
