@@ -36,10 +36,13 @@ func Bands(figTitle string, panels []BandPanel, path string) error {
 		p := newPanel(bp.Title, "environment steps", bp.YLabel)
 		p.X.Tick.Marker = stepTicks{}
 		n := 0
+		// Every band first, so no band hides another series' line.
 		for i, s := range bp.Series {
 			if err := addBand(p, s, palette[i%len(palette)]); err != nil {
 				return fmt.Errorf("plot %s: %w", path, err)
 			}
+		}
+		for i, s := range bp.Series {
 			l, err := addLine(p, s.Label, s.X, s.Mean, colorOf(i), nil, glyphOf(i), len(s.X) <= 30)
 			if err != nil {
 				return fmt.Errorf("plot %s: %w", path, err)
@@ -78,7 +81,7 @@ func addBand(p *plot.Plot, s Band, c color.RGBA) error {
 	if err != nil {
 		return err
 	}
-	poly.Color = color.RGBA{c.R, c.G, c.B, 0x40}
+	poly.Color = color.NRGBA{c.R, c.G, c.B, 0x40} // non-premultiplied: the tab10 colour at 25%
 	poly.LineStyle.Width = 0
 	p.Add(poly)
 	return nil
