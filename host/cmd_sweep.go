@@ -394,23 +394,21 @@ func sweepTrial(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("trial %d %s is running elsewhere: %v", t.Index, t.Name, err)
 	}
 	defer release()
-	st := m.TrialStatus(t)
 	dir := m.RunDir(t)
-	switch st.State {
-	case sweep.StateDone:
+	if m.TrialStatus(t).State == sweep.StateDone {
 		fmt.Fprintf(a.stderr, "trial %d %s is done already (%s)\n", t.Index, t.Name, dir)
 		return nil
-	case sweep.StateStarted, sweep.StateNew:
-		// Nothing to continue from: start clean, so no record is doubled.
+	}
+	runArgs := []string{"--resume", dir}
+	if _, err := os.Stat(filepath.Join(dir, runstore.StateFile)); err != nil {
+		// Nothing to continue from (never started, or stopped or failed
+		// before its first checkpoint): start clean, so no record is doubled.
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
+		runArgs = []string{"--config", m.ConfigPath(t), "--run-dir", dir}
 	}
 	os.Remove(filepath.Join(dir, sweep.MarkerFile))
-	runArgs := []string{"--config", m.ConfigPath(t), "--run-dir", dir}
-	if _, err := os.Stat(filepath.Join(dir, runstore.StateFile)); err == nil {
-		runArgs = []string{"--resume", dir}
-	}
 	runArgs = append(runArgs, childFlags(c)...)
 	fmt.Fprintf(a.stderr, "trial %d %s: nthost run %s\n", t.Index, t.Name, strings.Join(runArgs, " "))
 	runErr := cmdRun(ctx, a, runArgs)
