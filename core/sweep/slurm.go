@@ -201,10 +201,56 @@ func (m *Manifest) SlurmStatus(ctx context.Context) ([]TrialStatus, error) {
 	if err != nil {
 		return sts, err
 	}
+	acct := m.accounting(ctx)
 	for i := range sts {
 		if s, ok := q[sts[i].Index]; ok && sts[i].State != StateDone {
 			sts[i].State = s
+		} else if a, ok := acct[sts[i].Index]; ok && sts[i].State != StateDone && sts[i].Error == "" {
+			sts[i].Error = "slurm: " + a
 		}
 	}
 	return sts, nil
+}
+
+// accounting asks sacct how each trial's last array task ended, e.g.
+// "FAILED 0:9" or "TIMEOUT 0:0". Without accounting (no slurmdbd) sacct
+// fails or says nothing, and so does this: the run directories still
+// tell each trial's state.
+func (m *Manifest) accounting(ctx context.Context) map[int]string {
+	out := map[int]string{}
+	jobs := m.Jobs()
+	if len(jobs) == 0 {
+		return out
+	}
+	if _, err := exec.LookPath("sacct"); err != nil {
+		return out
+	}
+	b, err := exec.CommandContext(ctx, "sacct", "-n", "-P", "-X", "-j", strings.Join(jobs, ","), "-o", "JobID,State,ExitCode").Output()
+	if err != nil {
+		return out
+	}
+	order := map[string]int{}
+	for i, j := range jobs {
+		order[j] = i
+	}
+	seen := map[int]int{} // index -> order of the job that reported it
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "|")
+		if len(f) != 3 {
+			continue
+		}
+		job, task, ok := strings.Cut(f[0], "_")
+		idx, err := strconv.Atoi(task)
+		o, mine := order[job]
+		if !ok || err != nil || !mine {
+			continue
+		}
+		if prev, ok := seen[idx]; ok && prev > o {
+			continue
+		}
+		seen[idx] = o
+		out[idx] = f[1] + " " + f[2]
+	}
+	return out
 }
