@@ -10,11 +10,11 @@ MODULE  := github.com/neuraltopology/neuraltopology
 DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
             python3 python3-numpy python3-gudhi python3-grpcio python3-protobuf \
             python3-pot python3-sklearn python3-scipy \
-            protobuf-compiler libopenblas-dev time
+            protobuf-compiler libopenblas-dev time slurm-wlm munge
 GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-backends bench-env bench-ppo bench-main
+.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-backends bench-env bench-ppo bench-main bench-sweep
 
 all: build
 
@@ -85,3 +85,7 @@ bench-ppo: build
 # bench-main times the default main job (Hopper-v4, 1M steps, 48 snapshots).
 bench-main: build
 	/usr/bin/time -v ./$(BIN)/nthost --run-dir runs/bench-main-$$(date +%s) --log-format json
+# bench-sweep times 4 short trials by hand, through the local executor and
+# through a single-node SLURM it starts (needs root, ports 6817/6818).
+bench-sweep: build
+	$(GO) test -run '^$$' -bench SweepOverhead -benchtime 1x -timeout 20m ./host/

@@ -39,7 +39,7 @@ var (
 )
 
 // bins builds nthost and the Go plugins into one folder, once.
-func bins(t *testing.T) string {
+func bins(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "nthost-bin")

@@ -14,6 +14,7 @@
 //	nthost report RUN_DIR...    rebuild a run's report.html
 //	nthost compare A.npz B.npz  distances between persistence diagrams
 //	nthost bench ph ...         homology backends side by side
+//	nthost sweep run|status ... a grid of runs, locally or on SLURM
 //
 // `nthost <command> -h` lists a command's flags.
 package main
@@ -105,6 +106,7 @@ var commands = map[string]func(ctx context.Context, a *app, args []string) error
 	"report":  cmdReport,
 	"compare": cmdCompare,
 	"bench":   cmdBench,
+	"sweep":   cmdSweep,
 	"version": func(_ context.Context, a *app, _ []string) error {
 		fmt.Fprintf(a.stdout, "nthost %s (plugin protocol %d)\n", version, sdk.ProtocolVersion)
 		return nil
@@ -141,6 +143,7 @@ const usage = `nthost: train agents and watch the topology of their networks.
   nthost report RUN_DIR...    rebuild report.html of one or more runs
   nthost compare A.npz B.npz  distances between persistence diagrams
   nthost bench ph ...         homology backends side by side
+  nthost sweep run|status ... a grid of runs, locally or on SLURM
   nthost version
 
 'nthost <command> -h' lists a command's flags.

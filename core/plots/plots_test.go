@@ -320,3 +320,23 @@ func TestBettiCurves(t *testing.T) {
 		t.Errorf("missing step: %v", err)
 	}
 }
+
+func TestBands(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bands.png")
+	x := []float64{0, 1000, 2000, 3000}
+	err := Bands("sweep", []BandPanel{
+		{Title: "total", YLabel: "Betti", Series: []Band{{Label: "actor", X: x, Mean: []float64{1, 2, 3, 4}, Lo: []float64{0, 1, 2, 3}, Hi: []float64{2, 3, 4, 5}}}},
+		{Title: "return", YLabel: "return", Series: []Band{{Label: "return", X: x, Mean: []float64{5, 6, 7, 8}, Lo: []float64{5, 5, 6, 7}, Hi: []float64{6, 7, 8, 9}}}},
+	}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, path, 12*DPI, 5*DPI)
+	if err := Bands("x", []BandPanel{{Title: "t", Series: []Band{{X: x, Mean: make([]float64, 4), Lo: make([]float64, 4), Hi: make([]float64, 4)}}}}, path); err != nil {
+		t.Fatalf("flat series: %v", err)
+	}
+	nan := math.NaN()
+	if err := Bands("x", []BandPanel{{Title: "t", Series: []Band{{X: x, Mean: []float64{nan, nan, nan, nan}, Lo: make([]float64, 4), Hi: make([]float64, 4)}}}}, path); err == nil {
+		t.Fatal("a figure of NaNs must be an error")
+	}
+}
