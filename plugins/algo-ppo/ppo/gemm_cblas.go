@@ -10,6 +10,7 @@ void cblas_dgemm(int order, int transA, int transB, int M, int N, int K,
 	double alpha, const double *A, int lda, const double *B, int ldb,
 	double beta, double *C, int ldc);
 void openblas_set_num_threads(int n);
+char *openblas_get_corename(void);
 */
 import "C"
 
@@ -22,10 +23,14 @@ import (
 // kernels do them several times faster than gonum's pure-Go Dgemm, and the
 // learner already runs actor and critic on separate goroutines, so OpenBLAS
 // itself stays single-threaded.
+//
+// OpenBLAS picks its kernels by CPU when it is loaded, unless
+// OPENBLAS_CORETYPE names them; gemmBackend records which, since it
+// decides the speed (docs/benchmarks.md) and the rounding.
 func init() {
 	C.openblas_set_num_threads(1)
 	gemm = cblasGemm
-	gemmBackend = "openblas"
+	gemmBackend = "openblas " + C.GoString(C.openblas_get_corename())
 }
 
 const (
