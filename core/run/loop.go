@@ -183,25 +183,24 @@ func (l *loop) writeSnapshot(j job, results []snapshot.Result) error {
 	return l.tb.Flush()
 }
 
-// checkpoint saves the learner once every earlier snapshot is on disk, so
-// a run resumed from it has every snapshot up to it.
+// checkpoint captures the learner now and writes it once every earlier
+// snapshot is on disk, so a run resumed from it has every snapshot up to
+// it. Training goes on meanwhile: it does not wait for the homology of
+// queued snapshots.
 func (l *loop) checkpoint(ctx context.Context) error {
-	wait := time.Now()
-	if err := l.pool.drain(); err != nil {
-		return err
-	}
-	l.waitSeconds += time.Since(wait).Seconds()
 	data, err := l.p.Algo.Save(ctx)
 	if err != nil {
 		return err
 	}
 	st := runstore.State{Update: l.update, Step: l.step, Snapshots: l.snapshots,
 		Seconds: time.Since(l.t0).Seconds() + l.priorSeconds}
-	if err := l.store.SaveCheckpoint(st, data); err != nil {
-		return err
-	}
-	l.opt.Log.Debug().Int("update", l.update).Int("step", l.step).Msg("checkpoint saved")
-	return nil
+	return l.pool.after(func() error {
+		if err := l.store.SaveCheckpoint(st, data); err != nil {
+			return err
+		}
+		l.opt.Log.Debug().Int("update", st.Update).Int("step", st.Step).Msg("checkpoint saved")
+		return nil
+	})
 }
 
 // resume loads the last checkpoint and drops every record made after it.
