@@ -28,6 +28,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	resume := fs.String("resume", "", "continue the run in this directory from its last checkpoint")
 	inline := fs.Bool("inline-snapshots", false, "compute snapshots inside the training loop instead of beside it")
 	noReport := fs.Bool("no-report", false, "skip plots and report.html at the end")
+	snapNice := fs.Int("snapshot-nice", 10, "niceness added for the dist and ph plugin processes, so homology beside training yields the CPU to it (0: none; not applied with --in-process)")
 	inProcess := fs.Bool("in-process", false, "run our built-in env, algo, dist and ph in this process instead of as plugin processes (faster with few environments)")
 	// Every config key as a flag; the value is applied after the file.
 	set := map[string]string{}
@@ -57,6 +58,9 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	}
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *snapNice < 0 || *snapNice > 19 {
+		return fmt.Errorf("--snapshot-nice %d: want 0 to 19", *snapNice)
 	}
 	if err := a.setup(c); err != nil {
 		return err
@@ -119,7 +123,11 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 			infos[want.kind] = info
 			transports[want.kind] = "in-process"
 		} else {
-			cl, err := a.open(ctx, want.kind, want.name)
+			nice := 0
+			if want.kind == sdk.KindDist || want.kind == sdk.KindPH {
+				nice = *snapNice
+			}
+			cl, err := a.openNice(ctx, want.kind, want.name, nice)
 			if err != nil {
 				return err
 			}

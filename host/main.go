@@ -74,11 +74,16 @@ func (a *app) setup(c common) error {
 
 // open finds and starts a plugin; the app stops it on exit.
 func (a *app) open(ctx context.Context, kind sdk.Kind, name string) (*sdk.Client, error) {
+	return a.openNice(ctx, kind, name, 0)
+}
+
+// openNice is open with the plugin process niced by nice (0: not).
+func (a *app) openNice(ctx context.Context, kind sdk.Kind, name string, nice int) (*sdk.Client, error) {
 	path, err := findPlugin(a.dirs, kind, name)
 	if err != nil {
 		return nil, err
 	}
-	c, err := sdk.Open(ctx, path, sdk.OpenOptions{Logger: pluginLogger(a.log)})
+	c, err := sdk.Open(ctx, path, sdk.OpenOptions{Logger: pluginLogger(a.log), Nice: nice})
 	if err != nil {
 		return nil, err
 	}

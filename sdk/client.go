@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,10 @@ type OpenOptions struct {
 	// NoRestart turns off restarting a crashed dist or ph plugin (see
 	// restart.go): benchmarks measure, and limit, one process.
 	NoRestart bool
+	// Nice, if positive, is added to the host's niceness for the plugin
+	// process (as nice(1) -n does; at most 19 in all): higher yields the
+	// CPU sooner, e.g. for work beside training that should not slow it.
+	Nice int
 }
 
 // ParseBinaryName splits a plugin binary's file name nt-<kind>-<name> into
@@ -93,6 +98,10 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		opt.StartTimeout = 20 * time.Second
 	}
 	opt.Logger = logger
+	cmd, err := command(path, opt.Nice)
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{Path: path, Name: name, Kind: kind, opt: opt, stderr: &tailBuffer{max: 4096}, log: logger}
 	c.pc = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
@@ -102,7 +111,7 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		// fresh 0700 folder and removes it on Kill, so sockets of killed
 		// plugins do not pile up in the temp folder.
 		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
-			c.proc = newGroupRunner(path, spec)
+			c.proc = newGroupRunner(path, cmd, spec)
 			return c.proc, nil
 		},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -162,6 +171,25 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// command is the command that starts the plugin at path. With nice > 0
+// it runs under nice(1), which sets the niceness and execs the plugin in
+// its place: every thread the plugin's runtime starts inherits it, which
+// renicing the process after it started would not do (on Linux the
+// niceness belongs to each thread).
+func command(path string, nice int) (*exec.Cmd, error) {
+	if nice <= 0 {
+		return exec.Command(path), nil
+	}
+	if nice > 19 {
+		return nil, fmt.Errorf("plugin %s: niceness %d is above 19", filepath.Base(path), nice)
+	}
+	bin, err := exec.LookPath("nice")
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: starting it at niceness %d needs nice(1) (Debian package coreutils): %v", filepath.Base(path), nice, err)
+	}
+	return exec.Command(bin, "-n", strconv.Itoa(nice), path), nil
 }
 
 // failure names the plugin in an error and says whether its process died,

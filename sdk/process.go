@@ -44,11 +44,11 @@ type groupRunner struct {
 
 var _ runner.Runner = (*groupRunner)(nil)
 
-// newGroupRunner builds a runner for the plugin binary at path. spec is the
-// command go-plugin prepared: only its environment (handshake cookie,
-// socket folder, client certificate) is used.
-func newGroupRunner(path string, spec *exec.Cmd) *groupRunner {
-	cmd := exec.Command(path)
+// newGroupRunner builds a runner that starts cmd, the command for the
+// plugin binary at path (see command). spec is the command go-plugin
+// prepared: only its environment (handshake cookie, socket folder, client
+// certificate) is used.
+func newGroupRunner(path string, cmd, spec *exec.Cmd) *groupRunner {
 	cmd.Env = spec.Env
 	// Stdin is not the terminal: a plugin in another process group that
 	// read it would be stopped by SIGTTIN.

@@ -220,21 +220,12 @@ func (l *loop) writeSnapshot(j job, results []snapshot.Result) error {
 	return l.tb.Flush()
 }
 
-// checkpoint saves the run once every earlier snapshot is on disk, so a
-// run resumed from it has every snapshot up to it: the training loop's
-// state (from save) and the analysis environment's.
+// checkpoint captures the run now (the training loop's state from save
+// and the analysis environment's) and writes it once every earlier
+// snapshot is on disk, so a run resumed from it has every snapshot up to
+// it. Training goes on meanwhile: it does not wait for the homology of
+// queued snapshots.
 func (l *loop) checkpoint(ctx context.Context, ts *train.State, stopped bool) error {
-	wait := time.Now()
-	if err := l.pool.drain(); err != nil {
-		return err
-	}
-	l.waitSeconds += time.Since(wait).Seconds()
-	// Events up to now go to the file before the checkpoint that claims
-	// them: a resumed run keeps the events up to its step and rewrites
-	// the rest.
-	if err := l.tb.Flush(); err != nil {
-		return err
-	}
 	analysis, err := l.saveAnalysis(ctx)
 	if err != nil {
 		return err
@@ -247,11 +238,19 @@ func (l *loop) checkpoint(ctx context.Context, ts *train.State, stopped bool) er
 	}
 	st := runstore.State{Update: l.update, Step: l.step, Snapshots: l.snapshots, Stopped: stopped,
 		Seconds: time.Since(l.t0).Seconds() + l.priorSeconds}
-	if err := l.store.SaveCheckpoint(st, data); err != nil {
-		return err
-	}
-	l.opt.Log.Debug().Int("update", l.update).Int("step", l.step).Bool("stopped", stopped).Msg("checkpoint saved")
-	return nil
+	return l.pool.after(func() error {
+		// Events up to now go to the file before the checkpoint that
+		// claims them: a resumed run keeps the events up to its step and
+		// rewrites the rest.
+		if err := l.tb.Flush(); err != nil {
+			return err
+		}
+		if err := l.store.SaveCheckpoint(st, data); err != nil {
+			return err
+		}
+		l.opt.Log.Debug().Int("update", st.Update).Int("step", st.Step).Bool("stopped", stopped).Msg("checkpoint saved")
+		return nil
+	})
 }
 
 // stopCheckpoint saves the state of a run that Options.Stop ended and

@@ -16,10 +16,12 @@ type job struct {
 	clouds       []snapshot.Cloud
 }
 
-// pool computes snapshots on a few workers beside training. Its queue is
-// short: when homology falls behind, submit blocks, which bounds memory and
-// keeps training from running away from its snapshots. Finished snapshots
-// are written strictly in the order they were taken.
+// pool computes snapshots on a few workers beside training. Finished
+// snapshots are written strictly in the order they were taken. Its queue
+// holds up to queueDepth snapshots: homology that falls behind for a
+// while (a burst of dear snapshots, a busy machine) costs training
+// nothing, and only a lag of more than queueDepth snapshots makes submit
+// block, which bounds memory.
 type pool struct {
 	ctx   context.Context
 	dist  sdk.Distance
@@ -31,19 +33,32 @@ type pool struct {
 	wg   sync.WaitGroup
 
 	mu     sync.Mutex
-	cond   *sync.Cond
 	done   map[int][]snapshot.Result // finished, not yet written, by seq
 	jobOf  map[int]job
 	next   int // seq of the next snapshot to write
 	queued int // submitted but not yet written
+	last   int // seq of the last snapshot submitted
+	later  []deferred
 	err    error
 	busy   float64 // worker seconds spent on homology and distances
 }
 
+// queueDepth is how many snapshots may wait for a worker. One holds a few
+// clouds of states x layer width float64s (five clouds of 500 x 64 by
+// default: 1.3 MB), so a deep queue is cheap; the default main job takes
+// 48 snapshots.
+const queueDepth = 16
+
+// deferred is work that must wait until every snapshot up to seq is
+// written (a checkpoint).
+type deferred struct {
+	seq int
+	fn  func() error
+}
+
 func newPool(ctx context.Context, dist sdk.Distance, ph sdk.Homology, opt snapshot.Options, workers int, write func(job, []snapshot.Result) error) *pool {
 	p := &pool{ctx: ctx, dist: dist, ph: ph, opt: opt, write: write,
-		jobs: make(chan job, 1), done: map[int][]snapshot.Result{}, jobOf: map[int]job{}, next: -1}
-	p.cond = sync.NewCond(&p.mu)
+		jobs: make(chan job, queueDepth), done: map[int][]snapshot.Result{}, jobOf: map[int]job{}, next: -1}
 	for i := 0; i < workers; i++ {
 		p.wg.Add(1)
 		go p.worker()
@@ -99,8 +114,38 @@ func (p *pool) finish(j job, res []snapshot.Result, busy float64, err error) {
 		}
 		p.next++
 		p.queued--
+		p.runDeferred()
 	}
-	p.cond.Broadcast()
+}
+
+// runDeferred runs, in order, the deferred work whose snapshots are all
+// written; after an error it runs nothing more. The caller holds p.mu.
+func (p *pool) runDeferred() {
+	for len(p.later) > 0 && p.later[0].seq < p.next {
+		d := p.later[0]
+		p.later = p.later[1:]
+		if p.err == nil {
+			p.err = d.fn()
+		}
+	}
+}
+
+// after runs fn once every snapshot submitted so far is written: now, in
+// the caller, if none is outstanding, else on the worker that writes the
+// last of them, so the caller need not wait. An error from fn is returned
+// by the next submit or by wait.
+func (p *pool) after(fn func() error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return p.err
+	}
+	if p.queued == 0 {
+		p.err = fn()
+		return p.err
+	}
+	p.later = append(p.later, deferred{seq: p.last, fn: fn})
+	return nil
 }
 
 // submit queues a snapshot; it blocks while the queue is full.
@@ -115,6 +160,7 @@ func (p *pool) submit(j job) error {
 		p.next = j.seq
 	}
 	p.queued++
+	p.last = j.seq
 	p.mu.Unlock()
 	select {
 	case p.jobs <- j:
@@ -131,25 +177,13 @@ func (p *pool) runInline(j job) error {
 		p.next = j.seq
 	}
 	p.queued++
+	p.last = j.seq
 	p.mu.Unlock()
 	res, busy, err := p.compute(j)
 	p.finish(j, res, busy, err)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.err
-}
-
-// drain waits until every submitted snapshot is written.
-func (p *pool) drain() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.queued > 0 && p.err == nil && p.ctx.Err() == nil {
-		p.cond.Wait()
-	}
-	if p.err != nil {
-		return p.err
-	}
-	return p.ctx.Err()
 }
 
 // wait stops the workers after the queue empties.

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -160,13 +161,14 @@ func TestConcurrentAndInlineSnapshotsAgree(t *testing.T) {
 func TestResumeContinuesFromCheckpoint(t *testing.T) {
 	full, _ := runSmall(t, true)
 
-	// A run killed during update 6, after its checkpoint at update 4,
-	// with a torn line at the end of a log, as kill -9 could leave it.
+	// A run killed during update 6, after its checkpoint at update 4 is
+	// on disk (it is written once snapshot 1, taken at update 4, is), with
+	// a torn line at the end of a log, as kill -9 could leave it.
 	dir := filepath.Join(t.TempDir(), "run")
 	cfg := smallConfig()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := inProcess()
-	p.Algo = &cancelAt{Algorithm: p.Algo, update: 6, cancel: cancel}
+	p.Algo = &cancelAt{Algorithm: p.Algo, update: 6, cancel: cancel, after: filepath.Join(dir, runstore.StateFile)}
 	if _, err := Run(ctx, p, cfg, Options{Dir: dir, Log: zerolog.Nop()}); err == nil {
 		t.Fatal("the interrupted run reported success")
 	}
@@ -243,16 +245,24 @@ func itoa(i int) string {
 }
 
 // cancelAt cancels the run's context when the learner reports update n,
-// standing in for a kill at that moment.
+// standing in for a kill at that moment; if after is set, it first waits
+// (up to a minute) for that file to exist.
 type cancelAt struct {
 	sdk.Algorithm
 	update int
 	cancel func()
+	after  string
 }
 
 func (c *cancelAt) Act(ctx context.Context, req sdk.ActRequest) (sdk.ActResult, error) {
 	r, err := c.Algorithm.Act(ctx, req)
 	if r.Update != nil && r.Update.Update == c.update {
+		for i := 0; c.after != "" && i < 600; i++ {
+			if _, err := os.Stat(c.after); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		c.cancel()
 	}
 	return r, err

@@ -30,20 +30,7 @@ func (a *adam) stepRange(params, grads []float64, lo, hi int, lr, scale float64,
 	// torch divides sqrt(v) by sqrt(bc2); multiplying by the reciprocal
 	// saves a division per parameter and differs only in rounding.
 	invSqrtBC2 := 1 / math.Sqrt(bc2)
-	b1, b2, eps := a.Beta1, a.Beta2, a.Eps
-	m, v := a.M[lo:hi], a.V[lo:hi]
-	p, gs := params[lo:hi], grads[lo:hi]
-	p = p[:len(m)]
-	gs = gs[:len(m)]
-	v = v[:len(m)]
-	for i, g := range gs {
-		if scale != 1 {
-			g *= scale
-		}
-		m[i] = b1*m[i] + (1-b1)*g
-		v[i] = b2*v[i] + (1-b2)*g*g
-		p[i] -= stepSize * m[i] / (math.Sqrt(v[i])*invSqrtBC2 + eps)
-	}
+	adamKernel(params[lo:hi], grads[lo:hi], a.M[lo:hi], a.V[lo:hi], a.Beta1, a.Beta2, a.Eps, stepSize, invSqrtBC2, scale)
 }
 
 // sumSquares returns the sum of the squares of x.

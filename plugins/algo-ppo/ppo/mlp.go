@@ -162,21 +162,14 @@ func (m mlp) backward(w *work, n int, dOut []float64) {
 		dz := w.delta[l][:n*d.out]
 		// dW += X^T dZ; db += column sums of dZ.
 		gemm(blas.Trans, blas.NoTrans, 1, general(n, d.in, x), general(n, d.out, dz), 1, general(d.in, d.out, d.gw))
-		for i := 0; i < n; i++ {
-			row := dz[i*d.out : (i+1)*d.out]
-			for j, v := range row {
-				d.gb[j] += v
-			}
-		}
+		colSums(d.gb, dz, n)
 		if l == 0 {
 			break
 		}
 		// dH = dZ W^T, then through tanh: dZ_prev = dH (1 - H^2).
 		dh := w.delta[l-1][:n*d.in]
 		gemm(blas.NoTrans, blas.Trans, 1, general(n, d.out, dz), general(d.in, d.out, d.w), 0, general(n, d.in, dh))
-		for k, h := range x {
-			dh[k] *= 1 - h*h
-		}
+		tanhGrad(dh, x)
 	}
 }
 

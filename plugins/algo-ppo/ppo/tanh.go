@@ -48,9 +48,9 @@ func expNeg(x float64) float64 {
 	return scale * (expTable[j] + expTable[j]*p)
 }
 
-// tanhInPlace replaces every element of y by its hyperbolic tangent.
-// expNeg is written out in the loop so the compiler keeps it branch-light.
-func tanhInPlace(y []float64) {
+// tanhGo is tanhInPlace in Go. expNeg is written out in the loop so the
+// compiler keeps it branch-light.
+func tanhGo(y []float64) {
 	for i, v := range y {
 		bits := math.Float64bits(v)
 		sign := bits & (1 << 63)

@@ -46,12 +46,16 @@ func (p *learner) learn() sdk.UpdateStats {
 	var clipFracSum float64
 	var nmb int
 	var side updateSide
+	// The critic's Adam step for a minibatch travels with the next
+	// minibatch's gradient job: one hand-off per minibatch, not two.
+	var pending criticJob
 	for epoch := 0; epoch < c.UpdateEpochs; epoch++ {
 		p.shuffle()
 		for start := 0; start < p.batch; start += p.mbSize {
 			end := min(start+p.mbSize, p.batch)
 			idx := p.perm[start:end]
-			jobs <- criticJob{idx: idx}
+			pending.idx = idx
+			jobs <- pending
 			side = updateSide{}
 			clear(p.grad[:na])
 			p.actorGrad(idx, &side)
@@ -60,7 +64,7 @@ func (p *learner) learn() sdk.UpdateStats {
 			side.vLoss = r.vLoss
 			scale := clipScale(math.Sqrt(sa+r.sumSq), c.MaxGradNorm)
 			p.opt.Step++
-			jobs <- criticJob{adam: true, lr: lr, scale: scale, t: p.opt.Step}
+			pending = criticJob{adam: true, lr: lr, scale: scale, t: p.opt.Step}
 			p.opt.stepRange(p.theta, p.grad, 0, na, lr, scale, p.opt.Step)
 			clipFracSum += side.clipFrac
 			nmb++
@@ -69,9 +73,9 @@ func (p *learner) learn() sdk.UpdateStats {
 			break
 		}
 	}
-	// A last round trip so the critic's final Adam step is done before
+	// The last Adam step, and a round trip so that it is done before
 	// anything reads the weights.
-	jobs <- criticJob{}
+	jobs <- pending
 	<-done
 
 	st := sdk.UpdateStats{Update: p.update, Step: p.globalStep, Stats: map[string]float64{
@@ -99,9 +103,9 @@ func (p *learner) shuffle() {
 	}
 }
 
-// criticJob asks the critic worker for the gradient of vf_coef * v_loss
-// on samples idx (if idx is not nil) or for the Adam step of the critic's
-// parameters (if adam is set); a job with neither is a barrier.
+// criticJob asks the critic worker for the Adam step of the critic's
+// parameters (if adam is set), then for the gradient of vf_coef * v_loss
+// on samples idx (if idx is not nil). Every job is answered.
 type criticJob struct {
 	idx       []int
 	adam      bool
@@ -109,7 +113,8 @@ type criticJob struct {
 	t         int
 }
 
-// criticResult is the critic worker's answer to a gradient job.
+// criticResult is the critic worker's answer to a job: the loss and the
+// squared norm of the gradient if it computed one.
 type criticResult struct {
 	vLoss, sumSq float64
 }
@@ -118,16 +123,16 @@ type criticResult struct {
 func (p *learner) criticWorker(jobs <-chan criticJob, done chan<- criticResult) {
 	na := p.nActor + p.actDim
 	for j := range jobs {
-		switch {
-		case j.adam:
+		if j.adam {
 			p.opt.stepRange(p.theta, p.grad, na, len(p.theta), j.lr, j.scale, j.t)
-		case j.idx != nil:
-			clear(p.grad[na:])
-			v := p.criticGrad(j.idx)
-			done <- criticResult{vLoss: v, sumSq: sumSquares(p.grad[na:])}
-		default:
-			done <- criticResult{}
 		}
+		var r criticResult
+		if j.idx != nil {
+			clear(p.grad[na:])
+			r.vLoss = p.criticGrad(j.idx)
+			r.sumSq = sumSquares(p.grad[na:])
+		}
+		done <- r
 	}
 }
 
