@@ -3,7 +3,6 @@ package rips
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -28,7 +27,7 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 		Protocol:    sdk.ProtocolVersion,
 		Description: "Vietoris-Rips persistent homology (Ripser's method: cohomology, clearing, apparent pairs), multi-core",
 		Capabilities: map[string]string{
-			"max_dim": strconv.Itoa(MaxSupportedDim),
+			"max_dim": "any (bounded by memory)",
 			"coeff":   "prime p < 65536",
 			"input":   "distances,points",
 		},
