@@ -6,7 +6,8 @@
 //
 // Both engines run as child processes on the same distance matrix, so
 // wall time and peak resident memory (the child's rusage Maxrss) are
-// measured the same way: ripser reads a lower-triangular text file, ours
+// measured the same way (peak memory: the child's VmHWM, sampled every
+// 5 ms): ripser reads a lower-triangular text file, ours
 // re-executes this binary with a hidden -child flag on a binary file.
 package main
 
@@ -93,19 +94,60 @@ func measure(name string, args ...string) (result, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	// The kernel's rusage Maxrss of a child counts the parent's memory
+	// at the fork (Go forks with a shared address space until exec), so
+	// with large inputs in this process it says nothing about the
+	// child. VmHWM in /proc belongs to the child's own address space.
+	done := make(chan struct{})
+	hwm := make(chan int64)
+	go func() {
+		var peak int64
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			peak = max(peak, vmHWM(cmd.Process.Pid))
+			select {
+			case <-done:
+				hwm <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
 	wall := time.Since(start)
+	close(done)
+	peak := <-hwm
 	if err != nil {
 		return result{}, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, strings.TrimSpace(errb.String()))
 	}
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	res := result{wall: wall, output: out.Bytes()}
+	res.rssKB = peak
 	if ru != nil {
-		res.rssKB = ru.Maxrss
 		res.user = time.Duration(ru.Utime.Nano())
 		res.sys = time.Duration(ru.Stime.Nano())
 	}
 	return res, nil
+}
+
+// vmHWM is the peak resident memory of a running process in KiB, 0 once
+// it has exited.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
 
 func median(rs []result) result {
