@@ -18,10 +18,12 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +47,7 @@ func main() {
 	threshold := flag.Float64("threshold", 0, "internal: the child's filtration threshold")
 	flag.Parse()
 	if *child != "" {
+		debug.SetGCPercent(rips.GCPercent)
 		if err := runChild(*child, *maxDim, *threshold, *workers); err != nil {
 			fmt.Fprintln(os.Stderr, "ripsbench child:", err)
 			os.Exit(1)
@@ -274,21 +277,33 @@ func writeMatrix(path string, d sdk.Matrix) error {
 }
 
 func readMatrix(path string) (sdk.Matrix, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return sdk.Matrix{}, err
 	}
-	r := bytes.NewReader(b)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return sdk.Matrix{}, err
+	}
+	r := bufio.NewReaderSize(f, 1<<16)
 	var n int64
 	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
 		return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if n <= 0 || n > 1<<16 || int64(len(b)) != 8+8*n*n {
+	if n <= 0 || n > 1<<16 || st.Size() != 8+8*n*n {
 		return sdk.Matrix{}, fmt.Errorf("%s: bad size header %d", path, n)
 	}
+	// Decoded through a small buffer, not the whole file at once, so
+	// the child's peak memory is the engine's plus the matrix alone, as
+	// ripser's is its own plus the triangle it reads.
 	m := sdk.NewMatrix(int(n), int(n))
-	if err := binary.Read(r, binary.LittleEndian, m.Data); err != nil {
-		return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
+	var buf [8]byte
+	for i := range m.Data {
+		if _, err := io.ReadFull(r, buf[:]); err != nil {
+			return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
+		}
+		m.Data[i] = math.Float64frombits(binary.LittleEndian.Uint64(buf[:]))
 	}
 	return m, nil
 }
