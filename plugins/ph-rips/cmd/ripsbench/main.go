@@ -175,8 +175,8 @@ func run(workload, only string, repeat int, seed int64, ripser string, workers, 
 	host, _ := os.Hostname()
 	fmt.Printf("ripsbench %s, host %s, %d cores (%s), load average %s, repeat %d, seed %d\n\n",
 		time.Now().UTC().Format(time.RFC3339), host, cpuCount(), cpuModel(), loadAvg(), repeat, seed)
-	fmt.Println("| input | n | dim | thr | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | ours user+sys s | barcodes | load avg |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| input | n | dim | thr | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | ripser user+sys s | ours user+sys s | cpu ratio | barcodes | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, name := range names {
 		inputs, err := workloads.Generate(name, seed)
 		if err != nil {
@@ -218,9 +218,11 @@ func run(workload, only string, repeat int, seed int64, ripser string, workers, 
 			}
 			r, o := median(rr), median(ro)
 			verdict := compare(parse(r.output), parse(o.output))
-			fmt.Printf("| %s | %d | %d | %s | %.2f | %.2f | %.3f | %.0f | %.0f | %.2f | %.2f+%.2f | %s | %s |\n", in.Name, in.Distances.Rows, dim, thr,
+			rc, oc := r.user+r.sys, o.user+o.sys
+			fmt.Printf("| %s | %d | %d | %s | %.2f | %.2f | %.3f | %.0f | %.0f | %.2f | %.2f+%.2f | %.2f+%.2f | %.3f | %s | %s |\n", in.Name, in.Distances.Rows, dim, thr,
 				r.wall.Seconds(), o.wall.Seconds(), o.wall.Seconds()/r.wall.Seconds(),
-				float64(r.rssKB)/1024, float64(o.rssKB)/1024, float64(o.rssKB)/float64(r.rssKB), o.user.Seconds(), o.sys.Seconds(), verdict, loadAvg())
+				float64(r.rssKB)/1024, float64(o.rssKB)/1024, float64(o.rssKB)/float64(r.rssKB),
+				r.user.Seconds(), r.sys.Seconds(), o.user.Seconds(), o.sys.Seconds(), oc.Seconds()/rc.Seconds(), verdict, loadAvg())
 		}
 	}
 	return nil
