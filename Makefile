@@ -14,7 +14,7 @@ DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
 GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-backends bench-env bench-ppo bench-main bench-sweep
+.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-backends bench-env bench-ppo bench-main bench-sweep
 
 all: build
 
@@ -80,6 +80,15 @@ bench-env: build
 	$(GO) run ./plugins/env-mujoco/cmd/envbench
 bench-backends: build
 	./$(BIN)/nthost bench ph --ph rips,ripser,gudhi --workload all --repeat 1 --timeout 5m
+# bench-suite: the standard datasets (docs/benchmarks.md, "Standard
+# datasets"), ours against ripser (time, peak memory, user+sys), then all
+# three plugins; bench-suite-quick keeps the rows ripser does in seconds.
+bench-suite: build
+	$(GO) run ./plugins/ph-rips/cmd/ripsbench -workload suite
+	./$(BIN)/nthost bench ph --ph rips,ripser,gudhi --workload suite --repeat 1 --timeout 10m --mem-limit 6
+bench-suite-quick: build
+	$(GO) run ./plugins/ph-rips/cmd/ripsbench -workload suite-quick
+	./$(BIN)/nthost bench ph --ph rips,ripser,gudhi --workload suite-quick --repeat 1 --timeout 10m --mem-limit 6
 bench-ppo: build
 	$(GO) run ./plugins/algo-ppo/cmd/ppobench -env Hopper-v4,Walker2d-v4 -seeds 1,2,3
 # bench-main times the default main job (Hopper-v4, 1M steps, 48 snapshots).

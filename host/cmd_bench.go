@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,10 +25,12 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 // their time, peak memory and agreement with the first one.
 func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "bench ph", "nthost bench ph --ph rips,ripser,gudhi [--workload W1|W2|W3|all] [--points F] [--distances F] [--from-run RUN_DIR] [--repeat 3] [--timeout 10m] [--maxdim 2] [--csv F] [--json F] [--png F]")
+	fs := newFlags(a, "bench ph", "nthost bench ph --ph rips,ripser,gudhi [--workload W1|W2|W3|all|suite|suite-quick] [--only SUBSTRING] [--mem-limit 6GiB] [--points F] [--distances F] [--from-run RUN_DIR] [--repeat 3] [--timeout 10m] [--maxdim 2] [--csv F] [--json F] [--png F]")
 	c.register(fs)
 	backends := fs.String("ph", "rips,ripser", "homology plugins, comma separated; the first is the reference")
-	workload := fs.String("workload", "", "built-in workload: W1, W2, W3 or all (see docs/benchmarks.md)")
+	workload := fs.String("workload", "", "built-in workload: W1, W2, W3, all, or the standard datasets suite / suite-quick, each at its own dimension and threshold (see docs/benchmarks.md)")
+	only := fs.String("only", "", "keep only the inputs whose name contains this")
+	memLimit := fs.Float64("mem-limit", 0, "address-space cap of each plugin process in GiB (0: half the physical memory)")
 	seed := fs.Int64("seed", 1, "seed of the built-in workloads")
 	points := fs.String("points", "", "point cloud file (.csv/.npy): its Euclidean distances")
 	distances := fs.String("distances", "", "distance matrix file (.csv/.npy)")
@@ -53,7 +56,10 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 			names = []string{"W1", "W2", "W3"}
 		}
 		for _, w := range names {
-			in, err := phbench.WorkloadInputs(strings.ToUpper(w), *seed)
+			if w = strings.ToUpper(w); strings.HasPrefix(w, "SUITE") {
+				w = strings.ToLower(w)
+			}
+			in, err := phbench.WorkloadInputs(w, *seed)
 			if err != nil {
 				return err
 			}
@@ -81,6 +87,9 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 		}
 		inputs = append(inputs, in...)
 	}
+	if *only != "" {
+		inputs = slices.DeleteFunc(inputs, func(in phbench.Input) bool { return !strings.Contains(in.Name, *only) })
+	}
 	if len(inputs) == 0 {
 		return fmt.Errorf("bench ph: no inputs; give --workload, --points, --distances or --from-run")
 	}
@@ -95,6 +104,7 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	res, err := phbench.Run(ctx, phbench.Config{
 		Backends: paths, Inputs: inputs, Repeat: *repeat, Timeout: *timeout,
 		MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Logger: pluginLogger(a.log),
+		MemoryLimit: int64(*memLimit * (1 << 30)),
 		Progress: func(r phbench.Row) {
 			ev := a.log.Info().Str("backend", r.Backend).Str("input", r.Input).Float64("median_s", r.Median)
 			if r.Error != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/diagram"
@@ -21,10 +22,11 @@ import (
 // matrix from another tool.
 func cmdTDA(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "tda", "nthost tda --points FILE | --distances FILE [--dist euclid|geodesic] [--k 15] [--maxdim 2] [--threshold T] [--coeff 2] [--format json|npz|ripser] [--out PATH] [--plot PNG] [--betti-at 2.5]")
+	fs := newFlags(a, "tda", "nthost tda --points FILE | --distances FILE [--input-format distance|lower-distance|upper-distance|sparse|point-cloud] [--dist euclid|geodesic] [--k 15] [--maxdim 2] [--threshold T] [--coeff 2] [--format json|npz|ripser] [--out PATH] [--plot PNG] [--betti-at 2.5]")
 	c.register(fs)
 	points := fs.String("points", "", "point cloud, n x d, .csv or .npy")
 	distances := fs.String("distances", "", "distance matrix, n x n symmetric with zero diagonal, .csv or .npy")
+	inputFormat := fs.String("input-format", "", "read the file in this ripser text format: distance, lower-distance, upper-distance or sparse (--distances), point-cloud (--points); default: by extension")
 	dist := fs.String("dist", "euclid", "distance plugin for --points: euclid or geodesic")
 	k := fs.Int("k", 15, "geodesic: neighbours of each point, not counting itself")
 	ph := fs.String("ph", "rips", "homology plugin")
@@ -50,6 +52,14 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	if *threshold < 0 || math.IsNaN(*threshold) {
 		return fmt.Errorf("tda: --threshold must be >= 0")
 	}
+	if f := *inputFormat; f != "" {
+		if !slices.Contains(matio.RipserFormats, f) {
+			return fmt.Errorf("tda: --input-format %q: want one of %s", f, strings.Join(matio.RipserFormats, ", "))
+		}
+		if (f == matio.RipserPoints) != (*points != "") {
+			return fmt.Errorf("tda: --input-format %s goes with --%s", f, map[bool]string{true: "points", false: "distances"}[f == matio.RipserPoints])
+		}
+	}
 	if err := a.setup(c); err != nil {
 		return err
 	}
@@ -58,7 +68,15 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	input := *distances
 	if *points != "" {
 		input = *points
-		pts, err := readPoints(*points)
+		var pts sdk.Matrix
+		var err error
+		if *inputFormat != "" {
+			var in matio.RipserInput
+			in, err = matio.ReadRipserFile(*points, *inputFormat)
+			pts = in.Matrix
+		} else {
+			pts, err = readPoints(*points)
+		}
 		if err != nil {
 			return err
 		}
@@ -67,6 +85,16 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		dm = res.Distances
+	} else if *inputFormat != "" {
+		in, err := matio.ReadRipserFile(*distances, *inputFormat)
+		if err != nil {
+			return err
+		}
+		dm = in.Matrix
+		// A sparse file's missing pairs must stay out of the complex.
+		if in.Threshold > 0 && (*threshold == 0 || *threshold > in.Threshold) {
+			*threshold = in.Threshold
+		}
 	} else {
 		m, err := matio.Read(*distances)
 		if err != nil {

@@ -50,7 +50,8 @@ const (
 	// plugin promises: symmetric, non-negative, zero diagonal.
 	CapMetric = "metric"
 	// CapMaxDim (ph): the highest homology dimension computed, e.g. "0" for
-	// an H0-only backend. The host refuses a run with a higher --maxdim.
+	// an H0-only backend, or "any" for a backend bounded only by memory.
+	// The host refuses a run with a higher --maxdim.
 	CapMaxDim = "max_dim"
 	// CapCoeff (ph): the coefficient fields Z/p: a comma-separated list of
 	// primes ("2" or "2,3,5"), "any" for every prime, or "any<N" for every
@@ -161,7 +162,7 @@ func CheckDeclaration(info Info) error {
 		}
 	}
 	c := info.Capabilities
-	if v, ok := c[CapMaxDim]; ok {
+	if v, ok := c[CapMaxDim]; ok && v != "any" {
 		if d, err := strconv.Atoi(v); err != nil || d < 0 {
 			return fmt.Errorf("capability %s=%q is not a non-negative integer", CapMaxDim, v)
 		}
@@ -190,9 +191,14 @@ func CheckDeclaration(info Info) error {
 	return nil
 }
 
-// MaxDim returns a ph plugin's declared highest dimension.
+// MaxDim returns a ph plugin's declared highest dimension: math.MaxInt
+// for "any".
 func MaxDim(info Info) (int, bool) {
-	d, err := strconv.Atoi(info.Capabilities[CapMaxDim])
+	v := info.Capabilities[CapMaxDim]
+	if v == "any" {
+		return math.MaxInt, true
+	}
+	d, err := strconv.Atoi(v)
 	return d, err == nil
 }
 

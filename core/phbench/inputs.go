@@ -15,15 +15,23 @@ import (
 )
 
 // WorkloadInputs returns the distance matrices of a named benchmark
-// workload (W1, W2 or W3, see plugins/ph-rips/workloads).
+// workload (W1, W2, W3, or the suite of standard datasets "suite" and
+// its small rows "suite-quick", see plugins/ph-rips/workloads). The
+// suite's inputs carry their own dimension and threshold, shown in
+// their names.
 func WorkloadInputs(name string, seed int64) ([]Input, error) {
 	ws, err := workloads.Generate(name, seed)
 	if err != nil {
 		return nil, fmt.Errorf("phbench: %w", err)
 	}
+	suite := slices.Contains(workloads.SuiteNames, name)
 	out := make([]Input, len(ws))
 	for i, w := range ws {
 		out[i] = Input{Name: w.Name, Distances: w.Distances}
+		if suite {
+			out[i].Name = fmt.Sprintf("%s dim%d", w.Name, w.MaxDim)
+			out[i].Own, out[i].MaxDim, out[i].Threshold = true, w.MaxDim, w.Threshold
+		}
 	}
 	return out, nil
 }

@@ -32,6 +32,11 @@ import (
 type Input struct {
 	Name      string
 	Distances sdk.Matrix
+	// Own says MaxDim and Threshold below replace the Config's for this
+	// input: the suite's datasets each have their published settings.
+	Own       bool
+	MaxDim    int
+	Threshold float64
 }
 
 // Config says what to run.
@@ -137,7 +142,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("phbench: max dimension %d is negative", cfg.MaxDim)
 	}
 	res := Result{MaxDim: cfg.MaxDim, Coeff: cfg.Coeff, Repeat: cfg.Repeat, Timeout: cfg.Timeout.Seconds(), Started: time.Now().UTC()}
+	base := cfg
 	for _, in := range cfg.Inputs {
+		cfg := base
+		if in.Own {
+			cfg.MaxDim, cfg.Threshold = in.MaxDim, in.Threshold
+		}
 		var refName string
 		var refDiagrams []sdk.Diagram
 		for _, b := range cfg.Backends {

@@ -3,10 +3,13 @@
 package main
 
 import (
+	"runtime/debug"
+
 	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/rips"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
 func main() {
+	debug.SetGCPercent(rips.GCPercent)
 	sdk.Serve(rips.Plugin{})
 }

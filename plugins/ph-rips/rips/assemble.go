@@ -43,7 +43,7 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[
 	// Mark the diameter edges of the cleared simplices, so the map is
 	// consulted only for simplices on those few edges.
 	prevEdge := make([]bool, e.binom[2][n])
-	var pv [8]int32
+	var pv [maxVerts]int32
 	for idx := range prev {
 		vs := pv[:dim+1]
 		e.decode(idx, dim, vs)
@@ -98,8 +98,8 @@ type edgeExpander struct {
 	eab       int64   // index of edge ab
 	s         []int32 // S(ab), decreasing
 	own       []bool  // own[i]: ab can be the diameter edge of ab + s[i]
-	c         [8]int32
-	vs        [8]int32
+	c         [maxVerts]int32
+	vs        [maxVerts]int32
 	sc        scratch
 	out       []column
 }

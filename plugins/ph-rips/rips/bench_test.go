@@ -28,3 +28,22 @@ func BenchmarkWorkloads(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSuiteQuick is BenchmarkWorkloads on the quick suite, each
+// input at its own dimension and threshold; for profiling.
+func BenchmarkSuiteQuick(b *testing.B) {
+	inputs, err := workloads.Generate("suite-quick", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range inputs {
+		d := in.Distances
+		b.Run(in.Name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Compute(context.Background(), &d, Options{MaxDim: in.MaxDim, Threshold: in.Threshold}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -233,11 +233,19 @@ func (e *engine) maxCoface(vs []int32, r float32, lo int32) int32 {
 	return -1
 }
 
+// maxVerts is the most vertices a simplex handled by the engine may have
+// (the cofaces of the top dimension included). It costs nothing to be
+// generous: checkSize admits dimension k on n points only if C(n, k+2)
+// (or C(n, n/2)) fits in 62 bits, and C(66, 33) > 2^62, so a coface
+// never has more than 66 vertices.
+const maxVerts = 66
+
 // scratch is per-worker memory so the hot loops allocate nothing.
 type scratch struct {
-	vs, ws, fs [8]int32
-	below      [8]int64
-	above      [8]int64
+	vs, ws, fs [maxVerts]int32
+	below      [maxVerts]int64
+	above      [maxVerts]int64
+	rows       [maxVerts][]float32
 }
 
 // youngestFacet returns the facet of the simplex with vertices vs
@@ -356,8 +364,7 @@ func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32,
 	s := *h
 	// The rows of the other vertices, as full-length slices so that
 	// indexing by any neighbour needs no further bounds arithmetic.
-	var rowBuf [8][]float32
-	rows := rowBuf[:0]
+	rows := sc.rows[:0]
 	for _, u := range vs {
 		if u != best {
 			rows = append(rows, e.dist[int(u)*n:int(u)*n+n])
@@ -401,8 +408,8 @@ func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32,
 // It enumerates cliques of the neighbour graph downwards from top, so
 // every simplex is produced exactly once and nothing is stored.
 func (e *engine) forEachSimplex(top int32, dim int, cand [][]int32, fn func(vs []int32, r float32)) {
-	var vs [8]int32
-	var rs [8]float32
+	var vs [maxVerts]int32
+	var rs [maxVerts]float32
 	vs[dim] = top
 	rs[dim] = 0
 	if dim == 0 {

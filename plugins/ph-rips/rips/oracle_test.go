@@ -332,3 +332,68 @@ func TestAgainstRipserDim3(t *testing.T) {
 	}
 	t.Logf("dim 3 and 4 checks took %v", time.Since(start))
 }
+
+// TestAgainstRipserHighDim checks dimensions above the usual ones on
+// random16-like clouds (Gaussian points in R^16, as in the Ripser
+// paper's random16, but 12-16 points so it stays short), on tie-heavy
+// graph metrics, and asks for more dimensions than the points span.
+func TestAgainstRipserHighDim(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 7))
+	type tc struct {
+		d      sdk.Matrix
+		maxDim int
+		p      int
+		name   string
+	}
+	var cases []tc
+	for i := range 8 {
+		n := 12 + rng.IntN(5)
+		cases = append(cases, tc{randomCloud(rng, n, 16, i%3), 5 + i%3, []int{2, 3}[i%2], fmt.Sprintf("cloud%d-n%d", i, n)})
+	}
+	for i := range 3 {
+		n := 10 + rng.IntN(4)
+		cases = append(cases, tc{graphMetric(rng, n), 6, []int{2, 5, 3}[i], fmt.Sprintf("graph%d-n%d", i, n)})
+	}
+	// Cross-polytopes: the 2m points +-e_i of R^m have a Rips complex
+	// at scale sqrt 2 that is the boundary of the m-dimensional
+	// cross-polytope, an (m-1)-sphere, so H_{m-1} has a bar. Exact
+	// (all ties) and jittered.
+	for _, m := range []int{6, 7, 8} {
+		for _, jitter := range []float64{0, 0.02} {
+			pts := sdk.NewMatrix(2*m, m)
+			for i := range m {
+				pts.Data[2*i*m+i], pts.Data[(2*i+1)*m+i] = 1, -1
+			}
+			for i := range pts.Data {
+				pts.Data[i] += jitter * rng.NormFloat64()
+			}
+			cases = append(cases, tc{MustEuclidean(pts), m - 1, 2 + int(jitter*50), fmt.Sprintf("cross%d-jitter%v", m, jitter)})
+		}
+	}
+	// More dimensions than 7 points span: dims 6..9 are empty.
+	cases = append(cases, tc{randomCloud(rng, 7, 3, 1), 9, 2, "n7-max9"})
+	highest := 0
+	for _, c := range cases {
+		want := runRipser(t, c.d, c.maxDim, 0, c.p)
+		for k := 5; k <= c.maxDim; k++ {
+			if len(want[k]) > 0 {
+				highest = max(highest, k)
+			}
+		}
+		for _, cfg := range []struct{ workers, chunk int }{{1, 512}, {2, 2}} {
+			reduceChunk = cfg.chunk
+			got, err := Compute(context.Background(), &c.d, Options{MaxDim: c.maxDim, Coeff: c.p, Workers: cfg.workers})
+			reduceChunk = 512
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if msg := diffDiagrams(got, want); msg != "" {
+				t.Fatalf("%s maxdim=%d p=%d workers=%d: %s", c.name, c.maxDim, c.p, cfg.workers, msg)
+			}
+		}
+	}
+	// The comparison means little if ripser found nothing up there.
+	if highest < 6 {
+		t.Fatalf("no case has bars in dimension 6 or above (highest %d); pick other clouds", highest)
+	}
+}

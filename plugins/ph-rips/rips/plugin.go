@@ -3,7 +3,6 @@ package rips
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -28,7 +27,9 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 		Protocol:    sdk.ProtocolVersion,
 		Description: "Vietoris-Rips persistent homology (Ripser's method: cohomology, clearing, apparent pairs), multi-core",
 		Capabilities: map[string]string{
-			"max_dim": strconv.Itoa(MaxSupportedDim),
+			// No fixed bound: a request is refused only when its memory
+			// estimate exceeds the budget.
+			"max_dim": "any",
 			"coeff":   "any<65536",
 			"input":   "distances,points",
 		},

@@ -242,7 +242,7 @@ func (w *rworker) emergent(c column, pivots map[int64]pivotRec) (entry, bool) {
 	if v < 0 {
 		return entry{}, false
 	}
-	var tv [8]int32
+	var tv [maxVerts]int32
 	k := 0
 	ins := false
 	for _, u := range vs {
@@ -283,7 +283,7 @@ func (w *rworker) start(c column) {
 func (w *rworker) run(pivots map[int64]pivotRec, store []vterm) (entry, bool) {
 	e := w.e
 	p := e.p
-	var tv [8]int32
+	var tv [maxVerts]int32
 	for {
 		piv, ok := w.h.pivot(p)
 		if !ok {

@@ -44,6 +44,8 @@ import (
 type Options struct {
 	// MaxDim is the highest homology dimension computed (0..MaxDim).
 	// Use DefaultMaxDim for the usual 2; zero means dimension 0 only.
+	// Any dimension is accepted; checkSize refuses, with its estimate,
+	// what the memory limit cannot hold.
 	MaxDim int
 	// Threshold is the largest filtration value. Zero or +Inf means
 	// none: the enclosing radius is used, beyond which nothing changes.
@@ -59,10 +61,6 @@ type Options struct {
 
 // DefaultMaxDim is the dimension Ripser computes up to when not told.
 const DefaultMaxDim = 2
-
-// MaxSupportedDim is the highest MaxDim accepted; the simplex encoding
-// has room for it and the tests check it.
-const MaxSupportedDim = 5
 
 // Compute returns the persistence diagrams of the Vietoris-Rips
 // filtration of the distance matrix d, one per dimension 0..opt.MaxDim.
@@ -133,8 +131,8 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if opt.MaxDim < 0 || opt.MaxDim > MaxSupportedDim {
-		return nil, fmt.Errorf("rips: max dimension %d outside 0..%d", opt.MaxDim, MaxSupportedDim)
+	if opt.MaxDim < 0 {
+		return nil, fmt.Errorf("rips: max dimension %d is negative", opt.MaxDim)
 	}
 	p := opt.Coeff
 	if p == 0 {
@@ -158,12 +156,15 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	if limit <= 0 {
 		limit = physicalMemory()
 	}
-	if err := checkSize(d, n, opt.MaxDim, t, limit); err != nil {
+	// n points span no simplex above dimension n-1: the diagrams beyond
+	// are empty and cost nothing.
+	top := min(opt.MaxDim, n-1)
+	if err := checkSize(d, n, top, t, limit); err != nil {
 		return nil, err
 	}
 	workers := defaultWorkers(opt.Workers)
 	tr := newTracer()
-	e := newEngine(d, n, opt.MaxDim, float32(t), p)
+	e := newEngine(d, n, top, float32(t), p)
 	e.memLimit = limit
 	tr.mark("setup")
 
@@ -182,8 +183,11 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	out[0] = dg
 	tr.mark("dim 0")
 
+	for dim := top + 1; dim <= opt.MaxDim; dim++ {
+		out[dim] = sdk.Diagram{Dim: dim, Pairs: [][2]float64{}}
+	}
 	var prev map[int64]pivotRec
-	for dim := 1; dim <= opt.MaxDim; dim++ {
+	for dim := 1; dim <= top; dim++ {
 		var cols []column
 		if dim == 1 {
 			de := deathEdge
@@ -211,6 +215,14 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	return out, nil
 }
 
+// GCPercent is the garbage collector setting the processes that run
+// the engine (the plugin, ripsbench's child) use: the engine allocates
+// a few large, long-lived arrays and little garbage, so collecting at
+// 25% heap growth instead of Go's default 100% costs almost no time
+// and keeps the peak resident memory near the live data (o3_1024: 41
+// MB -> 33 MB, ripser 46 MB; docs/benchmarks.md).
+const GCPercent = 25
+
 // tracer prints phase timings to stderr when RIPS_TRACE is set; it is
 // how the numbers in docs/benchmarks.md were broken down.
 type tracer struct {
@@ -231,7 +243,7 @@ func (t *tracer) mark(what string) {
 
 func (e *engine) diagram(dim int, pairs []rawPair) sdk.Diagram {
 	dg := sdk.Diagram{Dim: dim, Pairs: make([][2]float64, 0, len(pairs))}
-	var b, t [8]int32
+	var b, t [maxVerts]int32
 	for _, pr := range pairs {
 		e.decode(pr.birth, dim, b[:dim+1])
 		death := math.Inf(1)
@@ -273,28 +285,40 @@ func sortPairs(ps [][2]float64) {
 
 // checkSize refuses computations that cannot fit before starting them:
 // the simplex indices must fit in 63 bits, and an upper bound on the
-// number of top-dimensional simplices (sum over vertices of C(lower
-// degree, maxDim)) must fit in memory even if only one in
+// number of simplices of the most numerous dimension (sum over vertices
+// of C(lower degree, k)) must fit in memory even if only one in
 // survivingFraction of them becomes a column (on Rips complexes almost
 // all are in apparent pairs and never stored). The assembly enforces the
 // limit on the columns actually kept (see columnBudget).
 func checkSize(d []float64, n, maxDim int, t float64, limit int64) error {
-	if c := binomF(n, maxDim+2); c > 1<<62 {
-		return fmt.Errorf("rips: %d points at max dimension %d need simplex indices beyond 63 bits (C(%d,%d)=%.3g)", n, maxDim, n, maxDim+2, c)
+	// The largest binomial in the table is C(n, k) for the k nearest n/2.
+	k := min(maxDim+2, n/2)
+	if c := binomF(n, k); c > 1<<62 || maxDim+2 > maxVerts {
+		return fmt.Errorf("rips: %d points at max dimension %d need simplex indices beyond 63 bits (C(%d,%d)=%.3g)", n, maxDim, n, k, c)
 	}
 	t32 := float32(t)
-	est := 0.0
+	deg := make([]int, n)
 	for v := 0; v < n; v++ {
-		deg := 0
 		for u := 0; u < v; u++ {
 			if float32(d[v*n+u]) <= t32 {
-				deg++
+				deg[v]++
 			}
 		}
-		est += binomF(deg, maxDim)
+	}
+	// The largest dimension is not always the most numerous (16 points
+	// have one 15-simplex but 12870 7-simplices): take the worst.
+	est, worst := 0.0, maxDim
+	for k := 1; k <= maxDim; k++ {
+		s := 0.0
+		for _, g := range deg {
+			s += binomF(g, k)
+		}
+		if s > est {
+			est, worst = s, k
+		}
 	}
 	if need := est * bytesPerColumn / float64(survivingFraction); need > float64(limit) {
-		return fmt.Errorf("rips: max dimension %d at threshold %g has up to %.3g simplices (~%.1f GB of columns if 1 in %d survives the apparent pairs), over the %.1f GB limit; lower the dimension or the threshold", maxDim, t, est, need/1e9, survivingFraction, float64(limit)/1e9)
+		return fmt.Errorf("rips: dimension %d (of 0..%d) at threshold %g has up to %.3g simplices (~%.1f GB of columns if 1 in %d survives the apparent pairs), over the %.1f GB limit; lower the dimension or the threshold", worst, maxDim, t, est, need/1e9, survivingFraction, float64(limit)/1e9)
 	}
 	return nil
 }

@@ -288,8 +288,8 @@ func TestBadInput(t *testing.T) {
 		{"inf", sq(3, func(d []float64) { d[5] = math.Inf(1) }), Options{}, "+Inf"},
 		{"coeff 4", sq(3, nil), Options{Coeff: 4}, "not a prime"},
 		{"coeff 1", sq(3, nil), Options{Coeff: 1}, "not a prime"},
-		{"maxdim -1", sq(3, nil), Options{MaxDim: -1}, "outside 0..5"},
-		{"maxdim 6", sq(3, nil), Options{MaxDim: 6}, "outside 0..5"},
+		{"maxdim -1", sq(3, nil), Options{MaxDim: -1}, "max dimension -1 is negative"},
+		{"maxdim 40 memory", sq(40, nil), Options{MaxDim: 40, MemoryLimit: 1 << 30}, "dimension 19 (of 0..39) at threshold 1 has up to 1.38e+11 simplices"},
 		{"threshold", sq(3, nil), Options{Threshold: -1}, "threshold"},
 		{"memory estimate", sq(300, nil), Options{MaxDim: 3, MemoryLimit: 1 << 20}, "has up to 3.31e+08 simplices"}, // C(300,4)
 		{"index bits", &big, Options{MaxDim: 5}, "63 bits"},

@@ -21,10 +21,15 @@ import (
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
-// Input is one named distance matrix.
+// Input is one named distance matrix and the settings it is computed at.
 type Input struct {
 	Name      string
 	Distances sdk.Matrix
+	// MaxDim is the highest homology dimension to compute.
+	MaxDim int
+	// Threshold is the filtration threshold; 0 means none (the
+	// enclosing radius).
+	Threshold float64
 }
 
 // MaxDim is the homology dimension every workload is computed to.
@@ -37,9 +42,22 @@ var Names = []string{"W1", "W2", "W3"}
 // the Euclidean edge weights of plugins/dist-geodesic/geodesic.
 const K = 15
 
-// Generate returns the inputs of workload name ("W1", "W2" or "W3") for
-// a seed; the same seed gives the same matrices.
+// Generate returns the inputs of workload name ("W1", "W2", "W3",
+// "suite" or "suite-quick") for a seed; the same seed gives the same
+// matrices.
 func Generate(name string, seed int64) ([]Input, error) {
+	switch name {
+	case "suite", "suite-quick":
+		return Suite(seed, name == "suite-quick")
+	}
+	ins, err := generateW(name, seed)
+	for i := range ins {
+		ins[i].MaxDim = MaxDim
+	}
+	return ins, err
+}
+
+func generateW(name string, seed int64) ([]Input, error) {
 	switch name {
 	case "W1", "W2":
 		torus := TanhTorus(500, 64, seed)
@@ -65,7 +83,7 @@ func Generate(name string, seed int64) ([]Input, error) {
 	case "W3":
 		return []Input{{Name: "W3 torus R^3 n=1000 euclid", Distances: euclidean(Torus(1000, seed))}}, nil
 	}
-	return nil, fmt.Errorf("unknown workload %q (want W1, W2 or W3)", name)
+	return nil, fmt.Errorf("unknown workload %q (want W1, W2, W3, suite or suite-quick)", name)
 }
 
 // Torus samples n points uniformly in angle on the torus with radii 2 and

@@ -2,11 +2,12 @@
 // benchmark workloads, side by side, and checks that both give the same
 // barcodes.
 //
-//	go run ./plugins/ph-rips/cmd/ripsbench [-workload W1|W2|W3|all] [-repeat N]
+//	go run ./plugins/ph-rips/cmd/ripsbench [-workload W1|W2|W3|all|suite|suite-quick] [-only SUBSTRING] [-repeat N]
 //
 // Both engines run as child processes on the same distance matrix, so
 // wall time and peak resident memory (the child's rusage Maxrss) are
-// measured the same way: ripser reads a lower-triangular text file, ours
+// measured the same way (peak memory: the child's VmHWM, sampled every
+// 5 ms): ripser reads a lower-triangular text file, ours
 // re-executes this binary with a hidden -child flag on a binary file.
 package main
 
@@ -17,10 +18,12 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,33 +36,36 @@ import (
 )
 
 func main() {
-	workload := flag.String("workload", "all", "W1, W2, W3 or all")
+	workload := flag.String("workload", "all", "W1, W2, W3, all, suite or suite-quick")
+	only := flag.String("only", "", "run only the inputs whose name contains this")
 	repeat := flag.Int("repeat", 1, "runs of each engine per input; the median is reported")
 	seed := flag.Int64("seed", 1, "workload seed")
 	ripser := flag.String("ripser", "/usr/bin/ripser", "reference binary")
 	workers := flag.Int("workers", 0, "goroutines for ours (0: all cores)")
 	child := flag.String("child", "", "internal: compute the matrix in this file and print its barcode")
-	maxDim := flag.Int("maxdim", workloads.MaxDim, "homology dimensions 0..maxdim")
+	maxDim := flag.Int("maxdim", -1, "homology dimensions 0..maxdim (-1: each input's own)")
+	threshold := flag.Float64("threshold", 0, "internal: the child's filtration threshold")
 	flag.Parse()
 	if *child != "" {
-		if err := runChild(*child, *maxDim, *workers); err != nil {
+		debug.SetGCPercent(rips.GCPercent)
+		if err := runChild(*child, *maxDim, *threshold, *workers); err != nil {
 			fmt.Fprintln(os.Stderr, "ripsbench child:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	if err := run(*workload, *repeat, *seed, *ripser, *workers, *maxDim); err != nil {
+	if err := run(*workload, *only, *repeat, *seed, *ripser, *workers, *maxDim); err != nil {
 		fmt.Fprintln(os.Stderr, "ripsbench:", err)
 		os.Exit(1)
 	}
 }
 
-func runChild(path string, maxDim, workers int) error {
+func runChild(path string, maxDim int, threshold float64, workers int) error {
 	d, err := readMatrix(path)
 	if err != nil {
 		return err
 	}
-	dg, err := rips.Compute(context.Background(), &d, rips.Options{MaxDim: maxDim, Workers: workers})
+	dg, err := rips.Compute(context.Background(), &d, rips.Options{MaxDim: maxDim, Threshold: threshold, Workers: workers})
 	if err != nil {
 		return err
 	}
@@ -80,6 +86,8 @@ func runChild(path string, maxDim, workers int) error {
 
 type result struct {
 	wall   time.Duration
+	user   time.Duration
+	sys    time.Duration
 	rssKB  int64
 	output []byte
 }
@@ -89,17 +97,60 @@ func measure(name string, args ...string) (result, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	// The kernel's rusage Maxrss of a child counts the parent's memory
+	// at the fork (Go forks with a shared address space until exec), so
+	// with large inputs in this process it says nothing about the
+	// child. VmHWM in /proc belongs to the child's own address space.
+	done := make(chan struct{})
+	hwm := make(chan int64)
+	go func() {
+		var peak int64
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			peak = max(peak, vmHWM(cmd.Process.Pid))
+			select {
+			case <-done:
+				hwm <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
 	wall := time.Since(start)
+	close(done)
+	peak := <-hwm
 	if err != nil {
 		return result{}, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, strings.TrimSpace(errb.String()))
 	}
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss int64
+	res := result{wall: wall, output: out.Bytes()}
+	res.rssKB = peak
 	if ru != nil {
-		rss = ru.Maxrss
+		res.user = time.Duration(ru.Utime.Nano())
+		res.sys = time.Duration(ru.Stime.Nano())
 	}
-	return result{wall: wall, rssKB: rss, output: out.Bytes()}, nil
+	return res, nil
+}
+
+// vmHWM is the peak resident memory of a running process in KiB, 0 once
+// it has exited.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
 
 func median(rs []result) result {
@@ -107,7 +158,7 @@ func median(rs []result) result {
 	return rs[len(rs)/2]
 }
 
-func run(workload string, repeat int, seed int64, ripser string, workers, maxDim int) error {
+func run(workload, only string, repeat int, seed int64, ripser string, workers, maxDim int) error {
 	names := workloads.Names
 	if workload != "all" {
 		names = []string{workload}
@@ -122,16 +173,24 @@ func run(workload string, repeat int, seed int64, ripser string, workers, maxDim
 	}
 	defer os.RemoveAll(dir)
 	host, _ := os.Hostname()
-	fmt.Printf("ripsbench %s, host %s, %d cores (%s), load average %s, repeat %d, seed %d, maxdim %d\n\n",
-		time.Now().UTC().Format(time.RFC3339), host, cpuCount(), cpuModel(), loadAvg(), repeat, seed, maxDim)
-	fmt.Println("| input | n | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | barcodes | load avg |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Printf("ripsbench %s, host %s, %d cores (%s), load average %s, repeat %d, seed %d\n\n",
+		time.Now().UTC().Format(time.RFC3339), host, cpuCount(), cpuModel(), loadAvg(), repeat, seed)
+	fmt.Println("| input | n | dim | thr | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | ripser user+sys s | ours user+sys s | cpu ratio | barcodes | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, name := range names {
 		inputs, err := workloads.Generate(name, seed)
 		if err != nil {
 			return err
 		}
 		for i, in := range inputs {
+			if !strings.Contains(in.Name, only) {
+				continue
+			}
+			dim := in.MaxDim
+			if maxDim >= 0 {
+				dim = maxDim
+			}
+			thr := strconv.FormatFloat(in.Threshold, 'g', -1, 64)
 			txt := filepath.Join(dir, fmt.Sprintf("%s-%d.txt", name, i))
 			bin := filepath.Join(dir, fmt.Sprintf("%s-%d.bin", name, i))
 			if err := writeLower(txt, in.Distances); err != nil {
@@ -142,12 +201,16 @@ func run(workload string, repeat int, seed int64, ripser string, workers, maxDim
 			}
 			var rr, ro []result
 			for range repeat {
-				r, err := measure(ripser, "--format", "lower-distance", "--dim", strconv.Itoa(maxDim), txt)
+				args := []string{"--format", "lower-distance", "--dim", strconv.Itoa(dim)}
+				if in.Threshold > 0 {
+					args = append(args, "--threshold", thr)
+				}
+				r, err := measure(ripser, append(args, txt)...)
 				if err != nil {
 					return err
 				}
 				rr = append(rr, r)
-				o, err := measure(self, "-child", bin, "-maxdim", strconv.Itoa(maxDim), "-workers", strconv.Itoa(workers))
+				o, err := measure(self, "-child", bin, "-maxdim", strconv.Itoa(dim), "-threshold", thr, "-workers", strconv.Itoa(workers))
 				if err != nil {
 					return err
 				}
@@ -155,9 +218,11 @@ func run(workload string, repeat int, seed int64, ripser string, workers, maxDim
 			}
 			r, o := median(rr), median(ro)
 			verdict := compare(parse(r.output), parse(o.output))
-			fmt.Printf("| %s | %d | %.2f | %.2f | %.3f | %.0f | %.0f | %.2f | %s | %s |\n", in.Name, in.Distances.Rows,
+			rc, oc := r.user+r.sys, o.user+o.sys
+			fmt.Printf("| %s | %d | %d | %s | %.2f | %.2f | %.3f | %.0f | %.0f | %.2f | %.2f+%.2f | %.2f+%.2f | %.3f | %s | %s |\n", in.Name, in.Distances.Rows, dim, thr,
 				r.wall.Seconds(), o.wall.Seconds(), o.wall.Seconds()/r.wall.Seconds(),
-				float64(r.rssKB)/1024, float64(o.rssKB)/1024, float64(o.rssKB)/float64(r.rssKB), verdict, loadAvg())
+				float64(r.rssKB)/1024, float64(o.rssKB)/1024, float64(o.rssKB)/float64(r.rssKB),
+				r.user.Seconds(), r.sys.Seconds(), o.user.Seconds(), o.sys.Seconds(), oc.Seconds()/rc.Seconds(), verdict, loadAvg())
 		}
 	}
 	return nil
@@ -214,21 +279,33 @@ func writeMatrix(path string, d sdk.Matrix) error {
 }
 
 func readMatrix(path string) (sdk.Matrix, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return sdk.Matrix{}, err
 	}
-	r := bytes.NewReader(b)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return sdk.Matrix{}, err
+	}
+	r := bufio.NewReaderSize(f, 1<<16)
 	var n int64
 	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
 		return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if n <= 0 || n > 1<<16 || int64(len(b)) != 8+8*n*n {
+	if n <= 0 || n > 1<<16 || st.Size() != 8+8*n*n {
 		return sdk.Matrix{}, fmt.Errorf("%s: bad size header %d", path, n)
 	}
+	// Decoded through a small buffer, not the whole file at once, so
+	// the child's peak memory is the engine's plus the matrix alone, as
+	// ripser's is its own plus the triangle it reads.
 	m := sdk.NewMatrix(int(n), int(n))
-	if err := binary.Read(r, binary.LittleEndian, m.Data); err != nil {
-		return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
+	var buf [8]byte
+	for i := range m.Data {
+		if _, err := io.ReadFull(r, buf[:]); err != nil {
+			return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
+		}
+		m.Data[i] = math.Float64frombits(binary.LittleEndian.Uint64(buf[:]))
 	}
 	return m, nil
 }
