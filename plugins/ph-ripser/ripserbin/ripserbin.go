@@ -126,7 +126,7 @@ func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.D
 		return nil, fmt.Errorf("ripser: %v", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("ripser: starting %s: %v", path, err)
+		return nil, fmt.Errorf("ripser: starting %s: %w", path, err)
 	}
 	writeErr := make(chan error, 1)
 	go func() {
