@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/matio"
 	"github.com/neuraltopology/neuraltopology/sdk"
@@ -20,6 +22,7 @@ func cmdDist(ctx context.Context, a *app, args []string) error {
 	k := fs.Int("k", 15, "geodesic: neighbours of each point, not counting itself (the seed's graph is k=14)")
 	weights := fs.String("weights", "euclid", "geodesic: edge weights, euclid or unit")
 	out := fs.String("out", "", "output distance matrix, .csv or .npy (required)")
+	params := paramFlag(fs, "param", "NAME=VALUE: a parameter the distance plugin declares (repeatable; `nthost plugins NAME` lists them)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -33,7 +36,7 @@ func cmdDist(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := computeDistances(ctx, a, *metric, pts, *k, *weights)
+	res, err := computeDistances(ctx, a, *metric, pts, distArgs{k: *k, kSet: flagSet(fs, "k"), weights: *weights, params: params})
 	if err != nil {
 		return err
 	}
@@ -57,9 +60,18 @@ func readPoints(path string) (sdk.Matrix, error) {
 	return m, nil
 }
 
-// computeDistances runs the named distance plugin with the parameters the
-// built-in metrics take.
-func computeDistances(ctx context.Context, a *app, metric string, pts sdk.Matrix, k int, weights string) (sdk.DistanceResult, error) {
+// distArgs are the distance parameters of the dist and tda commands: --k
+// and --weights are short forms for plugins that declare k and weights.
+type distArgs struct {
+	k       int
+	kSet    bool
+	weights string
+	params  map[string]string
+}
+
+// computeDistances runs the named distance plugin with the parameters it
+// declares, refusing others before computing.
+func computeDistances(ctx context.Context, a *app, metric string, pts sdk.Matrix, da distArgs) (sdk.DistanceResult, error) {
 	cl, err := a.open(ctx, sdk.KindDist, metric)
 	if err != nil {
 		return sdk.DistanceResult{}, err
@@ -69,9 +81,45 @@ func computeDistances(ctx context.Context, a *app, metric string, pts sdk.Matrix
 		return sdk.DistanceResult{}, err
 	}
 	params := map[string]string{}
-	if metric == "geodesic" {
-		params["k"] = strconv.Itoa(k)
-		params["weights"] = weights
+	for n, v := range da.params {
+		params[n] = v
+	}
+	if _, takesK := cl.Info.Param("k"); takesK {
+		if _, set := params["k"]; !set {
+			params["k"] = strconv.Itoa(da.k)
+		}
+	} else if da.kSet {
+		return sdk.DistanceResult{}, fmt.Errorf("--k: dist plugin %q has no parameter k (%s)", metric, takes(cl.Info))
+	}
+	if _, takesW := cl.Info.Param("weights"); takesW && da.weights != "" {
+		if _, set := params["weights"]; !set {
+			params["weights"] = da.weights
+		}
+	}
+	if err := sdk.CheckParams(cl.Info, params); err != nil {
+		return sdk.DistanceResult{}, err
 	}
 	return d.Compute(ctx, pts, params)
+}
+
+// paramFlag registers a repeatable NAME=VALUE flag and returns the map it
+// fills.
+func paramFlag(fs *flag.FlagSet, name, usage string) map[string]string {
+	m := map[string]string{}
+	fs.Func(name, usage, func(v string) error {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return fmt.Errorf("%q is not NAME=VALUE", v)
+		}
+		m[strings.TrimSpace(k)] = strings.TrimSpace(val)
+		return nil
+	})
+	return m
+}
+
+// flagSet reports whether the flag name was given.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -37,6 +37,8 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	out := fs.String("out", "", "output file (default: standard output; required for npz)")
 	plotPath := fs.String("plot", "", "draw the persistence diagram to this PNG")
 	bettiAt := fs.Float64("betti-at", 2.5, "report Betti numbers at this scale (birth <= t < death)")
+	distParams := paramFlag(fs, "dist-param", "NAME=VALUE: a parameter the distance plugin declares (repeatable)")
+	phParams := paramFlag(fs, "ph-param", "NAME=VALUE: a parameter the homology plugin declares (repeatable)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -80,7 +82,7 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		res, err := computeDistances(ctx, a, *dist, pts, *k, "euclid")
+		res, err := computeDistances(ctx, a, *dist, pts, distArgs{k: *k, kSet: flagSet(fs, "k"), params: distParams})
 		if err != nil {
 			return err
 		}
@@ -113,7 +115,16 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	ds, err := h.Compute(ctx, sdk.HomologyRequest{Distances: &dm, MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff})
+	if err := sdk.CheckParams(cl.Info, phParams); err != nil {
+		return err
+	}
+	if d, ok := sdk.MaxDim(cl.Info); ok && d < *maxDim {
+		return fmt.Errorf("--maxdim %d: ph plugin %q computes homology only up to dimension %d (capability %s)", *maxDim, *ph, d, sdk.CapMaxDim)
+	}
+	if !sdk.SupportsCoeff(cl.Info, *coeff) {
+		return fmt.Errorf("--coeff %d: ph plugin %q does not declare it (capability %s=%q)", *coeff, *ph, sdk.CapCoeff, cl.Info.Capabilities[sdk.CapCoeff])
+	}
+	ds, err := h.Compute(ctx, sdk.HomologyRequest{Distances: &dm, MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Params: phParams})
 	if err != nil {
 		return fmt.Errorf("%s: %w", input, err)
 	}

@@ -108,3 +108,17 @@ func TestFutureProtocolIsRefused(t *testing.T) {
 		t.Fatalf("want a refusal naming version 99, got %v", err)
 	}
 }
+
+// TestUnflushedHandshakeIsNamed starts a plugin that never gets its
+// handshake line out (as a Python plugin that does not flush stdout): the
+// start error must say what to look at.
+func TestUnflushedHandshakeIsNamed(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "nt-ph-silent")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), bin, OpenOptions{StartTimeout: 2 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "handshake") || !strings.Contains(err.Error(), "flush") {
+		t.Fatalf("want an error about the unflushed handshake, got %v", err)
+	}
+}

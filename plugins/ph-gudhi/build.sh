@@ -1,8 +1,8 @@
 #!/bin/sh
 # build.sh BIN_DIR: installs the gudhi homology plugin into BIN_DIR as the
 # launcher BIN_DIR/nt-ph-gudhi, with its Python code and the message code
-# generated from sdk/proto/plugin.proto in BIN_DIR/ph-gudhi-py/ (a name
-# plugin discovery ignores).
+# generated from sdk/proto/plugin.proto and the sdk's Python package
+# ntplugin in BIN_DIR/ph-gudhi-py/ (a name plugin discovery ignores).
 #
 # Needs Debian's protobuf-compiler (protoc 3.21, matching python3-protobuf
 # 3.21), python3-grpcio, python3-protobuf, python3-numpy, python3-gudhi.
@@ -23,9 +23,14 @@ command -v protoc >/dev/null 2>&1 || { echo "build.sh: protoc not found (install
 tmp="$lib.tmp.$$"
 rm -rf "$tmp"
 mkdir -p "$tmp"
+ntplugin="$proto_dir/../python/ntplugin"
 protoc --python_out="$tmp" -I "$proto_dir" "$proto_dir/plugin.proto"
-protoc --python_out="$tmp" -I "$here" "$here/wire.proto" "$here/health.proto"
+protoc --python_out="$tmp" -I "$ntplugin" "$ntplugin/health.proto"
+protoc --python_out="$tmp" -I "$here" "$here/wire.proto"
 cp "$here/server.py" "$tmp/server.py"
+# The sdk's Python package does the plugin protocol (sdk/python/ntplugin).
+mkdir -p "$tmp/ntplugin"
+cp "$ntplugin/__init__.py" "$ntplugin/health.proto" "$tmp/ntplugin/"
 rm -rf "$lib"
 mv "$tmp" "$lib"
 

@@ -1,12 +1,11 @@
 """nt-ph-gudhi: Vietoris-Rips persistent homology by GUDHI, served as an
 nthost plugin.
 
-It speaks the same protocol as a Go plugin built with sdk.Serve: go-plugin's
-handshake line on stdout, gRPC on a unix socket, the Homology service of
-sdk/proto/plugin.proto, the gRPC health service (go-plugin's host asks it
-about "plugin"), and go-plugin's GRPCController.Shutdown so the host can
-stop it gracefully. Logs go to stderr as JSON lines in hclog's format,
-which the host forwards into its own log.
+It is built on the sdk's Python package ntplugin (sdk/python), which does
+the plugin protocol: handshake, negotiated protocol version, health,
+shutdown, signals, exit with the host, logging and status codes. Only the
+Compute method is its own: it reads the request's matrices as raw bytes
+(wire.proto), which numpy maps without a copy per element.
 
 Conventions match nt-ph-rips and nt-ph-ripser: distances are compared as
 float32 (ripser's precision), zero-length pairs are omitted, an essential
@@ -19,8 +18,6 @@ from Python.
 """
 
 import ctypes
-import datetime
-import json
 import math
 import os
 import pickle
@@ -29,40 +26,15 @@ import select
 import signal
 import struct
 import sys
-import tempfile
-import threading
-import traceback
-from concurrent import futures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-# These must equal sdk.Handshake and sdk.ProtocolVersion (sdk/plugin.go).
-MAGIC_COOKIE_KEY = "NEURALTOPOLOGY_PLUGIN"
-MAGIC_COOKIE_VALUE = "b7e0c3f2-topology-of-learning"
-APP_PROTOCOL_VERSION = 1
-CORE_PROTOCOL_VERSION = 1  # go-plugin's own
+import ntplugin  # noqa: E402  (copied beside this file by build.sh)
+from ntplugin import BadInput, Cancelled, log  # noqa: E402
 
 VERSION = "0.1.0"
 MAX_DIM = 5  # as ph-rips and ph-ripser
-MAX_MESSAGE_BYTES = 1 << 30  # sdk.MaxMessageBytes
-
-
-def log(level, msg, **fields):
-    """Writes one hclog JSON line to stderr."""
-    rec = {
-        "@level": level,
-        "@message": msg,
-        "@module": "gudhi",
-        "@timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-    }
-    rec.update(fields)
-    sys.stderr.write(json.dumps(rec) + "\n")
-    sys.stderr.flush()
-
-
-class BadInput(Exception):
-    """A request the plugin refuses; its text goes back to the host."""
 
 
 def matrix(view_bytes, full_field, what):
@@ -94,27 +66,10 @@ def matrix(view_bytes, full_field, what):
 
 
 def validate_distances(d):
-    import numpy as np
-
-    if d.shape[0] != d.shape[1]:
-        raise BadInput("gudhi: distance matrix is %dx%d, not square" % d.shape)
-    if d.shape[0] == 0:
-        raise BadInput("gudhi: distance matrix is empty")
-    diag = np.nonzero(np.diagonal(d))[0]
-    if diag.size:
-        i = int(diag[0])
-        raise BadInput("gudhi: distance matrix diagonal (%d,%d) is %r, want 0" % (i, i, float(d[i, i])))
-    neg = np.argwhere(d < 0)
-    if neg.size:
-        i, j = map(int, neg[0])
-        raise BadInput("gudhi: distance (%d,%d) is negative: %r" % (i, j, float(d[i, j])))
-    # Allow the last-bit noise of a symmetric computation.
-    asym = np.argwhere(np.abs(d - d.T) > 1e-9 * np.maximum(np.abs(d), np.abs(d.T)))
-    if asym.size:
-        i, j = map(int, asym[0])
-        raise BadInput(
-            "gudhi: distance matrix is not symmetric: (%d,%d)=%r but (%d,%d)=%r"
-            % (i, j, float(d[i, j]), j, i, float(d[j, i])))
+    try:
+        ntplugin.validate_distances(d)
+    except BadInput as e:
+        raise BadInput("gudhi: %s" % e)
 
 
 def euclidean(p):
@@ -298,64 +253,53 @@ def run_in_child(fn, is_active):
     return val
 
 
-class Cancelled(Exception):
-    pass
+class Gudhi(ntplugin.Homology):
+    """The neuraltopology.v1.Homology service by GUDHI."""
 
+    name = "gudhi"
+    version = VERSION
+    description = "Vietoris-Rips persistent homology by GUDHI (Debian python3-gudhi), a Python plugin"
 
-class Homology:
-    """The neuraltopology.v1.Homology service."""
+    def __init__(self):
+        self.capabilities = {
+            "max_dim": str(MAX_DIM),
+            "coeff": "any",
+            "input": "distances,points",
+            "engine": "gudhi " + gudhi_version(),
+            "method": "Rips 1-skeleton, edge collapse, expansion, persistent cohomology",
+        }
 
-    def Describe(self, request, context):
-        import plugin_pb2 as pb
+    def _service(self, pb, protocol):
+        # Describe as every ntplugin plugin; Compute on raw bytes.
+        name, methods = super()._service(pb, protocol)
+        methods["Compute"] = (self.compute_raw, ntplugin.Raw, ntplugin.Raw)
+        return name, methods
 
-        return pb.Info(
-            name="gudhi",
-            kind="ph",
-            version=VERSION,
-            protocol=APP_PROTOCOL_VERSION,
-            description="Vietoris-Rips persistent homology by GUDHI (Debian python3-gudhi), a Python plugin",
-            capabilities={
-                "max_dim": str(MAX_DIM),
-                "coeff": "any",
-                "input": "distances,points",
-                "engine": "gudhi " + gudhi_version(),
-                "method": "Rips 1-skeleton, edge collapse, expansion, persistent cohomology",
-            },
-        )
-
-    def Compute(self, raw, context):
-        import grpc
+    def compute_raw(self, raw, context):
         import plugin_pb2 as pb
         import wire_pb2
 
-        try:
-            req = wire_pb2.HomologyRequestView.FromString(raw)
-            full = lambda: pb.HomologyRequest.FromString(raw)
-            d = matrix(req.distances, lambda: full().distances, "distance")
-            if d is None:
-                p = matrix(req.points, lambda: full().points, "point")
-                if p is None:
-                    raise BadInput("gudhi: request has neither distances nor points")
-                d = euclidean(p)
-            else:
-                validate_distances(d)
-            if not 0 <= req.max_dim <= MAX_DIM:
-                raise BadInput("gudhi: max dimension %d outside 0..%d" % (req.max_dim, MAX_DIM))
-            coeff = req.coeff or 2
-            if not is_prime(coeff):
-                raise BadInput("gudhi: coefficient modulus %d is not a prime" % req.coeff)
-            t = req.threshold
-            if math.isnan(t) or t < 0:
-                raise BadInput("gudhi: threshold %r is not a non-negative number" % t)
-            log("debug", "compute", points=int(d.shape[0]), max_dim=req.max_dim, coeff=coeff)
-            diagrams = run_in_child(lambda: compute(d, req.max_dim, t, coeff), context.is_active)
-        except BadInput as e:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        except Cancelled:
-            context.abort(grpc.StatusCode.CANCELLED, "gudhi: cancelled")
-        except Exception as e:  # one clear line, never a dead plugin
-            log("error", "compute failed", error=traceback.format_exc())
-            context.abort(grpc.StatusCode.INTERNAL, str(e) if str(e).startswith("gudhi:") else "gudhi: %s" % e)
+        # BadInput, Cancelled and other errors become status codes in ntplugin.
+        req = wire_pb2.HomologyRequestView.FromString(raw)
+        full = lambda: pb.HomologyRequest.FromString(raw)
+        d = matrix(req.distances, lambda: full().distances, "distance")
+        if d is None:
+            p = matrix(req.points, lambda: full().points, "point")
+            if p is None:
+                raise BadInput("gudhi: request has neither distances nor points")
+            d = euclidean(p)
+        else:
+            validate_distances(d)
+        if not 0 <= req.max_dim <= MAX_DIM:
+            raise BadInput("gudhi: max dimension %d outside 0..%d" % (req.max_dim, MAX_DIM))
+        coeff = req.coeff or 2
+        if not is_prime(coeff):
+            raise BadInput("gudhi: coefficient modulus %d is not a prime" % req.coeff)
+        t = req.threshold
+        if math.isnan(t) or t < 0:
+            raise BadInput("gudhi: threshold %r is not a non-negative number" % t)
+        log("debug", "compute", points=int(d.shape[0]), max_dim=req.max_dim, coeff=coeff)
+        diagrams = run_in_child(lambda: compute(d, req.max_dim, t, coeff), context.is_active)
         res = pb.HomologyResult()
         for k, births, deaths in diagrams:
             dg = res.diagrams.add()
@@ -375,98 +319,16 @@ def gudhi_version():
 
 
 def main():
-    if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
-        sys.stderr.write(
-            "This binary is a plugin. These are not meant to be executed directly.\n"
-            "Please execute the program that consumes these plugins, which will\n"
-            "load any plugins automatically\n")
-        sys.exit(1)
-
-    import grpc
-    import health_pb2
-    import plugin_pb2 as pb
-
-    # Import the engine now so a missing package is a start failure with a
-    # clear message, not an error on the first call.
-    try:
-        import gudhi  # noqa: F401
-        import numpy  # noqa: F401
-    except ImportError as e:
-        sys.stderr.write("nt-ph-gudhi: %s (install Debian's python3-gudhi and python3-numpy)\n" % e)
-        sys.exit(1)
-
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=4),
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ],
-    )
-    stop = threading.Event()
-    hom = Homology()
-
-    def ident(b):
-        return b
-
-    def health_check(req, context):
-        ok = req.service in ("", "plugin")
-        st = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
-        return health_pb2.HealthCheckResponse(status=st)
-
-    def shutdown(_req, _context):
-        stop.set()
-        return b""
-
-    server.add_generic_rpc_handlers((
-        grpc.method_handlers_generic_handler("neuraltopology.v1.Homology", {
-            "Describe": grpc.unary_unary_rpc_method_handler(
-                hom.Describe, request_deserializer=pb.Empty.FromString,
-                response_serializer=pb.Info.SerializeToString),
-            # Raw bytes in and out: Compute parses the request itself.
-            "Compute": grpc.unary_unary_rpc_method_handler(
-                hom.Compute, request_deserializer=ident, response_serializer=ident),
-        }),
-        grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
-            "Check": grpc.unary_unary_rpc_method_handler(
-                health_check, request_deserializer=health_pb2.HealthCheckRequest.FromString,
-                response_serializer=health_pb2.HealthCheckResponse.SerializeToString),
-        }),
-        # go-plugin's plugin.GRPCController: Shutdown(Empty) returns Empty.
-        grpc.method_handlers_generic_handler("plugin.GRPCController", {
-            "Shutdown": grpc.unary_unary_rpc_method_handler(
-                shutdown, request_deserializer=ident, response_serializer=ident),
-        }),
-    ))
-
-    # The host passes a private (0700) folder that it removes when it stops
-    # us, so a killed plugin leaves no stale socket behind.
-    sock_dir = tempfile.mkdtemp(prefix="nt-ph-gudhi-", dir=os.environ.get("PLUGIN_UNIX_SOCKET_DIR") or None)
-    sock = os.path.join(sock_dir, "plugin.sock")
-    server.add_insecure_port("unix:" + sock)
-    server.start()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    # The host runs us in a process group of our own, so Ctrl-C at a
-    # terminal does not reach us; a SIGINT sent to us anyway is ignored, as
-    # the host stops us itself and dying first would look like a crash.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    sys.stdout.write("%d|%d|unix|%s|grpc\n" % (CORE_PROTOCOL_VERSION, APP_PROTOCOL_VERSION, sock))
-    sys.stdout.flush()
-    log("info", "serving", socket=sock, gudhi=gudhi_version())
-
-    # A timed wait lets the SIGTERM handler's set() be seen. A new parent
-    # means the host was killed without stopping us: leave with it.
-    parent = os.getppid()
-    while not stop.wait(0.5):
-        if os.getppid() != parent:
-            log("warn", "host is gone; exiting")
-            break
-    server.stop(0.5).wait()
-    for rm, path in ((os.remove, sock), (os.rmdir, sock_dir)):
+    # Import the engine first so a missing package is a start failure with
+    # a clear message, not an error on the first call.
+    if os.environ.get(ntplugin.MAGIC_COOKIE_KEY) == ntplugin.MAGIC_COOKIE_VALUE:
         try:
-            rm(path)
-        except OSError:
-            pass  # gRPC may have removed the socket already
+            import gudhi  # noqa: F401
+            import numpy  # noqa: F401
+        except ImportError as e:
+            sys.stderr.write("nt-ph-gudhi: %s (install Debian's python3-gudhi and python3-numpy)\n" % e)
+            sys.exit(1)
+    ntplugin.serve(Gudhi())
 
 
 if __name__ == "__main__":

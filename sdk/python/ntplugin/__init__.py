@@ -56,6 +56,23 @@ class BadInput(Exception):
     """A request the plugin refuses; the host shows its text as one line."""
 
 
+class Cancelled(Exception):
+    """The host cancelled the call (its deadline, or Ctrl-C)."""
+
+
+class Raw:
+    """Stands for a message type in Plugin._service when a method takes or
+    returns serialised bytes (to parse them faster than protobuf does)."""
+
+    @staticmethod
+    def FromString(b):
+        return b
+
+    @staticmethod
+    def SerializeToString(b):
+        return b
+
+
 class Param:
     """A declared parameter: name, type (int, float, bool, string), default
     as text, one-line doc, and optionally the only values accepted."""
@@ -287,6 +304,11 @@ def _negotiate():
     return max(common) if common else min(PROTOCOL_VERSIONS)
 
 
+def _named(name, msg):
+    """Prefixes a message with the plugin's name unless it has it."""
+    return msg if msg.startswith(name + ":") else "%s: %s" % (name, msg)
+
+
 def _wrap(name, fn):
     """Turns exceptions into gRPC status codes with one-line messages."""
     import grpc
@@ -295,16 +317,22 @@ def _wrap(name, fn):
         try:
             return fn(req, ctx)
         except BadInput as e:
-            ctx.abort(grpc.StatusCode.INVALID_ARGUMENT, "%s: %s" % (name, e))
+            ctx.abort(grpc.StatusCode.INVALID_ARGUMENT, _named(name, str(e)))
+        except Cancelled:
+            ctx.abort(grpc.StatusCode.CANCELLED, "%s: cancelled" % name)
         except Exception as e:  # one clear line to the host, the trace to the log
             log("error", "call failed", error=traceback.format_exc())
-            ctx.abort(grpc.StatusCode.INTERNAL, "%s: %s: %s" % (name, type(e).__name__, e))
+            msg = str(e) if str(e).startswith(name + ":") else "%s: %s" % (type(e).__name__, e)
+            ctx.abort(grpc.StatusCode.INTERNAL, _named(name, msg))
 
     return handler
 
 
-def serve(plugin, pb_dir=None):
-    """Serves plugin until the host stops it or goes away; never returns."""
+def serve(plugin, pb_dir=None, workers=4):
+    """Serves plugin until the host stops it or goes away; never returns.
+    A plugin class may override _service(pb, protocol) to return its gRPC
+    service name and {method: (fn(request, context), RequestType,
+    ResponseType)}; Raw stands for serialised bytes."""
     global _module
     _module = plugin.name or "plugin"
     if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
@@ -319,7 +347,7 @@ def serve(plugin, pb_dir=None):
 
     protocol = _negotiate()
     service, methods = plugin._service(pb, protocol)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=[
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=[
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)])
     handlers = {m: grpc.unary_unary_rpc_method_handler(
@@ -348,7 +376,10 @@ def serve(plugin, pb_dir=None):
             "Shutdown": grpc.unary_unary_rpc_method_handler(
                 shutdown, request_deserializer=raw, response_serializer=raw)}),
     ))
-    sock_dir = tempfile.mkdtemp(prefix="nt-%s-%s-" % (plugin.kind, plugin.name))
+    # The host passes a private (0700) folder that it removes when it stops
+    # us, so a killed plugin leaves no stale socket behind.
+    sock_dir = tempfile.mkdtemp(prefix="nt-%s-%s-" % (plugin.kind, plugin.name),
+                                dir=os.environ.get("PLUGIN_UNIX_SOCKET_DIR") or None)
     sock = os.path.join(sock_dir, "plugin.sock")
     server.add_insecure_port("unix:" + sock)
     server.start()

@@ -1,0 +1,89 @@
+package sdk
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheckParams(t *testing.T) {
+	info := Info{Name: "geo", Kind: KindDist, Params: []ParamSpec{
+		{Name: "k", Type: ParamInt, Default: "15", Doc: "neighbours"},
+		{Name: "w", Type: ParamString, Default: "euclid", Doc: "weights", Choices: []string{"euclid", "unit"}},
+		{Name: "f", Type: ParamFloat, Default: "0.5", Doc: "fraction"},
+		{Name: "b", Type: ParamBool, Default: "true", Doc: "flag"},
+	}}
+	if err := CheckParams(info, map[string]string{"k": "3", "w": "unit", "f": "1e-3", "b": "false"}); err != nil {
+		t.Fatalf("valid parameters refused: %v", err)
+	}
+	for _, c := range []struct {
+		params map[string]string
+		want   []string
+	}{
+		{map[string]string{"x": "1"}, []string{`dist plugin "geo"`, `no parameter "x"`, "b, f, k, w"}},
+		{map[string]string{"k": "3.5"}, []string{"parameter k", `"3.5" is not an int`}},
+		{map[string]string{"f": "abc"}, []string{"parameter f", "not a number"}},
+		{map[string]string{"b": "maybe"}, []string{"parameter b", "not true or false"}},
+		{map[string]string{"w": "cos"}, []string{"parameter w", "not one of euclid, unit"}},
+	} {
+		err := CheckParams(info, c.params)
+		if err == nil {
+			t.Errorf("%v accepted", c.params)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %q lacks %q", c.params, err, w)
+			}
+		}
+	}
+	if err := CheckParams(Info{Name: "e", Kind: KindDist}, map[string]string{"k": "1"}); err == nil || !strings.Contains(err.Error(), "no parameters") {
+		t.Errorf("a plugin without parameters: got %v", err)
+	}
+}
+
+func TestCheckDeclaration(t *testing.T) {
+	good := Info{Capabilities: map[string]string{CapMaxDim: "0", CapCoeff: "2,3", CapInput: "distances,points", CapMetric: "false", CapObsDims: "A-v0=3"}}
+	if err := CheckDeclaration(good); err != nil {
+		t.Fatalf("a good declaration refused: %v", err)
+	}
+	for _, bad := range []Info{
+		{Capabilities: map[string]string{CapMaxDim: "two"}},
+		{Capabilities: map[string]string{CapCoeff: "4"}},
+		{Capabilities: map[string]string{CapCoeff: "prime p < 65536"}},
+		{Capabilities: map[string]string{CapInput: "graphs"}},
+		{Capabilities: map[string]string{CapMetric: "mostly"}},
+		{Capabilities: map[string]string{CapObsDims: "A-v0"}},
+		{Params: []ParamSpec{{Name: "k", Type: ParamInt, Doc: "no default"}}},
+		{Params: []ParamSpec{{Name: "k", Type: ParamInt, Default: "x", Doc: "bad default"}}},
+		{Params: []ParamSpec{{Name: "a b", Type: ParamString, Doc: "space"}}},
+		{Params: []ParamSpec{{Name: "k", Type: ParamInt, Default: "1"}}},
+	} {
+		if err := CheckDeclaration(bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func TestCoefficients(t *testing.T) {
+	for _, c := range []struct {
+		decl string
+		p    int
+		want bool
+	}{
+		{"", 2, true}, {"", 0, true}, {"", 3, false},
+		{"2,3", 3, true}, {"2,3", 5, false},
+		{"any", 65537, true}, {"any", 4, false},
+		{"any<65536", 65521, true}, {"any<65536", 65537, false},
+	} {
+		info := Info{Capabilities: map[string]string{}}
+		if c.decl != "" {
+			info.Capabilities[CapCoeff] = c.decl
+		}
+		if got := SupportsCoeff(info, c.p); got != c.want {
+			t.Errorf("coeff %q supports %d: %v, want %v", c.decl, c.p, got, c.want)
+		}
+	}
+	if got := Coeffs(Info{Capabilities: map[string]string{CapCoeff: "any"}}, 3); len(got) != 3 || got[2] != 5 {
+		t.Errorf("Coeffs(any, 3) = %v, want [2 3 5]", got)
+	}
+}
