@@ -57,14 +57,34 @@ const (
 	shmSize       = shmHeader + 2*shmSlot
 )
 
-// Spin budgets before sleeping. The host waits for a reply that usually
-// comes within tens of microseconds (one physics step, one forward pass);
-// the plugin waits for a request that may be an update (~0.1 s) away, so it
-// spins only briefly and leaves its core to the others.
+// Spin budgets before sleeping, at most. The host waits for a reply that
+// usually comes within tens of microseconds (one physics step, one forward
+// pass); the plugin waits for a request that is usually as close, but may
+// be an update (~0.1 s) away.
 var (
 	hostSpin   = envDuration("NT_SHM_HOST_SPIN", 200*time.Microsecond)
-	pluginSpin = envDuration("NT_SHM_PLUGIN_SPIN", 50*time.Microsecond)
+	pluginSpin = envDuration("NT_SHM_PLUGIN_SPIN", 200*time.Microsecond)
 )
+
+// spinner adapts one side's spin budget to how long its waits take: a wait
+// that a full budget would have covered grows the budget back, a longer one
+// halves it. On a busy machine, where the other side is often descheduled
+// and spinning only steals its core, waits are long and spinning stops by
+// itself; waits are then futex sleeps, which the scheduler favours on
+// wake-up.
+type spinner struct {
+	max, cur time.Duration
+}
+
+func newSpinner(max time.Duration) *spinner { return &spinner{max: max, cur: max} }
+
+func (s *spinner) learn(waited time.Duration) {
+	if waited <= s.max {
+		s.cur = min(s.max, 2*s.cur+time.Microsecond)
+	} else {
+		s.cur /= 2
+	}
+}
 
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d >= 0 {
@@ -90,20 +110,21 @@ func (s *shmSeg) set(state uint32, otherWait int) {
 	}
 }
 
-// await returns when the state word reads want. It spins for spin, then
-// sleeps on the futex in rounds of at most 20 ms, calling check between
-// rounds; an error from check ends the wait.
-func (s *shmSeg) await(want uint32, spin time.Duration, myWait int, check func() error) error {
+// await returns when the state word reads want. It spins for the
+// spinner's budget, then sleeps on the futex in rounds of at most 20 ms,
+// calling check between rounds; an error from check ends the wait.
+func (s *shmSeg) await(want uint32, sp *spinner, myWait int, check func() error) error {
 	st := s.word(offState)
 	if atomic.LoadUint32(st) == want {
 		return nil
 	}
 	start := time.Now()
+	defer func() { sp.learn(time.Since(start)) }()
 	for i := 1; ; i++ {
 		if atomic.LoadUint32(st) == want {
 			return nil
 		}
-		if i%64 == 0 && time.Since(start) >= spin {
+		if i%64 == 0 && time.Since(start) >= sp.cur {
 			break
 		}
 	}
@@ -181,8 +202,9 @@ func shmAddr(impl Describer) string {
 func serveShm(s *shmSeg, srv *fastServer) {
 	ctx := context.Background()
 	never := func() error { return nil }
+	sp := newSpinner(pluginSpin)
 	for {
-		s.await(shmRequest, pluginSpin, offPluginWait, never)
+		s.await(shmRequest, sp, offPluginWait, never)
 		method := byte(atomic.LoadUint32(s.word(offMethod)))
 		n := atomic.LoadUint32(s.word(offReqLen))
 		out, err := srv.call(ctx, method, s.req()[:n])
@@ -210,6 +232,7 @@ type shmConn struct {
 	mu      sync.Mutex
 	seg     *shmSeg
 	alive   func() bool // false once the plugin process has ended
+	spin    *spinner
 	pending bool        // a call was abandoned (its context ended) before the reply
 	closed  bool
 	closing atomic.Bool // set by close without the lock, to end a wait
@@ -249,7 +272,7 @@ func attachShm(offer string, pid int, alive func() bool) (*shmConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &shmConn{seg: &shmSeg{mem: mem}, alive: alive}, nil
+	return &shmConn{seg: &shmSeg{mem: mem}, alive: alive, spin: newSpinner(hostSpin)}, nil
 }
 
 func (c *shmConn) call(ctx context.Context, method byte, req, resp proto.Message) error {
@@ -280,7 +303,7 @@ func (c *shmConn) call(ctx context.Context, method byte, req, resp proto.Message
 	}
 	if c.pending {
 		// The reply to an abandoned call must land before the slot is reused.
-		if err := s.await(shmReply, 0, offHostWait, check); err != nil {
+		if err := s.await(shmReply, &spinner{}, offHostWait, check); err != nil {
 			return err
 		}
 		c.pending = false
@@ -295,7 +318,7 @@ func (c *shmConn) call(ctx context.Context, method byte, req, resp proto.Message
 	atomic.StoreUint32(s.word(offMethod), uint32(method))
 	atomic.StoreUint32(s.word(offReqLen), uint32(len(b)))
 	s.set(shmRequest, offPluginWait)
-	if err := s.await(shmReply, hostSpin, offHostWait, check); err != nil {
+	if err := s.await(shmReply, c.spin, offHostWait, check); err != nil {
 		c.pending = true
 		return err
 	}
