@@ -233,7 +233,7 @@ type shmConn struct {
 	seg     *shmSeg
 	alive   func() bool // false once the plugin process has ended
 	spin    *spinner
-	pending bool        // a call was abandoned (its context ended) before the reply
+	pending bool // a call was abandoned (its context ended) before the reply
 	closed  bool
 	closing atomic.Bool // set by close without the lock, to end a wait
 }
