@@ -66,12 +66,14 @@ var (
 	pluginSpin = envDuration("NT_SHM_PLUGIN_SPIN", 200*time.Microsecond)
 )
 
-// spinner adapts one side's spin budget to how long its waits take: a wait
-// that a full budget would have covered grows the budget back, a longer one
-// halves it. On a busy machine, where the other side is often descheduled
-// and spinning only steals its core, waits are long and spinning stops by
-// itself; waits are then futex sleeps, which the scheduler favours on
-// wake-up.
+// spinner adapts one side's spin budget to how long its waits take. A
+// wait the spin covered grows the budget by an eighth of the maximum, one
+// just beyond it by a sixty-fourth (a slow probe back up), and one beyond
+// the maximum halves it. On a busy machine the other side is often
+// descheduled, waits run to milliseconds and spinning would only steal its
+// core: the budget then falls to nothing by itself, and waits are futex
+// sleeps, which the scheduler favours on wake-up. A quiet machine keeps
+// the full budget, since a step or an action takes well under it.
 type spinner struct {
 	max, cur time.Duration
 }
@@ -79,9 +81,12 @@ type spinner struct {
 func newSpinner(max time.Duration) *spinner { return &spinner{max: max, cur: max} }
 
 func (s *spinner) learn(waited time.Duration) {
-	if waited <= s.max {
-		s.cur = min(s.max, 2*s.cur+time.Microsecond)
-	} else {
+	switch {
+	case waited <= s.cur:
+		s.cur = min(s.max, s.cur+s.max/8)
+	case waited <= s.max:
+		s.cur = min(s.max, s.cur+s.max/64)
+	default:
 		s.cur /= 2
 	}
 }
