@@ -14,7 +14,7 @@ DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
 GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-backends bench-env bench-ppo bench-main bench-sweep
+.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-backends bench-env bench-ppo bench-main bench-sweep bench-transport
 
 all: build
 
@@ -91,6 +91,9 @@ bench-suite-quick: build
 	./$(BIN)/nthost bench ph --ph rips,ripser,gudhi --workload suite-quick --repeat 1 --timeout 10m --mem-limit 6
 bench-ppo: build
 	$(GO) run ./plugins/algo-ppo/cmd/ppobench -env Hopper-v4,Walker2d-v4 -seeds 1,2,3
+# bench-transport: plugin processes (shm, socket, gRPC) against --in-process.
+bench-transport: build
+	./scripts/bench-transport.sh 40960 1
 # bench-main times the default main job (Hopper-v4, 1M steps, 48 snapshots).
 bench-main: build
 	/usr/bin/time -v ./$(BIN)/nthost --run-dir runs/bench-main-$$(date +%s) --log-format json

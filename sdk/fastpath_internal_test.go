@@ -46,3 +46,27 @@ func TestFastCallSurvivesCancelAndEOF(t *testing.T) {
 	// Give late callbacks time to run (and crash, were the bug back).
 	time.Sleep(50 * time.Millisecond)
 }
+
+// TestSpinnerBacksOffUnderLoad: waits far beyond the budget (the other
+// side descheduled on a busy machine) must stop the spinning, and short
+// waits on a quiet machine must bring it back.
+func TestSpinnerBacksOffUnderLoad(t *testing.T) {
+	sp := newSpinner(200 * time.Microsecond)
+	for i := 0; i < 8; i++ {
+		sp.learn(50 * time.Microsecond) // one step, covered by the spin
+		sp.learn(2 * time.Millisecond)  // then descheduled
+	}
+	if sp.cur > 10*time.Microsecond {
+		t.Fatalf("after many long waits the spin budget is still %v", sp.cur)
+	}
+	for i := 0; i < 200 && sp.cur < sp.max; i++ {
+		sp.learn(60 * time.Microsecond)
+	}
+	if sp.cur != sp.max {
+		t.Fatalf("short waits did not restore the spin budget: %v", sp.cur)
+	}
+	sp.learn(100 * time.Millisecond) // one PPO update
+	if sp.cur < sp.max/2 {
+		t.Fatalf("one long wait cut the budget to %v", sp.cur)
+	}
+}

@@ -57,14 +57,39 @@ const (
 	shmSize       = shmHeader + 2*shmSlot
 )
 
-// Spin budgets before sleeping. The host waits for a reply that usually
-// comes within tens of microseconds (one physics step, one forward pass);
-// the plugin waits for a request that may be an update (~0.1 s) away, so it
-// spins only briefly and leaves its core to the others.
+// Spin budgets before sleeping, at most. The host waits for a reply that
+// usually comes within tens of microseconds (one physics step, one forward
+// pass); the plugin waits for a request that is usually as close, but may
+// be an update (~0.1 s) away.
 var (
 	hostSpin   = envDuration("NT_SHM_HOST_SPIN", 200*time.Microsecond)
-	pluginSpin = envDuration("NT_SHM_PLUGIN_SPIN", 50*time.Microsecond)
+	pluginSpin = envDuration("NT_SHM_PLUGIN_SPIN", 200*time.Microsecond)
 )
+
+// spinner adapts one side's spin budget to how long its waits take. A
+// wait the spin covered grows the budget by an eighth of the maximum, one
+// just beyond it by a sixty-fourth (a slow probe back up), and one beyond
+// the maximum halves it. On a busy machine the other side is often
+// descheduled, waits run to milliseconds and spinning would only steal its
+// core: the budget then falls to nothing by itself, and waits are futex
+// sleeps, which the scheduler favours on wake-up. A quiet machine keeps
+// the full budget, since a step or an action takes well under it.
+type spinner struct {
+	max, cur time.Duration
+}
+
+func newSpinner(max time.Duration) *spinner { return &spinner{max: max, cur: max} }
+
+func (s *spinner) learn(waited time.Duration) {
+	switch {
+	case waited <= s.cur:
+		s.cur = min(s.max, s.cur+s.max/8)
+	case waited <= s.max:
+		s.cur = min(s.max, s.cur+s.max/64)
+	default:
+		s.cur /= 2
+	}
+}
 
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d >= 0 {
@@ -90,20 +115,21 @@ func (s *shmSeg) set(state uint32, otherWait int) {
 	}
 }
 
-// await returns when the state word reads want. It spins for spin, then
-// sleeps on the futex in rounds of at most 20 ms, calling check between
-// rounds; an error from check ends the wait.
-func (s *shmSeg) await(want uint32, spin time.Duration, myWait int, check func() error) error {
+// await returns when the state word reads want. It spins for the
+// spinner's budget, then sleeps on the futex in rounds of at most 20 ms,
+// calling check between rounds; an error from check ends the wait.
+func (s *shmSeg) await(want uint32, sp *spinner, myWait int, check func() error) error {
 	st := s.word(offState)
 	if atomic.LoadUint32(st) == want {
 		return nil
 	}
 	start := time.Now()
+	defer func() { sp.learn(time.Since(start)) }()
 	for i := 1; ; i++ {
 		if atomic.LoadUint32(st) == want {
 			return nil
 		}
-		if i%64 == 0 && time.Since(start) >= spin {
+		if i%64 == 0 && time.Since(start) >= sp.cur {
 			break
 		}
 	}
@@ -181,8 +207,9 @@ func shmAddr(impl Describer) string {
 func serveShm(s *shmSeg, srv *fastServer) {
 	ctx := context.Background()
 	never := func() error { return nil }
+	sp := newSpinner(pluginSpin)
 	for {
-		s.await(shmRequest, pluginSpin, offPluginWait, never)
+		s.await(shmRequest, sp, offPluginWait, never)
 		method := byte(atomic.LoadUint32(s.word(offMethod)))
 		n := atomic.LoadUint32(s.word(offReqLen))
 		out, err := srv.call(ctx, method, s.req()[:n])
@@ -210,7 +237,8 @@ type shmConn struct {
 	mu      sync.Mutex
 	seg     *shmSeg
 	alive   func() bool // false once the plugin process has ended
-	pending bool        // a call was abandoned (its context ended) before the reply
+	spin    *spinner
+	pending bool // a call was abandoned (its context ended) before the reply
 	closed  bool
 	closing atomic.Bool // set by close without the lock, to end a wait
 }
@@ -249,7 +277,7 @@ func attachShm(offer string, pid int, alive func() bool) (*shmConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &shmConn{seg: &shmSeg{mem: mem}, alive: alive}, nil
+	return &shmConn{seg: &shmSeg{mem: mem}, alive: alive, spin: newSpinner(hostSpin)}, nil
 }
 
 func (c *shmConn) call(ctx context.Context, method byte, req, resp proto.Message) error {
@@ -280,7 +308,7 @@ func (c *shmConn) call(ctx context.Context, method byte, req, resp proto.Message
 	}
 	if c.pending {
 		// The reply to an abandoned call must land before the slot is reused.
-		if err := s.await(shmReply, 0, offHostWait, check); err != nil {
+		if err := s.await(shmReply, &spinner{}, offHostWait, check); err != nil {
 			return err
 		}
 		c.pending = false
@@ -295,7 +323,7 @@ func (c *shmConn) call(ctx context.Context, method byte, req, resp proto.Message
 	atomic.StoreUint32(s.word(offMethod), uint32(method))
 	atomic.StoreUint32(s.word(offReqLen), uint32(len(b)))
 	s.set(shmRequest, offPluginWait)
-	if err := s.await(shmReply, hostSpin, offHostWait, check); err != nil {
+	if err := s.await(shmReply, c.spin, offHostWait, check); err != nil {
 		c.pending = true
 		return err
 	}

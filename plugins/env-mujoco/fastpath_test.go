@@ -49,16 +49,22 @@ func TestFastPathReportsACrashedPlugin(t *testing.T) {
 	}
 }
 
-// BenchmarkStepFastPath and BenchmarkStepGRPC time one InvertedPendulum
-// step (about 10 us of physics) through the env plugin, over the fast path
-// and over gRPC: the per-step cost of the boundary during training.
-func BenchmarkStepFastPath(b *testing.B) { benchStep(b, "1") }
+// BenchmarkStepShm, BenchmarkStepFastPath (the socket) and BenchmarkStepGRPC
+// time one InvertedPendulum step (about 10 us of physics) through the env
+// plugin over each transport: the per-step cost of the boundary during
+// training.
+func BenchmarkStepShm(b *testing.B) { benchStep(b, sdk.TransportShm) }
 
-func BenchmarkStepGRPC(b *testing.B) { benchStep(b, "0") }
+func BenchmarkStepFastPath(b *testing.B) { benchStep(b, sdk.TransportSocket) }
 
-func benchStep(b *testing.B, fast string) {
-	b.Setenv("NT_FASTPATH", fast)
+func BenchmarkStepGRPC(b *testing.B) { benchStep(b, sdk.TransportGRPC) }
+
+func benchStep(b *testing.B, transport string) {
+	b.Setenv("NT_TRANSPORT", transport)
 	c := plugintest.Open(b, plugintest.Build(b, ".", "nt-env-mujoco"))
+	if c.Transport() != transport {
+		b.Fatalf("asked for %s, got %s", transport, c.Transport())
+	}
 	e, _ := c.Env()
 	ctx := context.Background()
 	h, spec, err := e.Open(ctx, sdk.EnvConfig{TaskID: "InvertedPendulum-v4", NumEnvs: 1, Seed: 1})
