@@ -60,6 +60,11 @@ func readPoints(path string) (sdk.Matrix, error) {
 // computeDistances runs the named distance plugin with the parameters the
 // built-in metrics take.
 func computeDistances(ctx context.Context, a *app, metric string, pts sdk.Matrix, k int, weights string) (sdk.DistanceResult, error) {
+	// The plugin's matrix, the gRPC message and the host's copy: refused
+	// up front rather than by the OOM killer half-way through.
+	if err := sdk.CheckSquare(metric, pts.Rows, 3); err != nil {
+		return sdk.DistanceResult{}, err
+	}
 	cl, err := a.open(ctx, sdk.KindDist, metric)
 	if err != nil {
 		return sdk.DistanceResult{}, err

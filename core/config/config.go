@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/neuraltopology/neuraltopology/sdk"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -260,7 +261,40 @@ func (c *Config) Validate() error {
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}
+	// Sizes the machine cannot hold are refused now, with one line, not
+	// by the OOM killer an hour in.
+	if err := sdk.CheckMemory("config: this run (rollout buffer, networks, snapshots)", c.MemoryNeed()); err != nil {
+		return err
+	}
 	return nil
+}
+
+// MemoryNeed is a lower bound, in bytes, of what a run with this config
+// holds at once: the rollout buffer, the actor's and critic's weights with
+// their gradients and Adam moments, and a snapshot's distance matrices and
+// activations. Observation and action widths are not known before the
+// environment starts, so they count as 1: the bound only catches sizes
+// that cannot fit whatever the task.
+func (c *Config) MemoryNeed() float64 {
+	var hidden []float64
+	for _, f := range strings.Split(c.HiddenSize, ",") {
+		if h, err := strconv.ParseFloat(strings.TrimSpace(f), 64); err == nil && h > 0 {
+			hidden = append(hidden, h)
+		}
+	}
+	params, prev, width := 0.0, 1.0, 0.0
+	for _, h := range hidden {
+		params += prev*h + h
+		prev = h
+		width += h
+	}
+	params += prev + 1
+	const f64 = 8
+	nets := 2 * params * f64 * 4 // actor and critic: weights, gradients, two Adam moments
+	rollout := float64(c.NumSteps) * float64(c.NumEnvs) * (1 + 1 + 6) * f64
+	n := float64(c.TDASamples)
+	snapshot := 2*n*n*f64 + n*width*f64
+	return nets + rollout + snapshot
 }
 
 // YAML renders the resolved config, every key, for the run directory.
