@@ -67,6 +67,7 @@ func TestBadInputsGetOneLine(t *testing.T) {
 		{"tda 60k", nil, []string{"tda", "--points", bigPath, "--out", out + ".json"}, "60000 x 60000"},
 		{"rips over budget", []string{"NT_MEMORY_BUDGET=32M"}, []string{"tda", "--points", smallPath, "--maxdim", "3", "--out", out + ".json"}, "limit"},
 		{"ripser over budget", []string{"NT_MEMORY_BUDGET=32M"}, []string{"tda", "--ph", "ripser", "--points", smallPath, "--maxdim", "3", "--out", out + ".json"}, "memory budget"},
+		{"env-id escapes runs/", nil, []string{"run", "--env-id", "../../x"}, "env_id"},
 		{"coeff 0", nil, []string{"tda", "--points", smallPath, "--coeff", "0"}, "--coeff 0"},
 		{"betti-at NaN", nil, []string{"tda", "--points", smallPath, "--betti-at", "NaN"}, "--betti-at"},
 		{"compare NaN", nil, []string{"compare", nanPath, goodPath}, "nan.npz"},
@@ -82,7 +83,7 @@ func TestBadInputsGetOneLine(t *testing.T) {
 			t.Logf("%s", lines[0])
 		})
 	}
-	for _, p := range []string{out, out + ".json", filepath.Join(notRun, "report.html"), filepath.Join(dir, "r1"), filepath.Join(dir, "r2")} {
+	for _, p := range []string{out, out + ".json", filepath.Join(notRun, "report.html"), filepath.Join(dir, "r1"), filepath.Join(dir, "r2"), filepath.Join(dir, "runs"), filepath.Join(filepath.Dir(dir), "x")} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s was written by a refused command", p)
 		}

@@ -246,6 +246,13 @@ func (c *Config) Validate() error {
 	if c.NumSteps*c.NumEnvs%max(c.NumMinibatches, 1) != 0 {
 		errs = append(errs, fmt.Sprintf("num_steps x num_envs (%d) must be divisible by num_minibatches (%d)", c.NumSteps*c.NumEnvs, c.NumMinibatches))
 	}
+	// These become parts of paths (runs/<env_id>__<algo>__..., plugin
+	// binaries nt-<kind>-<name>): nothing that could leave its folder.
+	for _, kv := range [][2]string{{"env_id", c.EnvID}, {"env", c.Env}, {"algo", c.Algo}, {"dist", c.Dist}, {"ph", c.PH}} {
+		if !safeName(kv[1]) {
+			errs = append(errs, fmt.Sprintf("%s %q: want letters, digits, '.', '_' and '-' only, not starting with '.'", kv[0], kv[1]))
+		}
+	}
 	if c.MaxDim < 0 || c.MaxDim > 3 {
 		errs = append(errs, fmt.Sprintf("maxdim must be 0..3 (got %d)", c.MaxDim))
 	}
@@ -309,4 +316,18 @@ func (c *Config) YAML() []byte {
 		fmt.Fprintf(&b, "%s: %s\n", k, v)
 	}
 	return b.Bytes()
+}
+
+// safeName reports whether s can be one component of a path: letters,
+// digits, '.', '_' and '-', not empty and not starting with '.'.
+func safeName(s string) bool {
+	if s == "" || s[0] == '.' || len(s) > 200 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
