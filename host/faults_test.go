@@ -89,3 +89,43 @@ func TestBadInputsGetOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoveryRefusesPlantedPlugins: a binary planted in ./bin of the
+// folder nthost is started in, or in a world-writable $NT_PLUGIN_DIR, is
+// never started; $NT_PLUGIN_DIR cannot replace nthost's own plugins.
+func TestDiscoveryRefusesPlantedPlugins(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	plant := func(folder, name string) {
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		body := "#!/bin/sh\ntouch " + marker + "\n"
+		if err := os.WriteFile(filepath.Join(folder, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plant(filepath.Join(dir, "bin"), "nt-ph-planted")
+	open := filepath.Join(dir, "open")
+	plant(open, "nt-ph-opendir")
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	shadow := filepath.Join(dir, "shadow")
+	plant(shadow, "nt-ph-rips") // would replace nthost's own rips
+	out, errs, code := nthostEnv(t, dir, []string{"NT_PLUGIN_DIR=" + open + string(os.PathListSeparator) + shadow}, "plugins")
+	if code != 0 {
+		t.Fatalf("nthost plugins: exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("a planted plugin was executed; output:\n%s", out)
+	}
+	for _, bad := range []string{"planted", "opendir", shadow} {
+		if strings.Contains(out, bad) {
+			t.Errorf("`nthost plugins` lists %q:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "rips") {
+		t.Errorf("nthost's own rips is missing:\n%s", out)
+	}
+}
