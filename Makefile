@@ -14,7 +14,7 @@ DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
 GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-backends bench-env bench-ppo bench-main bench-sweep bench-transport
+.PHONY: all deps build run test fuzz-short fuzz vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-backends bench-env bench-ppo bench-main bench-sweep bench-transport
 
 all: build
 
@@ -47,10 +47,34 @@ run: build
 	./$(BIN)/nthost --env mujoco --algo ppo --ph rips $(RUN_FLAGS)
 
 # test runs every test of both modules (the root and sdk/, a module of
-# its own); plugin tests start the real plugin binaries.
+# its own); plugin tests start the real plugin binaries. Plain go test
+# replays every fuzz target's seeds (testdata/fuzz and f.Add); fuzz-short
+# then fuzzes each target for FUZZTIME.
 test: build vet
 	$(GO) test -count=1 -timeout 25m ./...
 	cd sdk && $(GO) test -count=1 -timeout 10m ./...
+	$(MAKE) fuzz-short
+
+# Fuzz targets: package and target name. Each reader of outside data has
+# one; see docs/reliability.md.
+FUZZ_TARGETS := core/matio:FuzzReadNPY core/matio:FuzzReadCSV core/matio:FuzzReadNPZ \
+                core/config:FuzzLoad core/tbevents:FuzzRead core/report:FuzzLoadRun \
+                core/matio:FuzzReadRipser core/sweep:FuzzParseSpec \
+                plugins/algo-ppo/ppo:FuzzLoadCheckpoint
+FUZZTIME ?= 5s
+
+# fuzz-short fuzzes each target for FUZZTIME (5 s: about a minute in all,
+# most of it building the instrumented test binaries).
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$pkg $$name $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	done
+
+# fuzz is the longer run: make fuzz FUZZTIME=10m (default 2m per target).
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=$(if $(filter 5s,$(FUZZTIME)),2m,$(FUZZTIME))
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

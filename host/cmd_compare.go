@@ -40,6 +40,16 @@ func cmdCompare(_ context.Context, a *app, args []string) error {
 		}
 		return m
 	}
+	// A NaN value makes every distance NaN: refuse it, naming the file.
+	for i, ds := range [][]sdk.Diagram{A, B} {
+		for _, d := range ds {
+			for _, p := range d.Pairs {
+				if math.IsNaN(p[0]) || math.IsNaN(p[1]) || math.IsInf(p[0], 0) || p[1] < p[0] {
+					return fmt.Errorf("compare: %s: dimension %d has the pair (%v, %v): want a finite birth and a death >= it", fs.Arg(i), d.Dim, p[0], p[1])
+				}
+			}
+		}
+	}
 	a1, b1 := byDim(A), byDim(B)
 	maxDim := 0
 	for d := range a1 {

@@ -72,6 +72,11 @@ type distArgs struct {
 // computeDistances runs the named distance plugin with the parameters it
 // declares, refusing others before computing.
 func computeDistances(ctx context.Context, a *app, metric string, pts sdk.Matrix, da distArgs) (sdk.DistanceResult, error) {
+	// The plugin's matrix, the gRPC message and the host's copy: refused
+	// up front rather than by the OOM killer half-way through.
+	if err := sdk.CheckSquare(metric, pts.Rows, 3); err != nil {
+		return sdk.DistanceResult{}, err
+	}
 	cl, err := a.open(ctx, sdk.KindDist, metric)
 	if err != nil {
 		return sdk.DistanceResult{}, err

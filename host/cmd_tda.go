@@ -54,6 +54,13 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	if *threshold < 0 || math.IsNaN(*threshold) {
 		return fmt.Errorf("tda: --threshold must be >= 0")
 	}
+	// 0 would silently mean 2 (the wire's default); say what is wanted.
+	if *coeff < 2 {
+		return fmt.Errorf("tda: --coeff %d: want a prime >= 2 (the field Z/p)", *coeff)
+	}
+	if math.IsNaN(*bettiAt) || math.IsInf(*bettiAt, 0) || *bettiAt < 0 {
+		return fmt.Errorf("tda: --betti-at %v: want a finite scale >= 0", *bettiAt)
+	}
 	if f := *inputFormat; f != "" {
 		if !slices.Contains(matio.RipserFormats, f) {
 			return fmt.Errorf("tda: --input-format %q: want one of %s", f, strings.Join(matio.RipserFormats, ", "))

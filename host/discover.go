@@ -11,8 +11,13 @@ import (
 )
 
 // pluginDirs returns the folders searched for plugin binaries, in order of
-// precedence: --plugin-dir, $NT_PLUGIN_DIR (each a list separated by the
-// OS path separator), the folder of the nthost binary, and ./bin.
+// precedence: --plugin-dir (a list separated by the OS path separator),
+// the folder of the nthost binary (the project's own bin), then
+// $NT_PLUGIN_DIR (same form). The environment comes after nthost's own
+// folder so that a variable set elsewhere can add plugins but not silently
+// replace the project's; an explicit --plugin-dir still can. ./bin of the
+// current folder is not searched: any folder nthost is started in could
+// plant a binary there.
 func pluginDirs(flagDir string) []string {
 	var dirs []string
 	add := func(d string) {
@@ -32,16 +37,15 @@ func pluginDirs(flagDir string) []string {
 	for _, d := range filepath.SplitList(flagDir) {
 		add(d)
 	}
-	for _, d := range filepath.SplitList(os.Getenv("NT_PLUGIN_DIR")) {
-		add(d)
-	}
 	if exe, err := os.Executable(); err == nil {
 		if real, err := filepath.EvalSymlinks(exe); err == nil {
 			exe = real
 		}
 		add(filepath.Dir(exe))
 	}
-	add("bin")
+	for _, d := range filepath.SplitList(os.Getenv("NT_PLUGIN_DIR")) {
+		add(d)
+	}
 	return dirs
 }
 
@@ -58,6 +62,9 @@ func discover(dirs []string) []found {
 	seen := map[string]bool{}
 	var out []found
 	for _, d := range dirs {
+		if worldWritable(d) {
+			continue // anyone could plant a binary there
+		}
 		entries, err := os.ReadDir(d)
 		if err != nil {
 			continue
@@ -68,7 +75,7 @@ func discover(dirs []string) []found {
 				continue
 			}
 			p := filepath.Join(d, e.Name())
-			if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+			if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 || st.Mode()&0o002 != 0 {
 				continue
 			}
 			key := string(kind) + "/" + name
@@ -101,10 +108,22 @@ func findPlugin(dirs []string, kind sdk.Kind, name string) (string, error) {
 		}
 		others = append(others, f.Name)
 	}
+	for _, d := range dirs {
+		if worldWritable(d) {
+			others = append(others, "(refused world-writable folder "+d+")")
+		}
+	}
 	have := "none"
 	if len(others) > 0 {
 		have = strings.Join(others, ", ")
 	}
 	return "", fmt.Errorf("%s plugin %q not found: no executable nt-%s-%s in %s (available %s plugins: %s; `make build` builds ours into ./bin)",
 		kind, name, kind, name, strings.Join(dirs, ", "), kind, have)
+}
+
+// worldWritable reports whether anyone may write in folder d: plugins
+// there are refused, as any local user could replace them.
+func worldWritable(d string) bool {
+	st, err := os.Stat(d)
+	return err == nil && st.Mode()&0o002 != 0
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/neuraltopology/neuraltopology/sdk"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -326,6 +327,13 @@ func (c *Config) Validate() error {
 	if c.NumSteps*c.NumEnvs%max(c.NumMinibatches, 1) != 0 {
 		errs = append(errs, fmt.Sprintf("num_steps x num_envs (%d) must be divisible by num_minibatches (%d)", c.NumSteps*c.NumEnvs, c.NumMinibatches))
 	}
+	// These become parts of paths (runs/<env_id>__<algo>__..., plugin
+	// binaries nt-<kind>-<name>): nothing that could leave its folder.
+	for _, kv := range [][2]string{{"env_id", c.EnvID}, {"env", c.Env}, {"algo", c.Algo}, {"dist", c.Dist}, {"ph", c.PH}} {
+		if !safeName(kv[1]) {
+			errs = append(errs, fmt.Sprintf("%s %q: want letters, digits, '.', '_' and '-' only, not starting with '.'", kv[0], kv[1]))
+		}
+	}
 	if c.MaxDim < 0 || c.MaxDim > 3 {
 		errs = append(errs, fmt.Sprintf("maxdim must be 0..3 (got %d)", c.MaxDim))
 	}
@@ -341,7 +349,40 @@ func (c *Config) Validate() error {
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}
+	// Sizes the machine cannot hold are refused now, with one line, not
+	// by the OOM killer an hour in.
+	if err := sdk.CheckMemory("config: this run (rollout buffer, networks, snapshots)", c.MemoryNeed()); err != nil {
+		return err
+	}
 	return nil
+}
+
+// MemoryNeed is a lower bound, in bytes, of what a run with this config
+// holds at once: the rollout buffer, the actor's and critic's weights with
+// their gradients and Adam moments, and a snapshot's distance matrices and
+// activations. Observation and action widths are not known before the
+// environment starts, so they count as 1: the bound only catches sizes
+// that cannot fit whatever the task.
+func (c *Config) MemoryNeed() float64 {
+	var hidden []float64
+	for _, f := range strings.Split(c.HiddenSize, ",") {
+		if h, err := strconv.ParseFloat(strings.TrimSpace(f), 64); err == nil && h > 0 {
+			hidden = append(hidden, h)
+		}
+	}
+	params, prev, width := 0.0, 1.0, 0.0
+	for _, h := range hidden {
+		params += prev*h + h
+		prev = h
+		width += h
+	}
+	params += prev + 1
+	const f64 = 8
+	nets := 2 * params * f64 * 4 // actor and critic: weights, gradients, two Adam moments
+	rollout := float64(c.NumSteps) * float64(c.NumEnvs) * (1 + 1 + 6) * f64
+	n := float64(c.TDASamples)
+	snapshot := 2*n*n*f64 + n*width*f64
+	return nets + rollout + snapshot
 }
 
 // YAML renders the resolved config, every key, for the run directory.
@@ -364,4 +405,18 @@ func (c *Config) YAML() []byte {
 		fmt.Fprintf(&b, "%s: %s\n", k, v)
 	}
 	return b.Bytes()
+}
+
+// safeName reports whether s can be one component of a path: letters,
+// digits, '.', '_' and '-', not empty and not starting with '.'.
+func safeName(s string) bool {
+	if s == "" || s[0] == '.' || len(s) > 200 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -10,6 +10,26 @@ import (
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
+// MaxCSVLine bounds one line of a .csv: a file without newlines (a binary
+// file given by mistake) would otherwise be read whole into one string.
+const MaxCSVLine = 16 << 20
+
+// readLine reads up to and including the next '\n', refusing a line
+// longer than max bytes.
+func readLine(br *bufio.Reader, max int) (string, error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		if len(buf) > max {
+			return "", fmt.Errorf("longer than %d MiB: not a text matrix (no line breaks?)", max>>20)
+		}
+		if err != bufio.ErrBufferFull {
+			return string(buf), err
+		}
+	}
+}
+
 // ReadCSV reads a matrix written one row per line, values separated by
 // commas or, on lines without a comma, by spaces and tabs. Blank lines and
 // lines starting with '#' (numpy.savetxt's header) are skipped. The first
@@ -24,7 +44,7 @@ func ReadCSV(r io.Reader) (sdk.Matrix, error) {
 	first := true
 	firstLine := 0
 	for line := 1; ; line++ {
-		text, err := br.ReadString('\n')
+		text, err := readLine(br, MaxCSVLine)
 		if err != nil && err != io.EOF {
 			return sdk.Matrix{}, fmt.Errorf("line %d: %v", line, err)
 		}

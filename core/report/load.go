@@ -44,6 +44,17 @@ func loadRun(dir string) (*run, error) {
 	if err != nil {
 		abs = dir
 	}
+	// A folder with none of a run's files is no run: writing report.html
+	// into it (say, the home folder) would only litter it.
+	isRun := false
+	for _, f := range []string{runstore.ConfigFile, runstore.ScalarsFile, runstore.TopologyFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			isRun = true
+		}
+	}
+	if !isRun {
+		return nil, fmt.Errorf("%s is not a run directory (no %s, %s or %s)", dir, runstore.ConfigFile, runstore.ScalarsFile, runstore.TopologyFile)
+	}
 	r := &run{Dir: dir, Name: filepath.Base(abs)}
 
 	if b, err := os.ReadFile(filepath.Join(dir, runstore.ConfigFile)); err == nil {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -108,8 +109,9 @@ func WriteAtomic(path string, write func(io.Writer) error) error {
 		err = bw.Flush()
 	}
 	if err == nil {
-		// CreateTemp makes files private; results are for sharing.
-		err = f.Chmod(0o644)
+		// CreateTemp makes files private; give the file the mode a plain
+		// create would (0666 less the umask), so a private umask stays so.
+		err = f.Chmod(0o666 &^ umask())
 	}
 	if err == nil {
 		err = f.Sync()
@@ -241,4 +243,22 @@ func (s *Store) Close() error {
 // SafeName turns a cloud name such as "actor/1" into a file name part.
 func SafeName(cloud string) string {
 	return strings.NewReplacer("/", "_", "\\", "_", " ", "_").Replace(cloud)
+}
+
+// umask returns the process's file mode creation mask, read from
+// /proc/self/status (setting it to read it back would race with other
+// goroutines creating files); 022 where that is not available.
+func umask() os.FileMode {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o022
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Umask:"); ok {
+			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return os.FileMode(m) & 0o777
+			}
+		}
+	}
+	return 0o022
 }

@@ -38,6 +38,13 @@ func Read(path string) ([]Event, error) {
 		return nil, err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// left is what the file still holds: a forged record length is never
+	// allocated beyond it.
+	left := st.Size()
 	r := bufio.NewReader(f)
 	var out []Event
 	for n := 0; ; n++ {
@@ -51,10 +58,15 @@ func Read(path string) ([]Event, error) {
 		if got, want := binary.LittleEndian.Uint32(head[8:]), maskedCRC(head[:8]); got != want {
 			return out, fmt.Errorf("%s: record %d: length CRC %#x, want %#x", path, n, got, want)
 		}
+		left -= 12
 		size := binary.LittleEndian.Uint64(head[:8])
 		if size > 1<<30 {
 			return out, fmt.Errorf("%s: record %d: implausible length %d", path, n, size)
 		}
+		if int64(size)+4 > left {
+			return out, nil // a record cut short, as by a writer killed mid-write
+		}
+		left -= int64(size) + 4
 		data := make([]byte, size+4)
 		if _, err := io.ReadFull(r, data); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

@@ -148,6 +148,11 @@ func newLearner(cfg sdk.AlgoConfig) (*learner, error) {
 	if env.NumEnvs < 1 || env.ObsDim < 1 || env.ActDim < 1 {
 		return nil, fmt.Errorf("ppo: env spec %q has %d envs, obs dim %d, action dim %d: each must be at least 1", env.TaskID, env.NumEnvs, env.ObsDim, env.ActDim)
 	}
+	// A config (or a forged checkpoint) naming networks or buffers the
+	// machine cannot hold is refused before anything is allocated.
+	if err := sdk.CheckMemory("ppo: networks and rollout buffer", memoryNeed(c, env)); err != nil {
+		return nil, err
+	}
 	low, high, err := bounds(env)
 	if err != nil {
 		return nil, err
@@ -548,4 +553,20 @@ func (p *learner) activations(states sdk.Matrix, names []string) ([]sdk.Layer, e
 		out[i] = sdk.Layer{Name: names[i], Values: m}
 	}
 	return out, nil
+}
+
+// memoryNeed estimates the bytes a learner holds: actor and critic weights
+// with their gradients and two Adam moments, and the rollout buffer.
+func memoryNeed(c Config, env sdk.EnvSpec) float64 {
+	layers := func(out float64) float64 {
+		n, prev := 0.0, float64(env.ObsDim)
+		for _, h := range c.Hidden {
+			n += (prev + 1) * float64(h)
+			prev = float64(h)
+		}
+		return n + (prev+1)*out
+	}
+	params := layers(float64(env.ActDim)) + layers(1) + float64(env.ActDim)
+	rollout := float64(c.NumSteps) * float64(env.NumEnvs) * float64(env.ObsDim+env.ActDim+6)
+	return 8 * (4*params + rollout)
 }

@@ -130,6 +130,10 @@ func (Plugin) Compute(ctx context.Context, points sdk.Matrix, params map[string]
 		sort.Strings(keys)
 		return sdk.DistanceResult{}, fmt.Errorf("euclid: takes no parameters, got %s", strings.Join(keys, ", "))
 	}
+	// The result and its gRPC message: checked before allocating either.
+	if err := sdk.CheckSquare("euclid", points.Rows, 2); err != nil {
+		return sdk.DistanceResult{}, err
+	}
 	d, err := matrix(ctx, points)
 	if err != nil {
 		return sdk.DistanceResult{}, fmt.Errorf("euclid: %w", err)

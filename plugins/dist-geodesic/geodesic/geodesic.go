@@ -470,6 +470,10 @@ func (Plugin) Compute(ctx context.Context, points sdk.Matrix, params map[string]
 	if err != nil {
 		return sdk.DistanceResult{}, fmt.Errorf("geodesic: %w", err)
 	}
+	// The result and its gRPC message: checked before allocating either.
+	if err := sdk.CheckSquare("geodesic", points.Rows, 2); err != nil {
+		return sdk.DistanceResult{}, err
+	}
 	d, c, err := distances(ctx, points, k, opt)
 	if err != nil {
 		return sdk.DistanceResult{}, fmt.Errorf("geodesic: %w", err)

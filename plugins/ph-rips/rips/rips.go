@@ -25,14 +25,11 @@
 package rips
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -154,7 +151,9 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	t = min(t, enclosingRadius(d, n))
 	limit := opt.MemoryLimit
 	if limit <= 0 {
-		limit = physicalMemory()
+		// What the machine has free, not MemTotal: a limit above what can
+		// be had let the OOM killer end computations instead of this check.
+		limit = sdk.MemoryBudget()
 	}
 	// n points span no simplex above dimension n-1: the diagrams beyond
 	// are empty and cost nothing.
@@ -357,25 +356,6 @@ func binomF(n, k int) float64 {
 		r = r * float64(n-i) / float64(i+1)
 	}
 	return r
-}
-
-// physicalMemory reads MemTotal from /proc/meminfo, or assumes 8 GB.
-func physicalMemory() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 8 << 30
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		fs := strings.Fields(s.Text())
-		if len(fs) >= 2 && fs[0] == "MemTotal:" {
-			if kb, err := strconv.ParseInt(fs[1], 10, 64); err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 8 << 30
 }
 
 // Betti returns, for each diagram in order, the number of pairs alive at

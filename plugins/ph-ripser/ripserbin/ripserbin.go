@@ -114,6 +114,10 @@ func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.D
 		args = append(args, "--threshold", strconv.FormatFloat(float64(enc.threshold(t)), 'g', -1, 32))
 	}
 
+	if err := checkSize(d, opt.MaxDim, t); err != nil {
+		return nil, err
+	}
+
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.WaitDelay = 2 * time.Second
@@ -225,6 +229,56 @@ func enclosingRadius(d sdk.Matrix) float64 {
 			m = max(m, x)
 		}
 		r = min(r, m)
+	}
+	return r
+}
+
+// ripserBytesPerSimplex is what ripser keeps per top-dimensional simplex
+// it cannot skip: a diameter-index entry in columns_to_reduce and a slot
+// of its pivot hash map. ripserSurviving is how many simplices per kept
+// one the estimate assumes (apparent pairs are skipped), as rips does.
+const (
+	ripserBytesPerSimplex = 40
+	ripserSurviving       = 16
+)
+
+// checkSize refuses, before ripser starts, a computation whose estimated
+// memory is over the machine's budget: ripser itself never refuses, it
+// grows until the kernel kills it.
+func checkSize(d sdk.Matrix, maxDim int, t float64) error {
+	n := d.Rows
+	if t == 0 || math.IsInf(t, 1) {
+		t = enclosingRadius(d)
+	}
+	// Simplices of the top dimension (ripser reduces their coboundaries),
+	// counted by their largest vertex v: C(deg(v), dim) among the
+	// neighbours of v that come before it.
+	k := max(maxDim, 1)
+	est := 0.0
+	for v := 0; v < n; v++ {
+		deg := 0
+		for u := 0; u < v; u++ {
+			if d.Data[v*n+u] <= t {
+				deg++
+			}
+		}
+		est += binom(deg, k)
+	}
+	need := 4*float64(n)*float64(n-1)/2 + est*ripserBytesPerSimplex/ripserSurviving
+	if err := sdk.CheckMemory(fmt.Sprintf("ripser: %d points to dimension %d (%.3g simplices)", n, maxDim, est), need); err != nil {
+		return fmt.Errorf("%v; lower the dimension or the threshold", err)
+	}
+	return nil
+}
+
+// binom is C(n, k) as a float, exact enough for an estimate.
+func binom(n, k int) float64 {
+	if k < 0 || k > n {
+		return 0
+	}
+	r := 1.0
+	for i := 0; i < k; i++ {
+		r = r * float64(n-i) / float64(i+1)
 	}
 	return r
 }

@@ -283,3 +283,18 @@ func TestCloseDistancesStayApart(t *testing.T) {
 		t.Errorf("got %v, want %v", ds, want)
 	}
 }
+
+// TestRefusesOverBudget: ripser never refused anything and grew until the
+// kernel killed it; now a plan over the memory budget is one line.
+func TestRefusesOverBudget(t *testing.T) {
+	d := mustEuclid(t, cloud(300, 8, 2))
+	t.Setenv(sdk.MemoryBudgetEnv, "64M")
+	_, err := Runner{}.Compute(context.Background(), d, Options{MaxDim: 3})
+	if err == nil || !strings.Contains(err.Error(), "memory budget") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("want one line refusing H3 of 300 points under 64 MiB, got %v", err)
+	}
+	// What fits still runs under the same budget.
+	if _, err := (Runner{}).Compute(context.Background(), d, Options{MaxDim: 1}); err != nil {
+		t.Fatalf("H1 of 300 points under 64 MiB: %v", err)
+	}
+}
