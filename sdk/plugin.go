@@ -3,7 +3,9 @@ package sdk
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -117,6 +119,12 @@ func Serve(impl Describer) {
 		os.Exit(1)
 	}
 	go exitWithParent(os.Getppid(), time.Second)
+	// A scheduler (SLURM, systemd) stopping a job sends SIGTERM to every
+	// process of it at once; the host then stops cleanly, which needs its
+	// plugins to save a checkpoint. So plugins leave SIGTERM to the host,
+	// which ends them when it is done (and they exit when it is gone);
+	// go-plugin already ignores SIGINT the same way.
+	signal.Ignore(syscall.SIGTERM)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         pluginMap(impl),

@@ -239,7 +239,7 @@ func (l *loop) checkpoint(ctx context.Context, ts *train.State, stopped bool) er
 	if err != nil {
 		return err
 	}
-	ck := checkpoint{Identity: Identity(l.cfg), Update: l.update, Step: l.step, Snapshots: l.snapshots,
+	ck := checkpoint{Format: checkpointFormat, Identity: Identity(l.cfg), Update: l.update, Step: l.step, Snapshots: l.snapshots,
 		Stopped: stopped, Train: *ts, Analysis: analysis}
 	data, err := encodeCheckpoint(ck)
 	if err != nil {

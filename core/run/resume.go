@@ -1,9 +1,7 @@
 package run
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/tbevents"
 	"github.com/neuraltopology/neuraltopology/core/train"
+	"github.com/neuraltopology/neuraltopology/sdk/statebin"
 )
 
 // checkpoint is everything a run saves to continue exactly as if it had
@@ -21,6 +20,7 @@ import (
 // environments, pending actions, episode counters) and the analysis
 // environment's state, with the counters of the run around them.
 type checkpoint struct {
+	Format int // checkpointFormat
 	// Identity ties the checkpoint to the run that wrote it (Identity).
 	Identity                string
 	Update, Step, Snapshots int
@@ -28,6 +28,10 @@ type checkpoint struct {
 	Train                   train.State
 	Analysis                []byte // nil if the environment cannot save its state
 }
+
+// checkpointFormat is the version of checkpoint's layout; statebin
+// encodes fields by position, so any change to the struct bumps it.
+const checkpointFormat = 1
 
 // Identity names what determines a run's results: a SHA-256 of its
 // resolved config without the keys that do not (run_dir, snapshot_jobs).
@@ -68,8 +72,8 @@ func CheckResume(store *runstore.Store, cfg config.Config) (*Resumption, error) 
 		return nil, fmt.Errorf("resume: %s has no checkpoint yet (%s)", store.Dir, runstore.StateFile)
 	}
 	var ck checkpoint
-	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&ck); err != nil {
-		return nil, fmt.Errorf("resume: checkpoint %s is not readable: %v", st.Checkpoint, err)
+	if err := statebin.Unmarshal(payload, &ck); err != nil || ck.Format != checkpointFormat {
+		return nil, fmt.Errorf("resume: checkpoint %s is not a format %d run checkpoint of this nthost (%v)", st.Checkpoint, checkpointFormat, err)
 	}
 	if ck.Identity != Identity(cfg) {
 		return nil, fmt.Errorf("resume: checkpoint %s belongs to another run (its config differs from %s)", st.Checkpoint, store.Path(runstore.ConfigFile))
@@ -104,13 +108,14 @@ func configDiff(stored, cfg config.Config) string {
 	return "a resumed run keeps its config: " + strings.Join(diffs, "; ")
 }
 
-// encodeCheckpoint serialises ck; equal states give equal bytes.
+// encodeCheckpoint serialises ck with statebin, so equal states give
+// equal bytes (gob's type numbering depends on the process's history).
 func encodeCheckpoint(ck checkpoint) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&ck); err != nil {
+	b, err := statebin.Marshal(&ck)
+	if err != nil {
 		return nil, fmt.Errorf("encode checkpoint: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // rollBack removes what a run wrote after its resume point: log records
