@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -50,6 +51,9 @@ var ResumeOverridable = []string{"snapshot_jobs"}
 type Resumption struct {
 	State runstore.State
 	ck    checkpoint
+	// fresh: the run was stopped before its first checkpoint, so it
+	// starts over (its state at step 0 is its config).
+	fresh bool
 }
 
 // CheckResume checks, writing nothing, that the run in store can be
@@ -69,7 +73,7 @@ func CheckResume(store *runstore.Store, cfg config.Config) (*Resumption, error) 
 		return nil, fmt.Errorf("resume: %w", err)
 	}
 	if st == nil {
-		return nil, fmt.Errorf("resume: %s has no checkpoint yet (%s)", store.Dir, runstore.StateFile)
+		return &Resumption{fresh: true}, nil
 	}
 	var ck checkpoint
 	if err := statebin.Unmarshal(payload, &ck); err != nil || ck.Format != checkpointFormat {
@@ -118,12 +122,16 @@ func encodeCheckpoint(ck checkpoint) ([]byte, error) {
 	return b, nil
 }
 
-// rollBack removes what a run wrote after its resume point: log records
+// rollBack removes what a run wrote after its resume point (all of it
+// if the run has no checkpoint yet): log records
 // of later updates, diagrams and clouds of later snapshots, TensorBoard
 // events of later steps, checkpoints other than the resume point and the
 // one before it, and temporary files of interrupted writes. The resumed
 // run writes them again, identically.
-func rollBack(store *runstore.Store, st runstore.State) error {
+func rollBack(store *runstore.Store, st runstore.State, fromCheckpoint bool) error {
+	if !fromCheckpoint {
+		st.Step, st.Update = -1, -1 // drop everything
+	}
 	keep := func(line []byte) (bool, error) {
 		var r struct {
 			Update int `json:"update"`
@@ -131,7 +139,7 @@ func rollBack(store *runstore.Store, st runstore.State) error {
 		if err := json.Unmarshal(line, &r); err != nil {
 			return false, err
 		}
-		return r.Update <= st.Update, nil
+		return r.Update <= st.Update && fromCheckpoint, nil
 	}
 	for _, f := range []string{runstore.ScalarsFile, runstore.TopologyFile} {
 		if err := store.Rewrite(f, keep); err != nil {
@@ -140,6 +148,12 @@ func rollBack(store *runstore.Store, st runstore.State) error {
 	}
 	events, _ := filepath.Glob(store.Path("tb", "*tfevents*"))
 	for _, f := range events {
+		if !fromCheckpoint {
+			if err := os.Remove(f); err != nil {
+				return fmt.Errorf("resume: %w", err)
+			}
+			continue
+		}
 		if _, _, err := tbevents.Filter(f, func(e tbevents.Event) bool { return e.Step <= int64(st.Step) }); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
