@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
-
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -66,9 +69,14 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
+	resuming := false
+	fs.Visit(func(f *flag.Flag) { resuming = resuming || f.Name == "resume" })
 	cfg := config.Default()
 	dir := ""
-	if *resume != "" {
+	if resuming {
+		if *resume == "" {
+			return fmt.Errorf("--resume needs the run directory to continue, got an empty path")
+		}
 		dir = *resume
 		if *cfgFile != "" {
 			return fmt.Errorf("--resume uses the run's own config.yaml; drop --config")
@@ -80,9 +88,15 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
+	stored := cfg
 	for _, k := range order {
 		if err := cfg.Set(k, set[k]); err != nil {
 			return fmt.Errorf("--%s: %v", dash(k), err)
+		}
+	}
+	if resuming {
+		if err := checkResumeOverrides(stored, cfg, set); err != nil {
+			return fmt.Errorf("--resume %s: %w", dir, err)
 		}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -94,10 +108,21 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	if dir == "" {
 		dir = runcore.DefaultDir(cfg, time.Now())
 	}
-	if *resume == "" {
-		if _, err := os.Stat(filepath.Join(dir, runstore.StateFile)); err == nil {
-			return fmt.Errorf("%s already holds a run; continue it with --resume %s or choose another --run-dir", dir, dir)
+	var store *runstore.Store
+	var from *runcore.Resumption
+	if resuming {
+		// Lock the run and check its checkpoint before starting anything,
+		// and before writing anything.
+		var err error
+		if store, err = runstore.OpenExisting(dir); err != nil {
+			return err
 		}
+		defer store.Close()
+		if from, err = runcore.CheckResume(store, cfg); err != nil {
+			return err
+		}
+	} else if _, err := os.Stat(filepath.Join(dir, runstore.StateFile)); err == nil {
+		return fmt.Errorf("%s already holds a run; continue it with --resume %s or choose another --run-dir", dir, dir)
 	}
 
 	// Start every plugin before any work, so a missing or mismatched one
@@ -156,7 +181,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
-	opt := runcore.Options{Dir: dir, Resume: *resume != "", Inline: *inline, Log: a.log, Transports: transports}
+	opt := runcore.Options{Dir: dir, Resume: resuming, Store: store, From: from, Inline: *inline, Log: a.log, Stop: a.stopRequests(), Transports: transports}
 	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		opt.Progress = f
 	}
@@ -188,6 +213,29 @@ func paramKind(key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// checkResumeOverrides refuses flags that would make a resumed run
+// another run: a key may be repeated with the run's own value, and only
+// keys that do not change results (runcore.ResumeOverridable) may change.
+func checkResumeOverrides(stored, cfg config.Config, set map[string]string) error {
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if slices.Contains(runcore.ResumeOverridable, k) || stored.Get(k) == cfg.Get(k) {
+			continue
+		}
+		allowed := make([]string, len(runcore.ResumeOverridable))
+		for i, o := range runcore.ResumeOverridable {
+			allowed[i] = "--" + dash(o)
+		}
+		return fmt.Errorf("--%s %s differs from the run's %s; a resumed run keeps its config (it may change only %s)",
+			dash(k), set[k], stored.Get(k), strings.Join(allowed, ", "))
+	}
+	return nil
 }
 
 // dash turns a YAML key into its flag spelling: total_timesteps ->

@@ -26,12 +26,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/rs/zerolog"
 
+	runcore "github.com/neuraltopology/neuraltopology/core/run"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -46,6 +45,7 @@ type app struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	clients []*sdk.Client
+	sig     *signals // SIGINT and SIGTERM handling (signals.go)
 }
 
 // common are the flags every command takes.
@@ -155,18 +155,23 @@ const usage = `nthost: train agents and watch the topology of their networks.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr, log: zerolog.New(os.Stderr)}
+	a.watchSignals(cancel)
 	err := run(ctx, a, os.Args[1:])
 	a.closeAll()
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(2)
+	case errors.Is(err, runcore.ErrStopped):
+		// Stopped cleanly on a signal, with a checkpoint.
+		fmt.Fprintln(os.Stderr, "nthost:", oneLine(err.Error()))
+		os.Exit(a.exitCode())
 	case ctx.Err() != nil:
 		fmt.Fprintln(os.Stderr, "nthost: interrupted; plugins stopped")
-		os.Exit(130)
+		os.Exit(a.exitCode())
 	default:
 		fmt.Fprintln(os.Stderr, "nthost:", oneLine(err.Error()))
 		os.Exit(1)

@@ -3,7 +3,9 @@ package sdk
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -153,6 +155,12 @@ func serve(impl Describer, version int) {
 		os.Exit(1)
 	}
 	go exitWithParent(os.Getppid(), time.Second)
+	// A scheduler (SLURM, systemd) stopping a job sends SIGTERM to every
+	// process of it at once; the host then stops cleanly, which needs its
+	// plugins to save a checkpoint. So plugins leave SIGTERM to the host,
+	// which ends them when it is done (and they exit when it is gone);
+	// go-plugin already ignores SIGINT the same way.
+	signal.Ignore(syscall.SIGTERM)
 	hs := Handshake
 	hs.ProtocolVersion = uint(version)
 	plugin.Serve(&plugin.ServeConfig{

@@ -51,7 +51,7 @@ func (l *loop) train(ctx context.Context) error {
 	}()
 	cfg := train.Config{TaskID: l.cfg.EnvID, NumEnvs: l.cfg.NumEnvs, Seed: l.cfg.Seed,
 		EnvOptions: l.cfg.EnvParams, Hyper: l.cfg.Hyper(), Stop: l.opt.Stop}
-	if l.from != nil {
+	if l.from != nil && !l.from.fresh {
 		cfg.Resume = &l.from.ck.Train
 	}
 	hooks := train.Hooks{
@@ -91,8 +91,13 @@ func (l *loop) train(ctx context.Context) error {
 // the directory back to its resume point. Then the TensorBoard file
 // opens.
 func (l *loop) start() error {
-	if f := l.from; f != nil {
-		if err := rollBack(l.store, f.State); err != nil {
+	if f := l.from; f != nil && f.fresh {
+		if err := rollBack(l.store, f.State, false); err != nil {
+			return err
+		}
+		l.opt.Log.Info().Str("dir", l.store.Dir).Msg("no checkpoint yet: starting the run over")
+	} else if f != nil {
+		if err := rollBack(l.store, f.State, true); err != nil {
 			return err
 		}
 		l.update, l.step, l.snapshots, l.priorSeconds = f.State.Update, f.State.Step, f.State.Snapshots, f.State.Seconds
@@ -230,7 +235,7 @@ func (l *loop) checkpoint(ctx context.Context, ts *train.State, stopped bool) er
 	if err != nil {
 		return err
 	}
-	ck := checkpoint{Identity: Identity(l.cfg), Update: l.update, Step: l.step, Snapshots: l.snapshots,
+	ck := checkpoint{Format: checkpointFormat, Identity: Identity(l.cfg), Update: l.update, Step: l.step, Snapshots: l.snapshots,
 		Stopped: stopped, Train: *ts, Analysis: analysis}
 	data, err := encodeCheckpoint(ck)
 	if err != nil {
@@ -282,7 +287,7 @@ func (l *loop) saveAnalysis(ctx context.Context) ([]byte, error) {
 // loadAnalysis restores the analysis environment of a resumed run.
 func (l *loop) loadAnalysis(ctx context.Context) error {
 	b := l.from.ck.Analysis
-	if b == nil {
+	if l.from.fresh || b == nil {
 		return nil
 	}
 	st, ok := l.p.Env.(sdk.EnvStater)

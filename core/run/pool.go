@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/neuraltopology/neuraltopology/core/crashpoint"
 	"github.com/neuraltopology/neuraltopology/core/snapshot"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -83,6 +84,7 @@ func (p *pool) compute(j job) ([]snapshot.Result, float64, error) {
 		if err != nil {
 			return nil, time.Since(start).Seconds(), err
 		}
+		crashpoint.Hit("homology") // tests: killed between two clouds of a snapshot
 		out = append(out, r)
 	}
 	return out, time.Since(start).Seconds(), nil

@@ -1,12 +1,11 @@
 package run
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/tbevents"
 	"github.com/neuraltopology/neuraltopology/core/train"
+	"github.com/neuraltopology/neuraltopology/sdk/statebin"
 )
 
 // checkpoint is everything a run saves to continue exactly as if it had
@@ -21,6 +21,7 @@ import (
 // environments, pending actions, episode counters) and the analysis
 // environment's state, with the counters of the run around them.
 type checkpoint struct {
+	Format int // checkpointFormat
 	// Identity ties the checkpoint to the run that wrote it (Identity).
 	Identity                string
 	Update, Step, Snapshots int
@@ -28,6 +29,10 @@ type checkpoint struct {
 	Train                   train.State
 	Analysis                []byte // nil if the environment cannot save its state
 }
+
+// checkpointFormat is the version of checkpoint's layout; statebin
+// encodes fields by position, so any change to the struct bumps it.
+const checkpointFormat = 1
 
 // Identity names what determines a run's results: a SHA-256 of its
 // resolved config without the keys that do not (run_dir, snapshot_jobs).
@@ -46,6 +51,9 @@ var ResumeOverridable = []string{"snapshot_jobs"}
 type Resumption struct {
 	State runstore.State
 	ck    checkpoint
+	// fresh: the run was stopped before its first checkpoint, so it
+	// starts over (its state at step 0 is its config).
+	fresh bool
 }
 
 // CheckResume checks, writing nothing, that the run in store can be
@@ -65,11 +73,11 @@ func CheckResume(store *runstore.Store, cfg config.Config) (*Resumption, error) 
 		return nil, fmt.Errorf("resume: %w", err)
 	}
 	if st == nil {
-		return nil, fmt.Errorf("resume: %s has no checkpoint yet (%s)", store.Dir, runstore.StateFile)
+		return &Resumption{fresh: true}, nil
 	}
 	var ck checkpoint
-	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&ck); err != nil {
-		return nil, fmt.Errorf("resume: checkpoint %s is not readable: %v", st.Checkpoint, err)
+	if err := statebin.Unmarshal(payload, &ck); err != nil || ck.Format != checkpointFormat {
+		return nil, fmt.Errorf("resume: checkpoint %s is not a format %d run checkpoint of this nthost (%v)", st.Checkpoint, checkpointFormat, err)
 	}
 	if ck.Identity != Identity(cfg) {
 		return nil, fmt.Errorf("resume: checkpoint %s belongs to another run (its config differs from %s)", st.Checkpoint, store.Path(runstore.ConfigFile))
@@ -104,21 +112,26 @@ func configDiff(stored, cfg config.Config) string {
 	return "a resumed run keeps its config: " + strings.Join(diffs, "; ")
 }
 
-// encodeCheckpoint serialises ck; equal states give equal bytes.
+// encodeCheckpoint serialises ck with statebin, so equal states give
+// equal bytes (gob's type numbering depends on the process's history).
 func encodeCheckpoint(ck checkpoint) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&ck); err != nil {
+	b, err := statebin.Marshal(&ck)
+	if err != nil {
 		return nil, fmt.Errorf("encode checkpoint: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
-// rollBack removes what a run wrote after its resume point: log records
+// rollBack removes what a run wrote after its resume point (all of it
+// if the run has no checkpoint yet): log records
 // of later updates, diagrams and clouds of later snapshots, TensorBoard
 // events of later steps, checkpoints other than the resume point and the
 // one before it, and temporary files of interrupted writes. The resumed
 // run writes them again, identically.
-func rollBack(store *runstore.Store, st runstore.State) error {
+func rollBack(store *runstore.Store, st runstore.State, fromCheckpoint bool) error {
+	if !fromCheckpoint {
+		st.Step, st.Update = -1, -1 // drop everything
+	}
 	keep := func(line []byte) (bool, error) {
 		var r struct {
 			Update int `json:"update"`
@@ -126,7 +139,7 @@ func rollBack(store *runstore.Store, st runstore.State) error {
 		if err := json.Unmarshal(line, &r); err != nil {
 			return false, err
 		}
-		return r.Update <= st.Update, nil
+		return r.Update <= st.Update && fromCheckpoint, nil
 	}
 	for _, f := range []string{runstore.ScalarsFile, runstore.TopologyFile} {
 		if err := store.Rewrite(f, keep); err != nil {
@@ -135,6 +148,12 @@ func rollBack(store *runstore.Store, st runstore.State) error {
 	}
 	events, _ := filepath.Glob(store.Path("tb", "*tfevents*"))
 	for _, f := range events {
+		if !fromCheckpoint {
+			if err := os.Remove(f); err != nil {
+				return fmt.Errorf("resume: %w", err)
+			}
+			continue
+		}
 		if _, _, err := tbevents.Filter(f, func(e tbevents.Event) bool { return e.Step <= int64(st.Step) }); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}

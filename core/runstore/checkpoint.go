@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/neuraltopology/neuraltopology/core/crashpoint"
 )
 
 // State is the resume point written beside each checkpoint, in
@@ -69,13 +72,25 @@ func unseal(b []byte) ([]byte, error) {
 // Then older checkpoints are pruned (see Prune).
 func (s *Store) SaveCheckpoint(st State, payload []byte) error {
 	st.Checkpoint = checkpointName(st)
-	if err := s.WriteFile(st.Checkpoint, seal(payload)); err != nil {
+	sealed := seal(payload)
+	err := WriteAtomic(s.Path(st.Checkpoint), func(w io.Writer) error {
+		half := len(sealed) / 2
+		if _, err := w.Write(sealed[:half]); err != nil {
+			return err
+		}
+		crashpoint.Hit("checkpoint-write") // tests: killed mid-write
+		_, err := w.Write(sealed[half:])
+		return err
+	})
+	if err != nil {
 		return err
 	}
+	crashpoint.Hit("checkpoint-written") // tests: before latest.json names it
 	b, _ := json.MarshalIndent(st, "", " ")
 	if err := s.WriteFile(StateFile, b); err != nil {
 		return err
 	}
+	crashpoint.Hit("checkpoint-named") // tests: before older ones are pruned
 	s.Prune(st)
 	return nil
 }

@@ -1,19 +1,18 @@
 package ppo
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"fmt"
 	"sort"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
+	"github.com/neuraltopology/neuraltopology/sdk/statebin"
 )
 
 // checkpointMagic and checkpointVersion identify a checkpoint's format.
 const (
 	checkpointMagic   = "nt-algo-ppo checkpoint"
-	checkpointVersion = 1
+	checkpointVersion = 2 // 2: statebin instead of gob, so equal states give equal bytes
 )
 
 // checkpoint is everything a learner needs to continue bit for bit: the
@@ -70,11 +69,11 @@ func (p *learner) save() ([]byte, error) {
 		T: p.t, Obs: p.bObs, Act: p.bAct, LogP: p.bLogP, Val: p.bVal, Rew: p.bRew, Done: p.bDone,
 		Update: p.update, GlobalStep: p.globalStep, RNG: rng, PolicyRNG: prng,
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&ck); err != nil {
+	b, err := statebin.Marshal(&ck)
+	if err != nil {
 		return nil, fmt.Errorf("ppo: encode checkpoint: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // Load replaces the learner's state with a checkpoint made by Save. The
@@ -93,7 +92,7 @@ func (a *PPO) Load(ctx context.Context, data []byte) error {
 // loadLearner builds a learner from a checkpoint.
 func loadLearner(data []byte) (*learner, error) {
 	var ck checkpoint
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&ck); err != nil {
+	if err := statebin.Unmarshal(data, &ck); err != nil {
 		return nil, fmt.Errorf("ppo: checkpoint is not readable: %w", err)
 	}
 	if ck.Magic != checkpointMagic {

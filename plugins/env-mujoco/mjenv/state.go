@@ -1,14 +1,13 @@
 package mjenv
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"fmt"
 	"math"
 
 	"github.com/neuraltopology/neuraltopology/plugins/env-mujoco/mujoco"
 	"github.com/neuraltopology/neuraltopology/sdk"
+	"github.com/neuraltopology/neuraltopology/sdk/statebin"
 )
 
 // stateMagic and stateVersion identify a saved batch state's format.
@@ -16,6 +15,9 @@ const (
 	stateMagic   = "nt-env-mujoco state"
 	stateVersion = 1
 )
+
+// The state is encoded with statebin, not gob: equal states must give
+// equal bytes, which gob's per-process type numbering does not promise.
 
 // batchState is a batch as SaveState writes it: what identifies the batch
 // (so a state is never loaded into a different one), then each env.
@@ -66,11 +68,11 @@ func (e *Env) SaveState(ctx context.Context, handle int) ([]byte, error) {
 		b.task.Observe(in.data, obs)
 		st.Envs[i] = envState{Physics: in.data.State(), RNG: rng, Steps: in.steps, Return: in.ret, Warned: in.warned, Obs: obs}
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&st); err != nil {
+	out, err := statebin.Marshal(&st)
+	if err != nil {
 		return nil, fmt.Errorf("mujoco: encode state: %w", err)
 	}
-	return buf.Bytes(), nil
+	return out, nil
 }
 
 // LoadState replaces the state of batch handle with one SaveState made
@@ -83,7 +85,7 @@ func (e *Env) LoadState(ctx context.Context, handle int, data []byte) (sdk.Matri
 		return sdk.Matrix{}, err
 	}
 	var st batchState
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&st); err != nil {
+	if err := statebin.Unmarshal(data, &st); err != nil {
 		return sdk.Matrix{}, fmt.Errorf("mujoco: state is not readable: %w", err)
 	}
 	if st.Magic != stateMagic || st.Version != stateVersion {
