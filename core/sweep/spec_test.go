@@ -142,7 +142,7 @@ func TestStatusFromRunDir(t *testing.T) {
 	if st := m.TrialStatus(tr); st.State != StateStarted {
 		t.Fatalf("dir only: %+v", st)
 	}
-	os.WriteFile(filepath.Join(m.RunDir(tr), "checkpoints", "latest.json"), []byte(`{"update":1,"step":2048,"checkpoint":"checkpoints/x"}`), 0o644)
+	os.WriteFile(filepath.Join(m.RunDir(tr), "checkpoints", "latest.json"), []byte(`{"update":1,"step":2048,"checkpoint":"checkpoints/update_000001.ckpt"}`), 0o644)
 	if st := m.TrialStatus(tr); st.State != StateStopped || st.Step != 2048 {
 		t.Fatalf("checkpoint: %+v", st)
 	}
