@@ -97,18 +97,6 @@ func MustEuclidean(pts sdk.Matrix) sdk.Matrix {
 	return d
 }
 
-func isPrime(p int) bool {
-	if p < 2 {
-		return false
-	}
-	for q := 2; q*q <= p; q++ {
-		if p%q == 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // enclosingRadius is min over points of the largest distance to the
 // others: at that scale the complex is a cone, so all homology above
 // dimension 0 has died and one component is left.
@@ -135,7 +123,7 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	if p == 0 {
 		p = 2
 	}
-	if !isPrime(p) || p >= 1<<16 {
+	if !sdk.IsPrime(p) || p >= 1<<16 {
 		return nil, fmt.Errorf("rips: coefficient modulus %d is not a prime below 65536", opt.Coeff)
 	}
 	t := opt.Threshold

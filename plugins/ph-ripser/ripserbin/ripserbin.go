@@ -67,7 +67,7 @@ func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.D
 	if p == 0 {
 		p = 2
 	}
-	if !isPrime(p) {
+	if !sdk.IsPrime(p) {
 		return nil, fmt.Errorf("ripser: coefficient modulus %d is not a prime", opt.Coeff)
 	}
 	t := opt.Threshold
@@ -290,16 +290,4 @@ func singlePoint(maxDim int) []sdk.Diagram {
 	}
 	out[0].Pairs = [][2]float64{{0, math.Inf(1)}}
 	return out
-}
-
-func isPrime(p int) bool {
-	if p < 2 {
-		return false
-	}
-	for q := 2; q*q <= p; q++ {
-		if p%q == 0 {
-			return false
-		}
-	}
-	return true
 }
