@@ -274,6 +274,9 @@ func TestRunDirLockAndResumeChecks(t *testing.T) {
 			t.Fatal("no config.yaml after 2 minutes")
 		}
 	}
+	// Hold the run still while the others try: it keeps its lock, and on
+	// a quiet machine it would otherwise finish before they start.
+	syscall.Kill(s.cmd.Process.Pid, syscall.SIGSTOP)
 	for _, args := range [][]string{shortRun(runDir), {"--resume", runDir}} {
 		_, errs, code := nthost(t, dir, args...)
 		msg := strings.TrimSpace(errs)
@@ -282,6 +285,7 @@ func TestRunDirLockAndResumeChecks(t *testing.T) {
 			t.Errorf("%v while the run is going: exit %d, %q", args[:2], code, errs)
 		}
 	}
+	syscall.Kill(s.cmd.Process.Pid, syscall.SIGCONT)
 	if code := s.wait(t); code != 0 {
 		t.Fatalf("the locked run failed: %d\n%s", code, s.errb.String())
 	}

@@ -33,7 +33,7 @@ type groupRunner struct {
 	path string
 	cmd  *exec.Cmd
 
-	stdoutR, stderrR *os.File
+	stdoutR, stderrR *drainedPipe
 
 	mu      sync.Mutex
 	pid     int
@@ -82,7 +82,7 @@ func (g *groupRunner) Start(context.Context) error {
 		errR.Close()
 		return err
 	}
-	g.stdoutR, g.stderrR = outR, errR
+	g.stdoutR, g.stderrR = newDrainedPipe(outR), newDrainedPipe(errR)
 	g.mu.Lock()
 	g.pid = g.cmd.Process.Pid
 	g.mu.Unlock()
@@ -102,13 +102,44 @@ func (g *groupRunner) reap() {
 	// The group id cannot have been reused: it is ours until every member
 	// is gone, and members still alive are exactly what this kills.
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	time.Sleep(pipeGrace)
+	// Usually go-plugin's readers reach the end of both pipes at once;
+	// only a descendant outside the group that still holds the write ends
+	// makes us wait, and then no longer than pipeGrace.
+	grace := time.After(pipeGrace)
+	for _, p := range []*drainedPipe{g.stdoutR, g.stderrR} {
+		select {
+		case <-p.eof:
+		case <-grace:
+		}
+	}
 	// Closing unblocks go-plugin's readers if a descendant outside the
 	// group still holds the write ends.
 	g.stdoutR.Close()
 	g.stderrR.Close()
 	close(g.done)
 }
+
+// drainedPipe is the read end of a plugin's stdout or stderr that tells
+// when its reader has seen the end.
+type drainedPipe struct {
+	f    *os.File
+	once sync.Once
+	eof  chan struct{} // closed once a Read returned an error (EOF, closed)
+}
+
+func newDrainedPipe(f *os.File) *drainedPipe {
+	return &drainedPipe{f: f, eof: make(chan struct{})}
+}
+
+func (p *drainedPipe) Read(b []byte) (int, error) {
+	n, err := p.f.Read(b)
+	if err != nil {
+		p.once.Do(func() { close(p.eof) })
+	}
+	return n, err
+}
+
+func (p *drainedPipe) Close() error { return p.f.Close() }
 
 // Wait blocks until the plugin process has exited and been reaped.
 func (g *groupRunner) Wait(ctx context.Context) error {

@@ -93,7 +93,9 @@ func files(dir string) (map[string]bool, error) {
 			}
 			return nil
 		}
-		if rel == "timings.json" || rel == "report.html" {
+		// transport.json says how the host spoke to its plugins, which a
+		// resume may change (--in-process), not what the run computed.
+		if rel == "timings.json" || rel == "report.html" || rel == "transport.json" {
 			return nil
 		}
 		m[rel] = true
