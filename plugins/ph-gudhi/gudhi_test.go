@@ -203,16 +203,6 @@ func workerOf(pid int) int {
 	return 0
 }
 
-func running(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
 // TestKilledMidHomology kills the plugin while its forked worker computes.
 // The worker held the plugin's pipes and outlived it, and the host waited
 // forever (SIGINT ignored); now the call fails within a second naming the
@@ -249,10 +239,10 @@ func TestKilledMidHomology(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a call on a killed plugin hung")
 	}
-	for end := time.Now().Add(2 * time.Second); running(worker) && time.Now().Before(end); {
+	for end := time.Now().Add(2 * time.Second); plugintest.Running(worker) && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if running(worker) {
+	if plugintest.Running(worker) {
 		_ = syscall.Kill(worker, syscall.SIGKILL)
 		t.Fatalf("the worker (pid %d) outlived the killed plugin", worker)
 	}

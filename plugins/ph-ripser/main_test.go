@@ -35,16 +35,6 @@ func ripserChild(pid int) int {
 	return 0
 }
 
-func running(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
 // TestKilledMidHomology kills the plugin while ripser computes: the host's
 // call fails within a second naming the plugin, and ripser dies too (it
 // used to run on at 100% CPU, growing to gigabytes).
@@ -87,10 +77,10 @@ func TestKilledMidHomology(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a call on a killed plugin hung")
 	}
-	for end := time.Now().Add(2 * time.Second); running(child) && time.Now().Before(end); {
+	for end := time.Now().Add(2 * time.Second); plugintest.Running(child) && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if running(child) {
+	if plugintest.Running(child) {
 		_ = syscall.Kill(child, syscall.SIGKILL)
 		t.Fatalf("ripser (pid %d) outlived the killed plugin", child)
 	}

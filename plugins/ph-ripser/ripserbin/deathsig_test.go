@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/neuraltopology/neuraltopology/sdk/plugintest"
 )
 
 // childrenOf lists the pids whose parent is pid.
@@ -24,17 +26,6 @@ func childrenOf(pid int) []int {
 		}
 	}
 	return out
-}
-
-// running reports whether pid exists and is no zombie.
-func running(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // TestRipserDiesWithItsParent kills (SIGKILL, nothing can clean up) a
@@ -73,10 +64,10 @@ func TestRipserDiesWithItsParent(t *testing.T) {
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	for end := time.Now().Add(2 * time.Second); running(ripser) && time.Now().Before(end); {
+	for end := time.Now().Add(2 * time.Second); plugintest.Running(ripser) && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if running(ripser) {
+	if plugintest.Running(ripser) {
 		_ = exec.Command("kill", "-9", strconv.Itoa(ripser)).Run()
 		t.Fatalf("ripser (pid %d) outlived the process that started it", ripser)
 	}
