@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -224,26 +223,5 @@ func TestKilledMidHomology(t *testing.T) {
 	if worker == 0 {
 		t.Fatal("the plugin never forked its worker")
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	select {
-	case err := <-done:
-		if took := time.Since(killed); took > time.Second {
-			t.Errorf("the kill took %v to be reported, want under a second", took)
-		}
-		if err == nil || !strings.Contains(err.Error(), "nt-ph-gudhi") || !strings.Contains(err.Error(), "crashed") || strings.Contains(err.Error(), "\n") {
-			t.Fatalf("want one line naming the crashed plugin, got %q", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a call on a killed plugin hung")
-	}
-	for end := time.Now().Add(2 * time.Second); plugintest.Running(worker) && time.Now().Before(end); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if plugintest.Running(worker) {
-		_ = syscall.Kill(worker, syscall.SIGKILL)
-		t.Fatalf("the worker (pid %d) outlived the killed plugin", worker)
-	}
+	plugintest.KillMidCall(t, "nt-ph-gudhi", pid, worker, done)
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,26 +61,5 @@ func TestKilledMidHomology(t *testing.T) {
 		t.Fatal("the plugin never started ripser")
 	}
 	time.Sleep(500 * time.Millisecond)
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	select {
-	case err := <-done:
-		if took := time.Since(killed); took > time.Second {
-			t.Errorf("the kill took %v to be reported, want under a second", took)
-		}
-		if err == nil || !strings.Contains(err.Error(), "nt-ph-ripser") || !strings.Contains(err.Error(), "crashed") || strings.Contains(err.Error(), "\n") {
-			t.Fatalf("want one line naming the crashed plugin, got %q", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a call on a killed plugin hung")
-	}
-	for end := time.Now().Add(2 * time.Second); plugintest.Running(child) && time.Now().Before(end); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if plugintest.Running(child) {
-		_ = syscall.Kill(child, syscall.SIGKILL)
-		t.Fatalf("ripser (pid %d) outlived the killed plugin", child)
-	}
+	plugintest.KillMidCall(t, "nt-ph-ripser", pid, child, done)
 }
