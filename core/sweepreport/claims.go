@@ -41,7 +41,7 @@ func measureName(m string) string {
 
 // claims tests, for one group: (a) whether each net's total Betti number
 // rises or falls over training, (b) whether each hidden layer's Betti
-// number lies above the input's, (c) whether beta1 and beta2 move
+// number lies above or below the input's, (c) whether beta1 and beta2 move
 // together over training.
 func (g *Group) claims() []Claim {
 	var out []Claim
@@ -133,11 +133,18 @@ func (g *Group) ordering(net string, layer int, measure string) Claim {
 			}
 		}
 	}
+	// The statement takes the side the data lean to, as (a) and (c) do:
+	// "above: not supported, p = 1e-29" read as if nothing were found
+	// when the layer is reliably below the input.
+	where := "above"
+	if neg > pos {
+		where = "below"
+	}
 	p := stats.SignTest(pos, neg)
 	c := Claim{Group: g.Name, Kind: "b",
-		Statement: fmt.Sprintf("%s layer %d: %s above the input's", net, layer, measureName(measure)),
+		Statement: fmt.Sprintf("%s layer %d: %s %s the input's", net, layer, measureName(measure), where),
 		Test:      "two-sided sign test of layer minus input, paired over seeds and snapshots",
-		N:         pos + neg, P: p, Supported: pos > neg && p < Alpha,
+		N:         pos + neg, P: p, Supported: pos != neg && p < Alpha,
 		Statistic: fmt.Sprintf("above in %d, below in %d, equal in %d pairs", pos, neg, ties)}
 	if pos+neg == 0 {
 		c.P = math.NaN()

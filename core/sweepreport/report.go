@@ -227,7 +227,7 @@ th{background:#f3f3f3}.yes{color:#176d17;font-weight:bold}.no{color:#777}img{max
 CSVs: {{range .CSVs}}<a href="report/{{.}}">{{.}}</a> {{end}}</p>
 <h2>Claims and their tests</h2>
 <p>(a) does the total Betti number (sum over a net's hidden layers and dims) fall or rise over training;
-(b) is a hidden layer's Betti number (sum over dims) above the input's;
+(b) is a hidden layer's Betti number (sum over dims) above or below the input's;
 (c) do beta1 and beta2 move together over training. Each for the seed's fixed-scale Betti numbers and for the scale-free counts
 (bars longer than 10% of the cloud's diameter). With fewer than 6 seeds the sign test cannot reach p &lt; 0.05 whatever the data.</p>
 {{range .Groups}}

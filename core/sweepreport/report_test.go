@@ -15,7 +15,8 @@ import (
 
 // synthSweep makes a sweep of 6 seeds whose records are made up so each
 // claim's answer is known: every net's total Betti number rises with the
-// step, hidden layers carry more features than the input, and beta2
+// step, hidden layers 1 and 2 carry more features than the input and
+// layer 3 none (below the input), and beta2
 // follows beta1. Seed s adds s to the input's beta0 only.
 func synthSweep(t *testing.T) string {
 	t.Helper()
@@ -40,6 +41,7 @@ func synthSweep(t *testing.T) string {
 				{Step: step, Update: snap, Cloud: "input", Net: "input", Layer: 0, Summary: dims(seed, 0, 0)},
 				{Step: step, Update: snap, Cloud: "actor/1", Net: "actor", Layer: 1, Summary: dims(10, snap, snap)},
 				{Step: step, Update: snap, Cloud: "actor/2", Net: "actor", Layer: 2, Summary: dims(10, 2*snap, 2*snap)},
+				{Step: step, Update: snap, Cloud: "actor/3", Net: "actor", Layer: 3, Summary: dims(0, 0, 0)},
 			}
 			for _, r := range recs {
 				if err := st.Append(summary.TopologyFile, r); err != nil {
@@ -110,6 +112,12 @@ func TestBuildKnownClaims(t *testing.T) {
 	b := find("actor layer 2: Betti number above the input's")
 	if b["n"] != "30" || !strings.HasPrefix(b["statistic"], "above in 30, below in 0") || b["verdict"] != "supported at 0.05" {
 		t.Errorf("claim b: %v", b)
+	}
+	// (b) layer 3 (nothing) below the input in all 30 pairs: the statement
+	// takes the data's side.
+	b3 := find("actor layer 3: Betti number below the input's")
+	if b3["n"] != "30" || !strings.HasPrefix(b3["statistic"], "above in 0, below in 30") || b3["verdict"] != "supported at 0.05" {
+		t.Errorf("claim b, layer 3: %v", b3)
 	}
 	// (c) beta2 = beta1 in every seed: rho 1 per seed, combined rho 1.
 	c := find("actor: beta1 and beta2 (Betti number) move together over training")
