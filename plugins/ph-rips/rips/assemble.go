@@ -111,7 +111,7 @@ func diameterEdge(e *engine, vs []int32) int64 {
 	var r float32
 	for i := 1; i < len(vs); i++ {
 		for j := 0; j < i; j++ {
-			d := e.dist[int(vs[i])*e.n+int(vs[j])]
+			d := e.d32(vs[i], vs[j])
 			idx := e.binom[2][vs[i]] + int64(vs[j]) // vs increasing
 			if best < 0 || d > r || (d == r && idx < best) {
 				best, r = idx, d
@@ -132,29 +132,51 @@ func (x *edgeExpander) edgeIdx(u, v int32) int64 {
 // distance exactly r from a or b, joins it: the other edge of length r
 // must not have a smaller index.
 func (x *edgeExpander) tieOwned(v int32) bool {
-	row := x.e.dist[int(v)*x.e.n:]
-	if row[x.a] == x.r && x.edgeIdx(v, x.a) < x.eab {
+	e := x.e
+	if e.d32(v, x.a) == x.r && x.edgeIdx(v, x.a) < x.eab {
 		return false
 	}
-	return !(row[x.b] == x.r && x.edgeIdx(v, x.b) < x.eab)
+	return !(e.d32(v, x.b) == x.r && x.edgeIdx(v, x.b) < x.eab)
 }
 
 func (x *edgeExpander) expand(a, b int32) {
 	e := x.e
 	n := e.n
 	x.a, x.b = a, b
-	x.r = e.dist[int(a)*n+int(b)]
+	x.r = e.d32(a, b)
 	x.eab = e.binom[2][a] + int64(b)
 	x.checkPrev = x.prevEdge[x.eab]
 	r := x.r
-	ra, rb := e.dist[int(a)*n:(int(a)+1)*n], e.dist[int(b)*n:(int(b)+1)*n]
 	s := x.s[:0]
 	own := x.own[:0]
-	for v := n - 1; v >= 0; v-- {
-		if ra[v] <= r && rb[v] <= r && int32(v) != a && int32(v) != b {
-			s = append(s, int32(v))
-			// Ties with ab are rare; settle them here, once per apex.
-			own = append(own, (ra[v] != r && rb[v] != r) || x.tieOwned(int32(v)))
+	if e.dist == nil {
+		// S(ab) is in both lists: merge them (both decrease by vertex).
+		p, pe := e.nbOff[a], e.nbOff[a+1]
+		q, qe := e.nbOff[b], e.nbOff[b+1]
+		for p < pe && q < qe {
+			u, w := e.nb[p], e.nb[q]
+			switch {
+			case u > w:
+				p++
+			case w > u:
+				q++
+			default:
+				if da, db := e.nbD[p], e.nbD[q]; da <= r && db <= r {
+					s = append(s, u)
+					own = append(own, (da != r && db != r) || x.tieOwned(u))
+				}
+				p++
+				q++
+			}
+		}
+	} else {
+		ra, rb := e.dist[int(a)*n:(int(a)+1)*n], e.dist[int(b)*n:(int(b)+1)*n]
+		for v := n - 1; v >= 0; v-- {
+			if ra[v] <= r && rb[v] <= r && int32(v) != a && int32(v) != b {
+				s = append(s, int32(v))
+				// Ties with ab are rare; settle them here, once per apex.
+				own = append(own, (ra[v] != r && rb[v] != r) || x.tieOwned(int32(v)))
+			}
 		}
 	}
 	x.s, x.own = s, own
@@ -175,10 +197,15 @@ func (x *edgeExpander) extend(k, from int) {
 			continue
 		}
 		v := x.s[i]
-		row := e.dist[int(v)*e.n:]
 		ok := true
 		for _, c := range x.c[:k] {
-			if d := row[c]; d > x.r || (d == x.r && x.edgeIdx(v, c) < x.eab) {
+			var d float32
+			if e.dist != nil {
+				d = e.dist[int(v)*e.n+int(c)]
+			} else {
+				d = e.sparseD(v, c)
+			}
+			if d > x.r || (d == x.r && x.edgeIdx(v, c) < x.eab) {
 				ok = false
 				break
 			}
@@ -225,6 +252,14 @@ func (x *edgeExpander) visit() {
 // closeTo reports whether v is within r of every vertex in cs other than
 // skip (skip < 0: none) and is not one of them.
 func (x *edgeExpander) closeTo(v int32, cs []int32, skip int32) bool {
+	if x.e.dist == nil {
+		for _, c := range cs {
+			if c != skip && x.e.sparseD(v, c) > x.r { // +Inf if c == v
+				return false
+			}
+		}
+		return true
+	}
 	row := x.e.dist[int(v)*x.e.n:]
 	for _, c := range cs {
 		if c == skip {
@@ -311,12 +346,11 @@ func (x *edgeExpander) rEdgeAvoiding(vs []int32, w, extra int32) bool {
 		if u == w {
 			continue
 		}
-		row := e.dist[int(u)*e.n:]
-		if extra >= 0 && row[extra] == x.r {
+		if extra >= 0 && e.d32(u, extra) == x.r {
 			return true
 		}
 		for _, v := range vs[:i] {
-			if v != w && row[v] == x.r {
+			if v != w && e.d32(u, v) == x.r {
 				return true
 			}
 		}
