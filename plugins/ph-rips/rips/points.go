@@ -37,10 +37,11 @@ func ComputePoints(ctx context.Context, pts *sdk.Matrix, opt Options) ([]sdk.Dia
 	if n > 1 && !math.IsInf(cfg.t, 1) && forceForm != "dense" {
 		t32 := float32(cfg.t)
 		// Stop collecting once the pairs are too many for the sparse form
-		// to pay (useSparse); the dense path then takes over.
+		// to pay (useSparse, which counts both directions); the dense
+		// path then takes over.
 		limit := int64(-1)
 		if forceForm == "" {
-			limit = int64(n) * int64(n) / 128
+			limit = int64(n) * int64(n) / 32
 		}
 		edges, enc, ok, err := pointPairs(ctx, *pts, t32, limit)
 		if err != nil {

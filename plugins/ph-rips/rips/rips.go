@@ -145,10 +145,12 @@ var forceForm = ""
 // is no caller's matrix to read them from). The matrix buys one load per
 // distance where the lists need a binary search or a merge, which pays
 // while the matrix is not much bigger than the lists; once it is more
-// than 4x their size (fewer than 1 pair in 16 within the threshold,
-// as on thresholded clouds of thousands of points) it is the memory
-// peak, and faulting it in alone cost seconds of system time
-// (cyclo-octane-like, docs/benchmarks.md), so the lists win.
+// than 4x their size (edges counted both ways: fewer than 1 pair in 16
+// within the threshold, as on the thresholded clouds of thousands of
+// points: clifford-torus 1 in 27, o3_4096 1 in 36, cyclo-octane-like 1
+// in 208) it is the memory peak, and faulting it in alone cost seconds
+// of system time (cyclo-octane-like, docs/benchmarks.md), so the lists
+// win. edges counts directed edges.
 func useSparse(n int, edges int64) bool {
 	switch forceForm {
 	case "dense":
@@ -156,7 +158,7 @@ func useSparse(n int, edges int64) bool {
 	case "sparse":
 		return true
 	}
-	return 16*16*edges < 4*int64(n)*int64(n)
+	return 16*edges < int64(n)*int64(n)
 }
 
 func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagram, error) {
