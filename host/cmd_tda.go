@@ -14,6 +14,7 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/plots"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/summary"
+	"github.com/neuraltopology/neuraltopology/plugins/dist-euclid/euclid"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -73,7 +74,14 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
+	cl, err := a.open(ctx, sdk.KindPH, *ph)
+	if err != nil {
+		return err
+	}
 	var dm sdk.Matrix
+	// direct: the points go to the ph plugin as they are (see below).
+	var direct *sdk.Matrix
+	diameter := math.NaN()
 	input := *distances
 	if *points != "" {
 		input = *points
@@ -89,11 +97,23 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		res, err := computeDistances(ctx, a, *dist, pts, distArgs{k: *k, kSet: flagSet(fs, "k"), params: distParams})
-		if err != nil {
-			return err
+		// With a threshold, a ph plugin that takes points computes
+		// Euclidean distances itself and needs only the pairs within
+		// it (rips: neighbour lists, no n x n matrix anywhere), where the
+		// euclid plugin would send the whole matrix through the host.
+		if *dist == "euclid" && *threshold > 0 && len(distParams) == 0 && !flagSet(fs, "k") && sdk.TakesInput(cl.Info, "points") {
+			if err := euclid.CheckPoints(pts); err != nil {
+				return fmt.Errorf("%s: %v", input, err)
+			}
+			direct = &pts
+			diameter = pointsDiameter(pts)
+		} else {
+			res, err := computeDistances(ctx, a, *dist, pts, distArgs{k: *k, kSet: flagSet(fs, "k"), params: distParams})
+			if err != nil {
+				return err
+			}
+			dm = res.Distances
 		}
-		dm = res.Distances
 	} else if *inputFormat != "" {
 		in, err := matio.ReadRipserFile(*distances, *inputFormat)
 		if err != nil {
@@ -114,10 +134,6 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		}
 		dm = m
 	}
-	cl, err := a.open(ctx, sdk.KindPH, *ph)
-	if err != nil {
-		return err
-	}
 	h, err := cl.PH()
 	if err != nil {
 		return err
@@ -131,7 +147,13 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	if !sdk.SupportsCoeff(cl.Info, *coeff) {
 		return fmt.Errorf("--coeff %d: ph plugin %q does not declare it (capability %s=%q)", *coeff, *ph, sdk.CapCoeff, cl.Info.Capabilities[sdk.CapCoeff])
 	}
-	ds, err := h.Compute(ctx, sdk.HomologyRequest{Distances: &dm, MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Params: phParams})
+	req := sdk.HomologyRequest{Distances: &dm, MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Params: phParams}
+	if direct != nil {
+		req.Distances, req.Points = nil, direct
+	} else {
+		diameter = summary.Diameter(dm)
+	}
+	ds, err := h.Compute(ctx, req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", input, err)
 	}
@@ -163,7 +185,7 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
-	sum := summary.Summarize(ds, summary.Diameter(dm), summary.Options{BettiScale: *bettiAt})
+	sum := summary.Summarize(ds, diameter, summary.Options{BettiScale: *bettiAt})
 	betti := make([]int, sum.MaxDim()+1)
 	for k := range betti {
 		betti[k] = sum.Betti(k)
@@ -178,6 +200,28 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		}
 		parts = append(parts, fmt.Sprintf("H%d: %d pairs (%d infinite)", d.Dim, len(d.Pairs), inf))
 	}
-	fmt.Fprintf(a.stderr, "%s: %d points; %s; Betti numbers at %g: %v\n", input, dm.Rows, strings.Join(parts, ", "), *bettiAt, betti)
+	npts := dm.Rows
+	if direct != nil {
+		npts = direct.Rows
+	}
+	fmt.Fprintf(a.stderr, "%s: %d points; %s; Betti numbers at %g: %v\n", input, npts, strings.Join(parts, ", "), *bettiAt, betti)
 	return nil
+}
+
+// pointsDiameter is the largest Euclidean distance between rows of pts,
+// found without storing the distances.
+func pointsDiameter(pts sdk.Matrix) float64 {
+	m := 0.0
+	for i := range pts.Rows {
+		xi := pts.Row(i)
+		for j := i + 1; j < pts.Rows; j++ {
+			var s float64
+			for k, v := range pts.Row(j) {
+				t := xi[k] - v
+				s += t * t
+			}
+			m = max(m, s)
+		}
+	}
+	return math.Sqrt(m)
 }

@@ -2,6 +2,7 @@ package rips
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -102,6 +103,60 @@ type edgeExpander struct {
 	vs        [maxVerts]int32
 	sc        scratch
 	out       []column
+	// Sparse form only: the distances from a, b and the chosen extra
+	// vertices c[:filled], scattered into n-long rows (+Inf elsewhere)
+	// while they are in use, so the many lookups among the vertices of
+	// one edge's simplices are loads, not searches (40% of the sparse
+	// form's time on o3_1024 went to those searches).
+	rowA, rowB []float32
+	rowC       [maxVerts][]float32
+	filled     int
+}
+
+// scatter writes u's neighbour distances into row (val true) or resets
+// them to +Inf.
+func (x *edgeExpander) scatter(row []float32, u int32, val bool) {
+	e := x.e
+	inf := float32(math.Inf(1))
+	for k := e.nbOff[u]; k < e.nbOff[u+1]; k++ {
+		if val {
+			row[e.nb[k]] = e.nbD[k]
+		} else {
+			row[e.nb[k]] = inf
+		}
+	}
+}
+
+func infRow(n int) []float32 {
+	r := make([]float32, n)
+	for i := range r {
+		r[i] = float32(math.Inf(1))
+	}
+	return r
+}
+
+// d is the distance of u and v (+Inf beyond the threshold in the
+// sparse form), read from a scattered row when one end has one.
+func (x *edgeExpander) d(u, v int32) float32 {
+	e := x.e
+	if e.dist != nil {
+		return e.dist[int(u)*e.n+int(v)]
+	}
+	for range 2 {
+		switch u {
+		case x.a:
+			return x.rowA[v]
+		case x.b:
+			return x.rowB[v]
+		}
+		for j, c := range x.c[:x.filled] {
+			if c == u {
+				return x.rowC[j][v]
+			}
+		}
+		u, v = v, u
+	}
+	return e.sparseD(u, v)
 }
 
 // diameterEdge is the index of the youngest edge of the simplex vs: the
@@ -111,7 +166,7 @@ func diameterEdge(e *engine, vs []int32) int64 {
 	var r float32
 	for i := 1; i < len(vs); i++ {
 		for j := 0; j < i; j++ {
-			d := e.dist[int(vs[i])*e.n+int(vs[j])]
+			d := e.d32(vs[i], vs[j])
 			idx := e.binom[2][vs[i]] + int64(vs[j]) // vs increasing
 			if best < 0 || d > r || (d == r && idx < best) {
 				best, r = idx, d
@@ -132,29 +187,60 @@ func (x *edgeExpander) edgeIdx(u, v int32) int64 {
 // distance exactly r from a or b, joins it: the other edge of length r
 // must not have a smaller index.
 func (x *edgeExpander) tieOwned(v int32) bool {
-	row := x.e.dist[int(v)*x.e.n:]
-	if row[x.a] == x.r && x.edgeIdx(v, x.a) < x.eab {
+	if x.d(x.a, v) == x.r && x.edgeIdx(v, x.a) < x.eab {
 		return false
 	}
-	return !(row[x.b] == x.r && x.edgeIdx(v, x.b) < x.eab)
+	return !(x.d(x.b, v) == x.r && x.edgeIdx(v, x.b) < x.eab)
 }
 
 func (x *edgeExpander) expand(a, b int32) {
 	e := x.e
 	n := e.n
 	x.a, x.b = a, b
-	x.r = e.dist[int(a)*n+int(b)]
+	x.r = e.d32(a, b)
 	x.eab = e.binom[2][a] + int64(b)
 	x.checkPrev = x.prevEdge[x.eab]
 	r := x.r
-	ra, rb := e.dist[int(a)*n:(int(a)+1)*n], e.dist[int(b)*n:(int(b)+1)*n]
 	s := x.s[:0]
 	own := x.own[:0]
-	for v := n - 1; v >= 0; v-- {
-		if ra[v] <= r && rb[v] <= r && int32(v) != a && int32(v) != b {
-			s = append(s, int32(v))
-			// Ties with ab are rare; settle them here, once per apex.
-			own = append(own, (ra[v] != r && rb[v] != r) || x.tieOwned(int32(v)))
+	if e.dist == nil {
+		if x.rowA == nil {
+			x.rowA, x.rowB = infRow(n), infRow(n)
+			for j := range x.dim {
+				x.rowC[j] = infRow(n)
+			}
+		}
+		x.scatter(x.rowA, a, true)
+		x.scatter(x.rowB, b, true)
+		defer x.scatter(x.rowB, b, false)
+		defer x.scatter(x.rowA, a, false)
+		// S(ab) is in both lists: merge them (both decrease by vertex).
+		p, pe := e.nbOff[a], e.nbOff[a+1]
+		q, qe := e.nbOff[b], e.nbOff[b+1]
+		for p < pe && q < qe {
+			u, w := e.nb[p], e.nb[q]
+			switch {
+			case u > w:
+				p++
+			case w > u:
+				q++
+			default:
+				if da, db := e.nbD[p], e.nbD[q]; da <= r && db <= r {
+					s = append(s, u)
+					own = append(own, (da != r && db != r) || x.tieOwned(u))
+				}
+				p++
+				q++
+			}
+		}
+	} else {
+		ra, rb := e.dist[int(a)*n:(int(a)+1)*n], e.dist[int(b)*n:(int(b)+1)*n]
+		for v := n - 1; v >= 0; v-- {
+			if ra[v] <= r && rb[v] <= r && int32(v) != a && int32(v) != b {
+				s = append(s, int32(v))
+				// Ties with ab are rare; settle them here, once per apex.
+				own = append(own, (ra[v] != r && rb[v] != r) || x.tieOwned(int32(v)))
+			}
 		}
 	}
 	x.s, x.own = s, own
@@ -175,10 +261,15 @@ func (x *edgeExpander) extend(k, from int) {
 			continue
 		}
 		v := x.s[i]
-		row := e.dist[int(v)*e.n:]
 		ok := true
 		for _, c := range x.c[:k] {
-			if d := row[c]; d > x.r || (d == x.r && x.edgeIdx(v, c) < x.eab) {
+			var d float32
+			if e.dist != nil {
+				d = e.dist[int(v)*e.n+int(c)]
+			} else {
+				d = x.d(c, v)
+			}
+			if d > x.r || (d == x.r && x.edgeIdx(v, c) < x.eab) {
 				ok = false
 				break
 			}
@@ -189,6 +280,12 @@ func (x *edgeExpander) extend(k, from int) {
 		x.c[k] = v
 		if k+1 == need {
 			x.visit()
+		} else if e.dist == nil {
+			x.scatter(x.rowC[k], v, true)
+			x.filled = k + 1
+			x.extend(k+1, i+1)
+			x.filled = k
+			x.scatter(x.rowC[k], v, false)
 		} else {
 			x.extend(k+1, i+1)
 		}
@@ -225,6 +322,14 @@ func (x *edgeExpander) visit() {
 // closeTo reports whether v is within r of every vertex in cs other than
 // skip (skip < 0: none) and is not one of them.
 func (x *edgeExpander) closeTo(v int32, cs []int32, skip int32) bool {
+	if x.e.dist == nil {
+		for _, c := range cs {
+			if c != skip && x.d(c, v) > x.r { // +Inf if c == v
+				return false
+			}
+		}
+		return true
+	}
 	row := x.e.dist[int(v)*x.e.n:]
 	for _, c := range cs {
 		if c == skip {
@@ -306,17 +411,15 @@ func (x *edgeExpander) youngestRemoved(vs []int32) int32 {
 // rEdgeAvoiding reports whether vs plus extra (if >= 0), without w, has
 // an edge of length exactly r.
 func (x *edgeExpander) rEdgeAvoiding(vs []int32, w, extra int32) bool {
-	e := x.e
 	for i, u := range vs {
 		if u == w {
 			continue
 		}
-		row := e.dist[int(u)*e.n:]
-		if extra >= 0 && row[extra] == x.r {
+		if extra >= 0 && x.d(u, extra) == x.r {
 			return true
 		}
 		for _, v := range vs[:i] {
-			if v != w && row[v] == x.r {
+			if v != w && x.d(u, v) == x.r {
 				return true
 			}
 		}

@@ -47,3 +47,22 @@ func BenchmarkSuiteQuick(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkForms runs a thresholded row in each form of the engine
+// (one worker, so the time is CPU time), to see what the sparse form's
+// lookups cost where useSparse has a choice.
+func BenchmarkForms(b *testing.B) {
+	pts := workloads.O3(1024, 1)
+	d := MustEuclidean(pts)
+	for _, form := range []string{"dense", "sparse"} {
+		b.Run("o3_1024-thr1.8-dim3/"+form, func(b *testing.B) {
+			withForm(form, func() {
+				for b.Loop() {
+					if _, err := Compute(context.Background(), &d, Options{MaxDim: 3, Threshold: 1.8, Workers: 1}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}

@@ -10,18 +10,30 @@ import (
 // workers: float32 distances (what Ripser stores, half the memory and
 // cache footprint of float64), the neighbour graph below the threshold,
 // and the binomial table of the combinatorial number system.
+//
+// Distances are held in one of two forms (see useSparse for the choice).
+// Dense: the full n x n float32 matrix, one load per lookup. Sparse: no
+// matrix at all; the neighbour lists carry the distances, and a pair
+// absent from them is beyond the threshold. On thresholded inputs with
+// many points the lists are a small fraction of n*n.
 type engine struct {
 	n      int
 	maxDim int
 	p      int32
 	thr    float32
-	// dist is the full n x n matrix in float32; rows are contiguous so a
-	// scan over candidate vertices reads memory in order.
+	// dist is the full n x n matrix in float32 (nil when sparse); rows
+	// are contiguous so a scan over candidate vertices reads memory in
+	// order.
 	dist []float32
 	// nb[nbOff[u]:nbOff[u+1]] are the neighbours v != u with
 	// dist(u,v) <= thr, in decreasing vertex order.
 	nbOff []int32
 	nb    []int32
+	// nbD holds the float32 distances of nb (sparse engines only), and
+	// nbD64 the caller's float64 ones when there is no dense float64
+	// matrix d64 to read them from.
+	nbD   []float32
+	nbD64 []float64
 	// byD[nbOff[u]:nbOff[u+1]] are the same neighbours sorted by
 	// increasing distance, with those distances in byDd; used to find
 	// every vertex within a given radius of u without a full scan.
@@ -53,8 +65,6 @@ func newEngine(d []float64, n, maxDim int, thr float32, p int) *engine {
 		e.nbOff[u+1] = int32(cnt)
 	}
 	e.nb = make([]int32, cnt)
-	e.byD = make([]int32, cnt)
-	e.byDd = make([]float32, cnt)
 	for u := 0; u < n; u++ {
 		row := e.dist[u*n : (u+1)*n]
 		k := e.nbOff[u]
@@ -64,13 +74,52 @@ func newEngine(d []float64, n, maxDim int, thr float32, p int) *engine {
 				k++
 			}
 		}
-		lst := e.byD[e.nbOff[u]:e.nbOff[u+1]]
-		copy(lst, e.nb[e.nbOff[u]:e.nbOff[u+1]])
-		sort.Slice(lst, func(a, b int) bool { return row[lst[a]] < row[lst[b]] })
-		for i, v := range lst {
-			e.byDd[int(e.nbOff[u])+i] = row[v]
+	}
+	e.sortByDistance(func(u int, k int32) float32 { return e.dist[u*n+int(e.nb[k])] })
+	e.tables(p)
+	return e
+}
+
+// newSparseEngine builds an engine on neighbour lists alone (adj), with
+// d64 the caller's dense float64 matrix if there is one (else the lists'
+// own float64 distances are used).
+func newSparseEngine(adj *adjacency, d64 []float64, maxDim int, thr float32, p int) *engine {
+	e := &engine{n: adj.n, maxDim: maxDim, p: int32(p), thr: thr, d64: d64,
+		nbOff: adj.off, nb: adj.nb, nbD: adj.d, nbD64: adj.d64}
+	if d64 != nil {
+		e.nbD64 = nil
+	}
+	e.sortByDistance(func(_ int, k int32) float32 { return e.nbD[k] })
+	e.tables(p)
+	return e
+}
+
+// sortByDistance fills byD and byDd from nb, dk(u, k) being the distance
+// of the neighbour nb[k] of u.
+func (e *engine) sortByDistance(dk func(u int, k int32) float32) {
+	cnt := len(e.nb)
+	e.byD = make([]int32, cnt)
+	e.byDd = make([]float32, cnt)
+	var ks []int32
+	for u := 0; u < e.n; u++ {
+		a, b := e.nbOff[u], e.nbOff[u+1]
+		ks = ks[:0]
+		for k := a; k < b; k++ {
+			ks = append(ks, k)
+		}
+		// Stable on the decreasing vertex order, so equal distances keep
+		// one order whichever form the engine has.
+		sort.SliceStable(ks, func(i, j int) bool { return dk(u, ks[i]) < dk(u, ks[j]) })
+		for i, k := range ks {
+			e.byD[int(a)+i] = e.nb[k]
+			e.byDd[int(a)+i] = dk(u, k)
 		}
 	}
+}
+
+// tables fills the binomial table and the inverses mod p.
+func (e *engine) tables(p int) {
+	n, maxDim := e.n, e.maxDim
 	e.binom = make([][]int64, maxDim+3)
 	for k := range e.binom {
 		e.binom[k] = make([]int64, n+1)
@@ -89,7 +138,50 @@ func newEngine(d []float64, n, maxDim int, thr float32, p int) *engine {
 	for a := 1; a < p; a++ {
 		e.inv[a] = int32(powMod(a, p-2, p)) // Fermat: a^(p-2) = 1/a mod p
 	}
-	return e
+}
+
+// find returns the position k of v in u's neighbour list, or -1.
+func (e *engine) find(u, v int32) int32 {
+	lo, hi := e.nbOff[u], e.nbOff[u+1]
+	// The list decreases: find the first entry <= v.
+	for lo < hi {
+		m := int32(uint32(lo+hi) >> 1)
+		if e.nb[m] > v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < e.nbOff[u+1] && e.nb[lo] == v {
+		return lo
+	}
+	return -1
+}
+
+// d32 is the float32 distance of u and v; in a sparse engine pairs
+// beyond the threshold (and u == v) read as +Inf, which every caller
+// treats as "not within r".
+func (e *engine) d32(u, v int32) float32 {
+	if e.dist != nil {
+		return e.dist[int(u)*e.n+int(v)]
+	}
+	return e.sparseD(u, v)
+}
+
+func (e *engine) sparseD(u, v int32) float32 {
+	if k := e.find(u, v); k >= 0 {
+		return e.nbD[k]
+	}
+	return float32(math.Inf(1))
+}
+
+// dist64 is the caller's float64 distance of u and v, for reporting
+// births and deaths; u and v must be within the threshold.
+func (e *engine) dist64(u, v int32) float64 {
+	if e.d64 != nil {
+		return e.d64[int(u)*e.n+int(v)]
+	}
+	return e.nbD64[e.find(u, v)]
 }
 
 func powMod(a, k, p int) int {
@@ -139,6 +231,14 @@ func (e *engine) index(vs []int32) int64 {
 func (e *engine) diam(vs []int32) float32 {
 	var d float32
 	n := e.n
+	if e.dist == nil {
+		for i := 1; i < len(vs); i++ {
+			for j := 0; j < i; j++ {
+				d = max(d, e.sparseD(vs[i], vs[j]))
+			}
+		}
+		return d
+	}
 	for i := 1; i < len(vs); i++ {
 		row := e.dist[int(vs[i])*n:]
 		for j := 0; j < i; j++ {
@@ -156,7 +256,7 @@ func (e *engine) diam64(vs []int32) float64 {
 	var d float64
 	for i := 1; i < len(vs); i++ {
 		for j := 0; j < i; j++ {
-			if x := e.d64[int(vs[i])*e.n+int(vs[j])]; x > d {
+			if x := e.dist64(vs[i], vs[j]); x > d {
 				d = x
 			}
 		}
@@ -170,6 +270,9 @@ func (e *engine) diam64(vs []int32) float64 {
 // ordered by index, and index grows with the added vertex.
 func (e *engine) maxCoface(vs []int32, r float32, lo int32) int32 {
 	n := e.n
+	if e.dist == nil {
+		return e.maxCofaceSparse(vs, r, lo)
+	}
 	// The vertex with the fewest neighbours within r bounds the search.
 	best, bestCnt := 0, math.MaxInt
 	for i, u := range vs {
@@ -246,6 +349,7 @@ type scratch struct {
 	below      [maxVerts]int64
 	above      [maxVerts]int64
 	rows       [maxVerts][]float32
+	cur, end   [maxVerts]int32 // list cursors of the sparse coboundary
 }
 
 // youngestFacet returns the facet of the simplex with vertices vs
@@ -333,6 +437,10 @@ func (e *engine) cofaceSign(vs []int32, v int32) int32 {
 // pushCoboundary adds coef times the coboundary of the simplex vs
 // (diameter r) to h, restricted to cofaces within the threshold.
 func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32, sc *scratch) {
+	if e.dist == nil {
+		e.pushCoboundarySparse(h, vs, r, coef, sc)
+		return
+	}
 	k := len(vs)
 	n := e.n
 	// idx(vs+{v}) with j vertices of vs below v is
@@ -428,6 +536,10 @@ func (e *engine) forEachSimplex(top int32, dim int, cand [][]int32, fn func(vs [
 }
 
 func (e *engine) cliques(l, dim int, vs []int32, rs []float32, cand [][]int32, fn func(vs []int32, r float32)) {
+	if e.dist == nil {
+		e.cliquesSparse(l, dim, vs, rs, cand, fn)
+		return
+	}
 	n := e.n
 	for _, v := range cand[l] {
 		vs[l] = v

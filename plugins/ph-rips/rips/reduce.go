@@ -22,7 +22,7 @@ func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deat
 	for u := 1; u < n; u++ {
 		for _, v := range e.nb[e.nbOff[u]:e.nbOff[u+1]] {
 			if v < int32(u) {
-				edges = append(edges, column{idx: e.binom[2][u] + int64(v), diam: e.dist[u*n+int(v)]})
+				edges = append(edges, column{idx: e.binom[2][u] + int64(v), diam: e.d32(int32(u), v)})
 			}
 		}
 	}
@@ -69,7 +69,7 @@ func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deat
 		deathEdge[c.idx] = true
 		essential--
 		if c.diam > 0 {
-			pairs = append(pairs, e.d64[int(vs[1])*n+int(vs[0])])
+			pairs = append(pairs, e.dist64(vs[1], vs[0]))
 		}
 	}
 	return pairs, essential, deathEdge, nil

@@ -73,18 +73,6 @@ func Compute(ctx context.Context, d *sdk.Matrix, opt Options) ([]sdk.Diagram, er
 	return compute(ctx, d.Data, d.Rows, opt)
 }
 
-// ComputePoints is Compute on the Euclidean distances of the rows of pts.
-func ComputePoints(ctx context.Context, pts *sdk.Matrix, opt Options) ([]sdk.Diagram, error) {
-	if pts == nil {
-		return nil, fmt.Errorf("rips: no point cloud given")
-	}
-	d, err := euclid.Matrix(*pts)
-	if err != nil {
-		return nil, fmt.Errorf("rips: point cloud: %w", err)
-	}
-	return compute(ctx, d.Data, d.Rows, opt)
-}
-
 // MustEuclidean returns the n x n Euclidean distance matrix of the rows of
 // pts (dist-euclid's computation) for tests and benchmarks that build
 // their own clouds. Like regexp.MustCompile it panics on bad input (NaN,
@@ -112,50 +100,121 @@ func enclosingRadius(d []float64, n int) float64 {
 	return r
 }
 
-func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagram, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
+// settings are the validated options common to every input form.
+type settings struct {
+	p       int
+	t       float64 // +Inf when none given
+	limit   int64
+	workers int
+}
+
+func validate(opt Options) (settings, error) {
 	if opt.MaxDim < 0 {
-		return nil, fmt.Errorf("rips: max dimension %d is negative", opt.MaxDim)
+		return settings{}, fmt.Errorf("rips: max dimension %d is negative", opt.MaxDim)
 	}
 	p := opt.Coeff
 	if p == 0 {
 		p = 2
 	}
 	if !sdk.IsPrime(p) || p >= 1<<16 {
-		return nil, fmt.Errorf("rips: coefficient modulus %d is not a prime below 65536", opt.Coeff)
+		return settings{}, fmt.Errorf("rips: coefficient modulus %d is not a prime below 65536", opt.Coeff)
 	}
 	t := opt.Threshold
 	if math.IsNaN(t) || t < 0 {
-		return nil, fmt.Errorf("rips: threshold %v is not a non-negative number", t)
-	}
-	if n == 1 {
-		return singlePoint(opt.MaxDim), nil
+		return settings{}, fmt.Errorf("rips: threshold %v is not a non-negative number", t)
 	}
 	if t == 0 || math.IsInf(t, 1) {
 		t = math.Inf(1)
 	}
-	t = min(t, enclosingRadius(d, n))
 	limit := opt.MemoryLimit
 	if limit <= 0 {
 		// What the machine has free, not MemTotal: a limit above what can
 		// be had let the OOM killer end computations instead of this check.
 		limit = sdk.MemoryBudget()
 	}
+	return settings{p: p, t: t, limit: limit, workers: defaultWorkers(opt.Workers)}, nil
+}
+
+// forceForm overrides useSparse in tests: "dense", "sparse" or "".
+var forceForm = ""
+
+// useSparse chooses the engine's form by memory. The dense form holds
+// the n x n float32 matrix (4n^2 bytes) beside the neighbour lists
+// (12 bytes per directed edge); the sparse form holds only the lists
+// with their distances (16, or 24 with the float64 values when there
+// is no caller's matrix to read them from). The matrix buys one load per
+// distance where the lists need a binary search or a merge, which pays
+// while the matrix is not much bigger than the lists; once it is more
+// than 4x their size (edges counted both ways: fewer than 1 pair in 16
+// within the threshold, as on the thresholded clouds of thousands of
+// points: clifford-torus 1 in 27, o3_4096 1 in 36, cyclo-octane-like 1
+// in 208) it is the memory peak, and faulting it in alone cost seconds
+// of system time (cyclo-octane-like, docs/benchmarks.md), so the lists
+// win. edges counts directed edges.
+func useSparse(n int, edges int64) bool {
+	switch forceForm {
+	case "dense":
+		return false
+	case "sparse":
+		return true
+	}
+	return 16*edges < int64(n)*int64(n)
+}
+
+func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagram, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cfg, err := validate(opt)
+	if err != nil {
+		return nil, err
+	}
+	if n == 1 {
+		return singlePoint(opt.MaxDim), nil
+	}
+	t := min(cfg.t, enclosingRadius(d, n))
 	// n points span no simplex above dimension n-1: the diagrams beyond
 	// are empty and cost nothing.
 	top := min(opt.MaxDim, n-1)
-	if err := checkSize(d, n, top, t, limit); err != nil {
+	deg := lowerDegrees(d, n, float32(t))
+	if err := checkSize(deg, n, top, t, cfg.limit); err != nil {
 		return nil, err
 	}
-	workers := defaultWorkers(opt.Workers)
+	var edges int64
+	for _, g := range deg {
+		edges += int64(g)
+	}
 	tr := newTracer()
-	e := newEngine(d, n, top, float32(t), p)
-	e.memLimit = limit
-	tr.mark("setup")
+	var e *engine
+	if useSparse(n, 2*edges) {
+		e = newSparseEngine(adjacencyFromMatrix(d, n, float32(t)), d, top, float32(t), cfg.p)
+		tr.mark(fmt.Sprintf("setup (sparse, %d edges)", edges))
+	} else {
+		e = newEngine(d, n, top, float32(t), cfg.p)
+		tr.mark(fmt.Sprintf("setup (dense, %d edges)", edges))
+	}
+	e.memLimit = cfg.limit
+	return e.run(ctx, tr, opt.MaxDim, cfg.workers)
+}
 
-	out := make([]sdk.Diagram, opt.MaxDim+1)
+// lowerDegrees counts, for each vertex, its neighbours of smaller index
+// within t (in float32, as the engine compares).
+func lowerDegrees(d []float64, n int, t32 float32) []int {
+	deg := make([]int, n)
+	for v := 0; v < n; v++ {
+		for u := 0; u < v; u++ {
+			if float32(d[v*n+u]) <= t32 {
+				deg[v]++
+			}
+		}
+	}
+	return deg
+}
+
+// run computes the diagrams 0..maxDim on a built engine.
+func (e *engine) run(ctx context.Context, tr *tracer, maxDim, workers int) ([]sdk.Diagram, error) {
+	top := e.maxDim
+	out := make([]sdk.Diagram, maxDim+1)
 	deaths0, ess0, deathEdge, err := e.dim0(ctx)
 	if err != nil {
 		return nil, err
@@ -170,7 +229,7 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	out[0] = dg
 	tr.mark("dim 0")
 
-	for dim := top + 1; dim <= opt.MaxDim; dim++ {
+	for dim := top + 1; dim <= maxDim; dim++ {
 		out[dim] = sdk.Diagram{Dim: dim, Pairs: [][2]float64{}}
 	}
 	var prev map[int64]pivotRec
@@ -270,27 +329,18 @@ func sortPairs(ps [][2]float64) {
 	})
 }
 
-// checkSize refuses computations that cannot fit before starting them:
+// checkSize (deg[v]: v's neighbours of smaller index) refuses computations that cannot fit before starting them:
 // the simplex indices must fit in 63 bits, and an upper bound on the
 // number of simplices of the most numerous dimension (sum over vertices
 // of C(lower degree, k)) must fit in memory even if only one in
 // survivingFraction of them becomes a column (on Rips complexes almost
 // all are in apparent pairs and never stored). The assembly enforces the
 // limit on the columns actually kept (see columnBudget).
-func checkSize(d []float64, n, maxDim int, t float64, limit int64) error {
+func checkSize(deg []int, n, maxDim int, t float64, limit int64) error {
 	// The largest binomial in the table is C(n, k) for the k nearest n/2.
 	k := min(maxDim+2, n/2)
 	if c := binomF(n, k); c > 1<<62 || maxDim+2 > maxVerts {
 		return fmt.Errorf("rips: %d points at max dimension %d need simplex indices beyond 63 bits (C(%d,%d)=%.3g)", n, maxDim, n, k, c)
-	}
-	t32 := float32(t)
-	deg := make([]int, n)
-	for v := 0; v < n; v++ {
-		for u := 0; u < v; u++ {
-			if float32(d[v*n+u]) <= t32 {
-				deg[v]++
-			}
-		}
 	}
 	// The largest dimension is not always the most numerous (16 points
 	// have one 15-simplex but 12870 7-simplices): take the worst.

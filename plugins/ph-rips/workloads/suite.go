@@ -44,19 +44,23 @@ func Suite(seed int64, quick bool) ([]Input, error) {
 	add := func(name string, d sdk.Matrix, maxDim int, thr float64) {
 		out = append(out, Input{Name: name, Distances: d, MaxDim: maxDim, Threshold: thr})
 	}
-	add("sphere_3_192", euclidean(Sphere(192, 3, seed)), 2, 0)
-	add("o3_1024 thr1.8", euclidean(O3(1024, seed)), 3, 1.8)
-	if !quick {
-		add("o3_4096 thr1.4", euclidean(O3(4096, seed)), 3, 1.4)
+	// Clouds keep their points, so the engines can be handed either.
+	addCloud := func(name string, pts sdk.Matrix, maxDim int, thr float64) {
+		out = append(out, Input{Name: name, Distances: euclidean(pts), MaxDim: maxDim, Threshold: thr, Points: pts})
 	}
-	add("random16 (50 pts R^16)", euclidean(Gaussian(50, 16, seed)), 7, 0)
-	add("fractal-like 512", Fractal(seed), 2, 0)
-	add("dragon-like 2000 R^3", euclidean(KnotTube(2000, seed)), 1, 0)
+	addCloud("sphere_3_192", Sphere(192, 3, seed), 2, 0)
+	addCloud("o3_1024 thr1.8", O3(1024, seed), 3, 1.8)
 	if !quick {
-		add("clifford-torus 5000 (scaled) thr0.474", euclidean(CliffordTorus(5000, seed)), 2, 0.474) // 0.15*sqrt(10)
+		addCloud("o3_4096 thr1.4", O3(4096, seed), 3, 1.4)
+	}
+	addCloud("random16 (50 pts R^16)", Gaussian(50, 16, seed), 7, 0)
+	add("fractal-like 512", Fractal(seed), 2, 0)
+	addCloud("dragon-like 2000 R^3", KnotTube(2000, seed), 1, 0)
+	if !quick {
+		addCloud("clifford-torus 5000 (scaled) thr0.474", CliffordTorus(5000, seed), 2, 0.474) // 0.15*sqrt(10)
 		cyc := SphereKlein(6040, seed)
 		d := euclidean(cyc)
-		add("cyclo-octane-like 6040 R^24", d, 2, neighbourRadius(d, 30))
+		out = append(out, Input{Name: "cyclo-octane-like 6040 R^24", Distances: d, MaxDim: 2, Threshold: neighbourRadius(d, 30), Points: cyc})
 	}
 	seeds := []int64{seed, seed + 1, seed + 2}
 	if quick {

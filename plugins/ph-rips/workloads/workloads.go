@@ -30,6 +30,10 @@ type Input struct {
 	// Threshold is the filtration threshold; 0 means none (the
 	// enclosing radius).
 	Threshold float64
+	// Points, when Rows > 0, is the Euclidean point cloud Distances was
+	// computed from, so a benchmark can hand an engine the points and
+	// let it find the pairs within the threshold itself.
+	Points sdk.Matrix
 }
 
 // MaxDim is the homology dimension every workload is computed to.

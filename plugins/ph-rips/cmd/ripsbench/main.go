@@ -2,13 +2,16 @@
 // benchmark workloads, side by side, and checks that both give the same
 // barcodes.
 //
-//	go run ./plugins/ph-rips/cmd/ripsbench [-workload W1|W2|W3|all|suite|suite-quick] [-only SUBSTRING] [-repeat N]
+//	go run ./plugins/ph-rips/cmd/ripsbench [-workload W1|W2|W3|all|suite|suite-quick] [-only SUBSTRING] [-repeat N] [-matrix]
 //
-// Both engines run as child processes on the same distance matrix, so
-// wall time and peak resident memory (the child's rusage Maxrss) are
-// measured the same way (peak memory: the child's VmHWM, sampled every
-// 5 ms): ripser reads a lower-triangular text file, ours
-// re-executes this binary with a hidden -child flag on a binary file.
+// Both engines run as child processes on the same distances, so wall
+// time and peak resident memory are measured the same way (the child's
+// VmHWM, sampled every 5 ms): ripser reads a lower-triangular text file,
+// ours re-executes this binary with a hidden -child flag on a binary
+// file. A thresholded point cloud is given to ours as its points (as
+// `nthost tda --points` and ripser's point-cloud format give it), so the
+// engine finds the pairs within the threshold without a dense matrix;
+// -matrix hands it the distance matrix instead, as before.
 package main
 
 import (
@@ -45,27 +48,35 @@ func main() {
 	child := flag.String("child", "", "internal: compute the matrix in this file and print its barcode")
 	maxDim := flag.Int("maxdim", -1, "homology dimensions 0..maxdim (-1: each input's own)")
 	threshold := flag.Float64("threshold", 0, "internal: the child's filtration threshold")
+	points := flag.Bool("points", false, "internal: the child's file is a point cloud")
+	matrix := flag.Bool("matrix", false, "give ours the distance matrix even for thresholded point clouds")
 	flag.Parse()
 	if *child != "" {
 		debug.SetGCPercent(rips.GCPercent)
-		if err := runChild(*child, *maxDim, *threshold, *workers); err != nil {
+		if err := runChild(*child, *points, *maxDim, *threshold, *workers); err != nil {
 			fmt.Fprintln(os.Stderr, "ripsbench child:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	if err := run(*workload, *only, *repeat, *seed, *ripser, *workers, *maxDim); err != nil {
+	if err := run(*workload, *only, *repeat, *seed, *ripser, *workers, *maxDim, *matrix); err != nil {
 		fmt.Fprintln(os.Stderr, "ripsbench:", err)
 		os.Exit(1)
 	}
 }
 
-func runChild(path string, maxDim int, threshold float64, workers int) error {
-	d, err := readMatrix(path)
+func runChild(path string, points bool, maxDim int, threshold float64, workers int) error {
+	m, err := readMatrix(path)
 	if err != nil {
 		return err
 	}
-	dg, err := rips.Compute(context.Background(), &d, rips.Options{MaxDim: maxDim, Threshold: threshold, Workers: workers})
+	opt := rips.Options{MaxDim: maxDim, Threshold: threshold, Workers: workers}
+	var dg []sdk.Diagram
+	if points {
+		dg, err = rips.ComputePoints(context.Background(), &m, opt)
+	} else {
+		dg, err = rips.Compute(context.Background(), &m, opt)
+	}
 	if err != nil {
 		return err
 	}
@@ -158,7 +169,7 @@ func median(rs []result) result {
 	return rs[len(rs)/2]
 }
 
-func run(workload, only string, repeat int, seed int64, ripser string, workers, maxDim int) error {
+func run(workload, only string, repeat int, seed int64, ripser string, workers, maxDim int, matrix bool) error {
 	names := workloads.Names
 	if workload != "all" {
 		names = []string{workload}
@@ -175,8 +186,8 @@ func run(workload, only string, repeat int, seed int64, ripser string, workers, 
 	host, _ := os.Hostname()
 	fmt.Printf("ripsbench %s, host %s, %d cores (%s), load average %s, repeat %d, seed %d\n\n",
 		time.Now().UTC().Format(time.RFC3339), host, cpuCount(), cpuModel(), loadAvg(), repeat, seed)
-	fmt.Println("| input | n | dim | thr | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | ripser user+sys s | ours user+sys s | cpu ratio | barcodes | load avg |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| input | n | dim | thr | ours given | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | ripser user+sys s | ours user+sys s | cpu ratio | barcodes | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, name := range names {
 		inputs, err := workloads.Generate(name, seed)
 		if err != nil {
@@ -196,7 +207,16 @@ func run(workload, only string, repeat int, seed int64, ripser string, workers, 
 			if err := writeLower(txt, in.Distances); err != nil {
 				return err
 			}
-			if err := writeMatrix(bin, in.Distances); err != nil {
+			// Only a threshold lets the engine skip the dense matrix.
+			usePoints := !matrix && in.Points.Rows > 0 && in.Threshold > 0
+			given := "matrix"
+			if usePoints {
+				given = "points"
+				err = writeMatrix(bin, in.Points)
+			} else {
+				err = writeMatrix(bin, in.Distances)
+			}
+			if err != nil {
 				return err
 			}
 			var rr, ro []result
@@ -210,7 +230,7 @@ func run(workload, only string, repeat int, seed int64, ripser string, workers, 
 					return err
 				}
 				rr = append(rr, r)
-				o, err := measure(self, "-child", bin, "-maxdim", strconv.Itoa(dim), "-threshold", thr, "-workers", strconv.Itoa(workers))
+				o, err := measure(self, "-child", bin, "-points="+strconv.FormatBool(usePoints), "-maxdim", strconv.Itoa(dim), "-threshold", thr, "-workers", strconv.Itoa(workers))
 				if err != nil {
 					return err
 				}
@@ -219,7 +239,7 @@ func run(workload, only string, repeat int, seed int64, ripser string, workers, 
 			r, o := median(rr), median(ro)
 			verdict := compare(parse(r.output), parse(o.output))
 			rc, oc := r.user+r.sys, o.user+o.sys
-			fmt.Printf("| %s | %d | %d | %s | %.2f | %.2f | %.3f | %.0f | %.0f | %.2f | %.2f+%.2f | %.2f+%.2f | %.3f | %s | %s |\n", in.Name, in.Distances.Rows, dim, thr,
+			fmt.Printf("| %s | %d | %d | %s | %s | %.2f | %.2f | %.3f | %.0f | %.0f | %.2f | %.2f+%.2f | %.2f+%.2f | %.3f | %s | %s |\n", in.Name, in.Distances.Rows, dim, thr, given,
 				r.wall.Seconds(), o.wall.Seconds(), o.wall.Seconds()/r.wall.Seconds(),
 				float64(r.rssKB)/1024, float64(o.rssKB)/1024, float64(o.rssKB)/float64(r.rssKB),
 				r.user.Seconds(), r.sys.Seconds(), o.user.Seconds(), o.sys.Seconds(), oc.Seconds()/rc.Seconds(), verdict, loadAvg())
@@ -271,9 +291,11 @@ func writeLower(path string, d sdk.Matrix) error {
 	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
+// writeMatrix writes rows and columns (int64) and the float64 values.
 func writeMatrix(path string, d sdk.Matrix) error {
 	var b bytes.Buffer
 	binary.Write(&b, binary.LittleEndian, int64(d.Rows))
+	binary.Write(&b, binary.LittleEndian, int64(d.Cols))
 	binary.Write(&b, binary.LittleEndian, d.Data)
 	return os.WriteFile(path, b.Bytes(), 0o644)
 }
@@ -289,17 +311,20 @@ func readMatrix(path string) (sdk.Matrix, error) {
 		return sdk.Matrix{}, err
 	}
 	r := bufio.NewReaderSize(f, 1<<16)
-	var n int64
+	var n, c int64
 	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
 		return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if n <= 0 || n > 1<<16 || st.Size() != 8+8*n*n {
-		return sdk.Matrix{}, fmt.Errorf("%s: bad size header %d", path, n)
+	if err := binary.Read(r, binary.LittleEndian, &c); err != nil {
+		return sdk.Matrix{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if n <= 0 || n > 1<<16 || c <= 0 || c > 1<<16 || st.Size() != 16+8*n*c {
+		return sdk.Matrix{}, fmt.Errorf("%s: bad size header %d x %d", path, n, c)
 	}
 	// Decoded through a small buffer, not the whole file at once, so
 	// the child's peak memory is the engine's plus the matrix alone, as
 	// ripser's is its own plus the triangle it reads.
-	m := sdk.NewMatrix(int(n), int(n))
+	m := sdk.NewMatrix(int(n), int(c))
 	var buf [8]byte
 	for i := range m.Data {
 		if _, err := io.ReadFull(r, buf[:]); err != nil {
