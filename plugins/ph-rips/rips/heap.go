@@ -17,45 +17,75 @@ func older(aDiam float32, aIdx int64, bDiam float32, bIdx int64) bool {
 	return aDiam < bDiam || (aDiam == bDiam && aIdx > bIdx)
 }
 
+// The working column's heap lives in fixed-size blocks rather than one
+// slice. A slice grows by allocating a larger one and copying: on a
+// column that piles up tens of millions of terms (dragon-like, dim 1)
+// every growth step faults in fresh pages and briefly holds old and new
+// copies, which was most of the engine's system time and twice ripser's
+// peak memory. Blocks are never copied or freed while the reducer lives,
+// so each page is faulted once and the peak is the largest column.
+const (
+	heapBlockShift = 13 // 8192 entries, 128 KiB per block
+	heapBlockSize  = 1 << heapBlockShift
+	heapBlockMask  = heapBlockSize - 1
+)
+
 // chainHeap is a binary min-heap of entries in filtration order, so the
 // top is the pivot candidate of a coboundary column. Hand-written rather
 // than container/heap to keep the interface calls out of the hot loop.
-type chainHeap []entry
+type chainHeap struct {
+	blocks [][]entry // each heapBlockSize long; kept across columns
+	n      int
+}
 
-func (h *chainHeap) push(e entry) {
-	s := append(*h, e)
-	i := len(s) - 1
+func (h *chainHeap) len() int { return h.n }
+
+// reset empties the heap, keeping its blocks for the next column.
+func (h *chainHeap) reset() { h.n = 0 }
+
+func (h *chainHeap) at(i int) *entry {
+	return &h.blocks[i>>heapBlockShift][i&heapBlockMask]
+}
+
+// append adds e at the end without restoring the heap property; fix
+// does that once a whole coboundary has been appended.
+func (h *chainHeap) append(e entry) {
+	b := h.n >> heapBlockShift
+	if b == len(h.blocks) {
+		h.blocks = append(h.blocks, make([]entry, heapBlockSize))
+	}
+	h.blocks[b][h.n&heapBlockMask] = e
+	h.n++
+}
+
+// up sifts the entry at i up.
+func (h *chainHeap) up(i int) {
+	e := *h.at(i)
 	for i > 0 {
 		p := (i - 1) / 2
-		if !older(e.diam, e.idx, s[p].diam, s[p].idx) {
+		pe := h.at(p)
+		if !older(e.diam, e.idx, pe.diam, pe.idx) {
 			break
 		}
-		s[i] = s[p]
+		*h.at(i) = *pe
 		i = p
 	}
-	s[i] = e
-	*h = s
+	*h.at(i) = e
+}
+
+func (h *chainHeap) push(e entry) {
+	h.append(e)
+	h.up(h.n - 1)
 }
 
 // fix restores the heap property after entries were appended beyond
 // the first old ones: sifting each up when few were added, otherwise
 // rebuilding bottom-up in linear time.
 func (h *chainHeap) fix(old int) {
-	s := *h
-	n := len(s)
+	n := h.n
 	if n-old < old/4 {
 		for i := old; i < n; i++ {
-			e := s[i]
-			j := i
-			for j > 0 {
-				p := (j - 1) / 2
-				if !older(e.diam, e.idx, s[p].diam, s[p].idx) {
-					break
-				}
-				s[j] = s[p]
-				j = p
-			}
-			s[j] = e
+			h.up(i)
 		}
 		return
 	}
@@ -64,35 +94,39 @@ func (h *chainHeap) fix(old int) {
 	}
 }
 
-// down sifts s[i] down.
+// down sifts the entry at i down.
 func (h *chainHeap) down(i int) {
-	s := *h
-	n := len(s)
-	e := s[i]
+	n := h.n
+	e := *h.at(i)
 	for {
 		c := 2*i + 1
 		if c >= n {
 			break
 		}
-		if r := c + 1; r < n && older(s[r].diam, s[r].idx, s[c].diam, s[c].idx) {
-			c = r
+		ce := h.at(c)
+		if r := c + 1; r < n {
+			// c and c+1 share a block: c is odd and blocks hold an
+			// even number of entries.
+			if re := h.at(r); older(re.diam, re.idx, ce.diam, ce.idx) {
+				c, ce = r, re
+			}
 		}
-		if !older(s[c].diam, s[c].idx, e.diam, e.idx) {
+		if !older(ce.diam, ce.idx, e.diam, e.idx) {
 			break
 		}
-		s[i] = s[c]
+		*h.at(i) = *ce
 		i = c
 	}
-	s[i] = e
+	*h.at(i) = e
 }
 
+func (h *chainHeap) top() *entry { return &h.blocks[0][0] }
+
 func (h *chainHeap) pop() entry {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	*h = s[:n]
-	if n > 0 {
+	top := *h.top()
+	h.n--
+	if h.n > 0 {
+		*h.top() = *h.at(h.n)
 		h.down(0)
 	}
 	return top
@@ -102,9 +136,17 @@ func (h *chainHeap) pop() entry {
 // coefficient mod p is found; that term is left on the heap and returned.
 // ok is false when the chain is zero.
 func (h *chainHeap) pivot(p int32) (e entry, ok bool) {
-	for len(*h) > 0 {
+	for h.n > 0 {
+		// Equal terms sort next to each other, so the top has a twin
+		// only if one of its children is one. Without a twin the top is
+		// the pivot as it stands (terms are never stored as zero), and
+		// popping and pushing it back would cost two sifts for nothing.
+		t := h.top()
+		if (h.n < 2 || h.at(1).idx != t.idx) && (h.n < 3 || h.at(2).idx != t.idx) {
+			return *t, true
+		}
 		e = h.pop()
-		for len(*h) > 0 && (*h)[0].idx == e.idx {
+		for h.n > 0 && h.top().idx == e.idx {
 			e.coef += h.pop().coef
 			if e.coef >= p {
 				e.coef -= p

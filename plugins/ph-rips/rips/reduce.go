@@ -273,7 +273,7 @@ func (w *rworker) emergent(c column, pivots map[int64]pivotRec) (entry, bool) {
 func (w *rworker) start(c column) {
 	vs := w.sc.vs[:w.dim+1]
 	w.e.decode(c.idx, w.dim, vs)
-	w.h = w.h[:0]
+	w.h.reset()
 	w.v = w.v[:0]
 	w.e.pushCoboundary(&w.h, vs, c.diam, 1, &w.sc)
 }
