@@ -1,5 +1,7 @@
 package rips
 
+import "sync"
+
 // entry is one term of a (co)chain: a simplex, named by its index in the
 // combinatorial number system, with its diameter and a coefficient in Z/p.
 type entry struct {
@@ -22,8 +24,9 @@ func older(aDiam float32, aIdx int64, bDiam float32, bIdx int64) bool {
 // column that piles up tens of millions of terms (dragon-like, dim 1)
 // every growth step faults in fresh pages and briefly holds old and new
 // copies, which was most of the engine's system time and twice ripser's
-// peak memory. Blocks are never copied or freed while the reducer lives,
-// so each page is faulted once and the peak is the largest column.
+// peak memory. Blocks are never copied, and a finished column's blocks
+// go to a pool the reducer's workers share, so each page is faulted once
+// and the peak is the largest columns reduced at the same time.
 const (
 	heapBlockShift = 13 // 8192 entries, 128 KiB per block
 	heapBlockSize  = 1 << heapBlockShift
@@ -34,14 +37,55 @@ const (
 // top is the pivot candidate of a coboundary column. Hand-written rather
 // than container/heap to keep the interface calls out of the hot loop.
 type chainHeap struct {
-	blocks [][]entry // each heapBlockSize long; kept across columns
+	blocks [][]entry // each heapBlockSize long
 	n      int
+	// pool, shared by the workers of one reducer, takes the blocks of a
+	// finished column beyond its first, so a huge column on one worker
+	// leaves its pages to the next huge column on any worker instead of
+	// each worker keeping its own largest column.
+	pool *blockPool
+}
+
+// blockPool is a free list of heap blocks.
+type blockPool struct {
+	mu   sync.Mutex
+	free [][]entry
+}
+
+func (p *blockPool) get() []entry {
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if k := len(p.free); k > 0 {
+			b := p.free[k-1]
+			p.free = p.free[:k-1]
+			return b
+		}
+	}
+	return make([]entry, heapBlockSize)
+}
+
+func (p *blockPool) put(bs [][]entry) {
+	if p == nil || len(bs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.free = append(p.free, bs...)
+	p.mu.Unlock()
 }
 
 func (h *chainHeap) len() int { return h.n }
 
-// reset empties the heap, keeping its blocks for the next column.
-func (h *chainHeap) reset() { h.n = 0 }
+// reset empties the heap for the next column, keeping one block and
+// handing the rest to the pool.
+func (h *chainHeap) reset() {
+	h.n = 0
+	if len(h.blocks) > 1 && h.pool != nil {
+		h.pool.put(h.blocks[1:])
+		clear(h.blocks[1:])
+		h.blocks = h.blocks[:1]
+	}
+}
 
 func (h *chainHeap) at(i int) *entry {
 	return &h.blocks[i>>heapBlockShift][i&heapBlockMask]
@@ -52,7 +96,7 @@ func (h *chainHeap) at(i int) *entry {
 func (h *chainHeap) append(e entry) {
 	b := h.n >> heapBlockShift
 	if b == len(h.blocks) {
-		h.blocks = append(h.blocks, make([]entry, heapBlockSize))
+		h.blocks = append(h.blocks, h.pool.get())
 	}
 	h.blocks[b][h.n&heapBlockMask] = e
 	h.n++

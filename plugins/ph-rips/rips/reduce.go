@@ -421,8 +421,9 @@ const minChunk, firstChunk = 8, 32
 // reduce reduces the columns of one dimension in order.
 func (e *engine) reduce(ctx context.Context, dim int, cols []column, workers int) (*reducer, error) {
 	r := &reducer{e: e, dim: dim, pivot: make(map[int64]pivotRec)}
+	pool := &blockPool{}
 	for range workers {
-		r.ws = append(r.ws, &rworker{e: e, dim: dim})
+		r.ws = append(r.ws, &rworker{e: e, dim: dim, h: chainHeap{pool: pool}})
 	}
 	if workers == 1 {
 		w := r.ws[0]
