@@ -468,8 +468,7 @@ func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32,
 	neg := (e.p - coef) % e.p
 	j := k
 	thr := e.thr
-	old := len(*h)
-	s := *h
+	old := h.len()
 	// The rows of the other vertices, as full-length slices so that
 	// indexing by any neighbour needs no further bounds arithmetic.
 	rows := sc.rows[:0]
@@ -505,9 +504,8 @@ func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32,
 		if j&1 == 1 {
 			c = neg
 		}
-		s = append(s, entry{idx: sc.below[j] + e.binom[j+1][v] + sc.above[j], diam: d, coef: c})
+		h.append(entry{idx: sc.below[j] + e.binom[j+1][v] + sc.above[j], diam: d, coef: c})
 	}
-	*h = s
 	h.fix(old)
 }
 

@@ -1,5 +1,7 @@
 package rips
 
+import "sync"
+
 // entry is one term of a (co)chain: a simplex, named by its index in the
 // combinatorial number system, with its diameter and a coefficient in Z/p.
 type entry struct {
@@ -17,82 +19,169 @@ func older(aDiam float32, aIdx int64, bDiam float32, bIdx int64) bool {
 	return aDiam < bDiam || (aDiam == bDiam && aIdx > bIdx)
 }
 
-// chainHeap is a binary min-heap of entries in filtration order, so the
+// The working column's heap lives in fixed-size blocks rather than one
+// slice. A slice grows by allocating a larger one and copying: on a
+// column that piles up tens of millions of terms (dragon-like, dim 1)
+// every growth step faults in fresh pages and briefly holds old and new
+// copies, which was most of the engine's system time and twice ripser's
+// peak memory. Blocks are never copied, and a finished column's blocks
+// go to a pool the reducer's workers share, so each page is faulted once
+// and the peak is the largest columns reduced at the same time.
+const (
+	heapBlockShift = 13 // 8192 entries, 128 KiB per block
+	heapBlockSize  = 1 << heapBlockShift
+	heapBlockMask  = heapBlockSize - 1
+)
+
+// chainHeap is a 4-ary min-heap of entries in filtration order, so the
 // top is the pivot candidate of a coboundary column. Hand-written rather
 // than container/heap to keep the interface calls out of the hot loop.
-type chainHeap []entry
+type chainHeap struct {
+	blocks [][]entry // each heapBlockSize long
+	n      int
+	// pool, shared by the workers of one reducer, takes the blocks of a
+	// finished column beyond its first, so a huge column on one worker
+	// leaves its pages to the next huge column on any worker instead of
+	// each worker keeping its own largest column.
+	pool *blockPool
+}
 
-func (h *chainHeap) push(e entry) {
-	s := append(*h, e)
-	i := len(s) - 1
+// blockPool is a free list of heap blocks.
+type blockPool struct {
+	mu   sync.Mutex
+	free [][]entry
+}
+
+func (p *blockPool) get() []entry {
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if k := len(p.free); k > 0 {
+			b := p.free[k-1]
+			p.free = p.free[:k-1]
+			return b
+		}
+	}
+	return make([]entry, heapBlockSize)
+}
+
+func (p *blockPool) put(bs [][]entry) {
+	if p == nil || len(bs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.free = append(p.free, bs...)
+	p.mu.Unlock()
+}
+
+func (h *chainHeap) len() int { return h.n }
+
+// reset empties the heap for the next column, keeping one block and
+// handing the rest to the pool.
+func (h *chainHeap) reset() {
+	h.n = 0
+	if len(h.blocks) > 1 && h.pool != nil {
+		h.pool.put(h.blocks[1:])
+		clear(h.blocks[1:])
+		h.blocks = h.blocks[:1]
+	}
+}
+
+// The heap is 4-ary: a sift down reads the four children of a node from
+// one 64-byte cache line, and a heap of N terms has half the levels of a
+// binary one, so half the cache misses on columns far beyond the caches.
+// Term i is stored heapPad places on, which puts the children 4i+1..4i+4
+// of every node at a multiple of four: one cache line, one block.
+const heapPad = 3
+
+func (h *chainHeap) at(i int) *entry {
+	i += heapPad
+	return &h.blocks[i>>heapBlockShift][i&heapBlockMask]
+}
+
+// append adds e at the end without restoring the heap property; fix
+// does that once a whole coboundary has been appended.
+func (h *chainHeap) append(e entry) {
+	i := h.n + heapPad
+	b := i >> heapBlockShift
+	if b == len(h.blocks) {
+		h.blocks = append(h.blocks, h.pool.get())
+	}
+	h.blocks[b][i&heapBlockMask] = e
+	h.n++
+}
+
+// up sifts the entry at i up.
+func (h *chainHeap) up(i int) {
+	e := *h.at(i)
 	for i > 0 {
-		p := (i - 1) / 2
-		if !older(e.diam, e.idx, s[p].diam, s[p].idx) {
+		p := (i - 1) / 4
+		pe := h.at(p)
+		if !older(e.diam, e.idx, pe.diam, pe.idx) {
 			break
 		}
-		s[i] = s[p]
+		*h.at(i) = *pe
 		i = p
 	}
-	s[i] = e
-	*h = s
+	*h.at(i) = e
+}
+
+func (h *chainHeap) push(e entry) {
+	h.append(e)
+	h.up(h.n - 1)
 }
 
 // fix restores the heap property after entries were appended beyond
 // the first old ones: sifting each up when few were added, otherwise
 // rebuilding bottom-up in linear time.
 func (h *chainHeap) fix(old int) {
-	s := *h
-	n := len(s)
+	n := h.n
 	if n-old < old/4 {
 		for i := old; i < n; i++ {
-			e := s[i]
-			j := i
-			for j > 0 {
-				p := (j - 1) / 2
-				if !older(e.diam, e.idx, s[p].diam, s[p].idx) {
-					break
-				}
-				s[j] = s[p]
-				j = p
-			}
-			s[j] = e
+			h.up(i)
 		}
 		return
 	}
-	for i := n/2 - 1; i >= 0; i-- {
+	for i := (n - 2) / 4; n > 1 && i >= 0; i-- {
 		h.down(i)
 	}
 }
 
-// down sifts s[i] down.
+// down sifts the entry at i down.
 func (h *chainHeap) down(i int) {
-	s := *h
-	n := len(s)
-	e := s[i]
+	n := h.n
+	e := *h.at(i)
 	for {
-		c := 2*i + 1
+		c := 4*i + 1
 		if c >= n {
 			break
 		}
-		if r := c + 1; r < n && older(s[r].diam, s[r].idx, s[c].diam, s[c].idx) {
-			c = r
+		// The children share a block (see heapPad).
+		j := c + heapPad
+		kids := h.blocks[j>>heapBlockShift][j&heapBlockMask:]
+		kids = kids[:min(4, n-c)]
+		m := 0
+		for k := 1; k < len(kids); k++ {
+			if older(kids[k].diam, kids[k].idx, kids[m].diam, kids[m].idx) {
+				m = k
+			}
 		}
-		if !older(s[c].diam, s[c].idx, e.diam, e.idx) {
+		if !older(kids[m].diam, kids[m].idx, e.diam, e.idx) {
 			break
 		}
-		s[i] = s[c]
-		i = c
+		*h.at(i) = kids[m]
+		i = c + m
 	}
-	s[i] = e
+	*h.at(i) = e
 }
 
+func (h *chainHeap) top() *entry { return &h.blocks[0][heapPad] }
+
 func (h *chainHeap) pop() entry {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	*h = s[:n]
-	if n > 0 {
+	top := *h.top()
+	h.n--
+	if h.n > 0 {
+		*h.top() = *h.at(h.n)
 		h.down(0)
 	}
 	return top
@@ -102,9 +191,22 @@ func (h *chainHeap) pop() entry {
 // coefficient mod p is found; that term is left on the heap and returned.
 // ok is false when the chain is zero.
 func (h *chainHeap) pivot(p int32) (e entry, ok bool) {
-	for len(*h) > 0 {
+	for h.n > 0 {
+		// Equal terms sort next to each other, so the top has a twin
+		// only if one of its children (terms 1..4) is one. Without a
+		// twin the top is the pivot as it stands (terms are never stored
+		// as zero), and popping and pushing it back would cost two sifts
+		// for nothing.
+		t := h.top()
+		twin := false
+		for k := 1; k <= 4 && k < h.n; k++ {
+			twin = twin || h.at(k).idx == t.idx
+		}
+		if !twin {
+			return *t, true
+		}
 		e = h.pop()
-		for len(*h) > 0 && (*h)[0].idx == e.idx {
+		for h.n > 0 && h.top().idx == e.idx {
 			e.coef += h.pop().coef
 			if e.coef >= p {
 				e.coef -= p

@@ -273,7 +273,7 @@ func (w *rworker) emergent(c column, pivots map[int64]pivotRec) (entry, bool) {
 func (w *rworker) start(c column) {
 	vs := w.sc.vs[:w.dim+1]
 	w.e.decode(c.idx, w.dim, vs)
-	w.h = w.h[:0]
+	w.h.reset()
 	w.v = w.v[:0]
 	w.e.pushCoboundary(&w.h, vs, c.diam, 1, &w.sc)
 }
@@ -421,8 +421,9 @@ const minChunk, firstChunk = 8, 32
 // reduce reduces the columns of one dimension in order.
 func (e *engine) reduce(ctx context.Context, dim int, cols []column, workers int) (*reducer, error) {
 	r := &reducer{e: e, dim: dim, pivot: make(map[int64]pivotRec)}
+	pool := &blockPool{}
 	for range workers {
-		r.ws = append(r.ws, &rworker{e: e, dim: dim})
+		r.ws = append(r.ws, &rworker{e: e, dim: dim, h: chainHeap{pool: pool}})
 	}
 	if workers == 1 {
 		w := r.ws[0]
