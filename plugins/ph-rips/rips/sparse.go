@@ -182,8 +182,7 @@ func (e *engine) pushCoboundarySparse(h *chainHeap, vs []int32, r float32, coef 
 	}
 	neg := (e.p - coef) % e.p
 	j := k
-	old := len(*h)
-	s := *h
+	old := h.len()
 	nb, nbD := e.nb, e.nbD
 	lo, hi := e.nbOff[best], e.nbOff[best+1]
 outer:
@@ -214,9 +213,8 @@ outer:
 		if j&1 == 1 {
 			c = neg
 		}
-		s = append(s, entry{idx: sc.below[j] + e.binom[j+1][v] + sc.above[j], diam: d, coef: c})
+		h.append(entry{idx: sc.below[j] + e.binom[j+1][v] + sc.above[j], diam: d, coef: c})
 	}
-	*h = s
 	h.fix(old)
 }
 
