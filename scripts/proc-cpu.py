@@ -84,6 +84,9 @@ def main():
         for pid in tree(p.pid):
             r = read(pid)
             if r:
+                # An exited process (a zombie) has no memory figures left.
+                if r["hwm_mb"] == 0 and pid in last:
+                    r["hwm_mb"] = last[pid]["hwm_mb"]
                 last[pid] = r
         time.sleep(every)
     wall = time.time() - t0
