@@ -138,6 +138,7 @@ func (s *shmSeg) await(want uint32, sp *spinner, myWait int, check func() error)
 	w := s.word(myWait)
 	atomic.StoreUint32(w, 1)
 	defer atomic.StoreUint32(w, 0)
+	sleep := time.Now()
 	for {
 		v := atomic.LoadUint32(st)
 		if v == want {
@@ -146,9 +147,30 @@ func (s *shmSeg) await(want uint32, sp *spinner, myWait int, check func() error)
 		if err := check(); err != nil {
 			return err
 		}
-		futexWait(st, v, 20*time.Millisecond)
+		if time.Since(sleep) < rawSleep {
+			futexWaitRaw(st, v, rawRound)
+		} else {
+			futexWait(st, v, 20*time.Millisecond)
+		}
 	}
 }
+
+// The first rawSleep of a sleep goes by in rounds of rawRound without
+// telling the Go scheduler. A blocking system call made the usual way
+// (entersyscall) lets sysmon take the goroutine's P away after 20 us and
+// hand it to another thread, and coming back means getting a P again: on
+// this project's 2-core VM, where a system call is dear, that runtime
+// traffic made about a fifth of all futex calls of a training run through
+// shared memory, and kept sysmon polling every 20 us (nanosleep). Most
+// waits for a step or an action end within the raw window. Holding the P
+// while asleep is bounded: the round is short enough that a garbage
+// collection's stop-the-world waits at most rawRound for this thread,
+// and a longer wait (an update, a snapshot) falls back to the usual call,
+// which frees the P for the process's other goroutines.
+const (
+	rawSleep = 5 * time.Millisecond
+	rawRound = time.Millisecond
+)
 
 // Futex operations from linux/futex.h.
 const (
@@ -156,14 +178,23 @@ const (
 	futexWakeOp = 1
 )
 
+// futexWaitRaw is futexWait without entersyscall: the thread keeps its P
+// while the kernel holds it (see rawSleep).
+func futexWaitRaw(addr *uint32, val uint32, d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitOp, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
+
 func futexWait(addr *uint32, val uint32, d time.Duration) {
 	ts := unix.NsecToTimespec(d.Nanoseconds())
 	// Not FUTEX_PRIVATE: the word is shared between processes.
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitOp, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
+// futexWake never blocks, so it skips the scheduler's system-call
+// bookkeeping (RawSyscall6).
 func futexWake(addr *uint32) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakeOp, 1, 0, 0, 0)
+	unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakeOp, 1, 0, 0, 0)
 }
 
 // ---- plugin side ----

@@ -1,0 +1,66 @@
+package sdk
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestShmSleepWakesInEveryPhase: a waiter that gave up spinning sleeps
+// first in raw futex rounds (holding its P) and later in ordinary ones.
+// A reply that comes in either phase must end the wait with the reply's
+// state, and a garbage collection started while the waiter sleeps raw
+// must finish before the reply is written: the raw sleeper holds a P,
+// and the collection's stop-the-world can only take it once the
+// preemption signal or the round's timeout brings the thread back to Go
+// code. If neither did, the collection would wait for a reply that only
+// comes after it, and the test fails at its deadline.
+func TestShmSleepWakesInEveryPhase(t *testing.T) {
+	runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))
+	seg := &shmSeg{mem: make([]byte, shmHeader)}
+	never := func() error { return nil }
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+		gc    bool
+	}{
+		{"raw phase", rawSleep / 4, false},
+		{"ordinary phase", 3 * rawSleep, false},
+		{"collection while raw", rawSleep / 4, true},
+	} {
+		atomic.StoreUint32(seg.word(offState), shmRequest)
+		done := make(chan error, 1)
+		go func() { done <- seg.await(shmReply, &spinner{}, offHostWait, never) }()
+		// Let the waiter reach its futex sleep.
+		for atomic.LoadUint32(seg.word(offHostWait)) == 0 {
+			runtime.Gosched()
+		}
+		if tc.gc {
+			gcDone := make(chan struct{})
+			go func() { runtime.GC(); close(gcDone) }()
+			select {
+			case <-gcDone:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("%s: a garbage collection did not finish while the waiter slept", tc.name)
+			}
+		} else {
+			time.Sleep(tc.after)
+		}
+		seg.set(shmReply, offHostWait)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: the reply did not wake the waiter", tc.name)
+		}
+		if got := atomic.LoadUint32(seg.word(offState)); got != shmReply {
+			t.Fatalf("%s: state %d after the wait, want %d", tc.name, got, shmReply)
+		}
+		if atomic.LoadUint32(seg.word(offHostWait)) != 0 {
+			t.Fatalf("%s: the waiter still announces a sleep", tc.name)
+		}
+	}
+}
