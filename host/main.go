@@ -159,8 +159,12 @@ func main() {
 	defer cancel()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr, log: zerolog.New(os.Stderr)}
 	a.watchSignals(cancel)
+	// A host killed with SIGKILL could not remove its plugin socket
+	// folder; this one removes such leftovers of this user's dead hosts.
+	sdk.RemoveStaleSocketDirs(os.TempDir())
 	err := run(ctx, a, os.Args[1:])
 	a.closeAll()
+	sdk.RemoveSocketDir()
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
