@@ -98,6 +98,12 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		opt.StartTimeout = 20 * time.Second
 	}
 	opt.Logger = logger
+	// Verified before anything starts, restarts included (see lock.go).
+	if l := CurrentLock(); l != nil {
+		if err := l.verify(path); err != nil {
+			return nil, err
+		}
+	}
 	cmd, err := command(path, opt.Nice)
 	if err != nil {
 		return nil, err
