@@ -40,6 +40,9 @@ build: deps
 		fi; \
 	done
 	@if [ -x plugins/ph-gudhi/build.sh ]; then plugins/ph-gudhi/build.sh $(BIN); fi
+	@# The lock beside nthost makes it verify every plugin it starts
+	@# against these hashes (docs/plugins.md, Verified plugins).
+	./$(BIN)/nthost plugins lock --log-level warn
 
 # run trains Hopper-v4 for 1M steps with topology snapshots (the seed's
 # defaults) and writes runs/<env-id>__ppo__<seed>__<time>/report.html.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -44,8 +46,11 @@ const tableWidth = 100
 // NAME (a name, or KIND/NAME) it shows that plugin's parameters and
 // capabilities.
 func cmdPlugins(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 && args[0] == "lock" {
+		return cmdPluginsLock(ctx, a, args[1:])
+	}
 	var c common
-	fs := newFlags(a, "plugins", "nthost plugins [--json] [--plugin-dir DIR] [NAME | KIND/NAME]")
+	fs := newFlags(a, "plugins", "nthost plugins [--json] [--plugin-dir DIR] [NAME | KIND/NAME] | nthost plugins lock [--out FILE]")
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON: every plugin with its capabilities and parameters")
 	if err := parse(fs, args, 1); err != nil {
@@ -206,4 +211,74 @@ func cut(s string, n int) string {
 		return s
 	}
 	return string(r[:n-3]) + "..."
+}
+
+// cmdPluginsLock writes the plugin lock: every plugin binary discovery
+// finds, with its kind, name, version (from its Info), path and SHA-256.
+// It is how a lock is refreshed after a rebuild; the file is hashed before
+// the plugin is started to ask its version, and again after, so a binary
+// that changed meanwhile is not locked.
+func cmdPluginsLock(ctx context.Context, a *app, args []string) error {
+	var c common
+	fs := newFlags(a, "plugins lock", "nthost plugins lock [--out FILE] [--plugin-dir DIR]")
+	c.register(fs)
+	out := fs.String("out", "", "lock file to write (default: the lock in force, else "+sdk.LockFileName+" beside nthost)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	// Where to write: --out, else the lock --plugin-lock or
+	// $NT_PLUGIN_LOCK names, else the default beside nthost.
+	file := *out
+	for _, f := range []string{c.pluginLock, os.Getenv("NT_PLUGIN_LOCK")} {
+		if file == "" && f != "none" {
+			file = f
+		}
+	}
+	if file == "" {
+		d, err := nthostDir()
+		if err != nil {
+			return fmt.Errorf("plugins lock: cannot find nthost's folder (%v): give --out FILE", err)
+		}
+		file = filepath.Join(d, sdk.LockFileName)
+	}
+	// The lock being replaced must not stop us from starting what it
+	// would refuse: that is what refreshing it is for.
+	c.pluginLock = "none"
+	if err := a.setup(c); err != nil {
+		return err
+	}
+	list := discover(a.dirs)
+	if len(list) == 0 {
+		return fmt.Errorf("plugins lock: no plugins found in %s", strings.Join(a.dirs, ", "))
+	}
+	lock := &sdk.Lock{}
+	var skipped []string
+	for _, f := range list {
+		before, err := sdk.FileSHA256(f.Path)
+		if err != nil {
+			return fmt.Errorf("plugins lock: %v", err)
+		}
+		e := a.describe(ctx, f)
+		if e.Error != "" {
+			fmt.Fprintf(a.stderr, "nthost: not locked (it does not start): %s\n", e.Error)
+			skipped = append(skipped, filepath.Base(f.Path))
+			continue
+		}
+		after, err := sdk.FileSHA256(f.Path)
+		if err != nil {
+			return fmt.Errorf("plugins lock: %v", err)
+		}
+		if after != before {
+			return fmt.Errorf("plugins lock: %s changed while it was being locked; run again once it is built", f.Path)
+		}
+		lock.Plugins = append(lock.Plugins, sdk.LockEntry{Kind: f.Kind, Name: f.Name, Version: e.Version, Path: f.Path, SHA256: after})
+	}
+	if err := lock.Write(file); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "locked %d plugins in %s\n", len(lock.Plugins), file)
+	if len(skipped) > 0 {
+		return fmt.Errorf("plugins lock: %d plugins did not start and are not locked (they will be refused): %s", len(skipped), strings.Join(skipped, ", "))
+	}
+	return nil
 }

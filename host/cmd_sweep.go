@@ -201,6 +201,9 @@ func childFlags(c common) []string {
 	if c.pluginDir != "" {
 		f = append(f, "--plugin-dir", c.pluginDir)
 	}
+	if c.pluginLock != "" {
+		f = append(f, "--plugin-lock", c.pluginLock)
+	}
 	f = append(f, "--log-format", c.logFormat, "--log-level", c.logLevel)
 	return f
 }

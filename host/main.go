@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -45,7 +46,9 @@ type app struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	clients []*sdk.Client
-	sig     *signals // SIGINT and SIGTERM handling (signals.go)
+	// lockFile is the plugin lock in force ("" for none), see lockFile.
+	lockFile string
+	sig      *signals // SIGINT and SIGTERM handling (signals.go)
 }
 
 // common are the flags every command takes.
@@ -53,12 +56,15 @@ type common struct {
 	pluginDir string
 	logFormat string
 	logLevel  string
+	// pluginLock is --plugin-lock; see lockFile.
+	pluginLock string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.pluginDir, "plugin-dir", "", "folder(s) searched first for nt-<kind>-<name> plugin binaries")
 	fs.StringVar(&c.logFormat, "log-format", "console", "log format: console or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.pluginLock, "plugin-lock", "", "plugin lock file the binaries must match (default $NT_PLUGIN_LOCK, else "+sdk.LockFileName+" beside nthost if there is one; none: no check)")
 }
 
 // setup turns the common flags into the app's log and plugin folders.
@@ -69,7 +75,62 @@ func (a *app) setup(c common) error {
 	}
 	a.log = log
 	a.dirs = pluginDirs(c.pluginDir)
+	a.lockFile, err = lockFile(c.pluginLock)
+	if err != nil {
+		return err
+	}
+	if a.lockFile == "" {
+		sdk.SetLock(nil)
+		return nil
+	}
+	l, err := sdk.ReadLock(a.lockFile)
+	if err != nil {
+		return err
+	}
+	sdk.SetLock(l)
 	return nil
+}
+
+// lockFile returns the plugin lock that applies, or "" for none: the
+// --plugin-lock flag, else $NT_PLUGIN_LOCK, else plugins.lock.json in the
+// folder of the nthost binary if it exists (`make build` writes it, so
+// the project's own plugins are verified by default). "none" turns the
+// check off. A lock named explicitly must exist.
+func lockFile(flagFile string) (string, error) {
+	f := flagFile
+	if f == "" {
+		f = os.Getenv("NT_PLUGIN_LOCK")
+	}
+	switch f {
+	case "none":
+		return "", nil
+	case "":
+		d, err := nthostDir()
+		if err != nil {
+			return "", nil
+		}
+		def := filepath.Join(d, sdk.LockFileName)
+		if _, err := os.Stat(def); err != nil {
+			return "", nil
+		}
+		return def, nil
+	}
+	if _, err := os.Stat(f); err != nil {
+		return "", fmt.Errorf("plugin lock %s: %v (`nthost plugins lock --out %s` writes it; --plugin-lock none runs unverified plugins)", f, err, f)
+	}
+	return f, nil
+}
+
+// nthostDir is the folder of the running nthost binary, symlinks resolved.
+func nthostDir() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	return filepath.Dir(exe), nil
 }
 
 // open finds and starts a plugin; the app stops it on exit.
@@ -159,8 +220,12 @@ func main() {
 	defer cancel()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr, log: zerolog.New(os.Stderr)}
 	a.watchSignals(cancel)
+	// A host killed with SIGKILL could not remove its plugin socket
+	// folder; this one removes such leftovers of this user's dead hosts.
+	sdk.RemoveStaleSocketDirs(os.TempDir())
 	err := run(ctx, a, os.Args[1:])
 	a.closeAll()
+	sdk.RemoveSocketDir()
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):

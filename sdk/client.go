@@ -98,9 +98,19 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		opt.StartTimeout = 20 * time.Second
 	}
 	opt.Logger = logger
+	// Verified before anything starts, restarts included (see lock.go).
+	if l := CurrentLock(); l != nil {
+		if err := l.verify(path); err != nil {
+			return nil, err
+		}
+	}
 	cmd, err := command(path, opt.Nice)
 	if err != nil {
 		return nil, err
+	}
+	base, err := socketBase()
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %v", filepath.Base(path), err)
 	}
 	c := &Client{Path: path, Name: name, Kind: kind, opt: opt, stderr: &tailBuffer{max: 4096}, log: logger}
 	c.pc = plugin.NewClient(&plugin.ClientConfig{
@@ -109,11 +119,14 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		// The plugin runs in its own process group (see process.go).
 		// With a RunnerFunc, go-plugin puts the plugin's gRPC socket in a
 		// fresh 0700 folder and removes it on Kill, so sockets of killed
-		// plugins do not pile up in the temp folder.
+		// plugins do not pile up in the temp folder; that folder lives in
+		// this process's own (sockdir.go), which the next host removes
+		// should this one be killed before it could.
 		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
 			c.proc = newGroupRunner(path, cmd, spec)
 			return c.proc, nil
 		},
+		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: base},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger.Named(filepath.Base(path)),
 		Stderr:           c.stderr,

@@ -1,0 +1,207 @@
+package sdk
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+)
+
+// LockFileName is the lock file's name in the folder of the nthost binary,
+// where `make build` writes it for the project's own plugins.
+const LockFileName = "plugins.lock.json"
+
+// LockVersion is the format version of lock files this sdk reads.
+const LockVersion = 1
+
+// Lock lists the plugin binaries a host may start, each with the SHA-256
+// of its file. `nthost plugins lock` writes it; when one applies, Open
+// refuses any binary not in it or whose contents changed.
+type Lock struct {
+	Version int         `json:"version"`
+	Plugins []LockEntry `json:"plugins"`
+
+	file string // where it was read from; relative paths are relative to its folder
+}
+
+// LockEntry is one locked plugin binary.
+type LockEntry struct {
+	Kind    Kind   `json:"kind"`
+	Name    string `json:"name"`
+	Version string `json:"version"` // what its Info said when it was locked
+	// Path is the binary's path; relative to the lock file's folder when
+	// it lies inside it, so that a bin folder can move as a whole.
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"` // hex
+}
+
+// ReadLock reads the lock file at file.
+func ReadLock(file string) (*Lock, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("plugin lock: %v", err)
+	}
+	var l Lock
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		return nil, fmt.Errorf("plugin lock %s: %v (`nthost plugins lock` writes a new one)", file, err)
+	}
+	if l.Version != LockVersion {
+		return nil, fmt.Errorf("plugin lock %s: format version %d, this nthost reads %d (`nthost plugins lock` writes a new one)", file, l.Version, LockVersion)
+	}
+	for i, e := range l.Plugins {
+		if s, err := hex.DecodeString(e.SHA256); err != nil || len(s) != sha256.Size {
+			return nil, fmt.Errorf("plugin lock %s: entry %d (%s): sha256 %q is not 64 hex digits", file, i+1, e.Path, e.SHA256)
+		}
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	l.file = abs
+	return &l, nil
+}
+
+// Write writes the lock to file (atomically: a reader sees the old lock
+// or the new one), with paths inside file's folder made relative to it.
+func (l *Lock) Write(file string) error {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return err
+	}
+	out := Lock{Version: LockVersion}
+	for _, e := range l.Plugins {
+		p, err := filepath.Abs(e.Path)
+		if err != nil {
+			return err
+		}
+		if rel, err := filepath.Rel(filepath.Dir(abs), p); err == nil && !strings.HasPrefix(rel, "..") {
+			p = rel
+		}
+		e.Path = p
+		out.Plugins = append(out.Plugins, e)
+	}
+	sort.Slice(out.Plugins, func(i, j int) bool { return out.Plugins[i].Path < out.Plugins[j].Path })
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(abs), ".plugins.lock.*")
+	if err != nil {
+		return fmt.Errorf("plugin lock: %v", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("plugin lock %s: %v", file, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("plugin lock %s: %v", file, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), abs); err != nil {
+		return fmt.Errorf("plugin lock: %v", err)
+	}
+	l.file = abs
+	return nil
+}
+
+// File is where the lock was read from or last written to.
+func (l *Lock) File() string { return l.file }
+
+// Find returns the entry for the binary at path, if the lock has one.
+func (l *Lock) Find(path string) (LockEntry, bool) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return LockEntry{}, false
+	}
+	for _, e := range l.Plugins {
+		p := e.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(l.file), p)
+		}
+		if filepath.Clean(p) == abs {
+			return e, true
+		}
+	}
+	return LockEntry{}, false
+}
+
+// FileSHA256 returns the hex SHA-256 of the file at path.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// verify refuses the binary at path unless the lock lists it with the
+// SHA-256 its file has now. The comparison is go-plugin's SecureConfig:
+// with a RunnerFunc go-plugin would check an empty path itself, so Open
+// calls Check before it starts the runner.
+func (l *Lock) verify(path string) error {
+	base := filepath.Base(path)
+	refresh := fmt.Sprintf("if this binary is meant to run, `nthost plugins lock --out %s` records it", l.file)
+	e, ok := l.Find(path)
+	if !ok {
+		return fmt.Errorf("plugin %s: refused: %s is not in the plugin lock %s; %s", base, path, l.file, refresh)
+	}
+	want, _ := hex.DecodeString(e.SHA256)
+	sc := &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}
+	ok, err := sc.Check(path)
+	if err != nil {
+		return fmt.Errorf("plugin %s: refused: cannot verify %s against the plugin lock %s: %v", base, path, l.file, err)
+	}
+	if !ok {
+		got, err := FileSHA256(path)
+		if err != nil {
+			got = "unreadable (" + err.Error() + ")"
+		}
+		return fmt.Errorf("plugin %s: refused: %s does not match the plugin lock %s: expected sha256 %s, actual %s; %s",
+			base, path, l.file, e.SHA256, got, refresh)
+	}
+	return nil
+}
+
+var (
+	lockMu      sync.Mutex
+	processLock *Lock
+)
+
+// SetLock makes every later Open in this process, from any package
+// (benchmarks, the conformance kit, restarts), verify plugins against l;
+// nil turns verification off. A host calls it once at start.
+func SetLock(l *Lock) {
+	lockMu.Lock()
+	defer lockMu.Unlock()
+	processLock = l
+}
+
+// CurrentLock returns the lock set by SetLock, or nil.
+func CurrentLock() *Lock {
+	lockMu.Lock()
+	defer lockMu.Unlock()
+	return processLock
+}
