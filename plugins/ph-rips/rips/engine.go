@@ -273,25 +273,7 @@ func (e *engine) maxCoface(vs []int32, r float32, lo int32) int32 {
 	if e.dist == nil {
 		return e.maxCofaceSparse(vs, r, lo)
 	}
-	// The vertex with the fewest neighbours within r bounds the search.
-	best, bestCnt := 0, math.MaxInt
-	for i, u := range vs {
-		a, b := int(e.nbOff[u]), int(e.nbOff[u+1])
-		lst := e.byDd[a:b]
-		// c = number of entries <= r (the list is sorted ascending)
-		c, hi := 0, len(lst)
-		for c < hi {
-			m := int(uint(c+hi) >> 1)
-			if lst[m] <= r {
-				c = m + 1
-			} else {
-				hi = m
-			}
-		}
-		if c < bestCnt {
-			best, bestCnt = i, c
-		}
-	}
+	best, bestCnt := e.fewestWithin(vs, r)
 	if bestCnt == 0 {
 		return -1
 	}
@@ -591,4 +573,28 @@ func ctxErr(ctx context.Context) error {
 		return nil
 	}
 	return ctx.Err()
+}
+
+// fewestWithin finds the vertex of vs with the fewest neighbours within
+// r (its position in vs and that count): any coface within r must be a
+// neighbour of every vertex, so the shortest list bounds the search.
+func (e *engine) fewestWithin(vs []int32, r float32) (best, cnt int) {
+	best, cnt = 0, math.MaxInt
+	for i, u := range vs {
+		lst := e.byDd[e.nbOff[u]:e.nbOff[u+1]]
+		// c = number of entries <= r (the list is sorted ascending)
+		c, hi := 0, len(lst)
+		for c < hi {
+			m := int(uint(c+hi) >> 1)
+			if lst[m] <= r {
+				c = m + 1
+			} else {
+				hi = m
+			}
+		}
+		if c < cnt {
+			best, cnt = i, c
+		}
+	}
+	return best, cnt
 }

@@ -106,23 +106,7 @@ func adjacencyFromMatrix(d []float64, n int, thr float32) *adjacency {
 
 // maxCofaceSparse is maxCoface without the matrix.
 func (e *engine) maxCofaceSparse(vs []int32, r float32, lo int32) int32 {
-	best, bestCnt := 0, math.MaxInt
-	for i, u := range vs {
-		a, b := int(e.nbOff[u]), int(e.nbOff[u+1])
-		lst := e.byDd[a:b]
-		c, hi := 0, len(lst)
-		for c < hi {
-			m := int(uint(c+hi) >> 1)
-			if lst[m] <= r {
-				c = m + 1
-			} else {
-				hi = m
-			}
-		}
-		if c < bestCnt {
-			best, bestCnt = i, c
-		}
-	}
+	best, bestCnt := e.fewestWithin(vs, r)
 	if bestCnt == 0 {
 		return -1
 	}
