@@ -425,28 +425,7 @@ func (e *engine) pushCoboundary(h *chainHeap, vs []int32, r float32, coef int32,
 	}
 	k := len(vs)
 	n := e.n
-	// idx(vs+{v}) with j vertices of vs below v is
-	// below[j] + C(v, j+1) + above[j].
-	var acc int64
-	for j := 0; j <= k; j++ {
-		sc.below[j] = acc
-		if j < k {
-			acc += e.binom[j+1][vs[j]]
-		}
-	}
-	acc = 0
-	for j := k; j >= 0; j-- {
-		sc.above[j] = acc
-		if j > 0 {
-			acc += e.binom[j+1][vs[j-1]]
-		}
-	}
-	best, bestCnt := vs[0], int32(math.MaxInt32)
-	for _, u := range vs {
-		if c := e.nbOff[u+1] - e.nbOff[u]; c < bestCnt {
-			best, bestCnt = u, c
-		}
-	}
+	best := e.cofaceSetup(vs, sc)
 	neg := (e.p - coef) % e.p
 	j := k
 	thr := e.thr
@@ -597,4 +576,34 @@ func (e *engine) fewestWithin(vs []int32, r float32) (best, cnt int) {
 		}
 	}
 	return best, cnt
+}
+
+// cofaceSetup prepares a coboundary walk over vs: sc.below[j] and
+// sc.above[j] hold the index parts of the vertices below and above
+// position j, so idx(vs+{v}) = below[j] + C(v, j+1) + above[j] costs one
+// lookup per coface; it returns the vertex with the fewest neighbours,
+// whose list bounds the walk.
+func (e *engine) cofaceSetup(vs []int32, sc *scratch) int32 {
+	k := len(vs)
+	var acc int64
+	for j := 0; j <= k; j++ {
+		sc.below[j] = acc
+		if j < k {
+			acc += e.binom[j+1][vs[j]]
+		}
+	}
+	acc = 0
+	for j := k; j >= 0; j-- {
+		sc.above[j] = acc
+		if j > 0 {
+			acc += e.binom[j+1][vs[j-1]]
+		}
+	}
+	best, bestCnt := vs[0], int32(math.MaxInt32)
+	for _, u := range vs {
+		if c := e.nbOff[u+1] - e.nbOff[u]; c < bestCnt {
+			best, bestCnt = u, c
+		}
+	}
+	return best
 }

@@ -1,7 +1,6 @@
 package rips
 
 import (
-	"math"
 	"slices"
 )
 
@@ -136,26 +135,7 @@ func (e *engine) maxCofaceSparse(vs []int32, r float32, lo int32) int32 {
 // advancing a cursor in each other list (all decrease by vertex).
 func (e *engine) pushCoboundarySparse(h *chainHeap, vs []int32, r float32, coef int32, sc *scratch) {
 	k := len(vs)
-	var acc int64
-	for j := 0; j <= k; j++ {
-		sc.below[j] = acc
-		if j < k {
-			acc += e.binom[j+1][vs[j]]
-		}
-	}
-	acc = 0
-	for j := k; j >= 0; j-- {
-		sc.above[j] = acc
-		if j > 0 {
-			acc += e.binom[j+1][vs[j-1]]
-		}
-	}
-	best, bestCnt := vs[0], int32(math.MaxInt32)
-	for _, u := range vs {
-		if c := e.nbOff[u+1] - e.nbOff[u]; c < bestCnt {
-			best, bestCnt = u, c
-		}
-	}
+	best := e.cofaceSetup(vs, sc)
 	// cursors and ends of the other vertices' lists
 	cur, end := sc.cur[:0], sc.end[:0]
 	for _, u := range vs {
