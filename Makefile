@@ -9,7 +9,7 @@ MODULE  := github.com/neuraltopology/neuraltopology
 # Debian packages the build, the plugins and the tests need.
 DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
             python3 python3-numpy python3-gudhi python3-grpcio python3-protobuf \
-            python3-pot python3-sklearn python3-scipy \
+            python3-pot python3-sklearn python3-scipy python3-cryptography \
             protobuf-compiler libopenblas-dev time slurm-wlm munge
 GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
 RUN_FLAGS ?=

@@ -108,6 +108,10 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsOn, err := pluginTLS()
+	if err != nil {
+		return nil, err
+	}
 	base, err := socketBase()
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %v", filepath.Base(path), err)
@@ -127,6 +131,10 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 			return c.proc, nil
 		},
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: base},
+		// Mutual TLS with certificates made for this one plugin process:
+		// only the host, holding the client key, can talk to the plugin,
+		// and only this plugin can answer it (see tls.go).
+		AutoMTLS:         tlsOn,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger.Named(filepath.Base(path)),
 		Stderr:           c.stderr,
@@ -135,6 +143,12 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 			grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))},
 	})
 	rpc, err := c.pc.Client()
+	if tlsOn && c.proc != nil && c.proc.stdoutR != nil {
+		if line := c.proc.stdoutR.firstLine(); line != "" && !handshakeHasCert(line) {
+			c.Close()
+			return nil, fmt.Errorf("plugin %s: refused: it does not serve TLS (its handshake line carries no server certificate); rebuild it with a current sdk (Go: sdk.Serve; Python: ntplugin), or set %s=off to accept plaintext gRPC from every plugin (docs/plugins.md, Private channels)", filepath.Base(path), TLSEnv)
+		}
+	}
 	if err != nil {
 		c.Close()
 		if strings.Contains(err.Error(), "timeout while waiting for plugin to start") {

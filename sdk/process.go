@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -125,6 +126,10 @@ type drainedPipe struct {
 	f    *os.File
 	once sync.Once
 	eof  chan struct{} // closed once a Read returned an error (EOF, closed)
+
+	mu    sync.Mutex
+	first []byte // the start of what was read, up to the first newline: the handshake line
+	full  bool   // first holds the whole first line, or as much as is kept
 }
 
 func newDrainedPipe(f *os.File) *drainedPipe {
@@ -133,6 +138,18 @@ func newDrainedPipe(f *os.File) *drainedPipe {
 
 func (p *drainedPipe) Read(b []byte) (int, error) {
 	n, err := p.f.Read(b)
+	p.mu.Lock()
+	if !p.full {
+		chunk := b[:n]
+		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
+			chunk, p.full = chunk[:i], true
+		}
+		p.first = append(p.first, chunk...)
+		if len(p.first) >= 64<<10 {
+			p.full = true
+		}
+	}
+	p.mu.Unlock()
 	if err != nil {
 		p.once.Do(func() { close(p.eof) })
 	}
@@ -140,6 +157,13 @@ func (p *drainedPipe) Read(b []byte) (int, error) {
 }
 
 func (p *drainedPipe) Close() error { return p.f.Close() }
+
+// firstLine is the first line read so far (the handshake line, on stdout).
+func (p *drainedPipe) firstLine() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return string(p.first)
+}
 
 // Wait blocks until the plugin process has exited and been reaped.
 func (g *groupRunner) Wait(ctx context.Context) error {

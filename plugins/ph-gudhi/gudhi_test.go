@@ -225,3 +225,16 @@ func TestKilledMidHomology(t *testing.T) {
 	}
 	plugintest.KillMidCall(t, "nt-ph-gudhi", pid, worker, done)
 }
+
+// TestChannelIsMutualTLS: the Python plugin serves TLS only, to the
+// host's certificate only (ntplugin answers go-plugin's AutoMTLS), and the
+// host's calls go through it.
+func TestChannelIsMutualTLS(t *testing.T) {
+	c := plugintest.Open(t, build(t))
+	plugintest.CheckPrivateChannel(t, c)
+	h, err := c.PH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugintest.CheckHomologyH0(t, h)
+}

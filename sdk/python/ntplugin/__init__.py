@@ -328,6 +328,44 @@ def _wrap(name, fn):
     return handler
 
 
+def _server_cert():
+    """A fresh self-signed certificate for this process's TLS server: the
+    PEM key and certificate, and the DER certificate in unpadded base64 as
+    the handshake line carries it. The host trusts exactly this certificate
+    (it arrives over the plugin's stdout, which only the host reads), for
+    the name localhost; it is a CA so that verifiers treat it as its own
+    root."""
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    except ImportError as e:
+        raise SystemExit("ntplugin: TLS needs the Python package cryptography (Debian: python3-cryptography): %s" % e)
+    import base64
+    import datetime
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(seconds=30))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, key_encipherment=False,
+                                         content_commitment=False, data_encipherment=False, key_agreement=True,
+                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM), base64.b64encode(der).decode().rstrip("=")
+
+
 def serve(plugin, pb_dir=None, workers=4):
     """Serves plugin until the host stops it or goes away; never returns.
     A plugin class may override _service(pb, protocol) to return its gRPC
@@ -381,7 +419,17 @@ def serve(plugin, pb_dir=None, workers=4):
     sock_dir = tempfile.mkdtemp(prefix="nt-%s-%s-" % (plugin.kind, plugin.name),
                                 dir=os.environ.get("PLUGIN_UNIX_SOCKET_DIR") or None)
     sock = os.path.join(sock_dir, "plugin.sock")
-    server.add_insecure_port("unix:" + sock)
+    # With a client certificate from the host (go-plugin's AutoMTLS), serve
+    # TLS only, to that certificate only, and send ours in the handshake.
+    client_cert = os.environ.get("PLUGIN_CLIENT_CERT", "")
+    cert_field = ""
+    if client_cert:
+        key_pem, cert_pem, cert_field = _server_cert()
+        creds = grpc.ssl_server_credentials([(key_pem, cert_pem)], root_certificates=client_cert.encode(),
+                                            require_client_auth=True)
+        server.add_secure_port("unix:" + sock, creds)
+    else:
+        server.add_insecure_port("unix:" + sock)
     server.start()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # On Ctrl-C the host signals the whole process group and then stops its
@@ -390,7 +438,7 @@ def serve(plugin, pb_dir=None, workers=4):
 
     # The handshake line. Without the flush it waits in a pipe buffer and
     # the host gives up after its start timeout.
-    sys.stdout.write("%d|%d|unix|%s|grpc\n" % (CORE_PROTOCOL_VERSION, protocol, sock))
+    sys.stdout.write("%d|%d|unix|%s|grpc|%s\n" % (CORE_PROTOCOL_VERSION, protocol, sock, cert_field))
     sys.stdout.flush()
     log("info", "serving", socket=sock, protocol=protocol)
 

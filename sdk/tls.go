@@ -1,0 +1,50 @@
+package sdk
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+)
+
+// TLSEnv names the environment variable that turns mutual TLS between the
+// host and its plugins off ("off") for plugins that cannot serve it: a
+// third party's built against an sdk older than this one. Unset or "on"
+// means on. Off is all or nothing: a host cannot tell a plugin that will
+// not do TLS from one whose channel was tampered with.
+const TLSEnv = "NT_PLUGIN_TLS"
+
+// pluginTLS reports whether plugins are started with mutual TLS.
+func pluginTLS() (bool, error) {
+	switch v := os.Getenv(TLSEnv); v {
+	case "", "on":
+		return true, nil
+	case "off":
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s=%q: want on or off", TLSEnv, v)
+	}
+}
+
+// handshakeHasCert reports whether a go-plugin handshake line
+// (core|app|network|address|protocol|cert...) carries the server
+// certificate that AutoMTLS needs: its sixth field, base64 DER, which is
+// far longer than the short values older servers put there.
+func handshakeHasCert(line string) bool {
+	parts := strings.Split(strings.TrimSpace(line), "|")
+	return len(parts) >= 6 && len(parts[5]) > 50
+}
+
+// Addr is the address of the plugin's gRPC server (a unix socket in the
+// host's private folder), for diagnostics and for tests that check no one
+// but the host can talk to it; nil if the plugin is not running.
+func (c *Client) Addr() net.Addr {
+	c.mu.Lock()
+	pc := c.pc
+	c.mu.Unlock()
+	rc := pc.ReattachConfig()
+	if rc == nil {
+		return nil
+	}
+	return rc.Addr
+}
