@@ -51,7 +51,8 @@ const (
 type OpenOptions struct {
 	// Logger receives the plugin's log lines; nil discards them.
 	Logger hclog.Logger
-	// StartTimeout bounds the handshake; 0 means 20 seconds.
+	// StartTimeout bounds the handshake; 0 means $NT_PLUGIN_START_TIMEOUT
+	// (a Go duration) or, unset, 60 seconds.
 	StartTimeout time.Duration
 	// NoRestart turns off restarting a crashed dist or ph plugin (see
 	// restart.go): benchmarks measure, and limit, one process.
@@ -95,7 +96,11 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		logger = hclog.NewNullLogger()
 	}
 	if opt.StartTimeout == 0 {
-		opt.StartTimeout = 20 * time.Second
+		d, err := startTimeout()
+		if err != nil {
+			return nil, err
+		}
+		opt.StartTimeout = d
 	}
 	opt.Logger = logger
 	// Verified before anything starts, restarts included (see lock.go).

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 )
 
 // TLSEnv names the environment variable that turns mutual TLS between the
@@ -47,4 +48,25 @@ func (c *Client) Addr() net.Addr {
 		return nil
 	}
 	return rc.Addr
+}
+
+// StartTimeoutEnv names the environment variable that sets how long a
+// plugin may take to print its handshake line (a Go duration, e.g. 90s).
+const StartTimeoutEnv = "NT_PLUGIN_START_TIMEOUT"
+
+// startTimeout is the handshake limit. Its default is generous because a
+// Python plugin's start (imports, a TLS key) took 6-17 s on a 2-core
+// machine at load 25-30, against 0.6 s quiet; a plugin that dies before
+// its handshake is named at once whatever the limit, so only a plugin that
+// hangs silently waits this long.
+func startTimeout() (time.Duration, error) {
+	v := os.Getenv(StartTimeoutEnv)
+	if v == "" {
+		return 60 * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive duration such as 90s", StartTimeoutEnv, v)
+	}
+	return d, nil
 }
