@@ -15,6 +15,14 @@ import (
 // not do TLS from one whose channel was tampered with.
 const TLSEnv = "NT_PLUGIN_TLS"
 
+// PluginTLS reports whether this host starts plugins with mutual TLS (on
+// unless $NT_PLUGIN_TLS is off; a malformed value counts as on here and is
+// refused by Open).
+func PluginTLS() bool {
+	on, err := pluginTLS()
+	return on || err != nil
+}
+
 // pluginTLS reports whether plugins are started with mutual TLS.
 func pluginTLS() (bool, error) {
 	switch v := os.Getenv(TLSEnv); v {

@@ -37,6 +37,11 @@ type Check struct {
 func Checks(info sdk.Info) []Check {
 	cs := []Check{{"describe", func(t T, c *sdk.Client) { CheckDescribe(t, c.Info) }}}
 	add := func(name string, f func(t T, c *sdk.Client)) { cs = append(cs, Check{name, f}) }
+	// Every plugin's socket must refuse clients without the host's
+	// certificate; with TLS turned off for the host there is nothing to ask.
+	if sdk.PluginTLS() {
+		add("private-channel", func(t T, c *sdk.Client) { CheckPrivateChannel(t, c) })
+	}
 	switch info.Kind {
 	case sdk.KindDist:
 		add("distance", func(t T, c *sdk.Client) { CheckDistance(t, dist(t, c)) })
@@ -112,7 +117,7 @@ type Report struct {
 // language, outside `go test`, writing one PASS or FAIL line per check
 // (with the failures' messages) to w. It is `nthost plugin test`.
 func RunReport(ctx context.Context, bin string, w io.Writer) (Report, error) {
-	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	octx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	c, err := sdk.Open(octx, bin, sdk.OpenOptions{})
 	if err != nil {

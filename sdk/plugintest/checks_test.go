@@ -23,7 +23,7 @@ func TestChecksFollowDeclarations(t *testing.T) {
 		info        sdk.Info
 		want, avoid []string
 	}{
-		{sdk.Info{Kind: sdk.KindDist, Capabilities: map[string]string{"metric": "false"}}, []string{"distance", "distance/params"}, []string{"triangle"}},
+		{sdk.Info{Kind: sdk.KindDist, Capabilities: map[string]string{"metric": "false"}}, []string{"distance", "distance/params", "private-channel"}, []string{"triangle"}},
 		{sdk.Info{Kind: sdk.KindDist, Capabilities: map[string]string{"metric": "true"}}, []string{"distance/triangle-inequality"}, nil},
 		{sdk.Info{Kind: sdk.KindPH, Capabilities: map[string]string{"max_dim": "0"}}, []string{"homology/H0", "homology/coefficients"}, []string{"H1", "points"}},
 		{sdk.Info{Kind: sdk.KindPH, Capabilities: map[string]string{"max_dim": "2", "input": "points,distances"}}, []string{"homology/H1-circle", "homology/points"}, nil},
@@ -40,5 +40,18 @@ func TestChecksFollowDeclarations(t *testing.T) {
 				t.Errorf("%v: checks %q include %q, which the plugin does not declare", c.info.Capabilities, got, a)
 			}
 		}
+	}
+}
+
+// TestPrivateChannelCheckFollowsTLS: the TLS check is asked of every
+// plugin while the host uses TLS, and of none once NT_PLUGIN_TLS=off.
+func TestPrivateChannelCheckFollowsTLS(t *testing.T) {
+	info := sdk.Info{Kind: sdk.KindEnv, Capabilities: map[string]string{"tasks": "A-v0"}}
+	if got := names(info); !strings.Contains(got, "private-channel") {
+		t.Errorf("with TLS on, checks %q lack private-channel", got)
+	}
+	t.Setenv(sdk.TLSEnv, "off")
+	if got := names(info); strings.Contains(got, "private-channel") {
+		t.Errorf("with %s=off, checks %q include private-channel", sdk.TLSEnv, got)
 	}
 }
