@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  steps: $STEPS  reps: $REPS  extra: $*"
-printf '%-10s %3s %7s %7s %6s %6s %9s %7s %8s %8s %6s %8s %s\n' variant rep wall_s user_s sys_s sys% ph_cpu_s ph_minflt peak_MB training homology tail waiting load
+printf '%-10s %3s %7s %7s %6s %6s %9s %9s %8s %8s %8s %6s %8s %s\n' variant rep wall_s user_s sys_s sys% ph_cpu_s ph_minflt peak_MB training homology tail waiting load
 for r in $(seq "$REPS"); do
 	for v in ${VARIANTS//,/ }; do
 		case $v in
@@ -53,8 +53,10 @@ for l in lines[2:]:
         peak = max(peak, float(f[7]))
 u, s = map(float, lines[-1].split()[-2:])
 t = json.load(open(tj))
-print(f"{v:<10} {r:>3} {wall:7.1f} {u:7.1f} {s:6.1f} {100*s/(u+s):5.1f}% {ph_cpu:9.1f} {int(ph_flt):7d} {peak:8.0f} "
-      f"{t['training']:8.1f} {t['homology_and_distances']:8.1f} {t.get('tail_after_training', float('nan')):6.1f} {t['waiting_for_snapshots']:8.3f} {load}")
+# A build without tail_after_training: total - training - sampling.
+tail = t.get("tail_after_training", t["total"] - t["training"] - t.get("snapshot_sampling", 0))
+print(f"{v:<10} {r:>3} {wall:7.1f} {u:7.1f} {s:6.1f} {100*s/(u+s):5.1f}% {ph_cpu:9.1f} {int(ph_flt):9d} {peak:8.0f} "
+      f"{t['training']:8.1f} {t['homology_and_distances']:8.1f} {tail:6.1f} {t['waiting_for_snapshots']:8.3f} {load}")
 PY
 	done
 done
