@@ -25,7 +25,7 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 // their time, peak memory and agreement with the first one.
 func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "bench ph", "nthost bench ph --ph rips,ripser,gudhi [--workload W1|W2|W3|all|suite|suite-quick] [--only SUBSTRING] [--mem-limit 6GiB] [--points F] [--distances F] [--from-run RUN_DIR] [--repeat 3] [--timeout 10m] [--maxdim 2] [--csv F] [--json F] [--png F]")
+	fs := newFlags(a, "bench ph", "nthost bench ph --ph rips,ripser,gudhi [--workload W1|W2|W3|all|suite|suite-quick] [--only SUBSTRING] [--mem-limit 6GiB] [--points F] [--distances F] [--from-run RUN_DIR [--dist geodesic --dist-param k=15]] [--repeat 3] [--timeout 10m] [--maxdim 2] [--csv F] [--json F] [--png F]")
 	c.register(fs)
 	backends := fs.String("ph", "rips,ripser", "homology plugins, comma separated; the first is the reference")
 	workload := fs.String("workload", "", "built-in workload: W1, W2, W3, all, or the standard datasets suite / suite-quick, each at its own dimension and threshold (see docs/benchmarks.md)")
@@ -35,6 +35,8 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	points := fs.String("points", "", "point cloud file (.csv/.npy): its Euclidean distances")
 	distances := fs.String("distances", "", "distance matrix file (.csv/.npy)")
 	fromRun := fs.String("from-run", "", "a run directory whose saved clouds (save_clouds) are the inputs")
+	fromDist := fs.String("dist", "", "distance plugin for the --from-run clouds, e.g. geodesic as the main job uses (default: Euclidean distances); its time per cloud is logged")
+	fromDistParams := paramFlag(fs, "dist-param", "NAME=VALUE: a parameter of the --dist plugin, e.g. k=15 (repeatable)")
 	repeat := fs.Int("repeat", 3, "timed runs per backend and input")
 	timeout := fs.Duration("timeout", 0, "bound on one computation (e.g. 10m); 0: none")
 	maxDim := fs.Int("maxdim", 2, "homology dimensions 0..maxdim")
@@ -80,12 +82,20 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 		}
 		inputs = append(inputs, in)
 	}
-	if *fromRun != "" {
+	if *fromRun != "" && *fromDist != "" {
+		in, err := runDistances(ctx, a, *fromRun, *only, *fromDist, fromDistParams)
+		if err != nil {
+			return err
+		}
+		inputs = append(inputs, in...)
+	} else if *fromRun != "" {
 		in, err := phbench.RunDirInputs(*fromRun)
 		if err != nil {
 			return err
 		}
 		inputs = append(inputs, in...)
+	} else if *fromDist != "" {
+		return fmt.Errorf("bench ph: --dist %s applies to --from-run clouds; give --from-run RUN_DIR", *fromDist)
 	}
 	if *only != "" {
 		inputs = slices.DeleteFunc(inputs, func(in phbench.Input) bool { return !strings.Contains(in.Name, *only) })
@@ -133,4 +143,38 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	}
 	a.log.Debug().Str("took", time.Since(res.Started).Round(time.Second).String()).Msg("bench done")
 	return nil
+}
+
+// runDistances computes the distance matrices of a run's saved clouds
+// (those whose name contains only) with the named distance plugin, as
+// the main job does, and logs each call's time: the distance side of a
+// snapshot's cost, beside the homology times the bench measures.
+func runDistances(ctx context.Context, a *app, runDir, only, name string, params map[string]string) ([]phbench.Input, error) {
+	clouds, err := phbench.RunDirClouds(runDir)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := a.open(ctx, sdk.KindDist, name)
+	if err != nil {
+		return nil, err
+	}
+	dist, err := cl.Dist()
+	if err != nil {
+		return nil, err
+	}
+	var out []phbench.Input
+	for _, c := range clouds {
+		if !strings.Contains(c.Name, only) {
+			continue
+		}
+		start := time.Now()
+		r, err := dist.Compute(ctx, c.Points, params)
+		if err != nil {
+			return nil, fmt.Errorf("bench ph: %s distances of %s: %w", name, c.Name, err)
+		}
+		a.log.Info().Str("input", c.Name).Int("points", c.Points.Rows).Int("dim", c.Points.Cols).
+			Float64("dist_s", time.Since(start).Seconds()).Msg("distances done")
+		out = append(out, phbench.Input{Name: c.Name, Distances: r.Distances})
+	}
+	return out, nil
 }

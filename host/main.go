@@ -67,8 +67,10 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.pluginLock, "plugin-lock", "", "plugin lock file the binaries must match (default $NT_PLUGIN_LOCK, else "+sdk.LockFileName+" beside nthost if there is one; none: no check)")
 }
 
-// setup turns the common flags into the app's log and plugin folders.
+// setup turns the common flags into the app's log and plugin folders,
+// and sets the environment the plugins will inherit (memenv.go).
 func (a *app) setup(c common) error {
+	lazyFreeForPlugins()
 	log, err := newLogger(c.logFormat, c.logLevel, a.stderr)
 	if err != nil {
 		return err

@@ -67,6 +67,31 @@ func DistancesInput(path string) (Input, error) {
 // Euclidean distance matrices named "step_<N>/<cloud>". Each archive
 // holds one array, or one named "points".
 func RunDirInputs(runDir string) ([]Input, error) {
+	clouds, err := RunDirClouds(runDir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Input, 0, len(clouds))
+	for _, c := range clouds {
+		d, err := Euclidean(c.Points)
+		if err != nil {
+			return nil, fmt.Errorf("phbench: %s: %w", c.Name, err)
+		}
+		out = append(out, Input{Name: c.Name, Distances: d})
+	}
+	return out, nil
+}
+
+// Cloud is a saved point cloud of a run, named "step_<N>/<cloud>".
+type Cloud struct {
+	Name   string
+	Points sdk.Matrix
+}
+
+// RunDirClouds reads the point clouds a training run saved (see
+// RunDirInputs), in step order, for callers that compute their own
+// distances (the run's metric rather than the Euclidean one).
+func RunDirClouds(runDir string) ([]Cloud, error) {
 	root := filepath.Join(runDir, "clouds")
 	steps, err := os.ReadDir(root)
 	if err != nil {
@@ -85,7 +110,7 @@ func RunDirInputs(runDir string) ([]Input, error) {
 		}
 	}
 	slices.SortFunc(dirs, func(a, b stepDir) int { return a.n - b.n })
-	var out []Input
+	var out []Cloud
 	for _, s := range dirs {
 		files, err := filepath.Glob(filepath.Join(root, s.name, "*.npz"))
 		if err != nil {
@@ -97,11 +122,7 @@ func RunDirInputs(runDir string) ([]Input, error) {
 			if err != nil {
 				return nil, err
 			}
-			d, err := Euclidean(pts)
-			if err != nil {
-				return nil, fmt.Errorf("phbench: %s: %w", f, err)
-			}
-			out = append(out, Input{Name: s.name + "/" + strings.TrimSuffix(filepath.Base(f), ".npz"), Distances: d})
+			out = append(out, Cloud{Name: s.name + "/" + strings.TrimSuffix(filepath.Base(f), ".npz"), Points: pts})
 		}
 	}
 	if len(out) == 0 {

@@ -38,6 +38,8 @@ type loop struct {
 	t0                                                      time.Time
 	priorSeconds                                            float64 // wall time of the run before a resume
 	trainSeconds, sampleSeconds, waitSeconds, reportSeconds float64
+	activationSeconds                                       float64 // the part of sampleSeconds spent on activations
+	tailSeconds                                             float64 // from the end of training until every snapshot was written
 	lastLog                                                 time.Time
 }
 
@@ -165,11 +167,13 @@ func (l *loop) snapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sampled := time.Now()
 	clouds, err := snapshot.Clouds(ctx, l.p.Algo, states, l.aspec.Layers, l.cfg.NormalizedIn)
 	if err != nil {
 		return err
 	}
 	l.sampleSeconds += time.Since(start).Seconds()
+	l.activationSeconds += time.Since(sampled).Seconds()
 	l.snapshots++
 	job := job{seq: l.snapshots, step: l.step, update: l.update, clouds: clouds}
 	wait := time.Now()

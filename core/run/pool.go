@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/neuraltopology/neuraltopology/core/crashpoint"
 	"github.com/neuraltopology/neuraltopology/core/snapshot"
 	"github.com/neuraltopology/neuraltopology/sdk"
@@ -29,9 +31,11 @@ type pool struct {
 	ph    sdk.Homology
 	opt   snapshot.Options
 	write func(job, []snapshot.Result) error
+	log   zerolog.Logger // one debug line per cloud and per written snapshot
 
-	jobs chan job
-	wg   sync.WaitGroup
+	jobs    chan job
+	wg      sync.WaitGroup
+	workers int // started so far
 
 	mu     sync.Mutex
 	done   map[int][]snapshot.Result // finished, not yet written, by seq
@@ -42,6 +46,9 @@ type pool struct {
 	later  []deferred
 	err    error
 	busy   float64 // worker seconds spent on homology and distances
+	// The same time split by call, and the time spent writing finished
+	// snapshots (diagrams, records, TensorBoard) in order.
+	distSec, phSec, writeSec float64
 }
 
 // queueDepth is how many snapshots may wait for a worker. One holds a few
@@ -58,13 +65,24 @@ type deferred struct {
 }
 
 func newPool(ctx context.Context, dist sdk.Distance, ph sdk.Homology, opt snapshot.Options, workers int, write func(job, []snapshot.Result) error) *pool {
-	p := &pool{ctx: ctx, dist: dist, ph: ph, opt: opt, write: write,
+	p := &pool{ctx: ctx, dist: dist, ph: ph, opt: opt, write: write, log: zerolog.Nop(),
 		jobs: make(chan job, queueDepth), done: map[int][]snapshot.Result{}, jobOf: map[int]job{}, next: -1}
-	for i := 0; i < workers; i++ {
+	p.widen(workers)
+	return p
+}
+
+// widen raises the number of workers to n (never lowers it). The run
+// calls it once training has ended: the snapshots still queued then have
+// the machine to themselves, and more of them at once keep every core
+// busy where one engine call alone leaves cores idle (its serial parts,
+// the distance call, the hand-offs). Results do not change: each cloud's
+// homology is a pure function of the cloud, and snapshots are written in
+// the order they were taken. Call it before wait.
+func (p *pool) widen(n int) {
+	for ; p.workers < n; p.workers++ {
 		p.wg.Add(1)
 		go p.worker()
 	}
-	return p
 }
 
 func (p *pool) worker() {
@@ -85,6 +103,9 @@ func (p *pool) compute(j job) ([]snapshot.Result, float64, error) {
 			return nil, time.Since(start).Seconds(), err
 		}
 		crashpoint.Hit("homology") // tests: killed between two clouds of a snapshot
+		p.log.Debug().Int("snapshot", j.seq).Int("update", j.update).Str("cloud", c.Name).
+			Int("points", c.Points.Rows).Int("dim", c.Points.Cols).
+			Float64("dist_s", r.DistSeconds).Float64("ph_s", r.PHSeconds).Msg("cloud analysed")
 		out = append(out, r)
 	}
 	return out, time.Since(start).Seconds(), nil
@@ -96,6 +117,10 @@ func (p *pool) finish(j job, res []snapshot.Result, busy float64, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.busy += busy
+	for _, r := range res {
+		p.distSec += r.DistSeconds
+		p.phSec += r.PHSeconds
+	}
 	if err != nil && p.err == nil {
 		p.err = err
 	}
@@ -110,9 +135,13 @@ func (p *pool) finish(j job, res []snapshot.Result, busy float64, err error) {
 		delete(p.done, p.next)
 		delete(p.jobOf, p.next)
 		if p.err == nil && r != nil {
+			start := time.Now()
 			if werr := p.write(jj, r); werr != nil {
 				p.err = werr
 			}
+			w := time.Since(start).Seconds()
+			p.writeSec += w
+			p.log.Debug().Int("snapshot", jj.seq).Int("update", jj.update).Float64("write_s", w).Msg("snapshot written")
 		}
 		p.next++
 		p.queued--
@@ -197,9 +226,16 @@ func (p *pool) wait() error {
 	return p.err
 }
 
-// busySeconds is the worker time spent on distances and homology.
-func (p *pool) busySeconds() float64 {
+// poolTimes are the pool's seconds so far (worker wall time; with more
+// than one worker at once they add up to more than the wall clock).
+type poolTimes struct {
+	busy, dist, ph, write float64
+}
+
+// times returns the worker time spent on distances and homology, that
+// time split by call, and the time spent writing snapshots.
+func (p *pool) times() poolTimes {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.busy
+	return poolTimes{busy: p.busy, dist: p.distSec, ph: p.phSec, write: p.writeSec}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/neuraltopology/neuraltopology/core/snapshot"
 	"github.com/neuraltopology/neuraltopology/plugins/dist-geodesic/geodesic"
@@ -108,5 +110,90 @@ func TestDeferredErrorStopsTheRun(t *testing.T) {
 	}
 	if err := p.after(func() error { return nil }); !errors.Is(err, disk) {
 		t.Fatalf("after on a failed pool: %v, want the first error", err)
+	}
+}
+
+// gatedDist is a distance plugin whose calls wait at a gate, counting
+// how many are in progress at once.
+type gatedDist struct {
+	sdk.Distance
+	gate     chan struct{}
+	mu       sync.Mutex
+	in, most int
+	arrived  chan struct{} // one value per call that reached the gate
+}
+
+func (g *gatedDist) Compute(ctx context.Context, pts sdk.Matrix, params map[string]string) (sdk.DistanceResult, error) {
+	g.mu.Lock()
+	g.in++
+	g.most = max(g.most, g.in)
+	g.mu.Unlock()
+	g.arrived <- struct{}{}
+	<-g.gate
+	g.mu.Lock()
+	g.in--
+	g.mu.Unlock()
+	return g.Distance.Compute(ctx, pts, params)
+}
+
+// TestWidenedPoolComputesAtOnceAndWritesInOrder checks what widen is
+// for: snapshots queued behind a busy worker start on the new workers
+// at once, and they are still written in the order taken, each with the
+// results a single inline computation gives.
+func TestWidenedPoolComputesAtOnceAndWritesInOrder(t *testing.T) {
+	opt := snapshot.Options{Metric: "euclidean", K: 5, MaxDim: 1}
+	rnd := rand.New(rand.NewPCG(5, 6))
+	jobs := make([]job, 4)
+	for i := range jobs {
+		jobs[i] = smallJob(i+1, rnd)
+	}
+	var want [][]sdk.Diagram
+	ref := newPool(context.Background(), geodesic.Plugin{}, rips.Plugin{}, opt, 1, func(_ job, rs []snapshot.Result) error {
+		want = append(want, rs[0].Diagrams)
+		return nil
+	})
+	for _, j := range jobs {
+		if err := ref.runInline(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref.wait()
+
+	g := &gatedDist{Distance: geodesic.Plugin{}, gate: make(chan struct{}), arrived: make(chan struct{}, len(jobs))}
+	var order []int
+	var got [][]sdk.Diagram
+	p := newPool(context.Background(), g, rips.Plugin{}, opt, 1, func(j job, rs []snapshot.Result) error {
+		order = append(order, j.seq)
+		got = append(got, rs[0].Diagrams)
+		return nil
+	})
+	for _, j := range jobs {
+		if err := p.submit(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arrive := func(what string) {
+		select {
+		case <-g.arrived:
+		case <-time.After(time.Minute):
+			t.Fatalf("no distance call for %s within a minute", what)
+		}
+	}
+	arrive("snapshot 1") // the one worker holds it
+	p.widen(3)
+	arrive("a second snapshot beside snapshot 1")
+	arrive("a third snapshot beside snapshot 1")
+	close(g.gate)
+	if err := p.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if g.most != 3 {
+		t.Errorf("at most %d snapshots computed at once after widen(3), want 3", g.most)
+	}
+	if !reflect.DeepEqual(order, []int{1, 2, 3, 4}) {
+		t.Fatalf("snapshots written in order %v, want 1 2 3 4", order)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("the widened pool's diagrams differ from inline computation's")
 	}
 }

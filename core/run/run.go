@@ -17,6 +17,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -142,10 +143,15 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 		}
 	}
 	l.pool = newPool(ctx, p.Dist, p.PH, l.snapshotOptions(), max(cfg.SnapshotJobs, 1), l.writeSnapshot)
+	l.pool.log = opt.Log
 	err = l.train(ctx)
+	// Training is over: the snapshots still queued may use every core.
+	l.pool.widen(tailWorkers(cfg.SnapshotJobs))
 	// Outstanding snapshots finish (or are cancelled with ctx) before we
 	// return, so their files are complete.
+	tail := time.Now()
 	perr := l.pool.wait()
+	l.tailSeconds = time.Since(tail).Seconds()
 	if err == nil {
 		err = perr
 	}
@@ -159,6 +165,15 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 		return l.result(), err
 	}
 	return l.result(), nil
+}
+
+// tailWorkers is how many snapshots are computed at once after training:
+// one per core, or the configured number if that is more. Beside
+// training the pool keeps snapshot_jobs (default 1), so the homology
+// leaves training its cores; after it, nothing else of the run needs
+// them.
+func tailWorkers(jobs int) int {
+	return max(jobs, runtime.NumCPU(), 1)
 }
 
 // analysisSeedOffset separates the analysis env's seed from training's.
@@ -181,11 +196,20 @@ func (l *loop) writeTimings() error {
 
 func (l *loop) timings() map[string]float64 {
 	total := time.Since(l.t0).Seconds() + l.priorSeconds
+	pt := l.pool.times()
 	return map[string]float64{
-		"total":                  total,
-		"training":               l.trainSeconds,
-		"snapshot_sampling":      l.sampleSeconds,
-		"homology_and_distances": l.pool.busySeconds(),
+		"total":    total,
+		"training": l.trainSeconds,
+		// Taken in the training loop: states with the policy, then the
+		// layers' activations for them.
+		"snapshot_sampling":    l.sampleSeconds - l.activationSeconds,
+		"snapshot_activations": l.activationSeconds,
+		// Worker time (summed over workers) beside or after training.
+		"homology_and_distances": pt.busy,
+		"distances":              pt.dist,
+		"homology":               pt.ph,
+		"snapshot_writing":       pt.write,
+		"tail_after_training":    l.tailSeconds,
 		"waiting_for_snapshots":  l.waitSeconds,
 		"report":                 l.reportSeconds,
 	}

@@ -107,6 +107,10 @@ type Result struct {
 	Record   summary.TopologyRecord
 	Diagrams []sdk.Diagram
 	Cloud    *Cloud // set when Options.KeepClouds
+	// DistSeconds and PHSeconds split Record.Seconds into the distance
+	// and the homology call (wall time), so a run can say which of the
+	// two its snapshot time goes to.
+	DistSeconds, PHSeconds float64
 }
 
 // Analyze computes the distance matrix, the persistence diagrams and the
@@ -124,14 +128,18 @@ func Analyze(ctx context.Context, dist sdk.Distance, ph sdk.Homology, c Cloud, o
 	if err != nil {
 		return Result{}, fmt.Errorf("snapshot: %s distances of %s: %w", opt.Metric, c.Name, err)
 	}
+	distDone := time.Now()
 	maxDim := min(opt.MaxDim, c.Points.Cols-1)
 	ds, err := ph.Compute(ctx, sdk.HomologyRequest{Distances: &dr.Distances, MaxDim: maxDim, Params: opt.PHParams})
 	if err != nil {
 		return Result{}, fmt.Errorf("snapshot: homology of %s: %w", c.Name, err)
 	}
+	phDone := time.Now()
 	diam := summary.Diameter(dr.Distances)
 	r := Result{
-		Diagrams: ds,
+		Diagrams:    ds,
+		DistSeconds: distDone.Sub(start).Seconds(),
+		PHSeconds:   phDone.Sub(distDone).Seconds(),
 		Record: summary.TopologyRecord{
 			Cloud: c.Name, Net: c.Net, Layer: c.Layer,
 			Points: c.Points.Rows, Dim: c.Points.Cols, Metric: opt.Metric,
