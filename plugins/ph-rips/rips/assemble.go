@@ -43,12 +43,12 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev *piv
 	}
 	// Mark the diameter edges of the cleared simplices, so the map is
 	// consulted only for simplices on those few edges.
-	prevEdge := make([]bool, e.binom[2][n])
+	prevEdge := newBitset(e.binom[2][n])
 	var pv [maxVerts]int32
 	prev.each(func(idx int64) {
 		vs := pv[:dim+1]
 		e.decode(idx, dim, vs)
-		prevEdge[diameterEdge(e, vs)] = true
+		prevEdge.set(diameterEdge(e, vs))
 	})
 	const chunk = 64
 	var next atomic.Int64
@@ -92,7 +92,7 @@ type edgeExpander struct {
 	dim  int
 	prev *pivotTable
 	// prevEdge[ab] is set if some simplex in prev has diameter edge ab.
-	prevEdge  []bool
+	prevEdge  bitset
 	checkPrev bool
 	a, b      int32
 	r         float32
@@ -199,7 +199,7 @@ func (x *edgeExpander) expand(a, b int32) {
 	x.a, x.b = a, b
 	x.r = e.d32(a, b)
 	x.eab = e.binom[2][a] + int64(b)
-	x.checkPrev = x.prevEdge[x.eab]
+	x.checkPrev = x.prevEdge.has(x.eab)
 	r := x.r
 	s := x.s[:0]
 	own := x.own[:0]

@@ -44,12 +44,17 @@ type chainHeap struct {
 	// leaves its pages to the next huge column on any worker instead of
 	// each worker keeping its own largest column.
 	pool *blockPool
+	// packed selects the Z/2 form (see packKey): terms are single words
+	// in kblocks and blocks stays unused.
+	packed  bool
+	kblocks [][]uint64
 }
 
 // blockPool is a free list of heap blocks.
 type blockPool struct {
-	mu   sync.Mutex
-	free [][]entry
+	mu    sync.Mutex
+	free  [][]entry
+	kfree [][]uint64
 }
 
 func (p *blockPool) get() []entry {
@@ -80,6 +85,10 @@ func (h *chainHeap) len() int { return h.n }
 // handing the rest to the pool.
 func (h *chainHeap) reset() {
 	h.n = 0
+	if h.packed {
+		h.resetKeys()
+		return
+	}
 	if len(h.blocks) > 1 && h.pool != nil {
 		h.pool.put(h.blocks[1:])
 		clear(h.blocks[1:])
@@ -102,6 +111,10 @@ func (h *chainHeap) at(i int) *entry {
 // append adds e at the end without restoring the heap property; fix
 // does that once a whole coboundary has been appended.
 func (h *chainHeap) append(e entry) {
+	if h.packed {
+		h.appendKey(packKey(e.diam, e.idx))
+		return
+	}
 	i := h.n + heapPad
 	b := i >> heapBlockShift
 	if b == len(h.blocks) {
@@ -135,6 +148,10 @@ func (h *chainHeap) push(e entry) {
 // the first old ones: sifting each up when few were added, otherwise
 // rebuilding bottom-up in linear time.
 func (h *chainHeap) fix(old int) {
+	if h.packed {
+		h.fixKeys(old)
+		return
+	}
 	n := h.n
 	if n-old < old/4 {
 		for i := old; i < n; i++ {
@@ -191,6 +208,9 @@ func (h *chainHeap) pop() entry {
 // coefficient mod p is found; that term is left on the heap and returned.
 // ok is false when the chain is zero.
 func (h *chainHeap) pivot(p int32) (e entry, ok bool) {
+	if h.packed {
+		return h.pivotKeys()
+	}
 	for h.n > 0 {
 		// Equal terms sort next to each other, so the top has a twin
 		// only if one of its children (terms 1..4) is one. Without a

@@ -17,7 +17,7 @@ type rawPair struct {
 // dim0 runs Kruskal's algorithm with union-find on the edges in
 // filtration order. The edges that merge two components are the deaths
 // of H0 classes; they are exactly the columns cleared in dimension 1.
-func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deathEdge []bool, err error) {
+func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deathEdge bitset, err error) {
 	n := e.n
 	edges := make([]column, 0, len(e.nb)/2)
 	for u := 1; u < n; u++ {
@@ -47,7 +47,7 @@ func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deat
 		}
 		return x
 	}
-	deathEdge = make([]bool, e.binom[2][n])
+	deathEdge = newBitset(e.binom[2][n])
 	essential = n
 	var vs [2]int32
 	for i, c := range edges {
@@ -67,7 +67,7 @@ func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deat
 			a, b = b, a
 		}
 		parent[a] = b
-		deathEdge[c.idx] = true
+		deathEdge.set(c.idx)
 		essential--
 		if c.diam > 0 {
 			pairs = append(pairs, e.dist64(vs[1], vs[0]))
@@ -516,7 +516,7 @@ func (e *engine) reduce(ctx context.Context, dim int, cols []column, workers int
 	pool := &blockPool{}
 	workers = max(1, min(workers, len(cols)))
 	for range workers {
-		r.ws = append(r.ws, &rworker{e: e, dim: dim, h: chainHeap{pool: pool}})
+		r.ws = append(r.ws, &rworker{e: e, dim: dim, h: chainHeap{pool: pool, packed: e.packable(dim)}})
 	}
 	var order []int32
 	if reorder != nil {

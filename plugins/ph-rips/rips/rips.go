@@ -237,7 +237,7 @@ func (e *engine) run(ctx context.Context, tr *tracer, maxDim, workers int) ([]sd
 		var cols []column
 		if dim == 1 {
 			de := deathEdge
-			cols, err = e.assemble(ctx, 1, workers, func(idx int64, _ []int32, _ float32, _ *scratch) bool { return de[idx] })
+			cols, err = e.assemble(ctx, 1, workers, func(idx int64, _ []int32, _ float32, _ *scratch) bool { return de.has(idx) })
 		} else {
 			cols, err = e.assembleByEdge(ctx, dim, workers, prev)
 		}
