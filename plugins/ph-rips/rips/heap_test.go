@@ -80,6 +80,10 @@ func TestChainHeapSumsLikeAMap(t *testing.T) {
 		if cfg.packed && (len(h.pool.kfree) == 0 || len(h.kblocks) != 1) || !cfg.packed && (len(h.pool.free) == 0 || len(h.blocks) != 1) {
 			t.Fatalf("p=%d: no block went back to the pool", p)
 		}
+		h.pool.release()
+		if len(h.pool.maps) != 0 || len(h.pool.free)+len(h.pool.kfree) != 0 {
+			t.Fatalf("p=%d: release kept mappings or blocks", p)
+		}
 	}
 }
 

@@ -1,6 +1,9 @@
 package rips
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // The Z/2 form of the working column. Over Z/2 every coefficient is 1,
 // so a term is its simplex and diameter alone, and when the coface
@@ -15,6 +18,8 @@ import "math"
 // then 8 bytes instead of 16 - half the memory, page faults and cache
 // misses of the huge columns - and a comparison is one integer compare.
 // The heap's shape (4-ary, padded, pooled blocks) is the general one's.
+// A key block is as many bytes as an entry block, so both come from the
+// same mapped memory (blockPool.raw).
 const (
 	keyBlockShift = 14 // 16384 keys, 128 KiB per block
 	keyBlockSize  = 1 << keyBlockShift
@@ -53,6 +58,9 @@ func (p *blockPool) getKeys() []uint64 {
 			b := p.kfree[k-1]
 			p.kfree = p.kfree[:k-1]
 			return b
+		}
+		if m := p.raw(); m != nil {
+			return unsafe.Slice((*uint64)(m), keyBlockSize)
 		}
 	}
 	return make([]uint64, keyBlockSize)
@@ -180,3 +188,7 @@ func (h *chainHeap) pivotKeys() (entry, bool) {
 	}
 	return entry{}, false
 }
+
+// Both block kinds must have one size (see blockPool.raw); a constant
+// index out of range fails the build otherwise.
+var _ = [1]struct{}{}[blockBytes-keyBlockSize*8]

@@ -514,6 +514,12 @@ func (e *engine) reduce(ctx context.Context, dim int, cols []column, workers int
 	}
 	r := &reducer{e: e, dim: dim, cols: cols, tab: newPivotTable(len(cols))}
 	pool := &blockPool{}
+	defer func() {
+		for _, w := range r.ws {
+			w.h = chainHeap{}
+		}
+		pool.release()
+	}()
 	workers = max(1, min(workers, len(cols)))
 	for range workers {
 		r.ws = append(r.ws, &rworker{e: e, dim: dim, h: chainHeap{pool: pool, packed: e.packable(dim)}})
