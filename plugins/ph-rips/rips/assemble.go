@@ -31,7 +31,7 @@ type edgeWork struct {
 
 // assembleByEdge returns the columns of dimension dim >= 2 (see
 // assemble), split across workers by diameter edge.
-func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[int64]pivotRec) ([]column, error) {
+func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev *pivotTable) ([]column, error) {
 	n := e.n
 	var edges []edgeWork
 	for a := 1; a < n; a++ {
@@ -43,13 +43,13 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[
 	}
 	// Mark the diameter edges of the cleared simplices, so the map is
 	// consulted only for simplices on those few edges.
-	prevEdge := make([]bool, e.binom[2][n])
+	prevEdge := newBitset(e.binom[2][n])
 	var pv [maxVerts]int32
-	for idx := range prev {
+	prev.each(func(idx int64) {
 		vs := pv[:dim+1]
 		e.decode(idx, dim, vs)
-		prevEdge[diameterEdge(e, vs)] = true
-	}
+		prevEdge.set(diameterEdge(e, vs))
+	})
 	const chunk = 64
 	var next atomic.Int64
 	var stop, over atomic.Bool
@@ -90,9 +90,9 @@ func (e *engine) assembleByEdge(ctx context.Context, dim, workers int, prev map[
 type edgeExpander struct {
 	e    *engine
 	dim  int
-	prev map[int64]pivotRec
+	prev *pivotTable
 	// prevEdge[ab] is set if some simplex in prev has diameter edge ab.
-	prevEdge  []bool
+	prevEdge  bitset
 	checkPrev bool
 	a, b      int32
 	r         float32
@@ -199,7 +199,7 @@ func (x *edgeExpander) expand(a, b int32) {
 	x.a, x.b = a, b
 	x.r = e.d32(a, b)
 	x.eab = e.binom[2][a] + int64(b)
-	x.checkPrev = x.prevEdge[x.eab]
+	x.checkPrev = x.prevEdge.has(x.eab)
 	r := x.r
 	s := x.s[:0]
 	own := x.own[:0]
@@ -312,7 +312,7 @@ func (x *edgeExpander) visit() {
 		return
 	}
 	if x.checkPrev {
-		if _, ok := x.prev[idx]; ok {
+		if x.prev.has(idx) {
 			return
 		}
 	}

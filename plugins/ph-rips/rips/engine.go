@@ -531,16 +531,6 @@ type column struct {
 	diam float32
 }
 
-// pivotRec is what a reduced column leaves behind for later columns that
-// reach the same pivot: its simplex, the coefficient of the pivot in its
-// reduced coboundary, and where its reduction chain V is stored.
-type pivotRec struct {
-	sigma int64
-	off   int64
-	n     int32
-	coef  int32
-}
-
 // vterm is one term of a stored reduction chain.
 type vterm struct {
 	idx  int64

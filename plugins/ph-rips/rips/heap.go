@@ -1,6 +1,9 @@
 package rips
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // entry is one term of a (co)chain: a simplex, named by its index in the
 // combinatorial number system, with its diameter and a coefficient in Z/p.
@@ -44,12 +47,50 @@ type chainHeap struct {
 	// leaves its pages to the next huge column on any worker instead of
 	// each worker keeping its own largest column.
 	pool *blockPool
+	// packed selects the Z/2 form (see packKey): terms are single words
+	// in kblocks and blocks stays unused.
+	packed  bool
+	kblocks [][]uint64
 }
 
-// blockPool is a free list of heap blocks.
+// blockPool is a free list of heap blocks, and where new ones come from.
+//
+// New blocks are carved from mappings of regionBytes outside the Go heap,
+// 2 MiB aligned and advised for transparent huge pages: the first touch
+// of a column's pages was most of the engine's remaining system time
+// (seed-like: 54% of its page faults, each ~20 us on this VM), and a
+// huge page is one fault for 512 small ones. The memory holds no Go
+// pointers, so the collector need not see it, and release unmaps all of
+// it when the reduction of a dimension ends: the next dimension's peak
+// does not carry this one's columns, and no garbage collection has to
+// notice first.
 type blockPool struct {
-	mu   sync.Mutex
-	free [][]entry
+	mu     sync.Mutex
+	free   [][]entry
+	kfree  [][]uint64
+	region []byte   // the unused rest of the newest mapping
+	maps   [][]byte // every mapping, for release
+}
+
+const (
+	hugePage    = 2 << 20
+	regionBytes = 16 << 20
+	blockBytes  = heapBlockSize * int(unsafe.Sizeof(entry{}))
+)
+
+// raw returns blockBytes of fresh mapped memory, or nil (call with mu held).
+func (p *blockPool) raw() unsafe.Pointer {
+	if len(p.region) < blockBytes {
+		mem, whole := mapHuge(regionBytes)
+		if mem == nil {
+			return nil
+		}
+		p.maps = append(p.maps, whole)
+		p.region = mem
+	}
+	b := p.region[:blockBytes]
+	p.region = p.region[blockBytes:]
+	return unsafe.Pointer(&b[0])
 }
 
 func (p *blockPool) get() []entry {
@@ -60,6 +101,9 @@ func (p *blockPool) get() []entry {
 			b := p.free[k-1]
 			p.free = p.free[:k-1]
 			return b
+		}
+		if m := p.raw(); m != nil {
+			return unsafe.Slice((*entry)(m), heapBlockSize)
 		}
 	}
 	return make([]entry, heapBlockSize)
@@ -74,12 +118,27 @@ func (p *blockPool) put(bs [][]entry) {
 	p.mu.Unlock()
 }
 
+// release unmaps every block the pool ever handed out. No heap may use
+// them afterwards: the reducer drops its workers' heaps first.
+func (p *blockPool) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.maps {
+		unmapHuge(m)
+	}
+	p.maps, p.region, p.free, p.kfree = nil, nil, nil, nil
+}
+
 func (h *chainHeap) len() int { return h.n }
 
 // reset empties the heap for the next column, keeping one block and
 // handing the rest to the pool.
 func (h *chainHeap) reset() {
 	h.n = 0
+	if h.packed {
+		h.resetKeys()
+		return
+	}
 	if len(h.blocks) > 1 && h.pool != nil {
 		h.pool.put(h.blocks[1:])
 		clear(h.blocks[1:])
@@ -102,6 +161,10 @@ func (h *chainHeap) at(i int) *entry {
 // append adds e at the end without restoring the heap property; fix
 // does that once a whole coboundary has been appended.
 func (h *chainHeap) append(e entry) {
+	if h.packed {
+		h.appendKey(packKey(e.diam, e.idx))
+		return
+	}
 	i := h.n + heapPad
 	b := i >> heapBlockShift
 	if b == len(h.blocks) {
@@ -135,6 +198,10 @@ func (h *chainHeap) push(e entry) {
 // the first old ones: sifting each up when few were added, otherwise
 // rebuilding bottom-up in linear time.
 func (h *chainHeap) fix(old int) {
+	if h.packed {
+		h.fixKeys(old)
+		return
+	}
 	n := h.n
 	if n-old < old/4 {
 		for i := old; i < n; i++ {
@@ -191,6 +258,9 @@ func (h *chainHeap) pop() entry {
 // coefficient mod p is found; that term is left on the heap and returned.
 // ok is false when the chain is zero.
 func (h *chainHeap) pivot(p int32) (e entry, ok bool) {
+	if h.packed {
+		return h.pivotKeys()
+	}
 	for h.n > 0 {
 		// Equal terms sort next to each other, so the top has a twin
 		// only if one of its children (terms 1..4) is one. Without a

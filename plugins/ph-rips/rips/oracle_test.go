@@ -206,17 +206,22 @@ func TestAgainstRipser(t *testing.T) {
 		}
 		name := fmt.Sprintf("%d/n%d-d%d-max%d-p%d-thr%v", i, c.n, c.dim, c.maxDim, c.p, thr)
 		want := runRipser(t, d, c.maxDim, thr, c.p)
-		// Sequential, parallel, and parallel with tiny chunks so that
-		// columns of one chunk collide on pivots and get rebuilt.
-		for _, cfg := range []struct{ workers, chunk int }{{1, 512}, {2, 512}, {2, 3}} {
-			reduceChunk = cfg.chunk
-			got, err := Compute(context.Background(), &d, Options{MaxDim: c.maxDim, Threshold: thr, Coeff: c.p, Workers: cfg.workers})
-			reduceChunk = 512
+		// Sequential, parallel, and with the columns taken in a shuffled
+		// order so that columns take pivots over from later ones.
+		for _, cfg := range []struct {
+			workers  int
+			shuffled bool
+		}{{1, false}, {2, false}, {1, true}, {2, true}} {
+			var got []sdk.Diagram
+			var err error
+			withOrder(cfg.shuffled, func() {
+				got, err = Compute(context.Background(), &d, Options{MaxDim: c.maxDim, Threshold: thr, Coeff: c.p, Workers: cfg.workers})
+			})
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			if msg := diffDiagrams(got, want); msg != "" {
-				t.Fatalf("%s workers=%d chunk=%d: %s", name, cfg.workers, cfg.chunk, msg)
+				t.Fatalf("%s workers=%d shuffled=%v: %s", name, cfg.workers, cfg.shuffled, msg)
 			}
 		}
 	}
@@ -273,10 +278,15 @@ func TestAgainstRipserGraphMetrics(t *testing.T) {
 		p := []int{2, 3, 5}[i%3]
 		d := graphMetric(rng, n)
 		want := runRipser(t, d, maxDim, 0, p)
-		for _, cfg := range []struct{ workers, chunk int }{{1, 512}, {2, 2}} {
-			reduceChunk = cfg.chunk
-			got, err := Compute(context.Background(), &d, Options{MaxDim: maxDim, Coeff: p, Workers: cfg.workers})
-			reduceChunk = 512
+		for _, cfg := range []struct {
+			workers  int
+			shuffled bool
+		}{{1, false}, {2, true}} {
+			var got []sdk.Diagram
+			var err error
+			withOrder(cfg.shuffled, func() {
+				got, err = Compute(context.Background(), &d, Options{MaxDim: maxDim, Coeff: p, Workers: cfg.workers})
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -380,10 +390,15 @@ func TestAgainstRipserHighDim(t *testing.T) {
 				highest = max(highest, k)
 			}
 		}
-		for _, cfg := range []struct{ workers, chunk int }{{1, 512}, {2, 2}} {
-			reduceChunk = cfg.chunk
-			got, err := Compute(context.Background(), &c.d, Options{MaxDim: c.maxDim, Coeff: c.p, Workers: cfg.workers})
-			reduceChunk = 512
+		for _, cfg := range []struct {
+			workers  int
+			shuffled bool
+		}{{1, false}, {2, true}} {
+			var got []sdk.Diagram
+			var err error
+			withOrder(cfg.shuffled, func() {
+				got, err = Compute(context.Background(), &c.d, Options{MaxDim: c.maxDim, Coeff: c.p, Workers: cfg.workers})
+			})
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}

@@ -2,6 +2,7 @@ package rips
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -16,7 +17,7 @@ type rawPair struct {
 // dim0 runs Kruskal's algorithm with union-find on the edges in
 // filtration order. The edges that merge two components are the deaths
 // of H0 classes; they are exactly the columns cleared in dimension 1.
-func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deathEdge []bool, err error) {
+func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deathEdge bitset, err error) {
 	n := e.n
 	edges := make([]column, 0, len(e.nb)/2)
 	for u := 1; u < n; u++ {
@@ -46,7 +47,7 @@ func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deat
 		}
 		return x
 	}
-	deathEdge = make([]bool, e.binom[2][n])
+	deathEdge = newBitset(e.binom[2][n])
 	essential = n
 	var vs [2]int32
 	for i, c := range edges {
@@ -66,7 +67,7 @@ func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deat
 			a, b = b, a
 		}
 		parent[a] = b
-		deathEdge[c.idx] = true
+		deathEdge.set(c.idx)
 		essential--
 		if c.diam > 0 {
 			pairs = append(pairs, e.dist64(vs[1], vs[0]))
@@ -171,53 +172,156 @@ func parallelSort(cols []column, workers int) {
 	}
 }
 
-// reducer is the state of the column reduction of one dimension.
+// The column reduction of one dimension is lock-free, after Morozov and
+// Nigmetov ("Towards lockfree persistent homology", SPAA 2020): workers
+// take columns in order from a shared counter and reduce each against
+// whatever the pivot table holds at that moment. The table maps a pivot
+// to the column that owns it; a column may add only columns before it
+// in the order (younger simplices), so on reaching a pivot owned by an
+// earlier column it adds that column and goes on, and on reaching one
+// owned by a later column it takes the pivot over with a compare-and-
+// swap and goes on to reduce the column it displaced. Whatever the
+// interleaving, the result is a reduction with left-to-right additions
+// only, whose pivot pairs are unique (the pairing lemma), so the barcode
+// is exactly the sequential one. The chunked scheme this replaces
+// settled each chunk on one core and waited at every chunk for its
+// slowest column; on seed-like clouds, whose dimension 1 has ~140 huge
+// columns, that left the second core idle most of the time.
 //
-// Columns are reduced in chunks of consecutive columns. In phase A the
-// workers reduce the columns of a chunk concurrently, each against the
-// pivots of the chunks before (a map only read meanwhile), until its
-// pivot is new to that map. In phase B one goroutine walks the chunk in
-// order: a column whose pivot is still free is final; one whose pivot an
-// earlier column of the same chunk took is rebuilt from the reduction
-// chain of phase A and reduced further. Rebuilds are rare on Rips
-// complexes, so the expensive part - summing coboundaries - runs on all
-// cores while the result is exactly the sequential one.
+// Our columns are implicit: a column is its simplex plus a reduction
+// chain V (R = coboundary of the simplex and the chain), so the table's
+// value is an immutable snapshot - owner, pivot with its coefficient,
+// consolidated chain - published by one atomic pointer store. A reader
+// therefore always gets a pivot and a chain that belong together, and
+// a displaced snapshot stays valid (it is still a left-to-right
+// combination) for whoever read it before the takeover. Go's garbage
+// collector does the memory reclamation the paper needs epochs for.
+
+// colState is the published state of a column that owns a pivot.
+type colState struct {
+	pos   int32 // the column's position in the reduction order
+	piv   entry // its pivot, with the pivot's coefficient
+	chain []vterm
+}
+
+// pivotTable is a lock-free open-addressing hash map from pivot index to
+// the state of its owning column. It never needs to grow: every key
+// inserted is owned from then on (ownership moves, it is never dropped)
+// and no two keys have the same owner, so a table with twice as many
+// slots as columns is at most half full.
+type pivotTable struct {
+	keys  []atomic.Int64 // pivot index + 1; 0 marks an empty slot
+	vals  []atomic.Pointer[colState]
+	mask  uint64
+	shift uint
+	count int
+}
+
+func newPivotTable(cols int) *pivotTable {
+	bits := uint(4)
+	for 1<<bits < 2*cols {
+		bits++
+	}
+	return &pivotTable{
+		keys:  make([]atomic.Int64, 1<<bits),
+		vals:  make([]atomic.Pointer[colState], 1<<bits),
+		mask:  1<<bits - 1,
+		shift: 64 - bits,
+	}
+}
+
+// home is the first slot probed for key k (Fibonacci hashing: simplex
+// indices are far from uniform in their low bits).
+func (t *pivotTable) home(k int64) uint64 { return (uint64(k) * 0x9E3779B97F4A7C15) >> t.shift }
+
+// lookup returns the slot of pivot idx (-1 if absent) and its owner.
+func (t *pivotTable) lookup(idx int64) (int, *colState) {
+	k := idx + 1
+	for i := t.home(k); ; i = (i + 1) & t.mask {
+		switch t.keys[i].Load() {
+		case k:
+			return int(i), t.vals[i].Load()
+		case 0:
+			return -1, nil
+		}
+	}
+}
+
+// insert returns the slot of pivot idx, taking an empty one if absent.
+func (t *pivotTable) insert(idx int64) int {
+	k := idx + 1
+	for i := t.home(k); ; i = (i + 1) & t.mask {
+		cur := t.keys[i].Load()
+		if cur == 0 && t.keys[i].CompareAndSwap(0, k) {
+			return int(i)
+		}
+		if cur == 0 {
+			cur = t.keys[i].Load()
+		}
+		if cur == k {
+			return int(i)
+		}
+	}
+}
+
+// has reports whether idx is a pivot; nil holds nothing.
+func (t *pivotTable) has(idx int64) bool {
+	if t == nil {
+		return false
+	}
+	k := idx + 1
+	for i := t.home(k); ; i = (i + 1) & t.mask {
+		switch t.keys[i].Load() {
+		case k:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
+// each calls fn on every pivot.
+func (t *pivotTable) each(fn func(idx int64)) {
+	if t == nil {
+		return
+	}
+	for i := range t.keys {
+		if k := t.keys[i].Load(); k != 0 {
+			fn(k - 1)
+		}
+	}
+}
+
+// reducer is the state of the column reduction of one dimension.
 type reducer struct {
 	e     *engine
 	dim   int
-	pivot map[int64]pivotRec
-	store []vterm
+	cols  []column
+	tab   *pivotTable
 	pairs []rawPair
 	ws    []*rworker
-	res   []colResult
-	// rebuilds counts phase-B re-reductions, for tracing.
-	rebuilds int
+	// chainTerms and steals are totals for tracing.
+	chainTerms, steals int
 }
 
-// rworker is one goroutine's working column.
+// rworker is one goroutine's working column and its allocation slabs.
 type rworker struct {
-	e     *engine
-	dim   int
-	h     chainHeap
-	v     []vterm
-	sc    scratch
-	arena []vterm // phase-A reduction chains of the current chunk
+	e   *engine
+	dim int
+	h   chainHeap
+	v   []vterm
+	sc  scratch
+	// States and chains are carved from slabs, so publishing a column
+	// costs no allocation of its own and the collector sees few objects.
+	states []colState
+	terms  []vterm
+	zeros  []int32 // positions of the columns that reduced to zero
+	steals int
+	// nterms counts the chain terms published, for tracing.
+	nterms int
 }
 
-// Outcomes of phase A.
-const (
-	resEmergent = iota // the unreduced pivot is free: piv
-	resZero            // the column reduced to zero
-	resPivot           // reduced to pivot piv with chain arena[off:off+n]
-)
-
-type colResult struct {
-	kind   uint8
-	worker uint8
-	n      int32
-	off    int64
-	piv    entry
-}
+const stateSlab, termSlab = 1024, 1 << 14
 
 func (w *rworker) mul(a, b int32) int32 { return int32(int64(a) * int64(b) % int64(w.e.p)) }
 
@@ -232,9 +336,9 @@ func (w *rworker) add(idx int64, f int32) {
 }
 
 // emergent reports the oldest coface of c when it has the same diameter
-// and neither a pivot in pivots nor an apparent pair claims it: it is
-// then the pivot of the unreduced column, found without building it.
-func (w *rworker) emergent(c column, pivots map[int64]pivotRec) (entry, bool) {
+// and is not the younger half of an apparent pair: it is then the pivot
+// of the unreduced column, found without building it.
+func (w *rworker) emergent(c column) (entry, bool) {
 	e := w.e
 	vs := w.sc.vs[:w.dim+1]
 	e.decode(c.idx, w.dim, vs)
@@ -258,15 +362,11 @@ func (w *rworker) emergent(c column, pivots map[int64]pivotRec) (entry, bool) {
 		tv[k] = v
 	}
 	tvs := tv[:w.dim+2]
-	tidx := e.index(tvs)
-	if _, in := pivots[tidx]; in {
-		return entry{}, false
-	}
 	coef := e.cofaceSign(vs, v)
 	if _, _, app := e.apparentFacet(tvs, c.diam, &w.sc); app {
 		return entry{}, false
 	}
-	return entry{idx: tidx, diam: c.diam, coef: coef}, true
+	return entry{idx: e.index(tvs), diam: c.diam, coef: coef}, true
 }
 
 // start loads the coboundary of c as the working column.
@@ -278,211 +378,228 @@ func (w *rworker) start(c column) {
 	w.e.pushCoboundary(&w.h, vs, c.diam, 1, &w.sc)
 }
 
-// run reduces the working column until its pivot is claimed neither by
-// pivots nor by an apparent pair; ok is false if it reduces to zero.
-func (w *rworker) run(pivots map[int64]pivotRec, store []vterm) (entry, bool) {
+// publish makes the snapshot of column pos with pivot piv and the
+// working chain w.v, summed by simplex.
+func (w *rworker) publish(pos int32, piv entry, withChain bool) *colState {
+	if len(w.states) == 0 {
+		w.states = make([]colState, stateSlab)
+	}
+	st := &w.states[0]
+	w.states = w.states[1:]
+	st.pos, st.piv = pos, piv
+	if !withChain || len(w.v) == 0 {
+		return st
+	}
+	p := w.e.p
+	slices.SortFunc(w.v, func(a, b vterm) int {
+		switch {
+		case a.idx < b.idx:
+			return -1
+		case a.idx > b.idx:
+			return 1
+		}
+		return 0
+	})
+	if len(w.terms) < len(w.v) {
+		w.terms = make([]vterm, max(termSlab, len(w.v)))
+	}
+	out := w.terms[:0:len(w.v)]
+	cur := w.v[0]
+	for _, t := range w.v[1:] {
+		if t.idx == cur.idx {
+			cur.coef = (cur.coef + t.coef) % p
+			continue
+		}
+		if cur.coef != 0 {
+			out = append(out, cur)
+		}
+		cur = t
+	}
+	if cur.coef != 0 {
+		out = append(out, cur)
+	}
+	w.terms = w.terms[len(out):]
+	st.chain = out
+	w.nterms += len(out)
+	return st
+}
+
+// claim tries to make st the owner of its pivot in slot (-1: not yet in
+// the table), replacing cur. It returns whether it did.
+func (r *reducer) claim(slot int, cur, st *colState) bool {
+	if slot < 0 {
+		slot = r.tab.insert(st.piv.idx)
+	}
+	return r.tab.vals[slot].CompareAndSwap(cur, st)
+}
+
+// column reduces the column at pos, starting over from its displaced
+// state old if it had one, until it owns a pivot or is zero. It returns
+// the state of a later column it displaced, which the caller reduces
+// next, or nil.
+func (w *rworker) column(r *reducer, pos int32, old *colState) *colState {
 	e := w.e
 	p := e.p
+	c := r.cols[pos]
+	if old == nil {
+		if piv, ok := w.emergent(c); ok {
+			for {
+				slot, cur := r.tab.lookup(piv.idx)
+				if cur != nil && cur.pos < pos {
+					break
+				}
+				st := w.publish(pos, piv, false)
+				if r.claim(slot, cur, st) {
+					return cur
+				}
+			}
+		}
+		w.start(c)
+	} else {
+		w.start(c)
+		for _, t := range old.chain {
+			w.add(t.idx, t.coef)
+		}
+	}
 	var tv [maxVerts]int32
 	for {
 		piv, ok := w.h.pivot(p)
 		if !ok {
-			return entry{}, false
+			w.zeros = append(w.zeros, pos)
+			return nil
 		}
-		if rec, in := pivots[piv.idx]; in {
-			f := w.mul(p-piv.coef, e.inv[rec.coef])
-			w.add(rec.sigma, f)
-			for _, t := range store[rec.off : rec.off+int64(rec.n)] {
+		slot, cur := r.tab.lookup(piv.idx)
+		if cur != nil && cur.pos < pos {
+			f := w.mul(p-piv.coef, e.inv[cur.piv.coef])
+			w.add(r.cols[cur.pos].idx, f)
+			for _, t := range cur.chain {
 				w.add(t.idx, w.mul(f, t.coef))
 			}
 			continue
 		}
-		tvs := tv[:w.dim+2]
-		e.decode(piv.idx, w.dim+1, tvs)
-		if rho, removed, app := e.apparentFacet(tvs, piv.diam, &w.sc); app {
-			rvs := w.sc.ws[:0]
-			for _, u := range tvs {
-				if u != removed {
-					rvs = append(rvs, u)
+		if cur == nil {
+			// Never owned, so perhaps the younger half of an apparent
+			// pair (those are never claimed: whoever reaches one adds
+			// its older half instead).
+			tvs := tv[:w.dim+2]
+			e.decode(piv.idx, w.dim+1, tvs)
+			if rho, removed, app := e.apparentFacet(tvs, piv.diam, &w.sc); app {
+				rvs := w.sc.ws[:0]
+				for _, u := range tvs {
+					if u != removed {
+						rvs = append(rvs, u)
+					}
 				}
-			}
-			sign := e.cofaceSign(rvs, removed)
-			w.add(rho, w.mul(p-piv.coef, e.inv[sign]))
-			continue
-		}
-		return piv, true
-	}
-}
-
-// phaseA reduces column c against the frozen pivots.
-func (w *rworker) phaseA(c column, pivots map[int64]pivotRec, store []vterm) colResult {
-	if piv, ok := w.emergent(c, pivots); ok {
-		return colResult{kind: resEmergent, piv: piv}
-	}
-	w.start(c)
-	piv, ok := w.run(pivots, store)
-	if !ok {
-		return colResult{kind: resZero}
-	}
-	off := int64(len(w.arena))
-	w.arena = append(w.arena, w.v...)
-	return colResult{kind: resPivot, piv: piv, off: off, n: int32(len(w.v))}
-}
-
-// finish records the outcome of column c whose working column in w has
-// pivot piv (ok) or is zero, storing the consolidated chain w.v.
-func (r *reducer) finish(c column, w *rworker, piv entry, ok bool) {
-	if !ok {
-		r.pairs = append(r.pairs, rawPair{birth: c.idx, death: -1})
-		return
-	}
-	p := r.e.p
-	rec := pivotRec{sigma: c.idx, coef: piv.coef, off: int64(len(r.store))}
-	if len(w.v) > 0 {
-		slices.SortFunc(w.v, func(a, b vterm) int {
-			switch {
-			case a.idx < b.idx:
-				return -1
-			case a.idx > b.idx:
-				return 1
-			}
-			return 0
-		})
-		cur := w.v[0]
-		for _, t := range w.v[1:] {
-			if t.idx == cur.idx {
-				cur.coef = (cur.coef + t.coef) % p
+				sign := e.cofaceSign(rvs, removed)
+				w.add(rho, w.mul(p-piv.coef, e.inv[sign]))
 				continue
 			}
-			if cur.coef != 0 {
-				r.store = append(r.store, cur)
-			}
-			cur = t
 		}
-		if cur.coef != 0 {
-			r.store = append(r.store, cur)
+		if r.claim(slot, cur, w.publish(pos, piv, true)) {
+			return cur
 		}
-	}
-	rec.n = int32(int64(len(r.store)) - rec.off)
-	r.pivot[piv.idx] = rec
-	if piv.diam > c.diam {
-		r.pairs = append(r.pairs, rawPair{birth: c.idx, death: piv.idx})
+		// Another worker changed the owner meanwhile: look again.
 	}
 }
 
-// phaseB settles the columns of one chunk in order.
-func (r *reducer) phaseB(chunk []column) {
-	w0 := r.ws[0]
-	for i, c := range chunk {
-		res := r.res[i]
-		switch res.kind {
-		case resZero:
-			r.pairs = append(r.pairs, rawPair{birth: c.idx, death: -1})
-			continue
-		case resEmergent:
-			if _, in := r.pivot[res.piv.idx]; !in {
-				r.pivot[res.piv.idx] = pivotRec{sigma: c.idx, coef: res.piv.coef}
-				continue
-			}
-			r.rebuilds++
-			w0.start(c)
-		case resPivot:
-			w := r.ws[res.worker]
-			chain := w.arena[res.off : res.off+int64(res.n)]
-			if _, in := r.pivot[res.piv.idx]; !in {
-				w0.v = append(w0.v[:0], chain...)
-				r.finish(c, w0, res.piv, true)
-				continue
-			}
-			// Rebuild the phase-A column and go on reducing.
-			r.rebuilds++
-			// (chain lives in an arena, which start and add leave alone)
-			w0.start(c)
-			for _, t := range chain {
-				w0.add(t.idx, t.coef)
-			}
-		}
-		piv, ok := w0.run(r.pivot, r.store)
-		r.finish(c, w0, piv, ok)
-	}
-}
+// reorder, set by tests, gives the order in which workers take the
+// columns (a permutation of 0..n-1) in place of 0..n-1, to force
+// takeovers even on one worker.
+var reorder func(n int) []int32
 
-// reduceChunk is the largest number of columns reduced concurrently in
-// phase A. The chunk size adapts between minChunk and reduceChunk: a
-// chunk whose columns often reached the same pivot (each such column is
-// rebuilt and reduced again sequentially in phase B) halves it, a chunk
-// with few rebuilds doubles it. Early columns of a dimension, reduced
-// against few known pivots, tend to collide; later ones rarely do. Tests
-// shrink reduceChunk to force rebuilds.
-var reduceChunk = 512
-
-const minChunk, firstChunk = 8, 32
-
-// reduce reduces the columns of one dimension in order.
+// reduce reduces the columns of one dimension.
 func (e *engine) reduce(ctx context.Context, dim int, cols []column, workers int) (*reducer, error) {
-	r := &reducer{e: e, dim: dim, pivot: make(map[int64]pivotRec)}
+	if len(cols) >= 1<<31-1 {
+		return nil, fmt.Errorf("rips: dimension %d has %d columns, more than the reduction can number", dim, len(cols))
+	}
+	r := &reducer{e: e, dim: dim, cols: cols, tab: newPivotTable(len(cols))}
 	pool := &blockPool{}
+	defer func() {
+		for _, w := range r.ws {
+			w.h = chainHeap{}
+		}
+		pool.release()
+	}()
+	workers = max(1, min(workers, len(cols)))
 	for range workers {
-		r.ws = append(r.ws, &rworker{e: e, dim: dim, h: chainHeap{pool: pool}})
+		r.ws = append(r.ws, &rworker{e: e, dim: dim, h: chainHeap{pool: pool, packed: e.packable(dim)}})
+	}
+	var order []int32
+	if reorder != nil {
+		order = reorder(len(cols))
+	}
+	var next atomic.Int64
+	var stop atomic.Bool
+	work := func(w *rworker) {
+		for !stop.Load() {
+			k := next.Add(1) - 1
+			if k >= int64(len(cols)) {
+				return
+			}
+			if k&0x3ff == 0 && ctxErr(ctx) != nil {
+				stop.Store(true)
+				return
+			}
+			pos := int32(k)
+			if order != nil {
+				pos = order[k]
+			}
+			for st := w.column(r, pos, nil); st != nil; {
+				w.steals++
+				st = w.column(r, st.pos, st)
+			}
+		}
 	}
 	if workers == 1 {
-		w := r.ws[0]
-		for i, c := range cols {
-			if i&0x3ff == 0 {
-				if err := ctxErr(ctx); err != nil {
-					return nil, err
-				}
-			}
-			if piv, ok := w.emergent(c, r.pivot); ok {
-				r.pivot[piv.idx] = pivotRec{sigma: c.idx, coef: piv.coef}
-				continue
-			}
-			w.start(c)
-			piv, ok := w.run(r.pivot, r.store)
-			r.finish(c, w, piv, ok)
-		}
-		return r, nil
-	}
-	maxSize := reduceChunk
-	lowSize := min(minChunk, maxSize)
-	size := min(firstChunk, maxSize)
-	r.res = make([]colResult, maxSize)
-	var wg sync.WaitGroup
-	for lo := 0; lo < len(cols); {
-		if err := ctxErr(ctx); err != nil {
-			return nil, err
-		}
-		chunk := cols[lo:min(lo+size, len(cols))]
-		lo += len(chunk)
-		var next atomic.Int32
-		store := r.store
-		for wi, w := range r.ws {
-			w.arena = w.arena[:0]
+		work(r.ws[0])
+	} else {
+		var wg sync.WaitGroup
+		for _, w := range r.ws {
 			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(chunk) {
-						return
-					}
-					res := w.phaseA(chunk[i], r.pivot, store)
-					res.worker = uint8(wi)
-					r.res[i] = res
-				}
-			}()
+			go func() { defer wg.Done(); work(w) }()
 		}
 		wg.Wait()
-		before := r.rebuilds
-		r.phaseB(chunk)
-		switch rb := r.rebuilds - before; {
-		case rb*8 > len(chunk):
-			size = max(size/2, lowSize)
-		case rb*32 < len(chunk) && len(chunk) == size:
-			size = min(size*2, maxSize)
+	}
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	for i := range r.tab.vals {
+		st := r.tab.vals[i].Load()
+		if st == nil {
+			continue
+		}
+		r.tab.count++
+		if c := cols[st.pos]; st.piv.diam > c.diam {
+			r.pairs = append(r.pairs, rawPair{birth: c.idx, death: st.piv.idx})
 		}
 	}
+	zeros := 0
+	for _, w := range r.ws {
+		for _, pos := range w.zeros {
+			r.pairs = append(r.pairs, rawPair{birth: cols[pos].idx, death: -1})
+		}
+		zeros += len(w.zeros)
+		r.chainTerms += w.nterms
+		r.steals += w.steals
+	}
+	if r.tab.count+zeros != len(cols) {
+		// Every column ends owning a pivot or zero; anything else is a
+		// bug in the takeover logic, better loud than a wrong barcode.
+		return nil, fmt.Errorf("rips: internal error: dimension %d: %d columns own a pivot and %d are zero, of %d", dim, r.tab.count, zeros, len(cols))
+	}
 	return r, nil
+}
+
+// pivots returns the pivot set of the finished reduction, for clearing
+// in the next dimension, and lets the chains go: the keys alone say
+// which simplices are pivots, so the next dimension does not hold what
+// this one needed.
+func (r *reducer) pivots() *pivotTable {
+	t := r.tab
+	t.vals = nil
+	r.tab = nil
+	r.ws = nil
+	return t
 }
 
 func defaultWorkers(w int) int {

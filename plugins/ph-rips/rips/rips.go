@@ -12,9 +12,9 @@
 // edge ab, so every apparent-pair question becomes a scan of the short
 // list of common neighbours of a and b within d(a,b) (assemble.go); and
 // the work runs on all cores - the assembly split by edge, the reduction
-// in chunks reduced concurrently against the pivots of earlier chunks and
-// then settled in order, which gives exactly the sequential result
-// (reduce.go).
+// lock-free (Morozov and Nigmetov): columns reduced concurrently against
+// a shared pivot table, a column taking a pivot over from a later one,
+// which gives exactly the sequential pairs (reduce.go).
 //
 // Set RIPS_TRACE=1 in the environment to get phase timings on stderr.
 //
@@ -232,12 +232,12 @@ func (e *engine) run(ctx context.Context, tr *tracer, maxDim, workers int) ([]sd
 	for dim := top + 1; dim <= maxDim; dim++ {
 		out[dim] = sdk.Diagram{Dim: dim, Pairs: [][2]float64{}}
 	}
-	var prev map[int64]pivotRec
+	var prev *pivotTable
 	for dim := 1; dim <= top; dim++ {
 		var cols []column
 		if dim == 1 {
 			de := deathEdge
-			cols, err = e.assemble(ctx, 1, workers, func(idx int64, _ []int32, _ float32, _ *scratch) bool { return de[idx] })
+			cols, err = e.assemble(ctx, 1, workers, func(idx int64, _ []int32, _ float32, _ *scratch) bool { return de.has(idx) })
 		} else {
 			cols, err = e.assembleByEdge(ctx, dim, workers, prev)
 		}
@@ -252,8 +252,8 @@ func (e *engine) run(ctx context.Context, tr *tracer, maxDim, workers int) ([]sd
 			return nil, err
 		}
 		out[dim] = e.diagram(dim, red.pairs)
-		tr.mark(fmt.Sprintf("dim %d reduce (%d pivots, %d chain terms, %d rebuilt)", dim, len(red.pivot), len(red.store), red.rebuilds))
-		prev = red.pivot
+		tr.mark(fmt.Sprintf("dim %d reduce (%d pivots, %d chain terms, %d taken over)", dim, red.tab.count, red.chainTerms, red.steals))
+		prev = red.pivots()
 	}
 	for i := range out {
 		sortPairs(out[i].Pairs)

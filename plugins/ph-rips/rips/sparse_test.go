@@ -29,7 +29,7 @@ func withForm(form string, fn func()) {
 
 // TestSparseAgainstRipser forces the sparse form on thresholded clouds
 // and tie-heavy metrics, dims up to 3, sequential and parallel with
-// tiny chunks, and compares with ripser; the dense form must agree too.
+// shuffled column orders, and compares with ripser; the dense form must agree too.
 func TestSparseAgainstRipser(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 3))
 	type tc struct {
@@ -61,19 +61,22 @@ func TestSparseAgainstRipser(t *testing.T) {
 	for _, c := range cases {
 		want := runRipser(t, c.d, c.maxDim, c.thr, c.p)
 		for _, form := range []string{"sparse", "dense"} {
-			for _, cfg := range []struct{ workers, chunk int }{{1, 512}, {2, 3}} {
+			for _, cfg := range []struct {
+				workers  int
+				shuffled bool
+			}{{1, false}, {2, true}} {
 				var got []sdk.Diagram
 				var err error
 				withForm(form, func() {
-					reduceChunk = cfg.chunk
-					got, err = Compute(context.Background(), &c.d, Options{MaxDim: c.maxDim, Threshold: c.thr, Coeff: c.p, Workers: cfg.workers})
-					reduceChunk = 512
+					withOrder(cfg.shuffled, func() {
+						got, err = Compute(context.Background(), &c.d, Options{MaxDim: c.maxDim, Threshold: c.thr, Coeff: c.p, Workers: cfg.workers})
+					})
 				})
 				if err != nil {
 					t.Fatalf("%s %s: %v", c.name, form, err)
 				}
 				if msg := diffDiagrams(got, want); msg != "" {
-					t.Fatalf("%s thr=%v maxdim=%d p=%d form=%s workers=%d chunk=%d: %s", c.name, c.thr, c.maxDim, c.p, form, cfg.workers, cfg.chunk, msg)
+					t.Fatalf("%s thr=%v maxdim=%d p=%d form=%s workers=%d shuffled=%v: %s", c.name, c.thr, c.maxDim, c.p, form, cfg.workers, cfg.shuffled, msg)
 				}
 			}
 		}
