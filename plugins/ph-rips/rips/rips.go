@@ -186,7 +186,13 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	}
 	tr := newTracer()
 	var e *engine
-	if useSparse(n, 2*edges) {
+	if shouldCollapse(n, edges, top) {
+		e, err = collapsedEngine(ctx, adjacencyFromMatrix(d, n, float32(t)), d, !useSparse(n, 2*edges), top, float32(t), cfg.p)
+		if err != nil {
+			return nil, err
+		}
+		tr.mark(fmt.Sprintf("collapse (%d edges, %d left)", edges, len(e.nb)/2))
+	} else if useSparse(n, 2*edges) {
 		e = newSparseEngine(adjacencyFromMatrix(d, n, float32(t)), d, top, float32(t), cfg.p)
 		tr.mark(fmt.Sprintf("setup (sparse, %d edges)", edges))
 	} else {
