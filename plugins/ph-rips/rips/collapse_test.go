@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -65,21 +66,46 @@ func TestCollapseAgainstRipser(t *testing.T) {
 		}
 		cases = append(cases, tc{d, maxDim, []int{3, 2}[i%2], thr, fmt.Sprintf("cloud%d-n%d", i, n)})
 	}
-	bars := 0
+	// Points on S^3 and S^5 resist collapse (sphere_3_192 loses 6% of
+	// its latest edges): these are where the early stop gives up.
+	for i, k := range []int{3, 5, 3} {
+		n := 40 + 15*i
+		cases = append(cases, tc{MustEuclidean(workloads.Sphere(n, k, int64(i))), 2, 2 + i%2, 0, fmt.Sprintf("sphere%d-n%d", k, n)})
+	}
+	bars, gaveUp, went := 0, 0, 0
 	for _, c := range cases {
 		want := runRipser(t, c.d, c.maxDim, c.thr, c.p)
+		thr := enclosingRadius(c.d.Data, c.d.Rows)
+		if c.thr > 0 {
+			thr = min(thr, c.thr)
+		}
+		probeMin = 20
+		col, err := collapseAdjacency(context.Background(), adjacencyFromMatrix(c.d.Data, c.d.Rows, float32(thr)), c.d.Data, true)
+		probeMin = 1000
+		if err != nil {
+			t.Fatal(err)
+		}
+		if col == nil {
+			gaveUp++
+		} else {
+			went++
+		}
 		for k := 1; k <= c.maxDim; k++ {
 			bars += len(want[k])
 		}
-		for _, mode := range []string{"on", "off"} {
+		// "" decides as the engine would, with the early stop probed
+		// after 20 edges so these small inputs reach it both ways.
+		for _, mode := range []string{"on", "off", ""} {
 			for _, form := range []string{"sparse", "dense"} {
 				var got []sdk.Diagram
 				var err error
+				probeMin = 20
 				withCollapse(mode, func() {
 					withForm(form, func() {
 						got, err = Compute(context.Background(), &c.d, Options{MaxDim: c.maxDim, Threshold: c.thr, Coeff: c.p, Workers: 1 + bars%2})
 					})
 				})
+				probeMin = 1000
 				if err != nil {
 					t.Fatalf("%s collapse=%s form=%s: %v", c.name, mode, form, err)
 				}
@@ -91,6 +117,9 @@ func TestCollapseAgainstRipser(t *testing.T) {
 	}
 	if bars == 0 {
 		t.Fatalf("no case has bars above dimension 0; the comparison says little")
+	}
+	if gaveUp == 0 || went == 0 {
+		t.Fatalf("the early stop gave up on %d inputs and went on with %d; the test needs both", gaveUp, went)
 	}
 }
 

@@ -86,8 +86,9 @@ func computeSparse(ctx context.Context, adj *adjacency, cfg settings, maxDim int
 		if e, err = collapsedEngine(ctx, adj, nil, false, top, float32(cfg.t), cfg.p); err != nil {
 			return nil, err
 		}
-		tr.mark(fmt.Sprintf("collapse (%d edges, %d left)", edges, len(e.nb)/2))
-	} else {
+		tr.collapse(e, edges)
+	}
+	if e == nil {
 		e = newSparseEngine(adj, nil, top, float32(cfg.t), cfg.p)
 		tr.mark(fmt.Sprintf("setup (sparse, %d edges)", len(adj.nb)/2))
 	}

@@ -187,15 +187,17 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	tr := newTracer()
 	var e *engine
 	if shouldCollapse(n, edges, top) {
-		e, err = collapsedEngine(ctx, adjacencyFromMatrix(d, n, float32(t)), d, !useSparse(n, 2*edges), top, float32(t), cfg.p)
-		if err != nil {
+		if e, err = collapsedEngine(ctx, adjacencyFromMatrix(d, n, float32(t)), d, !useSparse(n, 2*edges), top, float32(t), cfg.p); err != nil {
 			return nil, err
 		}
-		tr.mark(fmt.Sprintf("collapse (%d edges, %d left)", edges, len(e.nb)/2))
-	} else if useSparse(n, 2*edges) {
+		tr.collapse(e, edges)
+	}
+	switch {
+	case e != nil:
+	case useSparse(n, 2*edges):
 		e = newSparseEngine(adjacencyFromMatrix(d, n, float32(t)), d, top, float32(t), cfg.p)
 		tr.mark(fmt.Sprintf("setup (sparse, %d edges)", edges))
-	} else {
+	default:
 		e = newEngine(d, n, top, float32(t), cfg.p)
 		tr.mark(fmt.Sprintf("setup (dense, %d edges)", edges))
 	}
