@@ -43,8 +43,12 @@ import (
 // vertex order, each entry with its edge's current time (+Inf once the
 // edge is removed) in float32 and the float64 value reported for it.
 type collapser struct {
-	n    int
-	off  []int32
+	n   int
+	off []int32
+	// end[u] ends u's live entries: removed edges are dropped from a row
+	// (keeping its order) when the row is scanned, since on the inputs
+	// collapse pays on most edges go and full rows cost most of the pass.
+	end  []int32
 	nb   []int32
 	tm   []float32
 	tm64 []float64
@@ -60,11 +64,10 @@ type collapser struct {
 	cw []int32
 }
 
-// cEdge is one edge to visit: its two entries in the rows of u and v.
+// cEdge is one edge to visit.
 type cEdge struct {
-	pu, pv int32
-	u, v   int32
-	t      float32
+	u, v int32
+	t    float32
 }
 
 // collapseAdjacency returns the collapsed graph of adj (rows in
@@ -95,6 +98,7 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 			}
 		}
 	}
+	c.end = slices.Clone(c.off[1:])
 	if dense {
 		inf := float32(math.Inf(1))
 		c.full = make([]float32, n*n)
@@ -114,7 +118,7 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 			if v <= int32(u) {
 				continue
 			}
-			edges = append(edges, cEdge{pu: k, pv: c.find(v, int32(u)), u: int32(u), v: v, t: c.tm[k]})
+			edges = append(edges, cEdge{u: int32(u), v: v, t: c.tm[k]})
 		}
 	}
 	// Any order compatible with the times is a valid e_1..e_m; visit
@@ -137,9 +141,10 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 			}
 		}
 		s, s64 := c.delay(ed)
-		c.tm[ed.pu], c.tm[ed.pv] = s, s
+		pu, pv := c.find(ed.u, ed.v), c.find(ed.v, ed.u)
+		c.tm[pu], c.tm[pv] = s, s
 		if s != ed.t {
-			c.tm64[ed.pu], c.tm64[ed.pv] = s64, s64
+			c.tm64[pu], c.tm64[pv] = s64, s64
 		}
 		if c.full != nil {
 			c.full[int(ed.u)*n+int(ed.v)], c.full[int(ed.v)*n+int(ed.u)] = s, s
@@ -163,9 +168,11 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 	}
 	c.full = nil
 	out := make([]halfEdge, 0, kept)
-	for _, ed := range edges {
-		if s := c.tm[ed.pu]; !math.IsInf(float64(s), 1) {
-			out = append(out, halfEdge{u: ed.u, v: ed.v, d: c.tm64[ed.pu]})
+	for u := 0; u < n; u++ {
+		for k := c.off[u]; k < c.end[u]; k++ {
+			if v := c.nb[k]; v > int32(u) && !math.IsInf(float64(c.tm[k]), 1) {
+				out = append(out, halfEdge{u: int32(u), v: v, d: c.tm64[k]})
+			}
 		}
 	}
 	return newAdjacency(n, out), nil
@@ -173,7 +180,7 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 
 // find returns the position of v in u's (increasing) row; v must be there.
 func (c *collapser) find(u, v int32) int32 {
-	lo, hi := c.off[u], c.off[u+1]
+	lo, hi := c.off[u], c.end[u]
 	for lo < hi {
 		m := int32(uint32(lo+hi) >> 1)
 		if c.nb[m] < v {
@@ -190,7 +197,7 @@ func (c *collapser) time(w, x int32) float32 {
 	if c.full != nil {
 		return c.full[int(w)*c.n+int(x)]
 	}
-	lo, hi := c.off[w], c.off[w+1]
+	lo, hi := c.off[w], c.end[w]
 	for lo < hi {
 		m := int32(uint32(lo+hi) >> 1)
 		if c.nb[m] < x {
@@ -199,7 +206,7 @@ func (c *collapser) time(w, x int32) float32 {
 			hi = m
 		}
 	}
-	if lo < c.off[w+1] && c.nb[lo] == x {
+	if lo < c.end[w] && c.nb[lo] == x {
 		return c.tm[lo]
 	}
 	return float32(math.Inf(1))
@@ -211,8 +218,8 @@ func (c *collapser) delay(ed cEdge) (float32, float64) {
 	// The common neighbours x of u and v, each present from
 	// a_x = max(time(ux), time(vx)): merge the two increasing rows.
 	cx, ca, cw := c.cx[:0], c.ca[:0], c.cw[:0]
-	i, ie := c.off[ed.u], c.off[ed.u+1]
-	j, je := c.off[ed.v], c.off[ed.v+1]
+	i, ie := c.off[ed.u], c.end[ed.u]
+	j, je := c.off[ed.v], c.end[ed.v]
 	inf := float32(math.Inf(1))
 	if c.full != nil {
 		// One load per neighbour of the end with the shorter row
@@ -222,10 +229,16 @@ func (c *collapser) delay(ed cEdge) (float32, float64) {
 			u, v, i, ie = v, u, j, je
 		}
 		row := c.full[int(v)*c.n : int(v)*c.n+c.n]
+		k := i
 		for ; i < ie; i++ {
-			x := c.nb[i]
-			a, b := c.tm[i], row[x]
-			if a == inf || b == inf || x == v {
+			x, a := c.nb[i], c.tm[i]
+			if a == inf {
+				continue // removed: drop it from u's row
+			}
+			c.nb[k], c.tm[k], c.tm64[k] = x, a, c.tm64[i]
+			k++
+			b := row[x]
+			if b == inf || x == v {
 				continue
 			}
 			cx = append(cx, x)
@@ -235,6 +248,7 @@ func (c *collapser) delay(ed cEdge) (float32, float64) {
 				ca, cw = append(ca, b), append(cw, v)
 			}
 		}
+		c.end[u] = k
 		i = ie // skip the merge
 	}
 	for i < ie && j < je {
