@@ -14,11 +14,13 @@ import (
 	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
 )
 
-// Edge collapse A/B: ours with RIPS_COLLAPSE=off and =on, alternated in
-// one run beside ripser, so what collapse buys is read off one table.
+// Edge collapse A/B: ours with RIPS_COLLAPSE=off and as the engine
+// decides (or forced on with -collapse-force), alternated in one run
+// beside ripser, so what collapse buys is read off one table.
 var (
-	collapseAB = flag.Bool("collapse-ab", false, "run ours with edge collapse off and on (RIPS_COLLAPSE), alternated, beside ripser")
-	runClouds  = flag.String("clouds", "", "with -collapse-ab: the inputs are a main-job run directory's saved clouds (clouds/step_N/NAME.npz) with the main job's k=15 geodesic distances")
+	collapseAB    = flag.Bool("collapse-ab", false, "run ours with edge collapse off (RIPS_COLLAPSE=off) and as the engine decides, alternated, beside ripser")
+	collapseForce = flag.Bool("collapse-force", false, "with -collapse-ab: the second run forces collapse on (RIPS_COLLAPSE=on: no early stop) instead of letting the engine decide")
+	runClouds     = flag.String("clouds", "", "with -collapse-ab: the inputs are a main-job run directory's saved clouds (clouds/step_N/NAME.npz) with the main job's k=15 geodesic distances")
 )
 
 // cloudInputs reads a run directory's saved clouds and gives each its
@@ -91,7 +93,7 @@ func runCollapseAB(workload, only string, repeat int, seed int64, ripser string,
 	}
 	defer os.RemoveAll(dir)
 	fmt.Printf("ripsbench -collapse-ab, %d cores (%s), load average %s, repeat %d, seed %d\n\n", cpuCount(), cpuModel(), loadAvg(), repeat, seed)
-	fmt.Println("| input | n | dim | thr | ripser s | off s | on s | on/off | on/ripser | ripser MB | off MB | on MB | ripser CPU s | off CPU s | on CPU s | on/off CPU | on/ripser CPU | barcodes | load avg |")
+	fmt.Println("| input | n | dim | thr | ripser s | off s | with s | with/off | with/ripser | ripser MB | off MB | with MB | ripser CPU s | off CPU s | with CPU s | with/off CPU | with/ripser CPU | barcodes | load avg |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for i, in := range inputs {
 		if !strings.Contains(in.Name, only) {
@@ -127,7 +129,12 @@ func runCollapseAB(workload, only string, repeat int, seed int64, ripser string,
 		var off, on []result
 		for range repeat {
 			for _, mode := range []string{"off", "on"} {
-				os.Setenv("RIPS_COLLAPSE", mode)
+				switch {
+				case mode == "off":
+					os.Setenv("RIPS_COLLAPSE", "off")
+				case *collapseForce:
+					os.Setenv("RIPS_COLLAPSE", "on")
+				}
 				o, err := measure(self, child...)
 				os.Unsetenv("RIPS_COLLAPSE")
 				if err != nil {
