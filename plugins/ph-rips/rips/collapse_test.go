@@ -79,8 +79,12 @@ func TestCollapseAgainstRipser(t *testing.T) {
 		if c.thr > 0 {
 			thr = min(thr, c.thr)
 		}
+		var col *adjacency
+		var err error
 		probeMin = 20
-		col, err := collapseAdjacency(context.Background(), adjacencyFromMatrix(c.d.Data, c.d.Rows, float32(thr)), c.d.Data, true)
+		withCollapse("", func() { // RIPS_TEST_COLLAPSE=on would turn the stop off
+			col, err = collapseAdjacency(context.Background(), adjacencyFromMatrix(c.d.Data, c.d.Rows, float32(thr)), c.d.Data, true)
+		})
 		probeMin = 1000
 		if err != nil {
 			t.Fatal(err)
