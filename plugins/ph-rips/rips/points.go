@@ -80,9 +80,19 @@ func computeSparse(ctx context.Context, adj *adjacency, cfg settings, maxDim int
 		return nil, err
 	}
 	tr := newTracer()
-	e := newSparseEngine(adj, nil, top, float32(cfg.t), cfg.p)
+	var e *engine
+	if edges := int64(len(adj.nb) / 2); shouldCollapse(n, edges, top) {
+		var err error
+		if e, err = collapsedEngine(ctx, adj, nil, false, top, float32(cfg.t), cfg.p); err != nil {
+			return nil, err
+		}
+		tr.collapse(e, edges)
+	}
+	if e == nil {
+		e = newSparseEngine(adj, nil, top, float32(cfg.t), cfg.p)
+		tr.mark(fmt.Sprintf("setup (sparse, %d edges)", len(adj.nb)/2))
+	}
 	e.memLimit = cfg.limit
-	tr.mark(fmt.Sprintf("setup (sparse, %d edges)", len(adj.nb)/2))
 	return e.run(ctx, tr, maxDim, cfg.workers)
 }
 

@@ -186,10 +186,18 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	}
 	tr := newTracer()
 	var e *engine
-	if useSparse(n, 2*edges) {
+	if shouldCollapse(n, edges, top) {
+		if e, err = collapsedEngine(ctx, adjacencyFromMatrix(d, n, float32(t)), d, !useSparse(n, 2*edges), top, float32(t), cfg.p); err != nil {
+			return nil, err
+		}
+		tr.collapse(e, edges)
+	}
+	switch {
+	case e != nil:
+	case useSparse(n, 2*edges):
 		e = newSparseEngine(adjacencyFromMatrix(d, n, float32(t)), d, top, float32(t), cfg.p)
 		tr.mark(fmt.Sprintf("setup (sparse, %d edges)", edges))
-	} else {
+	default:
 		e = newEngine(d, n, top, float32(t), cfg.p)
 		tr.mark(fmt.Sprintf("setup (dense, %d edges)", edges))
 	}

@@ -59,6 +59,13 @@ func main() {
 		}
 		return
 	}
+	if *collapseAB {
+		if err := runCollapseAB(*workload, *only, *repeat, *seed, *ripser, *workers, *maxDim, *matrix); err != nil {
+			fmt.Fprintln(os.Stderr, "ripsbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*workload, *only, *repeat, *seed, *ripser, *workers, *maxDim, *matrix); err != nil {
 		fmt.Fprintln(os.Stderr, "ripsbench:", err)
 		os.Exit(1)
