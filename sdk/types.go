@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Kind names one of the four plugin kinds. It is also the middle part of a
@@ -354,7 +355,9 @@ func (e Edges) Validate() error {
 	if len(e.I) != len(e.D) || len(e.J) != len(e.D) {
 		return fmt.Errorf("edges: %d, %d and %d values in i, j and d, want as many", len(e.I), len(e.J), len(e.D))
 	}
-	seen := make(map[[2]int32]struct{}, len(e.D))
+	// Pairs as sorted keys, not a map: 8 bytes per pair, a tenth of a
+	// map's footprint on millions of pairs.
+	keys := make([]uint64, len(e.D))
 	for k, d := range e.D {
 		i, j := e.I[k], e.J[k]
 		if i < 0 || j < 0 || int(i) >= e.N || int(j) >= e.N {
@@ -366,11 +369,13 @@ func (e Edges) Validate() error {
 		if math.IsNaN(d) || math.IsInf(d, 0) || d < 0 {
 			return fmt.Errorf("edges: pair %d (%d, %d) has distance %v, want finite and >= 0", k, i, j, d)
 		}
-		key := [2]int32{min(i, j), max(i, j)}
-		if _, ok := seen[key]; ok {
-			return fmt.Errorf("edges: pair (%d, %d) is given twice", key[0], key[1])
+		keys[k] = uint64(min(i, j))<<32 | uint64(max(i, j))
+	}
+	slices.Sort(keys)
+	for k := 1; k < len(keys); k++ {
+		if keys[k] == keys[k-1] {
+			return fmt.Errorf("edges: pair (%d, %d) is given twice", keys[k]>>32, uint32(keys[k]))
 		}
-		seen[key] = struct{}{}
 	}
 	return nil
 }
