@@ -184,8 +184,8 @@ func CheckDeclaration(info Info) error {
 		return err
 	}
 	for _, in := range Inputs(info) {
-		if in != "distances" && in != "points" {
-			return fmt.Errorf("capability %s lists %q; want distances and/or points", CapInput, in)
+		if in != "distances" && in != "points" && in != "edges" {
+			return fmt.Errorf("capability %s lists %q; want distances, points and/or edges", CapInput, in)
 		}
 	}
 	if _, err := ObsDims(info); err != nil {
