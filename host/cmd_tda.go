@@ -81,7 +81,10 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	var dm sdk.Matrix
 	// direct: the points go to the ph plugin as they are (see below).
 	var direct *sdk.Matrix
+	// edges: a sparse distance matrix for a plugin that takes one.
+	var edges *sdk.Edges
 	diameter := math.NaN()
+	npts := 0
 	input := *distances
 	if *points != "" {
 		input = *points
@@ -114,16 +117,36 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 			}
 			dm = res.Distances
 		}
+	} else if *inputFormat == matio.RipserSparse || *inputFormat != "" && *threshold > 0 {
+		// Read as pairs, never as an n x n matrix: a sparse file as it
+		// is, a full or triangular one keeping the pairs within the
+		// threshold. They go to the plugin as they are when it takes
+		// edges and they are few (as bench ph decides, and as ph-rips
+		// leaves its dense form); otherwise the plugin gets the matrix,
+		// the absent pairs beyond the threshold.
+		in, err := matio.ReadRipserEdgesFile(*distances, *inputFormat, *threshold)
+		if err != nil {
+			return err
+		}
+		e := in.Edges
+		n := int64(e.N)
+		few := *inputFormat == matio.RipserSparse || float32(*threshold) < float32(in.Enclosing) && 32*int64(len(e.D)) < n*n
+		if few && sdk.TakesInput(cl.Info, "edges") {
+			edges = &e
+		} else {
+			dm, *threshold = e.Dense(*threshold)
+			npts = e.N
+		}
+		diameter = 0
+		for _, d := range e.D {
+			diameter = max(diameter, d)
+		}
 	} else if *inputFormat != "" {
 		in, err := matio.ReadRipserFile(*distances, *inputFormat)
 		if err != nil {
 			return err
 		}
 		dm = in.Matrix
-		// A sparse file's missing pairs must stay out of the complex.
-		if in.Threshold > 0 && (*threshold == 0 || *threshold > in.Threshold) {
-			*threshold = in.Threshold
-		}
 	} else {
 		m, err := matio.Read(*distances)
 		if err != nil {
@@ -148,10 +171,21 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("--coeff %d: ph plugin %q does not declare it (capability %s=%q)", *coeff, *ph, sdk.CapCoeff, cl.Info.Capabilities[sdk.CapCoeff])
 	}
 	req := sdk.HomologyRequest{Distances: &dm, MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Params: phParams}
-	if direct != nil {
+	switch {
+	case direct != nil:
 		req.Distances, req.Points = nil, direct
-	} else {
+	case edges != nil:
+		req.Distances, req.Edges = nil, edges
+		npts = edges.N
+	case math.IsNaN(diameter):
 		diameter = summary.Diameter(dm)
+	}
+	if edges != nil {
+		a.log.Debug().Str("given", "edges").Int("points", edges.N).Int("pairs", len(edges.D)).Float64("threshold", req.Threshold).Msg("homology input")
+	} else if direct != nil {
+		a.log.Debug().Str("given", "points").Int("points", direct.Rows).Float64("threshold", req.Threshold).Msg("homology input")
+	} else {
+		a.log.Debug().Str("given", "matrix").Int("points", dm.Rows).Float64("threshold", req.Threshold).Msg("homology input")
 	}
 	ds, err := h.Compute(ctx, req)
 	if err != nil {
@@ -200,9 +234,10 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		}
 		parts = append(parts, fmt.Sprintf("H%d: %d pairs (%d infinite)", d.Dim, len(d.Pairs), inf))
 	}
-	npts := dm.Rows
 	if direct != nil {
 		npts = direct.Rows
+	} else if npts == 0 {
+		npts = dm.Rows
 	}
 	fmt.Fprintf(a.stderr, "%s: %d points; %s; Betti numbers at %g: %v\n", input, npts, strings.Join(parts, ", "), *bettiAt, betti)
 	return nil

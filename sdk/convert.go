@@ -35,6 +35,20 @@ func optMatrix(m *pb.Matrix) *Matrix {
 	return &x
 }
 
+func optPBEdges(e *Edges) *pb.Edges {
+	if e == nil {
+		return nil
+	}
+	return &pb.Edges{N: int32(e.N), I: e.I, J: e.J, D: e.D}
+}
+
+func optEdges(e *pb.Edges) *Edges {
+	if e == nil {
+		return nil
+	}
+	return &Edges{N: int(e.N), I: e.I, J: e.J, D: e.D}
+}
+
 func toPBInfo(i Info) *pb.Info {
 	return &pb.Info{
 		Name: i.Name, Kind: string(i.Kind), Version: i.Version,

@@ -57,8 +57,11 @@ const (
 	// primes ("2" or "2,3,5"), "any" for every prime, or "any<N" for every
 	// prime below N. Absent means "2".
 	CapCoeff = "coeff"
-	// CapInput (ph): the inputs taken, "distances", "points" or
-	// "distances,points". Absent means "distances".
+	// CapInput (ph): the inputs taken, a comma-separated list of
+	// "distances", "points" and "edges" (a sparse distance matrix,
+	// HomologyRequest.Edges). Absent means "distances". The host sends
+	// a plugin only what it lists, densifying edges for one that takes
+	// distances alone.
 	CapInput = "input"
 )
 
@@ -181,8 +184,8 @@ func CheckDeclaration(info Info) error {
 		return err
 	}
 	for _, in := range Inputs(info) {
-		if in != "distances" && in != "points" {
-			return fmt.Errorf("capability %s lists %q; want distances and/or points", CapInput, in)
+		if in != "distances" && in != "points" && in != "edges" {
+			return fmt.Errorf("capability %s lists %q; want distances, points and/or edges", CapInput, in)
 		}
 	}
 	if _, err := ObsDims(info); err != nil {
@@ -219,8 +222,8 @@ func Inputs(info Info) []string {
 	return []string{"distances"}
 }
 
-// TakesInput reports whether a ph plugin takes input kind "distances" or
-// "points".
+// TakesInput reports whether a ph plugin takes input kind "distances",
+// "points" or "edges".
 func TakesInput(info Info, kind string) bool {
 	for _, in := range Inputs(info) {
 		if in == kind {

@@ -82,6 +82,30 @@ func TestLargePayloadCrossesBoundary(t *testing.T) {
 	}
 }
 
+// TestEdgesCrossTheProtocol sends a sparse distance matrix and checks
+// that the plugin saw every pair with its distance, in order.
+func TestEdgesCrossTheProtocol(t *testing.T) {
+	c := plugintest.Open(t, faulty(t))
+	h, err := c.PH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := sdk.Edges{N: 7, I: []int32{0, 3, 6}, J: []int32{5, 1, 2}, D: []float64{0.25, 1e-300, 3.5}}
+	ds, err := h.Compute(context.Background(), sdk.HomologyRequest{Edges: &e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]float64{{5, 0.25}, {22, 1e-300}, {44, 3.5}}
+	if len(ds) != 1 || ds[0].Dim != 1 || len(ds[0].Pairs) != len(want) {
+		t.Fatalf("plugin answered %v, want the echo of 3 edges", ds)
+	}
+	for k, p := range want {
+		if ds[0].Pairs[k] != p {
+			t.Errorf("pair %d: plugin saw %v, want %v", k, ds[0].Pairs[k], p)
+		}
+	}
+}
+
 func TestCrashIsReportedByName(t *testing.T) {
 	c := plugintest.Open(t, faulty(t))
 	h, _ := c.PH()

@@ -482,7 +482,7 @@ func (s *phServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.Info, error) 
 
 func (s *phServer) Compute(ctx context.Context, r *pb.HomologyRequest) (*pb.HomologyResult, error) {
 	ds, err := s.impl.Compute(ctx, HomologyRequest{
-		Distances: optMatrix(r.Distances), Points: optMatrix(r.Points),
+		Distances: optMatrix(r.Distances), Points: optMatrix(r.Points), Edges: optEdges(r.Edges),
 		MaxDim: int(r.MaxDim), Threshold: threshold(r.Threshold), Coeff: int(r.Coeff),
 		Params: r.Params,
 	})
@@ -507,7 +507,7 @@ func (c *phClient) Describe(ctx context.Context) (Info, error) {
 
 func (c *phClient) Compute(ctx context.Context, req HomologyRequest) ([]Diagram, error) {
 	r, err := c.c.Compute(ctx, &pb.HomologyRequest{
-		Distances: optPBMatrix(req.Distances), Points: optPBMatrix(req.Points),
+		Distances: optPBMatrix(req.Distances), Points: optPBMatrix(req.Points), Edges: optPBEdges(req.Edges),
 		MaxDim: int32(req.MaxDim), Threshold: req.Threshold, Coeff: int32(req.Coeff),
 		Params: req.Params,
 	}, bigCalls...)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Kind names one of the four plugin kinds. It is also the middle part of a
@@ -322,11 +323,94 @@ type Distance interface {
 type HomologyRequest struct {
 	Distances *Matrix // n x n symmetric, zero diagonal; or nil
 	Points    *Matrix // n x d; used when Distances is nil
+	// Edges, set instead of Distances and Points, is a sparse distance
+	// matrix; only for a plugin whose CapInput lists "edges".
+	Edges     *Edges
 	MaxDim    int     // compute dimensions 0..MaxDim
 	Threshold float64 // largest filtration value; +Inf (or 0) means none
 	Coeff     int     // prime p of the coefficient field Z/p; 0 means 2
 	// Params are values of the plugin's declared parameters, as text.
 	Params map[string]string
+}
+
+// Edges is a sparse distance matrix on N points: pair (I[k], J[k]) is
+// at distance D[k], and a pair not listed is absent from the complex at
+// every scale (ripser's sparse input). It lets a thresholded input of
+// thousands of points cross the protocol in the size of its pairs, not
+// in N*N values.
+type Edges struct {
+	N    int
+	I, J []int32
+	D    []float64
+}
+
+// Validate checks that e is a sparse distance matrix a homology backend
+// can take: parallel arrays, vertices in 0..N-1, no loop, finite
+// non-negative distances, each pair at most once. The error names the
+// first offending pair.
+func (e Edges) Validate() error {
+	if e.N < 1 {
+		return fmt.Errorf("edges: %d points, want at least 1", e.N)
+	}
+	if len(e.I) != len(e.D) || len(e.J) != len(e.D) {
+		return fmt.Errorf("edges: %d, %d and %d values in i, j and d, want as many", len(e.I), len(e.J), len(e.D))
+	}
+	// Pairs as sorted keys, not a map: 8 bytes per pair, a tenth of a
+	// map's footprint on millions of pairs.
+	keys := make([]uint64, len(e.D))
+	for k, d := range e.D {
+		i, j := e.I[k], e.J[k]
+		if i < 0 || j < 0 || int(i) >= e.N || int(j) >= e.N {
+			return fmt.Errorf("edges: pair %d (%d, %d) is outside 0..%d", k, i, j, e.N-1)
+		}
+		if i == j {
+			return fmt.Errorf("edges: pair %d joins vertex %d to itself", k, i)
+		}
+		if math.IsNaN(d) || math.IsInf(d, 0) || d < 0 {
+			return fmt.Errorf("edges: pair %d (%d, %d) has distance %v, want finite and >= 0", k, i, j, d)
+		}
+		keys[k] = uint64(min(i, j))<<32 | uint64(max(i, j))
+	}
+	slices.Sort(keys)
+	for k := 1; k < len(keys); k++ {
+		if keys[k] == keys[k-1] {
+			return fmt.Errorf("edges: pair (%d, %d) is given twice", keys[k]>>32, uint32(keys[k]))
+		}
+	}
+	return nil
+}
+
+// Dense returns the n x n matrix of e for a backend that takes only
+// distances, and the threshold that keeps the absent pairs out: they
+// get a distance above every given one (absent) and the threshold lies
+// between, both exact in float32 so no backend rounds one onto the
+// other. thr is the caller's threshold t when that already excludes
+// them. All pairs present: absent is 0 and thr is t.
+func (e Edges) Dense(t float64) (m Matrix, thr float64) {
+	n := e.N
+	m = NewMatrix(n, n)
+	top := 0.0
+	for _, d := range e.D {
+		top = max(top, d)
+	}
+	thr = t
+	if len(e.D) < n*(n-1)/2 {
+		absent := float64(float32(2*top + 1))
+		for k := range m.Data {
+			m.Data[k] = absent
+		}
+		for i := range n {
+			m.Data[i*n+i] = 0
+		}
+		if cut := float64(float32(1.5*top + 0.5)); t == 0 || math.IsInf(t, 1) || t > cut {
+			thr = cut
+		}
+	}
+	for k, d := range e.D {
+		i, j := int(e.I[k]), int(e.J[k])
+		m.Data[i*n+j], m.Data[j*n+i] = d, d
+	}
+	return m, thr
 }
 
 // Diagram is a persistence diagram in one dimension. Death is +Inf for an

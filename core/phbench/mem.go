@@ -125,3 +125,28 @@ func vmHWM(pid int) int64 {
 	}
 	return 0
 }
+
+// cpuTime is the user+system CPU time, in seconds, of process pid and
+// of the children it has waited for (ripser, gudhi's forked workers),
+// from /proc/PID/stat; 0 if it cannot be read.
+func cpuTime(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	// f[0] is field 3 (state); utime, stime, cutime, cstime are fields
+	// 14-17.
+	if len(f) < 15 {
+		return 0
+	}
+	var ticks int64
+	for _, x := range f[11:15] {
+		v, _ := strconv.ParseInt(x, 10, 64)
+		ticks += v
+	}
+	// USER_HZ, the unit of these fields, is 100 on every Linux ABI.
+	return float64(ticks) / 100
+}

@@ -20,13 +20,13 @@ import (
 // WriteTable writes the rows as an aligned text table for a terminal.
 func (r Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "input\tbackend\tpoints\truns\tmedian s\tmin s\tmax s\tpeak MiB\tpairs\tvs\tbottleneck\t\n")
+	fmt.Fprintf(tw, "input\tbackend\tgiven\tpoints\truns\tmedian s\tmin s\tmax s\tCPU s\tpeak MiB\tpairs\tvs\tbottleneck\t\n")
 	for _, row := range r.Rows {
 		if row.Runs == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t0\t-\t-\t-\t%s\t-\t\t\t\n", row.Input, row.Backend, row.Points, mib(row.PeakMemBytes))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t0\t-\t-\t-\t-\t%s\t-\t\t\t\n", row.Input, row.Backend, row.Given, row.Points, mib(row.PeakMemBytes))
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t\n",
-				row.Input, row.Backend, row.Points, row.Runs, row.Median, row.Min, row.Max,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t\n",
+				row.Input, row.Backend, row.Given, row.Points, row.Runs, row.Median, row.Min, row.Max, row.CPU,
 				mib(row.PeakMemBytes), ints(row.Pairs), row.Reference, bottleneckText(row))
 		}
 	}
@@ -67,8 +67,8 @@ func bottleneckText(row Row) string {
 }
 
 // CSVHeader is the first line WriteCSV writes.
-var CSVHeader = []string{"input", "backend", "points", "runs", "median_s", "min_s", "max_s",
-	"peak_mem_bytes", "pairs", "reference", "bottleneck_max", "bottleneck_per_dim", "error"}
+var CSVHeader = []string{"input", "backend", "given", "points", "runs", "median_s", "min_s", "max_s",
+	"cpu_s", "peak_mem_bytes", "pairs", "reference", "bottleneck_max", "bottleneck_per_dim", "error"}
 
 // WriteCSV writes one line per row under CSVHeader; pairs and
 // per-dimension bottleneck distances are joined with '/'.
@@ -86,8 +86,8 @@ func (r Result) WriteCSV(w io.Writer) error {
 		if len(row.Bottleneck) > 0 {
 			bmax = f(row.MaxBottleneck())
 		}
-		rec := []string{row.Input, row.Backend, strconv.Itoa(row.Points), strconv.Itoa(row.Runs),
-			f(row.Median), f(row.Min), f(row.Max), strconv.FormatInt(row.PeakMemBytes, 10),
+		rec := []string{row.Input, row.Backend, row.Given, strconv.Itoa(row.Points), strconv.Itoa(row.Runs),
+			f(row.Median), f(row.Min), f(row.Max), f(row.CPU), strconv.FormatInt(row.PeakMemBytes, 10),
 			ints(row.Pairs), row.Reference, bmax, strings.Join(per, "/"), row.Error}
 		if err := cw.Write(rec); err != nil {
 			return err

@@ -62,6 +62,11 @@ type Config struct {
 	MaxDim    int
 	Threshold float64
 	Coeff     int
+	// Dense sends every backend the n x n matrix, as before edges
+	// existed; by default a thresholded input with few pairs within the
+	// threshold goes as an edge list to the backends that take one
+	// (capability input=edges), see sendEdges.
+	Dense bool
 	// Logger receives the plugins' log lines; nil discards them.
 	Logger hclog.Logger
 	// Progress, if set, is called with each row as it is finished.
@@ -80,6 +85,12 @@ type Row struct {
 	Median float64 `json:"median_s"`
 	Min    float64 `json:"min_s"`
 	Max    float64 `json:"max_s"`
+	// Given says what the backend was sent: "matrix" or "edges".
+	Given string `json:"given"`
+	// CPU is the user+system CPU time of the plugin process and the
+	// children it waited for, per successful call, in seconds: under
+	// load it says more than the wall time.
+	CPU float64 `json:"cpu_s"`
 	// PeakMemBytes is the largest resident memory of the plugin process
 	// plus its child processes seen during the calls (0 if unknown).
 	PeakMemBytes int64 `json:"peak_mem_bytes"`
@@ -150,8 +161,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		var refName string
 		var refDiagrams []sdk.Diagram
+		var edges *sdk.Edges
+		if !cfg.Dense {
+			edges = sendEdges(in.Distances, cfg.Threshold)
+		}
 		for _, b := range cfg.Backends {
-			row := runOne(ctx, cfg, b, in)
+			row := runOne(ctx, cfg, b, in, edges)
 			// A row that failed on a later repeat still has the first
 			// call's diagrams to compare.
 			if row.diagrams != nil {
@@ -182,9 +197,50 @@ func backendName(path string) string {
 	return filepath.Base(path)
 }
 
+// sendEdges returns the pairs of d within threshold t as an edge list
+// when the input is worth sending that way, else nil: t below the
+// enclosing radius (beyond it nothing changes and the matrix is whole)
+// and fewer than 1 pair in 16 within it (n*n/32 pairs), where ph-rips too
+// leaves its dense form (16 bytes a pair in the list, both ways, against
+// 4 bytes a pair of the float32 matrix). Pairs are compared in float32,
+// the precision every backend filters in.
+func sendEdges(d sdk.Matrix, t float64) *sdk.Edges {
+	n := d.Rows
+	if n < 2 || d.Cols != n || t == 0 || math.IsInf(t, 1) || math.IsNaN(t) {
+		return nil
+	}
+	t32 := float32(t)
+	enc := math.Inf(1)
+	within := 0
+	for i := range n {
+		row := d.Data[i*n : (i+1)*n]
+		far := 0.0
+		for j, x := range row {
+			far = max(far, x)
+			if j < i && float32(x) <= t32 {
+				within++
+			}
+		}
+		enc = min(enc, far)
+	}
+	if t32 >= float32(enc) || 32*int64(within) >= int64(n)*int64(n) {
+		return nil
+	}
+	e := &sdk.Edges{N: n, I: make([]int32, 0, within), J: make([]int32, 0, within), D: make([]float64, 0, within)}
+	for i := range n {
+		for j, x := range d.Data[i*n : i*n+i] {
+			if float32(x) <= t32 {
+				e.I, e.J, e.D = append(e.I, int32(i)), append(e.J, int32(j)), append(e.D, x)
+			}
+		}
+	}
+	return e
+}
+
 // runOne starts a fresh plugin process for one input and times Repeat
-// calls.
-func runOne(ctx context.Context, cfg Config, path string, in Input) (row Row) {
+// calls. edges, if not nil, replaces the matrix for a backend that takes
+// edges.
+func runOne(ctx context.Context, cfg Config, path string, in Input, edges *sdk.Edges) (row Row) {
 	row = Row{Backend: backendName(path), Input: in.Name, Points: in.Distances.Rows}
 	// A crash is a result here, not something to retry: the memory limit
 	// below applies to this one process.
@@ -207,6 +263,11 @@ func runOne(ctx context.Context, cfg Config, path string, in Input) (row Row) {
 	mem := watchMemory(c.Pid(), 20*time.Millisecond)
 	d := in.Distances
 	req := sdk.HomologyRequest{Distances: &d, MaxDim: cfg.MaxDim, Threshold: cfg.Threshold, Coeff: cfg.Coeff}
+	row.Given = "matrix"
+	if edges != nil && sdk.TakesInput(c.Info, "edges") {
+		req.Distances, req.Edges, row.Given = nil, edges, "edges"
+	}
+	cpu0 := cpuTime(c.Pid())
 	var times []float64
 	for i := 0; i < cfg.Repeat; i++ {
 		cctx, cancel := ctx, context.CancelFunc(func() {})
@@ -231,6 +292,7 @@ func runOne(ctx context.Context, cfg Config, path string, in Input) (row Row) {
 	row.PeakMemBytes = mem.stop()
 	row.Runs = len(times)
 	if len(times) > 0 {
+		row.CPU = (cpuTime(c.Pid()) - cpu0) / float64(len(times))
 		slices.Sort(times)
 		row.Min, row.Max = times[0], times[len(times)-1]
 		row.Median = median(times)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,7 +251,7 @@ func TestWriters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || len(recs[0]) != len(CSVHeader) || recs[2][1] != "gudhi" || recs[2][11] != "0/+Inf" || recs[3][12] != "timeout after 1s" {
+	if len(recs) != 4 || len(recs[0]) != len(CSVHeader) || recs[2][1] != "gudhi" || recs[2][13] != "0/+Inf" || recs[3][14] != "timeout after 1s" {
 		t.Errorf("csv: %q", recs)
 	}
 
@@ -332,5 +333,60 @@ func TestEuclidean(t *testing.T) {
 	plugintest.CheckDistanceMatrix(t, d, 3)
 	if d.At(0, 1) != 5 || d.At(2, 0) != 1 {
 		t.Errorf("distances %v", d.Data)
+	}
+}
+
+// TestThresholdedInputGoesAsEdges: an input with few pairs within its
+// threshold reaches every backend that takes edges as an edge list, the
+// backends agree on it, and --dense sends the matrix as before with the
+// same diagrams.
+func TestThresholdedInputGoesAsEdges(t *testing.T) {
+	dir := plugins(t)
+	in := input(t, "sparse", 300, 3, 4)
+	// The distance below which 1 pair in 50 lies.
+	var all []float64
+	for i := range in.Distances.Rows {
+		all = append(all, in.Distances.Row(i)[:i]...)
+	}
+	slices.Sort(all)
+	thr := all[len(all)/50]
+	if e := sendEdges(in.Distances, thr); e == nil || len(e.D) != len(all)/50+1 && len(e.D) != len(all)/50 {
+		t.Fatalf("sendEdges at 1 pair in 50 gave %v pairs, want about %d", e, len(all)/50)
+	}
+	if e := sendEdges(in.Distances, all[len(all)/10]); e != nil {
+		t.Errorf("sendEdges at 1 pair in 10 gave %d pairs, want the matrix", len(e.D))
+	}
+	if e := sendEdges(in.Distances, 0); e != nil {
+		t.Errorf("sendEdges without a threshold gave %d pairs, want the matrix", len(e.D))
+	}
+	in.Own, in.MaxDim, in.Threshold = true, 1, thr
+	var pairs [2][]int
+	for k, dense := range []bool{false, true} {
+		res, err := Run(context.Background(), Config{
+			Backends: []string{filepath.Join(dir, "nt-ph-rips"), filepath.Join(dir, "nt-ph-ripser"), filepath.Join(dir, "nt-ph-gudhi")},
+			Inputs:   []Input{in}, Repeat: 1, Timeout: time.Minute, Dense: dense,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool]string{false: "edges", true: "matrix"}[dense]
+		for _, row := range res.Rows {
+			if row.Error != "" {
+				t.Fatalf("dense=%v %s: %s", dense, row.Backend, row.Error)
+			}
+			if row.Given != want {
+				t.Errorf("dense=%v %s was given %q, want %q", dense, row.Backend, row.Given, want)
+			}
+			if row.Reference != "" && row.MaxBottleneck() > 1e-6 {
+				t.Errorf("dense=%v %s: bottleneck %v against %s", dense, row.Backend, row.Bottleneck, row.Reference)
+			}
+			if row.Pairs[0] != 300 || row.CPU < 0 {
+				t.Errorf("dense=%v %s: pairs %v, CPU %v s", dense, row.Backend, row.Pairs, row.CPU)
+			}
+		}
+		pairs[k] = res.Rows[0].Pairs
+	}
+	if !slices.Equal(pairs[0], pairs[1]) {
+		t.Errorf("rips on edges %v pairs, on the matrix %v", pairs[0], pairs[1])
 	}
 }

@@ -91,7 +91,7 @@ func TestBadInputIsAnErrorNotACrash(t *testing.T) {
 	for name, req := range map[string]sdk.HomologyRequest{
 		"no input":  {MaxDim: 1},
 		"not prime": {Distances: &d, Coeff: 4},
-		"max dim":   {Distances: &d, MaxDim: 9},
+		"max dim":   {Distances: &d, MaxDim: 65},
 		"threshold": {Distances: &d, Threshold: -1},
 		"ragged":    {Distances: &sdk.Matrix{Rows: 3, Cols: 3, Data: []float64{0, 1}}},
 	} {
@@ -237,4 +237,48 @@ func TestChannelIsMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	plugintest.CheckHomologyH0(t, h)
+}
+
+// TestEdgesAgreeWithRips sends sparse edge lists (pairs missing, two
+// lone points, with and without a threshold) and compares with rips on
+// the same edges; a repeated pair must be refused by name.
+func TestEdgesAgreeWithRips(t *testing.T) {
+	c := plugintest.Open(t, build(t))
+	h, err := c.PH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 3))
+	for seed := uint64(1); seed <= 3; seed++ {
+		d := rips.MustEuclidean(cloud(35, 3, seed))
+		e := sdk.Edges{N: 37}
+		for i := range 35 {
+			for j := range i {
+				if rng.Float64() < 0.6 {
+					e.I, e.J, e.D = append(e.I, int32(i)), append(e.J, int32(j)), append(e.D, d.At(i, j))
+				}
+			}
+		}
+		for _, req := range []sdk.HomologyRequest{
+			{Edges: &e, MaxDim: 2},
+			{Edges: &e, MaxDim: 1, Coeff: 3, Threshold: 1.1},
+		} {
+			got, err := h.Compute(ctx, req)
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			want, err := rips.ComputeEdges(ctx, &e, rips.Options{MaxDim: req.MaxDim, Threshold: req.Threshold, Coeff: req.Coeff})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := differ(got, want); msg != "" {
+				t.Errorf("seed %d maxdim %d threshold %v: gudhi and rips differ on edges: %s\ngudhi %v\nrips  %v", seed, req.MaxDim, req.Threshold, msg, got, want)
+			}
+		}
+	}
+	bad := sdk.Edges{N: 3, I: []int32{0, 1}, J: []int32{1, 0}, D: []float64{1, 1}}
+	if _, err := h.Compute(ctx, sdk.HomologyRequest{Edges: &bad, MaxDim: 1}); err == nil || !strings.Contains(err.Error(), "pair (0, 1) is given twice") {
+		t.Errorf("a repeated pair: got %v, want it named", err)
+	}
 }

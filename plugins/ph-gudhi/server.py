@@ -34,7 +34,9 @@ import ntplugin  # noqa: E402  (copied beside this file by build.sh)
 from ntplugin import BadInput, Cancelled, log  # noqa: E402
 
 VERSION = "0.1.0"
-MAX_DIM = 5  # as ph-rips and ph-ripser
+# A sanity bound on the dimension, as ph-ripser's; what really bounds it
+# is the memory limit below (GUDHI stores every simplex).
+MAX_DIM = 64
 
 
 def matrix(view_bytes, full_field, what):
@@ -112,6 +114,70 @@ def compute(d, max_dim, threshold, coeff):
         t = min(t, float(np.float32(threshold)))
     rips = gudhi.RipsComplex(distance_matrix=d32.astype(np.float64), max_edge_length=t)
     st = rips.create_simplex_tree(max_dimension=1)
+    return persistence(st, d[np.tril_indices(n, -1)], max_dim, coeff)
+
+
+def edges_of(req_bytes):
+    """Returns (n, i, j, d) numpy arrays of a request's Edges message,
+    checked as sdk.Edges.Validate checks them."""
+    import numpy as np
+    import plugin_pb2 as pb
+
+    e = pb.HomologyRequest.FromString(req_bytes).edges
+    n = e.n
+    i = np.asarray(e.i, dtype=np.int64)
+    j = np.asarray(e.j, dtype=np.int64)
+    d = np.asarray(e.d, dtype=np.float64)
+    if n < 1:
+        raise BadInput("gudhi: edges: %d points, want at least 1" % n)
+    if not (i.size == j.size == d.size):
+        raise BadInput("gudhi: edges: %d, %d and %d values in i, j and d, want as many" % (i.size, j.size, d.size))
+    bad = (i < 0) | (j < 0) | (i >= n) | (j >= n)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise BadInput("gudhi: edges: pair %d (%d, %d) is outside 0..%d" % (k, i[k], j[k], n - 1))
+    bad = i == j
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise BadInput("gudhi: edges: pair %d joins vertex %d to itself" % (k, i[k]))
+    bad = ~np.isfinite(d) | (d < 0)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise BadInput("gudhi: edges: pair %d (%d, %d) has distance %r, want finite and >= 0" % (k, i[k], j[k], float(d[k])))
+    keys = np.minimum(i, j) * n + np.maximum(i, j)
+    keys.sort()
+    rep = keys[1:] == keys[:-1]
+    if rep.any():
+        k = keys[1:][rep][0]
+        raise BadInput("gudhi: edges: pair (%d, %d) is given twice" % (k // n, k % n))
+    return n, i, j, d
+
+
+def compute_edges(n, i, j, d, max_dim, threshold, coeff):
+    """compute for a sparse distance matrix: the pairs within the
+    threshold go into the simplex tree as they are, no n x n matrix."""
+    import gudhi
+    import numpy as np
+
+    d32 = d.astype(np.float32)
+    keep = np.ones(d.size, dtype=bool)
+    if threshold != 0 and not math.isinf(threshold):
+        keep = d32 <= np.float32(threshold)
+    st = gudhi.SimplexTree()
+    st.insert_batch(np.arange(n, dtype=np.int32).reshape(1, n), np.zeros(n))
+    k = int(keep.sum())
+    if k:
+        st.insert_batch(np.vstack([i[keep], j[keep]]).astype(np.int32), d32[keep].astype(np.float64))
+    return persistence(st, d[keep], max_dim, coeff)
+
+
+def persistence(st, dists, max_dim, coeff):
+    """Collapses and expands the 1-skeleton st, computes its persistence
+    and reports the intervals with each float32 filtration value mapped
+    back to the smallest of the caller's distances dists that rounds to
+    it."""
+    import numpy as np
+
     if max_dim >= 1:
         # Expanding all edges stores every simplex up to max_dim+1: for H2
         # of 500 points, billions. Edge collapse (Boissonnat and Pritam)
@@ -124,11 +190,16 @@ def compute(d, max_dim, threshold, coeff):
             if st.num_simplices() == before:
                 break
         st.expansion(max_dim + 1)
-    st.persistence(homology_coeff_field=coeff, min_persistence=0)
+    # GUDHI skips the homology of the complex's top dimension unless told
+    # otherwise; when nothing of dimension max_dim+1 is left (a sparse
+    # graph, or triangles collapsed away) that top dimension is one asked
+    # for, and its classes, all essential, were silently lost.
+    st.persistence(homology_coeff_field=coeff, min_persistence=0,
+                   persistence_dim_max=st.dimension() <= max_dim)
 
     # Map each float32 filtration value back to the smallest caller's
     # distance that rounds to it.
-    low = d[np.tril_indices(n, -1)]
+    low = np.asarray(dists, dtype=np.float64)
     low32 = low.astype(np.float32)
     order = np.lexsort((low, low32))
     s32, s64 = low32[order], low[order]
@@ -264,7 +335,7 @@ class Gudhi(ntplugin.Homology):
         self.capabilities = {
             "max_dim": str(MAX_DIM),
             "coeff": "any",
-            "input": "distances,points",
+            "input": "distances,points,edges",
             "engine": "gudhi " + gudhi_version(),
             "method": "Rips 1-skeleton, edge collapse, expansion, persistent cohomology",
         }
@@ -283,10 +354,13 @@ class Gudhi(ntplugin.Homology):
         req = wire_pb2.HomologyRequestView.FromString(raw)
         full = lambda: pb.HomologyRequest.FromString(raw)
         d = matrix(req.distances, lambda: full().distances, "distance")
-        if d is None:
+        edges = None
+        if d is None and req.points == b"" and req.edges != b"":
+            edges = edges_of(raw)
+        elif d is None:
             p = matrix(req.points, lambda: full().points, "point")
             if p is None:
-                raise BadInput("gudhi: request has neither distances nor points")
+                raise BadInput("gudhi: request has no distances, points or edges")
             d = euclidean(p)
         else:
             validate_distances(d)
@@ -298,8 +372,12 @@ class Gudhi(ntplugin.Homology):
         t = req.threshold
         if math.isnan(t) or t < 0:
             raise BadInput("gudhi: threshold %r is not a non-negative number" % t)
-        log("debug", "compute", points=int(d.shape[0]), max_dim=req.max_dim, coeff=coeff)
-        diagrams = run_in_child(lambda: compute(d, req.max_dim, t, coeff), context.is_active)
+        if edges is not None:
+            log("debug", "compute", points=edges[0], edges=int(edges[3].size), max_dim=req.max_dim, coeff=coeff)
+            diagrams = run_in_child(lambda: compute_edges(*edges, req.max_dim, t, coeff), context.is_active)
+        else:
+            log("debug", "compute", points=int(d.shape[0]), max_dim=req.max_dim, coeff=coeff)
+            diagrams = run_in_child(lambda: compute(d, req.max_dim, t, coeff), context.is_active)
         res = pb.HomologyResult()
         for k, births, deaths in diagrams:
             dg = res.diagrams.add()

@@ -1855,13 +1855,16 @@ func (x *DistanceResult) GetComponents() int32 {
 }
 
 type HomologyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Distances     *Matrix                `protobuf:"bytes,1,opt,name=distances,proto3" json:"distances,omitempty"` // set this, or points
-	Points        *Matrix                `protobuf:"bytes,2,opt,name=points,proto3" json:"points,omitempty"`
-	MaxDim        int32                  `protobuf:"varint,3,opt,name=max_dim,json=maxDim,proto3" json:"max_dim,omitempty"`
-	Threshold     float64                `protobuf:"fixed64,4,opt,name=threshold,proto3" json:"threshold,omitempty"`                                                                    // 0 or +inf: no threshold
-	Coeff         int32                  `protobuf:"varint,5,opt,name=coeff,proto3" json:"coeff,omitempty"`                                                                             // 0 means 2
-	Params        map[string]string      `protobuf:"bytes,20,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the plugin's declared parameters (protocol 2)
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Distances *Matrix                `protobuf:"bytes,1,opt,name=distances,proto3" json:"distances,omitempty"` // set this, or points
+	Points    *Matrix                `protobuf:"bytes,2,opt,name=points,proto3" json:"points,omitempty"`
+	MaxDim    int32                  `protobuf:"varint,3,opt,name=max_dim,json=maxDim,proto3" json:"max_dim,omitempty"`
+	Threshold float64                `protobuf:"fixed64,4,opt,name=threshold,proto3" json:"threshold,omitempty"`                                                                    // 0 or +inf: no threshold
+	Coeff     int32                  `protobuf:"varint,5,opt,name=coeff,proto3" json:"coeff,omitempty"`                                                                             // 0 means 2
+	Params    map[string]string      `protobuf:"bytes,20,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the plugin's declared parameters (protocol 2)
+	// A sparse distance matrix, set instead of distances and points: only
+	// to a plugin whose capability "input" lists "edges".
+	Edges         *Edges `protobuf:"bytes,40,opt,name=edges,proto3" json:"edges,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1938,6 +1941,84 @@ func (x *HomologyRequest) GetParams() map[string]string {
 	return nil
 }
 
+func (x *HomologyRequest) GetEdges() *Edges {
+	if x != nil {
+		return x.Edges
+	}
+	return nil
+}
+
+// Edges is a sparse distance matrix on n points: pair (i[k], j[k]) is at
+// distance d[k]; a pair not listed is absent from the complex at every
+// scale. Each pair appears once, i != j, 0 <= i, j < n.
+type Edges struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	N             int32                  `protobuf:"varint,1,opt,name=n,proto3" json:"n,omitempty"`
+	I             []int32                `protobuf:"varint,2,rep,packed,name=i,proto3" json:"i,omitempty"`
+	J             []int32                `protobuf:"varint,3,rep,packed,name=j,proto3" json:"j,omitempty"`
+	D             []float64              `protobuf:"fixed64,4,rep,packed,name=d,proto3" json:"d,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Edges) Reset() {
+	*x = Edges{}
+	mi := &file_plugin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Edges) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Edges) ProtoMessage() {}
+
+func (x *Edges) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Edges.ProtoReflect.Descriptor instead.
+func (*Edges) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *Edges) GetN() int32 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *Edges) GetI() []int32 {
+	if x != nil {
+		return x.I
+	}
+	return nil
+}
+
+func (x *Edges) GetJ() []int32 {
+	if x != nil {
+		return x.J
+	}
+	return nil
+}
+
+func (x *Edges) GetD() []float64 {
+	if x != nil {
+		return x.D
+	}
+	return nil
+}
+
 // Diagram holds the pairs of one dimension as parallel arrays; an infinite
 // death is +inf.
 type Diagram struct {
@@ -1951,7 +2032,7 @@ type Diagram struct {
 
 func (x *Diagram) Reset() {
 	*x = Diagram{}
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1963,7 +2044,7 @@ func (x *Diagram) String() string {
 func (*Diagram) ProtoMessage() {}
 
 func (x *Diagram) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1976,7 +2057,7 @@ func (x *Diagram) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagram.ProtoReflect.Descriptor instead.
 func (*Diagram) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{32}
+	return file_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Diagram) GetDim() int32 {
@@ -2009,7 +2090,7 @@ type HomologyResult struct {
 
 func (x *HomologyResult) Reset() {
 	*x = HomologyResult{}
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2021,7 +2102,7 @@ func (x *HomologyResult) String() string {
 func (*HomologyResult) ProtoMessage() {}
 
 func (x *HomologyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2034,7 +2115,7 @@ func (x *HomologyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyResult.ProtoReflect.Descriptor instead.
 func (*HomologyResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{33}
+	return file_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *HomologyResult) GetDiagrams() []*Diagram {
@@ -2198,17 +2279,23 @@ const file_plugin_proto_rawDesc = "" +
 	"\tdistances\x18\x01 \x01(\v2\x19.neuraltopology.v1.MatrixR\tdistances\x12\x1e\n" +
 	"\n" +
 	"components\x18\x02 \x01(\x05R\n" +
-	"components\"\xcd\x02\n" +
+	"components\"\xfd\x02\n" +
 	"\x0fHomologyRequest\x127\n" +
 	"\tdistances\x18\x01 \x01(\v2\x19.neuraltopology.v1.MatrixR\tdistances\x121\n" +
 	"\x06points\x18\x02 \x01(\v2\x19.neuraltopology.v1.MatrixR\x06points\x12\x17\n" +
 	"\amax_dim\x18\x03 \x01(\x05R\x06maxDim\x12\x1c\n" +
 	"\tthreshold\x18\x04 \x01(\x01R\tthreshold\x12\x14\n" +
 	"\x05coeff\x18\x05 \x01(\x05R\x05coeff\x12F\n" +
-	"\x06params\x18\x14 \x03(\v2..neuraltopology.v1.HomologyRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\x06params\x18\x14 \x03(\v2..neuraltopology.v1.HomologyRequest.ParamsEntryR\x06params\x12.\n" +
+	"\x05edges\x18( \x01(\v2\x18.neuraltopology.v1.EdgesR\x05edges\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
+	"\x05Edges\x12\f\n" +
+	"\x01n\x18\x01 \x01(\x05R\x01n\x12\x10\n" +
+	"\x01i\x18\x02 \x03(\x05B\x02\x10\x01R\x01i\x12\x10\n" +
+	"\x01j\x18\x03 \x03(\x05B\x02\x10\x01R\x01j\x12\x10\n" +
+	"\x01d\x18\x04 \x03(\x01B\x02\x10\x01R\x01d\"S\n" +
 	"\aDiagram\x12\x10\n" +
 	"\x03dim\x18\x01 \x01(\x05R\x03dim\x12\x1a\n" +
 	"\x06births\x18\x02 \x03(\x01B\x02\x10\x01R\x06births\x12\x1a\n" +
@@ -2251,7 +2338,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: neuraltopology.v1.Empty
 	(*Matrix)(nil),              // 1: neuraltopology.v1.Matrix
@@ -2285,33 +2372,34 @@ var file_plugin_proto_goTypes = []any{
 	(*DistanceRequest)(nil),     // 29: neuraltopology.v1.DistanceRequest
 	(*DistanceResult)(nil),      // 30: neuraltopology.v1.DistanceResult
 	(*HomologyRequest)(nil),     // 31: neuraltopology.v1.HomologyRequest
-	(*Diagram)(nil),             // 32: neuraltopology.v1.Diagram
-	(*HomologyResult)(nil),      // 33: neuraltopology.v1.HomologyResult
-	nil,                         // 34: neuraltopology.v1.Info.CapabilitiesEntry
-	nil,                         // 35: neuraltopology.v1.EnvConfig.OptionsEntry
-	nil,                         // 36: neuraltopology.v1.StepResult.InfoEntry
-	nil,                         // 37: neuraltopology.v1.AlgoConfig.HyperEntry
-	nil,                         // 38: neuraltopology.v1.UpdateStats.StatsEntry
-	nil,                         // 39: neuraltopology.v1.DistanceRequest.ParamsEntry
-	nil,                         // 40: neuraltopology.v1.HomologyRequest.ParamsEntry
+	(*Edges)(nil),               // 32: neuraltopology.v1.Edges
+	(*Diagram)(nil),             // 33: neuraltopology.v1.Diagram
+	(*HomologyResult)(nil),      // 34: neuraltopology.v1.HomologyResult
+	nil,                         // 35: neuraltopology.v1.Info.CapabilitiesEntry
+	nil,                         // 36: neuraltopology.v1.EnvConfig.OptionsEntry
+	nil,                         // 37: neuraltopology.v1.StepResult.InfoEntry
+	nil,                         // 38: neuraltopology.v1.AlgoConfig.HyperEntry
+	nil,                         // 39: neuraltopology.v1.UpdateStats.StatsEntry
+	nil,                         // 40: neuraltopology.v1.DistanceRequest.ParamsEntry
+	nil,                         // 41: neuraltopology.v1.HomologyRequest.ParamsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	34, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
+	35, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
 	3,  // 1: neuraltopology.v1.Info.params:type_name -> neuraltopology.v1.ParamSpec
-	35, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
+	36, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
 	5,  // 3: neuraltopology.v1.OpenResponse.spec:type_name -> neuraltopology.v1.EnvSpec
 	1,  // 4: neuraltopology.v1.StepRequest.actions:type_name -> neuraltopology.v1.Matrix
 	1,  // 5: neuraltopology.v1.StepResult.obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 6: neuraltopology.v1.StepResult.final_obs:type_name -> neuraltopology.v1.Matrix
 	9,  // 7: neuraltopology.v1.StepResult.episodes:type_name -> neuraltopology.v1.EpisodeStat
-	36, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
+	37, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
 	16, // 9: neuraltopology.v1.EnvStateLoadRequest.state:type_name -> neuraltopology.v1.EnvState
 	5,  // 10: neuraltopology.v1.AlgoConfig.env:type_name -> neuraltopology.v1.EnvSpec
-	37, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
+	38, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
 	1,  // 12: neuraltopology.v1.Outcome.final_obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 13: neuraltopology.v1.ActRequest.obs:type_name -> neuraltopology.v1.Matrix
 	20, // 14: neuraltopology.v1.ActRequest.prev:type_name -> neuraltopology.v1.Outcome
-	38, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
+	39, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
 	1,  // 16: neuraltopology.v1.ActResult.actions:type_name -> neuraltopology.v1.Matrix
 	22, // 17: neuraltopology.v1.ActResult.update:type_name -> neuraltopology.v1.UpdateStats
 	1,  // 18: neuraltopology.v1.PolicyRequest.obs:type_name -> neuraltopology.v1.Matrix
@@ -2319,56 +2407,57 @@ var file_plugin_proto_depIdxs = []int32{
 	1,  // 20: neuraltopology.v1.Layer.values:type_name -> neuraltopology.v1.Matrix
 	26, // 21: neuraltopology.v1.ActivationsResponse.layers:type_name -> neuraltopology.v1.Layer
 	1,  // 22: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
-	39, // 23: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
+	40, // 23: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
 	1,  // 24: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
 	1,  // 25: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
 	1,  // 26: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
-	40, // 27: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
-	32, // 28: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
-	10, // 29: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
-	0,  // 30: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
-	4,  // 31: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
-	7,  // 32: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
-	8,  // 33: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
-	12, // 34: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
-	14, // 35: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
-	15, // 36: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
-	17, // 37: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
-	0,  // 38: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
-	18, // 39: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
-	21, // 40: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
-	24, // 41: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
-	25, // 42: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
-	0,  // 43: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
-	28, // 44: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
-	0,  // 45: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
-	29, // 46: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
-	0,  // 47: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
-	31, // 48: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
-	2,  // 49: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
-	6,  // 50: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
-	1,  // 51: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
-	11, // 52: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
-	13, // 53: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
-	0,  // 54: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
-	16, // 55: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
-	1,  // 56: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
-	2,  // 57: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
-	19, // 58: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
-	23, // 59: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
-	1,  // 60: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
-	27, // 61: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
-	28, // 62: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
-	0,  // 63: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
-	2,  // 64: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
-	30, // 65: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
-	2,  // 66: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
-	33, // 67: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
-	49, // [49:68] is the sub-list for method output_type
-	30, // [30:49] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	41, // 27: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
+	32, // 28: neuraltopology.v1.HomologyRequest.edges:type_name -> neuraltopology.v1.Edges
+	33, // 29: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
+	10, // 30: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
+	0,  // 31: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
+	4,  // 32: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
+	7,  // 33: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
+	8,  // 34: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
+	12, // 35: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
+	14, // 36: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
+	15, // 37: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
+	17, // 38: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
+	0,  // 39: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
+	18, // 40: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
+	21, // 41: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
+	24, // 42: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
+	25, // 43: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
+	0,  // 44: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
+	28, // 45: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
+	0,  // 46: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
+	29, // 47: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
+	0,  // 48: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
+	31, // 49: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
+	2,  // 50: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
+	6,  // 51: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
+	1,  // 52: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
+	11, // 53: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
+	13, // 54: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
+	0,  // 55: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
+	16, // 56: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
+	1,  // 57: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
+	2,  // 58: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
+	19, // 59: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
+	23, // 60: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
+	1,  // 61: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
+	27, // 62: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
+	28, // 63: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
+	0,  // 64: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
+	2,  // 65: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
+	30, // 66: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
+	2,  // 67: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
+	34, // 68: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
+	50, // [50:69] is the sub-list for method output_type
+	31, // [31:50] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2382,7 +2471,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   41,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -61,6 +61,9 @@ func Checks(info sdk.Info) []Check {
 		if sdk.TakesInput(info, "points") {
 			add("homology/points", func(t T, c *sdk.Client) { CheckHomologyPoints(t, ph(t, c)) })
 		}
+		if sdk.TakesInput(info, "edges") {
+			add("homology/edges", func(t T, c *sdk.Client) { CheckHomologyEdges(t, ph(t, c)) })
+		}
 		add("homology/32MB-request", func(t T, c *sdk.Client) { CheckHomologyLarge(t, ph(t, c)) })
 	case sdk.KindEnv:
 		add("environment/unknown-task", func(t T, c *sdk.Client) { CheckEnvUnknownTask(t, env(t, c), c.Info) })

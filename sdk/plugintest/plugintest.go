@@ -380,6 +380,36 @@ func CheckHomologyPoints(t T, h sdk.Homology) {
 	checkCircleH0(t, "points", pairsByDim(t, ds)[0])
 }
 
+// CheckHomologyEdges sends the circle as a sparse edge list, for plugins
+// whose capability input lists edges: each point joined to its nearest
+// five on either side, plus two points with no pair at all, which must
+// stay separate components. H0: 39 finite classes, 3 essential.
+func CheckHomologyEdges(t T, h sdk.Homology) {
+	t.Helper()
+	dm := Euclid(Circle(40))
+	e := sdk.Edges{N: 42}
+	for i := range 40 {
+		for s := 1; s <= 5; s++ {
+			j := (i + s) % 40
+			e.I, e.J, e.D = append(e.I, int32(i)), append(e.J, int32(j)), append(e.D, dm.At(i, j))
+		}
+	}
+	ds, err := h.Compute(ctx(t), sdk.HomologyRequest{Edges: &e, MaxDim: 0})
+	if err != nil {
+		t.Fatalf("H0 of a 40-point circle and 2 lone points given as edges: %v", err)
+	}
+	pairs := pairsByDim(t, ds)[0]
+	inf := 0
+	for _, p := range pairs {
+		if math.IsInf(p[1], 1) {
+			inf++
+		}
+	}
+	if len(pairs) != 42 || inf != 3 {
+		t.Errorf("edges: H0 has %d pairs, %d essential; want 42 and 3 (the circle and two lone points)", len(pairs), inf)
+	}
+}
+
 // CheckHomologyParams computes with every declared parameter set to its
 // default, which must be accepted. (The host refuses undeclared ones.)
 func CheckHomologyParams(t T, h sdk.Homology, info sdk.Info) {

@@ -3,6 +3,7 @@ package rips
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -31,19 +32,77 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 			// estimate exceeds the budget.
 			"max_dim": "any",
 			"coeff":   "any<65536",
-			"input":   "distances,points",
+			"input":   "distances,points,edges",
 		},
 	}, nil
 }
 
-// Compute answers a HomologyRequest: distances if given, else points.
+// Compute answers a HomologyRequest: distances if given, else points,
+// else edges.
 func (pl Plugin) Compute(ctx context.Context, req sdk.HomologyRequest) ([]sdk.Diagram, error) {
 	opt := Options{MaxDim: req.MaxDim, Threshold: req.Threshold, Coeff: req.Coeff, Workers: pl.Workers}
 	switch {
+	case req.Edges != nil && req.Distances == nil && req.Points == nil:
+		return ComputeEdges(ctx, req.Edges, opt)
 	case req.Distances != nil:
 		return Compute(ctx, req.Distances, opt)
 	case req.Points != nil:
 		return ComputePoints(ctx, req.Points, opt)
 	}
 	return nil, fmt.Errorf("rips: request has neither distances nor points")
+}
+
+// ComputeEdges is Compute on a sparse distance matrix: the listed pairs,
+// every other pair absent at all scales (ripser's sparse input). The
+// pairs within the threshold go straight into the sparse form's
+// neighbour lists, so no n x n matrix is built; only when they are
+// many (useSparse says the dense form is cheaper, as for points) does
+// the dense form get the matrix with the absent pairs beyond the
+// threshold, as sdk.Edges.Dense lays it out.
+func ComputeEdges(ctx context.Context, e *sdk.Edges, opt Options) ([]sdk.Diagram, error) {
+	if e == nil {
+		return nil, fmt.Errorf("rips: no edges given")
+	}
+	cfg, err := validate(opt)
+	if err != nil {
+		return nil, err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	n := e.N
+	if n < 1 || len(e.I) != len(e.D) || len(e.J) != len(e.D) {
+		return nil, fmt.Errorf("rips: edges: %d points with %d, %d and %d values in i, j and d", n, len(e.I), len(e.J), len(e.D))
+	}
+	t32 := float32(cfg.t)
+	var within []halfEdge
+	for k, d := range e.D {
+		i, j := e.I[k], e.J[k]
+		switch {
+		case i < 0 || j < 0 || int(i) >= n || int(j) >= n:
+			return nil, fmt.Errorf("rips: edges: pair %d (%d, %d) is outside 0..%d", k, i, j, n-1)
+		case i == j:
+			return nil, fmt.Errorf("rips: edges: pair %d joins vertex %d to itself", k, i)
+		case math.IsNaN(d) || math.IsInf(d, 0) || d < 0:
+			return nil, fmt.Errorf("rips: edges: pair %d (%d, %d) has distance %v, want finite and >= 0", k, i, j, d)
+		}
+		if float32(d) <= t32 {
+			within = append(within, halfEdge{min(i, j), max(i, j), d})
+		}
+	}
+	if n > 1 && 2*len(e.D) < n*(n-1) && useSparse(n, 2*int64(len(within))) {
+		adj := newAdjacency(n, within)
+		within = nil
+		if err := adj.checkOnce(); err != nil {
+			return nil, err
+		}
+		return computeSparse(ctx, adj, cfg, opt.MaxDim)
+	}
+	within = nil
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("rips: %w", err)
+	}
+	d, thr := e.Dense(opt.Threshold)
+	opt.Threshold = thr
+	return compute(ctx, d.Data, n, opt)
 }

@@ -1,6 +1,7 @@
 package rips
 
 import (
+	"fmt"
 	"slices"
 )
 
@@ -71,6 +72,20 @@ func newAdjacency(n int, edges []halfEdge) *adjacency {
 		a.d[k] = float32(x)
 	}
 	return a
+}
+
+// checkOnce reports a pair filed twice (a caller's edge list that
+// repeats a pair): each row is sorted by vertex, so repeats are
+// neighbours.
+func (a *adjacency) checkOnce() error {
+	for u := 0; u < a.n; u++ {
+		for k := a.off[u] + 1; k < a.off[u+1]; k++ {
+			if a.nb[k] == a.nb[k-1] {
+				return fmt.Errorf("rips: edges: pair (%d, %d) is given twice", min(int32(u), a.nb[k]), max(int32(u), a.nb[k]))
+			}
+		}
+	}
+	return nil
 }
 
 // adjacencyFromMatrix lists the pairs of the dense matrix d within thr

@@ -49,7 +49,9 @@ func Suite(seed int64, quick bool) ([]Input, error) {
 		out = append(out, Input{Name: name, Distances: euclidean(pts), MaxDim: maxDim, Threshold: thr, Points: pts})
 	}
 	addCloud("sphere_3_192", Sphere(192, 3, seed), 2, 0)
-	addCloud("o3_1024 thr1.8", O3(1024, seed), 3, 1.8)
+	o3 := O3(1024, seed)
+	addCloud("o3_1024 thr1.8", o3, 2, 1.8)
+	addCloud("o3_1024 thr1.8", o3, 3, 1.8)
 	if !quick {
 		addCloud("o3_4096 thr1.4", O3(4096, seed), 3, 1.4)
 	}

@@ -61,7 +61,7 @@ func rank(v float64) (int, bool) {
 
 // encoding holds the codes of one distance matrix.
 type encoding struct {
-	codes []float32 // strict lower triangle, row by row
+	codes []float32 // strict lower triangle, row by row, or one per edge
 	rep   []float64 // rep[r]: the distance reported for rank r
 	bits  []uint32  // bits[r]: the float32 bits of rank r
 }
@@ -69,16 +69,22 @@ type encoding struct {
 // newEncoding ranks the strict lower triangle of the valid matrix d.
 func newEncoding(d sdk.Matrix) (*encoding, error) {
 	n := d.Rows
-	m := n * (n - 1) / 2
-	// key: float32 bits above, position in the triangle below. Non-negative
-	// float32s sort as their bits do.
-	keys := make([]uint64, 0, m)
-	vals := make([]float64, 0, m)
+	vals := make([]float64, 0, n*(n-1)/2)
 	for i := 1; i < n; i++ {
-		for _, v := range d.Data[i*n : i*n+i] {
-			keys = append(keys, uint64(math.Float32bits(float32(v)))<<32|uint64(len(keys)))
-			vals = append(vals, v)
-		}
+		vals = append(vals, d.Data[i*n:i*n+i]...)
+	}
+	return encodeValues(vals)
+}
+
+// encodeValues ranks vals (non-negative, finite); codes[k] is the code of
+// vals[k].
+func encodeValues(vals []float64) (*encoding, error) {
+	m := len(vals)
+	// key: float32 bits above, position below. Non-negative float32s sort
+	// as their bits do.
+	keys := make([]uint64, m)
+	for k, v := range vals {
+		keys[k] = uint64(math.Float32bits(float32(v)))<<32 | uint64(k)
 	}
 	radixSortHigh32(keys)
 	e := &encoding{codes: make([]float32, m)}
@@ -183,6 +189,29 @@ func (e *encoding) writeBinary(w io.Writer, n int) error {
 	}
 	if err := put(e.codes[len(e.codes)-(n-1):]); err != nil {
 		return err
+	}
+	return bw.Flush()
+}
+
+// writeSparse writes the pairs of e in ripser's sparse text format, each
+// distance replaced by its code (codes[k] for pair k); keep[k] false
+// leaves pair k out.
+func (enc *encoding) writeSparse(w io.Writer, e *sdk.Edges, keep []bool) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var b []byte
+	for k := range e.D {
+		if !keep[k] {
+			continue
+		}
+		b = strconv.AppendInt(b[:0], int64(e.I[k]), 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(e.J[k]), 10)
+		b = append(b, ' ')
+		b = strconv.AppendFloat(b, float64(enc.codes[k]), 'g', -1, 32)
+		b = append(b, '\n')
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
 	}
 	return bw.Flush()
 }

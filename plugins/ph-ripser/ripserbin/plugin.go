@@ -29,17 +29,19 @@ func (p Plugin) Describe(context.Context) (sdk.Info, error) {
 		Capabilities: map[string]string{
 			"max_dim": strconv.Itoa(MaxDim),
 			"coeff":   "any", // 2 by ripser, others by ripser-coeff
-			"input":   "distances,points",
+			"input":   "distances,points,edges",
 			"engine":  "ripser 1.2.1 (external process)",
 		},
 	}, nil
 }
 
 // Compute answers a HomologyRequest: distances if given, else the
-// Euclidean distances of the points.
+// Euclidean distances of the points, else the sparse edges.
 func (p Plugin) Compute(ctx context.Context, req sdk.HomologyRequest) ([]sdk.Diagram, error) {
 	opt := Options{MaxDim: req.MaxDim, Threshold: req.Threshold, Coeff: req.Coeff}
 	switch {
+	case req.Edges != nil && req.Distances == nil && req.Points == nil:
+		return p.Runner.ComputeEdges(ctx, req.Edges, opt)
 	case req.Distances != nil:
 		return p.Runner.Compute(ctx, *req.Distances, opt)
 	case req.Points != nil:

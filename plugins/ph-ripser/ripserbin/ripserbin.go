@@ -60,34 +60,127 @@ func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.D
 	if err := d.ValidateDistances(); err != nil {
 		return nil, fmt.Errorf("ripser: %w", err)
 	}
-	if opt.MaxDim < 0 || opt.MaxDim > MaxDim {
-		return nil, fmt.Errorf("ripser: max dimension %d outside 0..%d", opt.MaxDim, MaxDim)
-	}
-	p := opt.Coeff
-	if p == 0 {
-		p = 2
-	}
-	if !sdk.IsPrime(p) {
-		return nil, fmt.Errorf("ripser: coefficient modulus %d is not a prime", opt.Coeff)
-	}
-	t := opt.Threshold
-	if math.IsNaN(t) || t < 0 {
-		return nil, fmt.Errorf("ripser: threshold %v is not a non-negative number", t)
+	path, args, err := r.command(ctx, opt)
+	if err != nil {
+		return nil, err
 	}
 	n := d.Rows
 	if n == 1 {
 		// ripser 1.2.1 fails an assertion on a single point.
 		return singlePoint(opt.MaxDim), nil
 	}
+	enc, err := newEncoding(d)
+	if err != nil {
+		return nil, err
+	}
+	args = append([]string{"--format", "binary"}, args...)
+	// Without a threshold ripser uses the enclosing radius; above it
+	// nothing changes, so only a smaller threshold is passed. Passing one
+	// switches ripser to its slower sparse matrix.
+	t := opt.Threshold
+	if t != 0 && !math.IsInf(t, 1) && float32(t) < float32(enclosingRadius(d)) {
+		args = append(args, "--threshold", strconv.FormatFloat(float64(enc.threshold(t)), 'g', -1, 32))
+	}
+	if err := checkSize(d, opt.MaxDim, t); err != nil {
+		return nil, err
+	}
+	return run(ctx, path, args, func(w io.Writer) error { return enc.writeBinary(w, n) }, enc.decode, opt.MaxDim)
+}
 
+// ComputeEdges is Compute on a sparse distance matrix (pairs not listed
+// are absent at every scale), given to ripser in its sparse text format
+// (--format sparse), so neither side holds an n x n matrix.
+//
+// Two ways ripser 1.2.1 reads that format are made up for here: it
+// ignores --threshold on it (its H0 joins components by pairs above
+// the threshold), so only the pairs within the threshold are written;
+// and it takes the number of points from the largest vertex of a pair
+// (a diagonal "i i 0" line does not count), so the points after the
+// last one in any pair are added back as essential H0 classes.
+func (r Runner) ComputeEdges(ctx context.Context, e *sdk.Edges, opt Options) ([]sdk.Diagram, error) {
+	if e == nil {
+		return nil, fmt.Errorf("ripser: no edges given")
+	}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("ripser: %w", err)
+	}
+	path, args, err := r.command(ctx, opt)
+	if err != nil {
+		return nil, err
+	}
+	t32 := float32(math.Inf(1))
+	if t := opt.Threshold; t != 0 && !math.IsInf(t, 1) {
+		t32 = float32(t)
+	}
+	keep := make([]bool, len(e.D))
+	top := -1 // the largest vertex ripser will see
+	var vals []float64
+	deg := make([]int, e.N) // pairs to a smaller vertex, for checkSizeDeg
+	for k, d := range e.D {
+		if float32(d) <= t32 {
+			keep[k] = true
+			vals = append(vals, d)
+			top = max(top, int(e.I[k]), int(e.J[k]))
+			deg[max(e.I[k], e.J[k])]++
+		}
+	}
+	// Codes only for the kept pairs: ranks stay dense and codes[k] must
+	// follow pair k, so spread them back out.
+	packed, err := encodeValues(vals)
+	if err != nil {
+		return nil, err
+	}
+	enc := &encoding{codes: make([]float32, len(e.D)), rep: packed.rep, bits: packed.bits}
+	j := 0
+	for k := range keep {
+		if keep[k] {
+			enc.codes[k] = packed.codes[j]
+			j++
+		}
+	}
+	if err := checkSizeDeg(e.N, deg, opt.MaxDim, 16*float64(len(vals))); err != nil {
+		return nil, err
+	}
+	var ds []sdk.Diagram
+	if top < 0 {
+		ds = singlePoint(opt.MaxDim)
+		top = 0
+	} else {
+		args = append([]string{"--format", "sparse"}, args...)
+		ds, err = run(ctx, path, args, func(w io.Writer) error { return enc.writeSparse(w, e, keep) }, enc.decode, opt.MaxDim)
+		if err != nil {
+			return nil, err
+		}
+	}
+	for range e.N - 1 - top {
+		ds[0].Pairs = append(ds[0].Pairs, [2]float64{0, math.Inf(1)})
+	}
+	return ds, nil
+}
+
+// command checks opt and returns the executable and the arguments both
+// input formats share.
+func (r Runner) command(ctx context.Context, opt Options) (path string, args []string, err error) {
+	if opt.MaxDim < 0 || opt.MaxDim > MaxDim {
+		return "", nil, fmt.Errorf("ripser: max dimension %d outside 0..%d", opt.MaxDim, MaxDim)
+	}
+	p := opt.Coeff
+	if p == 0 {
+		p = 2
+	}
+	if !sdk.IsPrime(p) {
+		return "", nil, fmt.Errorf("ripser: coefficient modulus %d is not a prime", opt.Coeff)
+	}
+	if t := opt.Threshold; math.IsNaN(t) || t < 0 {
+		return "", nil, fmt.Errorf("ripser: threshold %v is not a non-negative number", t)
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("ripser: not started: %w", err)
+		return "", nil, fmt.Errorf("ripser: not started: %w", err)
 	}
 	bin := r.Z2
 	if bin == "" {
 		bin = DefaultZ2Binary
 	}
-	args := []string{"--format", "binary"}
 	if p != 2 {
 		bin = r.Coeff
 		if bin == "" {
@@ -95,29 +188,20 @@ func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.D
 		}
 		args = append(args, "--modulus", strconv.Itoa(p))
 	}
-	path, err := exec.LookPath(bin)
+	path, err = exec.LookPath(bin)
 	if err != nil {
-		return nil, fmt.Errorf("ripser: executable %q not found (install Debian's ripser package): %v", bin, err)
-	}
-	enc, err := newEncoding(d)
-	if err != nil {
-		return nil, err
+		return "", nil, fmt.Errorf("ripser: executable %q not found (install Debian's ripser package): %v", bin, err)
 	}
 	// ripser 1.2.1 fails an assertion in its H0 pass when asked for
 	// --dim 0 (it looks for apparent triangles), so H0 alone is computed
 	// as --dim 1 and the child is stopped once H0 is printed.
 	args = append(args, "--dim", strconv.Itoa(max(opt.MaxDim, 1)))
-	// Without a threshold ripser uses the enclosing radius; above it
-	// nothing changes, so only a smaller threshold is passed. Passing one
-	// switches ripser to its slower sparse matrix.
-	if t != 0 && !math.IsInf(t, 1) && float32(t) < float32(enclosingRadius(d)) {
-		args = append(args, "--threshold", strconv.FormatFloat(float64(enc.threshold(t)), 'g', -1, 32))
-	}
+	return path, args, nil
+}
 
-	if err := checkSize(d, opt.MaxDim, t); err != nil {
-		return nil, err
-	}
-
+// run starts ripser with args, writes its input with write and reads the
+// diagrams of dimensions 0..maxDim from its output.
+func run(ctx context.Context, path string, args []string, write func(io.Writer) error, decode func(string) (float64, error), maxDim int) ([]sdk.Diagram, error) {
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.WaitDelay = 2 * time.Second
@@ -141,13 +225,13 @@ func (r Runner) Compute(ctx context.Context, d sdk.Matrix, opt Options) ([]sdk.D
 	}
 	writeErr := make(chan error, 1)
 	go func() {
-		err := enc.writeBinary(stdin, n)
+		err := write(stdin)
 		if cerr := stdin.Close(); err == nil {
 			err = cerr
 		}
 		writeErr <- err
 	}()
-	ds, early, perr := parseOutput(stdout, opt.MaxDim, enc.decode)
+	ds, early, perr := parseOutput(stdout, maxDim, decode)
 	if early {
 		// Everything asked for is printed; the rest is wasted work.
 		_ = cmd.Process.Kill()
@@ -250,21 +334,29 @@ func checkSize(d sdk.Matrix, maxDim int, t float64) error {
 	if t == 0 || math.IsInf(t, 1) {
 		t = enclosingRadius(d)
 	}
+	deg := make([]int, n)
+	for v := 0; v < n; v++ {
+		for u := 0; u < v; u++ {
+			if d.Data[v*n+u] <= t {
+				deg[v]++
+			}
+		}
+	}
+	return checkSizeDeg(n, deg, maxDim, 4*float64(n)*float64(n-1)/2)
+}
+
+// checkSizeDeg is checkSize given each vertex's count of neighbours
+// before it and the bytes ripser holds for its input.
+func checkSizeDeg(n int, deg []int, maxDim int, input float64) error {
 	// Simplices of the top dimension (ripser reduces their coboundaries),
 	// counted by their largest vertex v: C(deg(v), dim) among the
 	// neighbours of v that come before it.
 	k := max(maxDim, 1)
 	est := 0.0
-	for v := 0; v < n; v++ {
-		deg := 0
-		for u := 0; u < v; u++ {
-			if d.Data[v*n+u] <= t {
-				deg++
-			}
-		}
-		est += binom(deg, k)
+	for _, dv := range deg {
+		est += binom(dv, k)
 	}
-	need := 4*float64(n)*float64(n-1)/2 + est*ripserBytesPerSimplex/ripserSurviving
+	need := input + est*ripserBytesPerSimplex/ripserSurviving
 	if err := sdk.CheckMemory(fmt.Sprintf("ripser: %d points to dimension %d (%.3g simplices)", n, maxDim, est), need); err != nil {
 		return fmt.Errorf("%v; lower the dimension or the threshold", err)
 	}

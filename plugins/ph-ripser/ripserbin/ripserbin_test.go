@@ -298,3 +298,47 @@ func TestRefusesOverBudget(t *testing.T) {
 		t.Fatalf("H1 of 300 points under 64 MiB: %v", err)
 	}
 }
+
+// TestEdgesMatchDense gives ripser a sparse edge list (--format sparse)
+// and the same pairs as a dense matrix (sdk.Edges.Dense, the binary
+// format): the diagrams must be the same, with pairs missing, with the
+// last points isolated (ripser's sparse reader drops them), with a
+// threshold (which ripser ignores on sparse input) and with none kept.
+func TestEdgesMatchDense(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, 5))
+	for seed := uint64(1); seed <= 4; seed++ {
+		d := mustEuclid(t, cloud(40, 3, seed))
+		e := sdk.Edges{N: 43} // three isolated points after the cloud
+		for i := range 40 {
+			for j := range i {
+				if rng.Float64() < 0.7 {
+					e.I, e.J, e.D = append(e.I, int32(j)), append(e.J, int32(i)), append(e.D, d.At(i, j))
+				}
+			}
+		}
+		for _, opt := range []Options{{MaxDim: 2}, {MaxDim: 1, Coeff: 3, Threshold: 1.1}, {MaxDim: 0, Threshold: 1e-9}} {
+			got, err := Runner{}.ComputeEdges(ctx, &e, opt)
+			if err != nil {
+				t.Fatalf("seed %d %+v: %v", seed, opt, err)
+			}
+			m, thr := e.Dense(opt.Threshold)
+			dense := opt
+			dense.Threshold = thr
+			want, err := Runner{}.Compute(ctx, m, dense)
+			if err != nil {
+				t.Fatalf("dense seed %d %+v: %v", seed, opt, err)
+			}
+			if msg := sameDiagrams(got, want); msg != "" {
+				t.Errorf("seed %d %+v: sparse and dense differ: %s\nsparse %v\ndense  %v", seed, opt, msg, got, want)
+			}
+			if n := len(got[0].Pairs); n != 43 {
+				t.Errorf("seed %d %+v: %d H0 pairs, want one per point (43)", seed, opt, n)
+			}
+		}
+	}
+	bad := sdk.Edges{N: 3, I: []int32{0, 1}, J: []int32{1, 0}, D: []float64{1, 1}}
+	if _, err := (Runner{}).ComputeEdges(ctx, &bad, Options{MaxDim: 1}); err == nil || !strings.Contains(err.Error(), "(0, 1) is given twice") {
+		t.Errorf("a repeated pair: got %v, want it named", err)
+	}
+}

@@ -50,6 +50,14 @@ func (faulty) Compute(ctx context.Context, r sdk.HomologyRequest) ([]sdk.Diagram
 	case 97:
 		sdk.Logger().Warn("faulty plugin says hello", "dim", 97)
 	}
+	if e := r.Edges; e != nil {
+		// Echo the pairs as (i*N+j, d), so a test sees what crossed.
+		out := sdk.Diagram{Dim: 1}
+		for k, d := range e.D {
+			out.Pairs = append(out.Pairs, [2]float64{float64(int(e.I[k])*e.N + int(e.J[k])), d})
+		}
+		return []sdk.Diagram{out}, nil
+	}
 	n := 0.0
 	if r.Distances != nil {
 		n = float64(len(r.Distances.Data))
