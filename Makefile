@@ -122,7 +122,7 @@ bench-suite-quick: build
 	./$(BIN)/nthost bench ph --ph rips,ripser,gudhi --workload suite-quick --repeat 1 --timeout 10m --mem-limit 6
 bench-ppo: build
 	$(GO) run ./plugins/algo-ppo/cmd/ppobench -env Hopper-v4,Walker2d-v4 -seeds 1,2,3
-# bench-transport: plugin processes (shm, socket, gRPC) against --in-process.
+# bench-transport: plugin processes (shm-direct, shm, socket, gRPC) against --in-process.
 bench-transport: build
 	./scripts/bench-transport.sh 40960 1
 # bench-main times the default main job (Hopper-v4, 1M steps, 48 snapshots).

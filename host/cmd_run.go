@@ -130,6 +130,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	var p runcore.Plugins
 	infos := map[sdk.Kind]sdk.Info{}
 	transports := map[sdk.Kind]string{}
+	clients := map[sdk.Kind]*sdk.Client{}
 	for _, want := range []struct {
 		kind sdk.Kind
 		name string
@@ -157,6 +158,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 				return err
 			}
 			impl = cl.Plugin()
+			clients[want.kind] = cl
 			infos[want.kind] = cl.Info
 			transports[want.kind] = cl.Transport()
 		}
@@ -174,6 +176,17 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		if !ok {
 			return fmt.Errorf("%s plugin %q does not implement the %s interface", want.kind, want.name, want.kind)
 		}
+	}
+
+	// The algorithm plugin steps the environment plugin itself when both
+	// can (sdk.Link), which takes this process off the per-step path.
+	if ec, ac := clients[sdk.KindEnv], clients[sdk.KindAlgo]; ec != nil && ac != nil {
+		algo, err := sdk.Link(ctx, ec, ac)
+		if err != nil {
+			return err
+		}
+		p.Algo = algo
+		transports[sdk.KindEnv], transports[sdk.KindAlgo] = ec.Transport(), ac.Transport()
 	}
 
 	_, kFlag := set["k"]

@@ -435,12 +435,16 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 	args := []string{"--env-id", "InvertedPendulum-v4", "--total-timesteps", "2048", "--num-steps", "512",
 		"--num-minibatches", "4", "--update-epochs", "2", "--topology-analysis-interval", "2",
 		"--tda-samples", "80", "--k", "8", "--no-report", "--log-level", "warn"}
-	// Plugin processes with the default transport (which must be shared
-	// memory), over the socket, over gRPC only, and linked in. Each run
-	// must say it used the transport it was meant to: a fast path that
-	// silently fell back would otherwise compare gRPC with gRPC.
+	// Plugin processes with the default transport (which must be the
+	// direct mode: the algo plugin steps the env plugin), asked for the
+	// direct mode, relayed by the host over shared memory, over the
+	// socket, over gRPC only, and linked in. Each run must say it used the
+	// transport it was meant to: a fast path that silently fell back
+	// would otherwise compare gRPC with gRPC.
 	for _, mode := range []struct{ dir, env, want string }{
-		{"plugins", "", sdk.TransportShm},
+		{"plugins", "", sdk.TransportDirect},
+		{"direct", "NT_TRANSPORT=shm-direct", sdk.TransportDirect},
+		{"shm", "NT_TRANSPORT=shm", sdk.TransportShm},
 		{"socket", "NT_TRANSPORT=socket", sdk.TransportSocket},
 		{"grpc", "NT_TRANSPORT=grpc", sdk.TransportGRPC},
 		{"inproc", "", "in-process"},
@@ -489,11 +493,19 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 	s2, t2 := strip("inproc")
 	s3, t3 := strip("grpc")
 	if !reflect.DeepEqual(s1, s3) || !reflect.DeepEqual(t1, t3) {
-		t.Errorf("results differ between shared memory and gRPC")
+		t.Errorf("results differ between the default direct mode and gRPC")
 	}
 	s4, t4 := strip("socket")
 	if !reflect.DeepEqual(s4, s3) || !reflect.DeepEqual(t4, t3) {
 		t.Errorf("results differ between the socket and gRPC")
+	}
+	s5, t5 := strip("shm")
+	if !reflect.DeepEqual(s5, s3) || !reflect.DeepEqual(t5, t3) {
+		t.Errorf("results differ between shared memory relayed by the host and gRPC")
+	}
+	s6, t6 := strip("direct")
+	if !reflect.DeepEqual(s6, s3) || !reflect.DeepEqual(t6, t3) {
+		t.Errorf("results differ between the direct mode asked for and gRPC")
 	}
 	if len(s1) != 4 || len(t1) != 10 {
 		t.Fatalf("%d scalar and %d topology records, want 4 and 10", len(s1), len(t1))

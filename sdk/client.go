@@ -34,13 +34,17 @@ type Client struct {
 	impl      Describer
 	stderr    *tailBuffer
 	log       hclog.Logger
-	transport string // how Step and Act travel: TransportShm, TransportSocket or TransportGRPC
+	transport string // how Step and Act travel: TransportDirect, TransportShm, TransportSocket or TransportGRPC
+	shmOffer  string // the plugin's shared-memory segment, as offered (ShmKey)
+	direct    bool   // an algorithm plugin that can Drive (DirectKey)
 	closeFast func()
 	restarts  int
 }
 
-// Transports by which a plugin's per-step calls (Step, Act) can travel.
-// Every other call, and every call to a dist or ph plugin, goes over gRPC.
+// Transports by which a plugin's per-step calls (Step, Act) can travel
+// between the host and the plugin; TransportDirect (direct.go) takes the
+// host off that path altogether. Every other call, and every call to a
+// dist or ph plugin, goes over gRPC.
 const (
 	TransportShm    = "shm"    // shared memory (shm.go)
 	TransportSocket = "socket" // frames on a unix socket (fastpath.go)
@@ -262,7 +266,9 @@ func (c *Client) Exited() bool {
 }
 
 // Transport says how the plugin's Step and Act calls travel:
-// TransportShm, TransportSocket or TransportGRPC. Runs record it, so a
+// TransportDirect (once Link has put the algorithm plugin in charge of
+// stepping the environment), TransportShm, TransportSocket or
+// TransportGRPC. Runs record it, so a
 // fast path that silently fell back shows.
 func (c *Client) Transport() string { return c.transport }
 
@@ -272,9 +278,10 @@ func (c *Client) Transport() string { return c.transport }
 // not the transport.
 func (c *Client) useFastPath(info *Info) error {
 	shm, addr, token := info.Capabilities[ShmKey], info.Capabilities[FastPathKey], info.Capabilities[FastTokenKey]
+	c.shmOffer, c.direct = shm, info.Capabilities[DirectKey] != ""
 	caps := make(map[string]string, len(info.Capabilities))
 	for k, v := range info.Capabilities {
-		if k != FastPathKey && k != FastTokenKey && k != ShmKey {
+		if k != FastPathKey && k != FastTokenKey && k != ShmKey && k != DirectKey {
 			caps[k] = v
 		}
 	}
@@ -286,8 +293,12 @@ func (c *Client) useFastPath(info *Info) error {
 	}
 	switch want {
 	case "", TransportShm, TransportSocket, TransportGRPC:
+	case TransportDirect:
+		// Link then insists on the direct mode, which needs the host's
+		// own link to the plugins to be shared memory.
+		want = TransportShm
 	default:
-		return fmt.Errorf("NT_TRANSPORT=%q: want %s, %s or %s", want, TransportShm, TransportSocket, TransportGRPC)
+		return fmt.Errorf("NT_TRANSPORT=%q: want %s, %s, %s or %s", want, TransportDirect, TransportShm, TransportSocket, TransportGRPC)
 	}
 	if c.Kind != KindEnv && c.Kind != KindAlgo {
 		return nil // no per-step calls

@@ -37,7 +37,9 @@ import (
 // advertisements out again. A plugin in another language simply does not,
 // and its calls go over gRPC. NT_TRANSPORT=shm|socket|grpc in the host's
 // environment asks for one transport (and fails if the plugin cannot give
-// it); NT_FASTPATH=0 is the older spelling of NT_TRANSPORT=grpc.
+// it); NT_FASTPATH=0 is the older spelling of NT_TRANSPORT=grpc. The
+// direct mode (direct.go, NT_TRANSPORT=shm-direct) goes further and takes
+// the host off the per-step path.
 
 // FastPathKey is the capability under which a plugin names its fast-path
 // socket.

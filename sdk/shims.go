@@ -89,6 +89,9 @@ func withFastPath(i *pb.Info, impl Describer) *pb.Info {
 	if shm != "" {
 		caps[ShmKey] = shm
 	}
+	if shm != "" && asAlgo(impl) != nil {
+		caps[DirectKey] = "1"
+	}
 	i.Capabilities = caps
 	return i
 }
@@ -252,7 +255,7 @@ type algoPlugin struct {
 
 func (p *algoPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	if p.impl != nil {
-		pb.RegisterAlgorithmServer(s, &algoServer{impl: p.impl})
+		pb.RegisterAlgorithmServer(s, &algoServer{impl: p.impl, env: &directEnv{pidfd: -1}})
 	}
 	return nil
 }
@@ -264,6 +267,7 @@ func (p *algoPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc
 type algoServer struct {
 	pb.UnimplementedAlgorithmServer
 	impl Algorithm
+	env  *directEnv // the environment plugin it drives (direct.go)
 }
 
 func (s *algoServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.Info, error) {
@@ -317,6 +321,14 @@ func (s *algoServer) Save(ctx context.Context, _ *pb.Empty) (*pb.Checkpoint, err
 
 func (s *algoServer) Load(ctx context.Context, r *pb.Checkpoint) (*pb.Empty, error) {
 	return &pb.Empty{}, s.impl.Load(ctx, r.Data)
+}
+
+func (s *algoServer) AttachEnv(_ context.Context, r *pb.EnvAttach) (*pb.Empty, error) {
+	return &pb.Empty{}, s.env.attach(r.Offer, int(r.Pid))
+}
+
+func (s *algoServer) Drive(ctx context.Context, r *pb.DriveRequest) (*pb.DriveResult, error) {
+	return s.env.drive(ctx, s.impl, r)
 }
 
 type algoClient struct {

@@ -11,6 +11,15 @@
 // loop only watches the update statistics it reports, collects episode
 // statistics from the environment, and calls the hooks. Hooks are where a
 // host adds snapshots, checkpoints and progress reporting.
+//
+// A learner that is an sdk.Driver linked to the environment (an
+// algorithm plugin in the direct mode, see sdk/direct.go) runs the same
+// cycle itself, from one update to the next: the loop then hands it the
+// pending actions and gets back the last Act's result and the episodes,
+// and calls the hooks as it would have step by step. Every Drive ends
+// right after an Act, where State is defined, so checkpoints and Stop
+// are exact; Stop is honoured between Drives, at most Config.DriveSteps
+// steps late.
 package train
 
 import (
@@ -46,6 +55,11 @@ type Config struct {
 	// ReturnWindow is how many recent episodes Progress averages (100
 	// if 0, as CleanRL's benchmarks report).
 	ReturnWindow int
+
+	// DriveSteps bounds the Steps of one Drive when the learner is an
+	// sdk.Driver (0: the learner's RolloutSteps, so a Drive never spans
+	// more than an update); it is how late Stop may be honoured.
+	DriveSteps int
 }
 
 // Start is what a run is about to train on, given to Hooks.OnStart.
@@ -200,6 +214,17 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 			Pending:  sdk.Matrix{Rows: act.Actions.Rows, Cols: act.Actions.Cols, Data: append([]float64(nil), act.Actions.Data...)},
 			Episodes: eps.n, Returns: ret, Length: length}, nil
 	}
+	// driver, if not nil, runs Step-then-Act itself; the loop then makes
+	// only the run's first Act.
+	var driver sdk.Driver
+	if d, ok := algo.(sdk.Driver); ok && d.Drives(env) {
+		driver = d
+	}
+	driveSteps := cfg.DriveSteps
+	if driveSteps <= 0 {
+		driveSteps = aspec.RolloutSteps
+	}
+	driven := false // act holds a Drive's last Act, whose update is not yet seen
 	var prev *sdk.Outcome
 	var out sdk.Outcome // reused: Act reads it before the next Step
 	for update < aspec.TotalUpdates {
@@ -207,7 +232,10 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 			return res.stop(t0, fmt.Errorf("train: stopped at step %d: %w", step, err))
 		}
 		if !pending {
-			act, err = algo.Act(ctx, sdk.ActRequest{Obs: obs, Prev: prev})
+			if !driven {
+				act, err = algo.Act(ctx, sdk.ActRequest{Obs: obs, Prev: prev})
+			}
+			driven = false
 			if err != nil {
 				return res.stop(t0, fmt.Errorf("train: act at step %d: %w", step, err))
 			}
@@ -236,6 +264,32 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 			res.Elapsed = time.Since(t0)
 			return res, nil
 		}
+		if driver != nil {
+			dr, err := driver.Drive(ctx, sdk.DriveRequest{Handle: h, Actions: act.Actions, MaxSteps: driveSteps})
+			if err != nil {
+				if ctx.Err() != nil {
+					return res.stop(t0, fmt.Errorf("train: stopped at step %d: %w", step, ctx.Err()))
+				}
+				return res.stop(t0, fmt.Errorf("train: drive from step %d: %w", step, err))
+			}
+			if err := checkDrive(dr, driveSteps, spec); err != nil {
+				return res.stop(t0, fmt.Errorf("train: drive from step %d: %w", step, err))
+			}
+			for _, ep := range dr.Episodes {
+				eps.add(ep.EpisodeStat)
+				res.Episodes = eps.n
+				if hooks.OnEpisode != nil {
+					at := step + ep.AfterStep*spec.NumEnvs
+					if err := hooks.OnEpisode(ctx, at, ep.EpisodeStat); err != nil {
+						return res.stop(t0, fmt.Errorf("train: OnEpisode at step %d: %w", at, err))
+					}
+				}
+			}
+			step += dr.Steps * spec.NumEnvs
+			res.Steps = step
+			act, driven = dr.Last, true
+			continue
+		}
 		sr, err := env.Step(ctx, h, act.Actions)
 		if err != nil {
 			return res.stop(t0, fmt.Errorf("train: env step %d: %w", step, err))
@@ -257,6 +311,28 @@ func Run(ctx context.Context, env sdk.Environment, algo sdk.Algorithm, cfg Confi
 	}
 	res.Elapsed = time.Since(t0)
 	return res, nil
+}
+
+// checkDrive refuses a Drive's reply that cannot be what was asked: a
+// learner's mistake here would otherwise shift every later step.
+func checkDrive(dr sdk.DriveResult, limit int, spec sdk.EnvSpec) error {
+	if dr.Steps < 1 || dr.Steps > limit {
+		return fmt.Errorf("the learner made %d steps, want 1 to %d", dr.Steps, limit)
+	}
+	if dr.Steps < limit && dr.Last.Update == nil {
+		return fmt.Errorf("the learner stopped after %d of %d steps without an update", dr.Steps, limit)
+	}
+	if a := dr.Last.Actions; a.Rows != spec.NumEnvs || a.Cols != spec.ActDim || len(a.Data) != a.Rows*a.Cols {
+		return fmt.Errorf("the learner's last actions are %dx%d, want %dx%d", a.Rows, a.Cols, spec.NumEnvs, spec.ActDim)
+	}
+	last := 0
+	for _, ep := range dr.Episodes {
+		if ep.AfterStep < max(last, 1) || ep.AfterStep > dr.Steps {
+			return fmt.Errorf("an episode ended after step %d of %d, out of order", ep.AfterStep, dr.Steps)
+		}
+		last = ep.AfterStep
+	}
+	return nil
 }
 
 // stopped reports whether c is closed; a nil c never is.

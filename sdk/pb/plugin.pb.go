@@ -1750,6 +1750,240 @@ func (x *Checkpoint) GetData() []byte {
 	return nil
 }
 
+// EnvAttach hands an algorithm plugin the environment plugin's
+// shared-memory segment offer ("<pid>:<fd>:<slot bytes>") and the pid of
+// the process the host started, which the offer must name.
+type EnvAttach struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Offer         string                 `protobuf:"bytes,1,opt,name=offer,proto3" json:"offer,omitempty"`
+	Pid           int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnvAttach) Reset() {
+	*x = EnvAttach{}
+	mi := &file_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnvAttach) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnvAttach) ProtoMessage() {}
+
+func (x *EnvAttach) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnvAttach.ProtoReflect.Descriptor instead.
+func (*EnvAttach) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *EnvAttach) GetOffer() string {
+	if x != nil {
+		return x.Offer
+	}
+	return ""
+}
+
+func (x *EnvAttach) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+// DriveRequest asks the algorithm plugin to step batch handle of the
+// attached environment with actions, act on the outcome, and go on so
+// until an Act makes an update or max_steps Steps are made.
+type DriveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        int32                  `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Actions       *Matrix                `protobuf:"bytes,2,opt,name=actions,proto3" json:"actions,omitempty"`
+	MaxSteps      int32                  `protobuf:"varint,3,opt,name=max_steps,json=maxSteps,proto3" json:"max_steps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DriveRequest) Reset() {
+	*x = DriveRequest{}
+	mi := &file_plugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DriveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DriveRequest) ProtoMessage() {}
+
+func (x *DriveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DriveRequest.ProtoReflect.Descriptor instead.
+func (*DriveRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *DriveRequest) GetHandle() int32 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *DriveRequest) GetActions() *Matrix {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+func (x *DriveRequest) GetMaxSteps() int32 {
+	if x != nil {
+		return x.MaxSteps
+	}
+	return 0
+}
+
+// DrivenEpisode is an episode that ended during a Drive, after its
+// after_step-th Step (1-based).
+type DrivenEpisode struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AfterStep     int32                  `protobuf:"varint,1,opt,name=after_step,json=afterStep,proto3" json:"after_step,omitempty"`
+	Episode       *EpisodeStat           `protobuf:"bytes,2,opt,name=episode,proto3" json:"episode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrivenEpisode) Reset() {
+	*x = DrivenEpisode{}
+	mi := &file_plugin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrivenEpisode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrivenEpisode) ProtoMessage() {}
+
+func (x *DrivenEpisode) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrivenEpisode.ProtoReflect.Descriptor instead.
+func (*DrivenEpisode) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DrivenEpisode) GetAfterStep() int32 {
+	if x != nil {
+		return x.AfterStep
+	}
+	return 0
+}
+
+func (x *DrivenEpisode) GetEpisode() *EpisodeStat {
+	if x != nil {
+		return x.Episode
+	}
+	return nil
+}
+
+// DriveResult is what a Drive did: its Steps, the last Act's result
+// (whose actions are not yet stepped), and the episodes that ended.
+type DriveResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Steps         int32                  `protobuf:"varint,1,opt,name=steps,proto3" json:"steps,omitempty"`
+	Last          *ActResult             `protobuf:"bytes,2,opt,name=last,proto3" json:"last,omitempty"`
+	Episodes      []*DrivenEpisode       `protobuf:"bytes,3,rep,name=episodes,proto3" json:"episodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DriveResult) Reset() {
+	*x = DriveResult{}
+	mi := &file_plugin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DriveResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DriveResult) ProtoMessage() {}
+
+func (x *DriveResult) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DriveResult.ProtoReflect.Descriptor instead.
+func (*DriveResult) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DriveResult) GetSteps() int32 {
+	if x != nil {
+		return x.Steps
+	}
+	return 0
+}
+
+func (x *DriveResult) GetLast() *ActResult {
+	if x != nil {
+		return x.Last
+	}
+	return nil
+}
+
+func (x *DriveResult) GetEpisodes() []*DrivenEpisode {
+	if x != nil {
+		return x.Episodes
+	}
+	return nil
+}
+
 type DistanceRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Points        *Matrix                `protobuf:"bytes,1,opt,name=points,proto3" json:"points,omitempty"`
@@ -1760,7 +1994,7 @@ type DistanceRequest struct {
 
 func (x *DistanceRequest) Reset() {
 	*x = DistanceRequest{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +2006,7 @@ func (x *DistanceRequest) String() string {
 func (*DistanceRequest) ProtoMessage() {}
 
 func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +2019,7 @@ func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceRequest.ProtoReflect.Descriptor instead.
 func (*DistanceRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{29}
+	return file_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DistanceRequest) GetPoints() *Matrix {
@@ -1812,7 +2046,7 @@ type DistanceResult struct {
 
 func (x *DistanceResult) Reset() {
 	*x = DistanceResult{}
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +2058,7 @@ func (x *DistanceResult) String() string {
 func (*DistanceResult) ProtoMessage() {}
 
 func (x *DistanceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +2071,7 @@ func (x *DistanceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceResult.ProtoReflect.Descriptor instead.
 func (*DistanceResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{30}
+	return file_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DistanceResult) GetDistances() *Matrix {
@@ -1871,7 +2105,7 @@ type HomologyRequest struct {
 
 func (x *HomologyRequest) Reset() {
 	*x = HomologyRequest{}
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +2117,7 @@ func (x *HomologyRequest) String() string {
 func (*HomologyRequest) ProtoMessage() {}
 
 func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +2130,7 @@ func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyRequest.ProtoReflect.Descriptor instead.
 func (*HomologyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{31}
+	return file_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *HomologyRequest) GetDistances() *Matrix {
@@ -1963,7 +2197,7 @@ type Edges struct {
 
 func (x *Edges) Reset() {
 	*x = Edges{}
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2209,7 @@ func (x *Edges) String() string {
 func (*Edges) ProtoMessage() {}
 
 func (x *Edges) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2222,7 @@ func (x *Edges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Edges.ProtoReflect.Descriptor instead.
 func (*Edges) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{32}
+	return file_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Edges) GetN() int32 {
@@ -2032,7 +2266,7 @@ type Diagram struct {
 
 func (x *Diagram) Reset() {
 	*x = Diagram{}
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2044,7 +2278,7 @@ func (x *Diagram) String() string {
 func (*Diagram) ProtoMessage() {}
 
 func (x *Diagram) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2057,7 +2291,7 @@ func (x *Diagram) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagram.ProtoReflect.Descriptor instead.
 func (*Diagram) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{33}
+	return file_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Diagram) GetDim() int32 {
@@ -2090,7 +2324,7 @@ type HomologyResult struct {
 
 func (x *HomologyResult) Reset() {
 	*x = HomologyResult{}
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2102,7 +2336,7 @@ func (x *HomologyResult) String() string {
 func (*HomologyResult) ProtoMessage() {}
 
 func (x *HomologyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2115,7 +2349,7 @@ func (x *HomologyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyResult.ProtoReflect.Descriptor instead.
 func (*HomologyResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{34}
+	return file_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *HomologyResult) GetDiagrams() []*Diagram {
@@ -2268,7 +2502,22 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06layers\x18\x01 \x03(\v2\x18.neuraltopology.v1.LayerR\x06layers\" \n" +
 	"\n" +
 	"Checkpoint\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"\xc7\x01\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"3\n" +
+	"\tEnvAttach\x12\x14\n" +
+	"\x05offer\x18\x01 \x01(\tR\x05offer\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x05R\x03pid\"x\n" +
+	"\fDriveRequest\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\x05R\x06handle\x123\n" +
+	"\aactions\x18\x02 \x01(\v2\x19.neuraltopology.v1.MatrixR\aactions\x12\x1b\n" +
+	"\tmax_steps\x18\x03 \x01(\x05R\bmaxSteps\"h\n" +
+	"\rDrivenEpisode\x12\x1d\n" +
+	"\n" +
+	"after_step\x18\x01 \x01(\x05R\tafterStep\x128\n" +
+	"\aepisode\x18\x02 \x01(\v2\x1e.neuraltopology.v1.EpisodeStatR\aepisode\"\x93\x01\n" +
+	"\vDriveResult\x12\x14\n" +
+	"\x05steps\x18\x01 \x01(\x05R\x05steps\x120\n" +
+	"\x04last\x18\x02 \x01(\v2\x1c.neuraltopology.v1.ActResultR\x04last\x12<\n" +
+	"\bepisodes\x18\x03 \x03(\v2 .neuraltopology.v1.DrivenEpisodeR\bepisodes\"\xc7\x01\n" +
 	"\x0fDistanceRequest\x121\n" +
 	"\x06points\x18\x01 \x01(\v2\x19.neuraltopology.v1.MatrixR\x06points\x12F\n" +
 	"\x06params\x18\x02 \x03(\v2..neuraltopology.v1.DistanceRequest.ParamsEntryR\x06params\x1a9\n" +
@@ -2310,7 +2559,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06Render\x12 .neuraltopology.v1.RenderRequest\x1a\x18.neuraltopology.v1.Frame\x12<\n" +
 	"\x05Close\x12\x19.neuraltopology.v1.Handle\x1a\x18.neuraltopology.v1.Empty\x12L\n" +
 	"\tSaveState\x12\".neuraltopology.v1.EnvStateRequest\x1a\x1b.neuraltopology.v1.EnvState\x12N\n" +
-	"\tLoadState\x12&.neuraltopology.v1.EnvStateLoadRequest\x1a\x19.neuraltopology.v1.Matrix2\xf9\x03\n" +
+	"\tLoadState\x12&.neuraltopology.v1.EnvStateLoadRequest\x1a\x19.neuraltopology.v1.Matrix2\x88\x05\n" +
 	"\tAlgorithm\x12=\n" +
 	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12B\n" +
 	"\x04Init\x12\x1d.neuraltopology.v1.AlgoConfig\x1a\x1b.neuraltopology.v1.AlgoSpec\x12B\n" +
@@ -2318,7 +2567,9 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06Policy\x12 .neuraltopology.v1.PolicyRequest\x1a\x19.neuraltopology.v1.Matrix\x12\\\n" +
 	"\vActivations\x12%.neuraltopology.v1.ActivationsRequest\x1a&.neuraltopology.v1.ActivationsResponse\x12?\n" +
 	"\x04Save\x12\x18.neuraltopology.v1.Empty\x1a\x1d.neuraltopology.v1.Checkpoint\x12?\n" +
-	"\x04Load\x12\x1d.neuraltopology.v1.Checkpoint\x1a\x18.neuraltopology.v1.Empty2\x9b\x01\n" +
+	"\x04Load\x12\x1d.neuraltopology.v1.Checkpoint\x1a\x18.neuraltopology.v1.Empty\x12C\n" +
+	"\tAttachEnv\x12\x1c.neuraltopology.v1.EnvAttach\x1a\x18.neuraltopology.v1.Empty\x12H\n" +
+	"\x05Drive\x12\x1f.neuraltopology.v1.DriveRequest\x1a\x1e.neuraltopology.v1.DriveResult2\x9b\x01\n" +
 	"\bDistance\x12=\n" +
 	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12P\n" +
 	"\aCompute\x12\".neuraltopology.v1.DistanceRequest\x1a!.neuraltopology.v1.DistanceResult2\x9b\x01\n" +
@@ -2338,7 +2589,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: neuraltopology.v1.Empty
 	(*Matrix)(nil),              // 1: neuraltopology.v1.Matrix
@@ -2369,95 +2620,107 @@ var file_plugin_proto_goTypes = []any{
 	(*Layer)(nil),               // 26: neuraltopology.v1.Layer
 	(*ActivationsResponse)(nil), // 27: neuraltopology.v1.ActivationsResponse
 	(*Checkpoint)(nil),          // 28: neuraltopology.v1.Checkpoint
-	(*DistanceRequest)(nil),     // 29: neuraltopology.v1.DistanceRequest
-	(*DistanceResult)(nil),      // 30: neuraltopology.v1.DistanceResult
-	(*HomologyRequest)(nil),     // 31: neuraltopology.v1.HomologyRequest
-	(*Edges)(nil),               // 32: neuraltopology.v1.Edges
-	(*Diagram)(nil),             // 33: neuraltopology.v1.Diagram
-	(*HomologyResult)(nil),      // 34: neuraltopology.v1.HomologyResult
-	nil,                         // 35: neuraltopology.v1.Info.CapabilitiesEntry
-	nil,                         // 36: neuraltopology.v1.EnvConfig.OptionsEntry
-	nil,                         // 37: neuraltopology.v1.StepResult.InfoEntry
-	nil,                         // 38: neuraltopology.v1.AlgoConfig.HyperEntry
-	nil,                         // 39: neuraltopology.v1.UpdateStats.StatsEntry
-	nil,                         // 40: neuraltopology.v1.DistanceRequest.ParamsEntry
-	nil,                         // 41: neuraltopology.v1.HomologyRequest.ParamsEntry
+	(*EnvAttach)(nil),           // 29: neuraltopology.v1.EnvAttach
+	(*DriveRequest)(nil),        // 30: neuraltopology.v1.DriveRequest
+	(*DrivenEpisode)(nil),       // 31: neuraltopology.v1.DrivenEpisode
+	(*DriveResult)(nil),         // 32: neuraltopology.v1.DriveResult
+	(*DistanceRequest)(nil),     // 33: neuraltopology.v1.DistanceRequest
+	(*DistanceResult)(nil),      // 34: neuraltopology.v1.DistanceResult
+	(*HomologyRequest)(nil),     // 35: neuraltopology.v1.HomologyRequest
+	(*Edges)(nil),               // 36: neuraltopology.v1.Edges
+	(*Diagram)(nil),             // 37: neuraltopology.v1.Diagram
+	(*HomologyResult)(nil),      // 38: neuraltopology.v1.HomologyResult
+	nil,                         // 39: neuraltopology.v1.Info.CapabilitiesEntry
+	nil,                         // 40: neuraltopology.v1.EnvConfig.OptionsEntry
+	nil,                         // 41: neuraltopology.v1.StepResult.InfoEntry
+	nil,                         // 42: neuraltopology.v1.AlgoConfig.HyperEntry
+	nil,                         // 43: neuraltopology.v1.UpdateStats.StatsEntry
+	nil,                         // 44: neuraltopology.v1.DistanceRequest.ParamsEntry
+	nil,                         // 45: neuraltopology.v1.HomologyRequest.ParamsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	35, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
+	39, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
 	3,  // 1: neuraltopology.v1.Info.params:type_name -> neuraltopology.v1.ParamSpec
-	36, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
+	40, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
 	5,  // 3: neuraltopology.v1.OpenResponse.spec:type_name -> neuraltopology.v1.EnvSpec
 	1,  // 4: neuraltopology.v1.StepRequest.actions:type_name -> neuraltopology.v1.Matrix
 	1,  // 5: neuraltopology.v1.StepResult.obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 6: neuraltopology.v1.StepResult.final_obs:type_name -> neuraltopology.v1.Matrix
 	9,  // 7: neuraltopology.v1.StepResult.episodes:type_name -> neuraltopology.v1.EpisodeStat
-	37, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
+	41, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
 	16, // 9: neuraltopology.v1.EnvStateLoadRequest.state:type_name -> neuraltopology.v1.EnvState
 	5,  // 10: neuraltopology.v1.AlgoConfig.env:type_name -> neuraltopology.v1.EnvSpec
-	38, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
+	42, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
 	1,  // 12: neuraltopology.v1.Outcome.final_obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 13: neuraltopology.v1.ActRequest.obs:type_name -> neuraltopology.v1.Matrix
 	20, // 14: neuraltopology.v1.ActRequest.prev:type_name -> neuraltopology.v1.Outcome
-	39, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
+	43, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
 	1,  // 16: neuraltopology.v1.ActResult.actions:type_name -> neuraltopology.v1.Matrix
 	22, // 17: neuraltopology.v1.ActResult.update:type_name -> neuraltopology.v1.UpdateStats
 	1,  // 18: neuraltopology.v1.PolicyRequest.obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 19: neuraltopology.v1.ActivationsRequest.states:type_name -> neuraltopology.v1.Matrix
 	1,  // 20: neuraltopology.v1.Layer.values:type_name -> neuraltopology.v1.Matrix
 	26, // 21: neuraltopology.v1.ActivationsResponse.layers:type_name -> neuraltopology.v1.Layer
-	1,  // 22: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
-	40, // 23: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
-	1,  // 24: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 25: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 26: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
-	41, // 27: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
-	32, // 28: neuraltopology.v1.HomologyRequest.edges:type_name -> neuraltopology.v1.Edges
-	33, // 29: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
-	10, // 30: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
-	0,  // 31: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
-	4,  // 32: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
-	7,  // 33: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
-	8,  // 34: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
-	12, // 35: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
-	14, // 36: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
-	15, // 37: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
-	17, // 38: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
-	0,  // 39: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
-	18, // 40: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
-	21, // 41: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
-	24, // 42: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
-	25, // 43: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
-	0,  // 44: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
-	28, // 45: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
-	0,  // 46: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
-	29, // 47: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
-	0,  // 48: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
-	31, // 49: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
-	2,  // 50: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
-	6,  // 51: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
-	1,  // 52: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
-	11, // 53: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
-	13, // 54: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
-	0,  // 55: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
-	16, // 56: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
-	1,  // 57: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
-	2,  // 58: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
-	19, // 59: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
-	23, // 60: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
-	1,  // 61: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
-	27, // 62: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
-	28, // 63: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
-	0,  // 64: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
-	2,  // 65: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
-	30, // 66: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
-	2,  // 67: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
-	34, // 68: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
-	50, // [50:69] is the sub-list for method output_type
-	31, // [31:50] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	1,  // 22: neuraltopology.v1.DriveRequest.actions:type_name -> neuraltopology.v1.Matrix
+	9,  // 23: neuraltopology.v1.DrivenEpisode.episode:type_name -> neuraltopology.v1.EpisodeStat
+	23, // 24: neuraltopology.v1.DriveResult.last:type_name -> neuraltopology.v1.ActResult
+	31, // 25: neuraltopology.v1.DriveResult.episodes:type_name -> neuraltopology.v1.DrivenEpisode
+	1,  // 26: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
+	44, // 27: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
+	1,  // 28: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 29: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 30: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
+	45, // 31: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
+	36, // 32: neuraltopology.v1.HomologyRequest.edges:type_name -> neuraltopology.v1.Edges
+	37, // 33: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
+	10, // 34: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
+	0,  // 35: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
+	4,  // 36: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
+	7,  // 37: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
+	8,  // 38: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
+	12, // 39: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
+	14, // 40: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
+	15, // 41: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
+	17, // 42: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
+	0,  // 43: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
+	18, // 44: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
+	21, // 45: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
+	24, // 46: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
+	25, // 47: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
+	0,  // 48: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
+	28, // 49: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
+	29, // 50: neuraltopology.v1.Algorithm.AttachEnv:input_type -> neuraltopology.v1.EnvAttach
+	30, // 51: neuraltopology.v1.Algorithm.Drive:input_type -> neuraltopology.v1.DriveRequest
+	0,  // 52: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
+	33, // 53: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
+	0,  // 54: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
+	35, // 55: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
+	2,  // 56: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
+	6,  // 57: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
+	1,  // 58: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
+	11, // 59: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
+	13, // 60: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
+	0,  // 61: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
+	16, // 62: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
+	1,  // 63: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
+	2,  // 64: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
+	19, // 65: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
+	23, // 66: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
+	1,  // 67: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
+	27, // 68: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
+	28, // 69: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
+	0,  // 70: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
+	0,  // 71: neuraltopology.v1.Algorithm.AttachEnv:output_type -> neuraltopology.v1.Empty
+	32, // 72: neuraltopology.v1.Algorithm.Drive:output_type -> neuraltopology.v1.DriveResult
+	2,  // 73: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
+	34, // 74: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
+	2,  // 75: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
+	38, // 76: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
+	56, // [56:77] is the sub-list for method output_type
+	35, // [35:56] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2471,7 +2734,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   42,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

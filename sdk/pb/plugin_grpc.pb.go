@@ -405,6 +405,8 @@ const (
 	Algorithm_Activations_FullMethodName = "/neuraltopology.v1.Algorithm/Activations"
 	Algorithm_Save_FullMethodName        = "/neuraltopology.v1.Algorithm/Save"
 	Algorithm_Load_FullMethodName        = "/neuraltopology.v1.Algorithm/Load"
+	Algorithm_AttachEnv_FullMethodName   = "/neuraltopology.v1.Algorithm/AttachEnv"
+	Algorithm_Drive_FullMethodName       = "/neuraltopology.v1.Algorithm/Drive"
 )
 
 // AlgorithmClient is the client API for Algorithm service.
@@ -418,6 +420,10 @@ type AlgorithmClient interface {
 	Activations(ctx context.Context, in *ActivationsRequest, opts ...grpc.CallOption) (*ActivationsResponse, error)
 	Save(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Checkpoint, error)
 	Load(ctx context.Context, in *Checkpoint, opts ...grpc.CallOption) (*Empty, error)
+	// AttachEnv and Drive are the direct mode (sdk/direct.go), offered by a
+	// plugin whose Describe carries the capability "sdk.direct".
+	AttachEnv(ctx context.Context, in *EnvAttach, opts ...grpc.CallOption) (*Empty, error)
+	Drive(ctx context.Context, in *DriveRequest, opts ...grpc.CallOption) (*DriveResult, error)
 }
 
 type algorithmClient struct {
@@ -498,6 +504,26 @@ func (c *algorithmClient) Load(ctx context.Context, in *Checkpoint, opts ...grpc
 	return out, nil
 }
 
+func (c *algorithmClient) AttachEnv(ctx context.Context, in *EnvAttach, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Algorithm_AttachEnv_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *algorithmClient) Drive(ctx context.Context, in *DriveRequest, opts ...grpc.CallOption) (*DriveResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DriveResult)
+	err := c.cc.Invoke(ctx, Algorithm_Drive_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AlgorithmServer is the server API for Algorithm service.
 // All implementations must embed UnimplementedAlgorithmServer
 // for forward compatibility.
@@ -509,6 +535,10 @@ type AlgorithmServer interface {
 	Activations(context.Context, *ActivationsRequest) (*ActivationsResponse, error)
 	Save(context.Context, *Empty) (*Checkpoint, error)
 	Load(context.Context, *Checkpoint) (*Empty, error)
+	// AttachEnv and Drive are the direct mode (sdk/direct.go), offered by a
+	// plugin whose Describe carries the capability "sdk.direct".
+	AttachEnv(context.Context, *EnvAttach) (*Empty, error)
+	Drive(context.Context, *DriveRequest) (*DriveResult, error)
 	mustEmbedUnimplementedAlgorithmServer()
 }
 
@@ -539,6 +569,12 @@ func (UnimplementedAlgorithmServer) Save(context.Context, *Empty) (*Checkpoint, 
 }
 func (UnimplementedAlgorithmServer) Load(context.Context, *Checkpoint) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Load not implemented")
+}
+func (UnimplementedAlgorithmServer) AttachEnv(context.Context, *EnvAttach) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method AttachEnv not implemented")
+}
+func (UnimplementedAlgorithmServer) Drive(context.Context, *DriveRequest) (*DriveResult, error) {
+	return nil, status.Error(codes.Unimplemented, "method Drive not implemented")
 }
 func (UnimplementedAlgorithmServer) mustEmbedUnimplementedAlgorithmServer() {}
 func (UnimplementedAlgorithmServer) testEmbeddedByValue()                   {}
@@ -687,6 +723,42 @@ func _Algorithm_Load_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Algorithm_AttachEnv_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnvAttach)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlgorithmServer).AttachEnv(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Algorithm_AttachEnv_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlgorithmServer).AttachEnv(ctx, req.(*EnvAttach))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Algorithm_Drive_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DriveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlgorithmServer).Drive(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Algorithm_Drive_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlgorithmServer).Drive(ctx, req.(*DriveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Algorithm_ServiceDesc is the grpc.ServiceDesc for Algorithm service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -721,6 +793,14 @@ var Algorithm_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Load",
 			Handler:    _Algorithm_Load_Handler,
+		},
+		{
+			MethodName: "AttachEnv",
+			Handler:    _Algorithm_AttachEnv_Handler,
+		},
+		{
+			MethodName: "Drive",
+			Handler:    _Algorithm_Drive_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
