@@ -20,12 +20,7 @@ func init() {
 }
 
 // withCollapse runs fn with collapse forced on or off.
-func withCollapse(mode string, fn func()) {
-	old := forceCollapse
-	forceCollapse = mode
-	defer func() { forceCollapse = old }()
-	fn()
-}
+func withCollapse(mode string, fn func()) { withSetting(&forceCollapse, mode, fn) }
 
 // TestCollapseAgainstRipser compares with ripser, collapse forced on and
 // off, in both forms of the engine: tie-heavy graph metrics (where the

@@ -20,10 +20,14 @@ func init() {
 }
 
 // withForm runs fn with the engine forced into form.
-func withForm(form string, fn func()) {
-	old := forceForm
-	forceForm = form
-	defer func() { forceForm = old }()
+func withForm(form string, fn func()) { withSetting(&forceForm, form, fn) }
+
+// withSetting runs fn with one of the engine's forcing knobs set to v,
+// putting it back afterwards (a test may force several at once).
+func withSetting(knob *string, v string, fn func()) {
+	old := *knob
+	*knob = v
+	defer func() { *knob = old }()
 	fn()
 }
 
