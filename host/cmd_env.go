@@ -5,10 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/neuraltopology/neuraltopology/core/rollout"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -49,33 +48,25 @@ func cmdRollout(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	var w io.Writer = a.stdout
-	var tmp *os.File
-	if *out != "" {
-		// Write beside the target and rename at the end: a failed rollout
-		// never leaves half a file under the requested name.
-		tmp, err = os.CreateTemp(filepath.Dir(*out), ".rollout-*.jsonl")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(tmp.Name())
-		w = tmp
-	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	sum, err := rollout.Run(ctx, e, rollout.Options{
-		TaskID: *envID, Steps: *steps, Seed: *seed, Policy: *policy,
-		GIF: *gifPath, Width: *width, Height: *height,
-	}, bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if tmp != nil {
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
+	var sum rollout.Summary
+	roll := func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<16)
+		var err error
+		sum, err = rollout.Run(ctx, e, rollout.Options{
+			TaskID: *envID, Steps: *steps, Seed: *seed, Policy: *policy,
+			GIF: *gifPath, Width: *width, Height: *height,
+		}, bw)
 		if err == nil {
-			err = os.Rename(tmp.Name(), *out)
+			err = bw.Flush()
 		}
+		return err
+	}
+	if *out != "" {
+		// Written beside the target and renamed at the end, so a failed
+		// rollout never leaves half a file under the requested name.
+		err = runstore.WriteAtomic(*out, roll)
+	} else {
+		err = roll(a.stdout)
 	}
 	if err != nil {
 		return err

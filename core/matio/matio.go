@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -194,49 +195,14 @@ func ReadNPZBytes(b []byte) ([]NamedArray, error) {
 	return ReadNPZFrom(bytes.NewReader(b), int64(len(b)))
 }
 
-// writeAtomic runs fill on a temporary file beside path and, if fill and
-// the sync succeed, renames it to path. On any failure the temporary file
-// is removed and path is left as it was.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+// writeAtomic writes a file through runstore.WriteAtomic: a temporary
+// file renamed into place (a failure leaves path as it was), or in place
+// for a device such as /dev/null.
+// A missing folder is an error, as for a plain create: a mistyped --out
+// should not make folders.
+func writeAtomic(path string, fill func(io.Writer) error) error {
+	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s: folder %s does not exist", path, filepath.Dir(path))
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("%s: %v", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<16)
-	if err = fill(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; results are meant to be readable
-	// like any other file the user writes.
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every file system supports
-	// syncing a folder, and the data is already safe, so a failure here is
-	// not reported.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return runstore.WriteAtomic(path, fill)
 }

@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -24,6 +22,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 )
 
@@ -235,31 +234,11 @@ func (f figure) save(path string) error {
 	return writeAtomic(path, b)
 }
 
-// writeAtomic writes b to a temporary file beside path and renames it
-// into place, creating the directory if needed.
+// writeAtomic writes b through runstore.WriteFileAtomic (renamed into
+// place, or in place for a device such as /dev/null).
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := runstore.WriteFileAtomic(path, b); err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("plot %s: %w", path, werr)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -127,22 +128,11 @@ func createGIF(path string, delay int) (*gifFile, error) {
 
 func (g *gifFile) add(f sdk.Frame) error { return g.Add(f) }
 
-// commit encodes to a temporary file and renames it into place.
+// commit encodes through runstore.WriteAtomic: renamed into place, or
+// in place for a device such as /dev/null.
 func (g *gifFile) commit() error {
-	tmp, err := os.CreateTemp(filepath.Dir(g.path), "."+filepath.Base(g.path)+".*.tmp")
-	if err != nil {
+	if err := runstore.WriteAtomic(g.path, g.Encode); err != nil {
 		return fmt.Errorf("rollout: gif: %w", err)
-	}
-	err = g.Encode(tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), g.path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("rollout: gif %s: %w", g.path, err)
 	}
 	return nil
 }

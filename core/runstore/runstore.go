@@ -94,7 +94,15 @@ func WriteFileAtomic(path string, b []byte) error {
 // WriteAtomic streams a file through write into a temporary file beside
 // path, syncs it and renames it into place; on any error the temporary
 // file is removed and an existing file at path is left as it was.
+//
+// A path that names a device, pipe or socket (--out /dev/null, a named
+// pipe) is written in place instead: renaming a file over it would
+// replace the device itself with a regular file, which for /dev/null
+// under root breaks every process on the machine.
 func WriteAtomic(path string, write func(io.Writer) error) error {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return writeInPlace(path, write)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -243,6 +251,26 @@ func (s *Store) Close() error {
 // SafeName turns a cloud name such as "actor/1" into a file name part.
 func SafeName(cloud string) string {
 	return strings.NewReplacer("/", "_", "\\", "_", " ", "_").Replace(cloud)
+}
+
+// writeInPlace streams write into an existing special file.
+func writeInPlace(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // umask returns the process's file mode creation mask, read from
