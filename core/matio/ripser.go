@@ -239,6 +239,34 @@ func upperPos(i, j, n int) int {
 	return i*(2*n-i-1)/2 + (j - i - 1)
 }
 
+// sparseLine parses one "i j d" line of a sparse file: two vertices
+// below limit (the error says the limit is what "what" may hold) and a
+// non-negative distance.
+func sparseLine(toks []string, line, limit int, what string) (i, j int, d float64, err error) {
+	if len(toks) != 3 {
+		return 0, 0, 0, fmt.Errorf("line %d: %d fields, want \"i j distance\"", line, len(toks))
+	}
+	var ij [2]int
+	for k := range ij {
+		v, err := strconv.Atoi(toks[k])
+		if err != nil || v < 0 {
+			return 0, 0, 0, fmt.Errorf("line %d: vertex %q is not a non-negative integer", line, toks[k])
+		}
+		if v >= limit {
+			return 0, 0, 0, fmt.Errorf("line %d: vertex %d is beyond the %d points %s", line, v, limit, what)
+		}
+		ij[k] = v
+	}
+	d, err = number(toks[2], line)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if d < 0 {
+		return 0, 0, 0, fmt.Errorf("line %d: negative distance %v", line, d)
+	}
+	return ij[0], ij[1], d, nil
+}
+
 // readSparse reads "i j d" lines. Lines with i == j are skipped, as
 // ripser skips them; an edge given twice must have one value.
 func readSparse(r io.Reader) (RipserInput, error) {
@@ -249,27 +277,11 @@ func readSparse(r io.Reader) (RipserInput, error) {
 	var edges []edge
 	n := 0
 	err := scanLines(r, func(toks []string, line int) error {
-		if len(toks) != 3 {
-			return fmt.Errorf("line %d: %d fields, want \"i j distance\"", line, len(toks))
-		}
-		var ij [2]int
-		for k := range ij {
-			v, err := strconv.Atoi(toks[k])
-			if err != nil || v < 0 {
-				return fmt.Errorf("line %d: vertex %q is not a non-negative integer", line, toks[k])
-			}
-			if v >= MaxRipserPoints {
-				return fmt.Errorf("line %d: vertex %d is beyond the %d points a dense matrix here may hold", line, v, MaxRipserPoints)
-			}
-			ij[k] = v
-		}
-		d, err := number(toks[2], line)
+		i, j, d, err := sparseLine(toks, line, MaxRipserPoints, "a dense matrix here may hold")
 		if err != nil {
 			return err
 		}
-		if d < 0 {
-			return fmt.Errorf("line %d: negative distance %v", line, d)
-		}
+		ij := [2]int{i, j}
 		if d > math.MaxFloat32/4 {
 			return fmt.Errorf("line %d: distance %v is beyond float32 range", line, d)
 		}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"slices"
-	"strconv"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -78,27 +77,11 @@ func readSparseEdges(r io.Reader, t32 float32) (RipserEdges, error) {
 	var ps []keyed
 	n := 0
 	err := scanLines(r, func(toks []string, line int) error {
-		if len(toks) != 3 {
-			return fmt.Errorf("line %d: %d fields, want \"i j distance\"", line, len(toks))
-		}
-		var ij [2]int
-		for k := range ij {
-			v, err := strconv.Atoi(toks[k])
-			if err != nil || v < 0 {
-				return fmt.Errorf("line %d: vertex %q is not a non-negative integer", line, toks[k])
-			}
-			if v >= MaxRipserSparsePoints {
-				return fmt.Errorf("line %d: vertex %d is beyond the %d points a file may hold", line, v, MaxRipserSparsePoints)
-			}
-			ij[k] = v
-		}
-		d, err := number(toks[2], line)
+		i, j, d, err := sparseLine(toks, line, MaxRipserSparsePoints, "a file may hold")
 		if err != nil {
 			return err
 		}
-		if d < 0 {
-			return fmt.Errorf("line %d: negative distance %v", line, d)
-		}
+		ij := [2]int{i, j}
 		n = max(n, ij[0]+1, ij[1]+1)
 		if ij[0] != ij[1] && float32(d) <= t32 {
 			ps = append(ps, keyed{pairKey(ij[0], ij[1]), d})
