@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,12 +55,22 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 			usage = fmt.Sprintf("NAME=VALUE: a parameter the %s plugin declares (repeatable; `nthost plugins NAME` lists them)", kind)
 			fs.Func(kind+"-param", usage, setKey)
 		}
-		fs.Func(dash(key), usage, setKey)
+		names := []string{dash(key)}
 		if dash(key) != key {
-			fs.Func(key, "same as --"+dash(key), setKey)
+			names = append(names, key)
+		}
+		for i, name := range names {
+			if i > 0 {
+				usage = "same as --" + dash(key)
+			}
+			if config.IsBool(key) {
+				fs.Var(switchFlag(setKey), name, usage)
+			} else {
+				fs.Func(name, usage, setKey)
+			}
 		}
 	}
-	if err := parse(fs, args, 0); err != nil {
+	if err := parse(fs, joinBoolValues(fs, args), 0); err != nil {
 		return err
 	}
 	if *snapNice < 0 || *snapNice > 19 {
@@ -253,6 +264,46 @@ func checkResumeOverrides(stored, cfg config.Config, set map[string]string) erro
 
 // dash turns a YAML key into its flag spelling: total_timesteps ->
 // total-timesteps.
+// switchFlag is a true-or-false config key on the command line: given
+// alone it means true, as a switch does.
+type switchFlag func(string) error
+
+func (f switchFlag) String() string     { return "" }
+func (f switchFlag) Set(s string) error { return f(s) }
+func (f switchFlag) IsBoolFlag() bool   { return true }
+
+// joinBoolValues lets a switch take its value as the next argument too
+// ("--capture-video true", the seed's and CleanRL's form): Go's flag
+// package would read "true" as a stray argument. Values of other flags
+// are skipped, so "--run-dir true" keeps its directory named true.
+func joinBoolValues(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		out = append(out, a)
+		if a == "--" || !strings.HasPrefix(a, "-") || strings.Contains(a, "=") {
+			if a == "--" {
+				return append(out, args[i+1:]...)
+			}
+			continue
+		}
+		f := fs.Lookup(strings.TrimLeft(a, "-"))
+		if f == nil || i+1 >= len(args) {
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			if _, err := strconv.ParseBool(args[i+1]); err == nil {
+				out[len(out)-1] = a + "=" + args[i+1]
+				i++
+			}
+			continue
+		}
+		out = append(out, args[i+1]) // the value of a flag that takes one
+		i++
+	}
+	return out
+}
+
 func dash(key string) string {
 	b := []byte(key)
 	for i := range b {

@@ -177,6 +177,17 @@ func Keys() []string {
 	return keys
 }
 
+// IsBool reports whether key holds true or false, so that a command line
+// can take it as a switch (--save-clouds) as well as with a value.
+func IsBool(key string) bool {
+	if a, ok := aliases[key]; ok {
+		key = a
+	}
+	var c Config
+	f, ok := c.field(key)
+	return ok && f.Kind() == reflect.Bool
+}
+
 // Set parses text into the field with YAML key key.
 func (c *Config) Set(key, text string) error {
 	if a, ok := aliases[key]; ok {
