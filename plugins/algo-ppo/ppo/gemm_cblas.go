@@ -59,7 +59,7 @@ static void nt_blas_load_once(void) {
 	}
 	// Also when the environment asked for more threads: see above.
 	setThreads(1);
-	__atomic_store_n(&nt_cblas_dgemm, gemm, __ATOMIC_RELEASE);
+	__atomic_store_n(&nt_cblas_dgemm, (void (*)(int, int, int, int, int, int, double, const double *, int, const double *, int, double, double *, int))gemm, __ATOMIC_RELEASE);
 }
 
 // ntBlasLoad loads OpenBLAS once; it returns 1 when it is usable, else
