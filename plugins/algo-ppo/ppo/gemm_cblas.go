@@ -4,16 +4,95 @@ package ppo
 
 /*
 #cgo CFLAGS: -O3
-#cgo LDFLAGS: -lopenblas
+// libopenblas is opened with dlopen on first use, not linked: a linked
+// OpenBLAS runs its constructor at every start of every program that
+// links this package (nthost does, for --in-process), and that
+// constructor allocates its buffers and starts a thread pool whose
+// threads spin on sched_yield. See ntBlasLoad.
+#cgo LDFLAGS: -ldl
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-// The OpenBLAS entry points used, declared here rather than through
-// cblas.h, whose location differs between Debian's BLAS alternatives.
-void cblas_dgemm(int order, int transA, int transB, int M, int N, int K,
+// The OpenBLAS entry points used, with cblas.h's signatures (not
+// included: its location differs between Debian's BLAS alternatives).
+static void (*nt_cblas_dgemm)(int order, int transA, int transB, int M, int N, int K,
 	double alpha, const double *A, int lda, const double *B, int ldb,
 	double beta, double *C, int ldc);
-void openblas_set_num_threads(int n);
-char *openblas_get_corename(void);
+static char *(*nt_openblas_get_corename)(void);
+
+static pthread_once_t nt_blas_once = PTHREAD_ONCE_INIT;
+static char nt_blas_err[512];
+
+// nt_blas_load_once opens OpenBLAS with OPENBLAS_NUM_THREADS=1 in the
+// environment its constructor reads, so it starts no worker threads at
+// all (openblas_set_num_threads(1) after loading, as this package did,
+// still leaves the pool's threads spinning for a while: some 13,000
+// sched_yield calls in the first second of a run). The learner runs
+// actor and critic on goroutines of their own and wants single-threaded
+// products. The variable is restored right after, so nothing else
+// sees it.
+static void nt_blas_load_once(void) {
+	const char *old = getenv("OPENBLAS_NUM_THREADS");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (saved) {
+		setenv("OPENBLAS_NUM_THREADS", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("OPENBLAS_NUM_THREADS");
+	}
+	if (h == NULL) {
+		const char *e = dlerror();
+		snprintf(nt_blas_err, sizeof nt_blas_err, "%s", e ? e : "dlopen failed");
+		return;
+	}
+	void (*setThreads)(int) = (void (*)(int))dlsym(h, "openblas_set_num_threads");
+	nt_openblas_get_corename = (char *(*)(void))dlsym(h, "openblas_get_corename");
+	void *gemm = dlsym(h, "cblas_dgemm");
+	if (gemm == NULL || setThreads == NULL || nt_openblas_get_corename == NULL) {
+		snprintf(nt_blas_err, sizeof nt_blas_err, "libopenblas.so.0 lacks cblas_dgemm, openblas_set_num_threads or openblas_get_corename");
+		return;
+	}
+	// Also when the environment asked for more threads: see above.
+	setThreads(1);
+	__atomic_store_n(&nt_cblas_dgemm, (void (*)(int, int, int, int, int, int, double, const double *, int, const double *, int, double, double *, int))gemm, __ATOMIC_RELEASE);
+}
+
+// ntBlasLoad loads OpenBLAS once; it returns 1 when it is usable, else
+// 0 with the reason in err.
+static int ntBlasLoad(char *err, int errlen) {
+	pthread_once(&nt_blas_once, nt_blas_load_once);
+	if (__atomic_load_n(&nt_cblas_dgemm, __ATOMIC_ACQUIRE) != NULL) {
+		return 1;
+	}
+	snprintf(err, errlen, "%s", nt_blas_err);
+	return 0;
+}
+
+static const char *ntBlasCorename(void) { return nt_openblas_get_corename(); }
+
+// cblas_dgemm calls OpenBLAS's, loading it first if the Go side has not
+// (it always has: newLearner loads it and reports failure; a failure
+// here stops the program with the reason rather than jumping to NULL).
+static void cblas_dgemm(int order, int transA, int transB, int M, int N, int K,
+	double alpha, const double *A, int lda, const double *B, int ldb,
+	double beta, double *C, int ldc) {
+	void (*f)(int, int, int, int, int, int, double, const double *, int, const double *, int, double, double *, int) =
+		__atomic_load_n(&nt_cblas_dgemm, __ATOMIC_ACQUIRE);
+	if (f == NULL) {
+		char err[512];
+		if (!ntBlasLoad(err, sizeof err)) {
+			fprintf(stderr, "ppo: cannot load OpenBLAS: %s\n", err);
+			abort();
+		}
+		f = nt_cblas_dgemm;
+	}
+	f(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
 
 enum { rowMajor = 101, noTrans = 111, trans = 112 };
 
@@ -129,6 +208,9 @@ static void ntGemm(int ta, int tb, int m, int n, int k, double alpha, const doub
 import "C"
 
 import (
+	"fmt"
+	"sync"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 )
@@ -138,13 +220,32 @@ import (
 // learner already runs actor and critic on separate goroutines, so OpenBLAS
 // itself stays single-threaded.
 //
-// OpenBLAS picks its kernels by CPU when it is loaded, unless
-// OPENBLAS_CORETYPE names them; gemmBackend records which, since it
-// decides the speed (docs/benchmarks.md) and the rounding.
+// Loading OpenBLAS waits for the first learner (loadGemm), so programs
+// that link this package without training never load it.
 func init() {
-	C.openblas_set_num_threads(1)
 	gemm = cblasGemm
-	gemmBackend = "openblas " + C.GoString(C.openblas_get_corename())
+	loadGemm = loadOpenBLAS
+}
+
+var (
+	blasOnce sync.Once
+	blasErr  error
+)
+
+// loadOpenBLAS opens OpenBLAS once. OpenBLAS picks its kernels by CPU
+// when it is loaded, unless OPENBLAS_CORETYPE names them; gemmBackend
+// records which, since it decides the speed (docs/benchmarks.md) and
+// the rounding.
+func loadOpenBLAS() error {
+	blasOnce.Do(func() {
+		var buf [512]C.char
+		if C.ntBlasLoad(&buf[0], C.int(len(buf))) == 0 {
+			blasErr = fmt.Errorf("ppo: cannot load OpenBLAS (Debian package libopenblas0; or build with -tags nocblas for gonum's products): %s", C.GoString(&buf[0]))
+			return
+		}
+		gemmBackend = "openblas " + C.GoString(C.ntBlasCorename())
+	})
+	return blasErr
 }
 
 const (

@@ -14,6 +14,9 @@ import (
 // are not multiples of 16, row counts that are and are not multiples of
 // 4, both transposes, beta 0 and 1).
 func TestGemmMatchesLoops(t *testing.T) {
+	if err := loadGemm(); err != nil {
+		t.Fatal(err)
+	}
 	rnd := rand.New(rand.NewPCG(5, 6))
 	randGeneral := func(r, c int) blas64.General {
 		g := general(r, c, make([]float64, r*c))

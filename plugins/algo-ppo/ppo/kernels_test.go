@@ -10,6 +10,9 @@ import (
 // twins in a cgo build) give the same bits as their Go versions, on
 // random data and on tanh's special values.
 func TestKernelsMatchGo(t *testing.T) {
+	if err := loadGemm(); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("kernels: %s, matrix products: %s", kernelBackend, gemmBackend)
 	rnd := rand.New(rand.NewPCG(3, 4))
 	same := func(what string, got, want []float64) {

@@ -177,5 +177,11 @@ func (m mlp) backward(w *work, n int, dOut []float64) {
 // Dgemm unless a faster backend (gemm_cblas.go) replaces it at init.
 var gemm = blas64.Gemm
 
-// gemmBackend names the matrix-product implementation in use.
+// gemmBackend names the matrix-product implementation in use (once
+// loadGemm has succeeded).
 var gemmBackend = "gonum"
+
+// loadGemm prepares gemm; a backend that loads a library replaces it.
+// newLearner calls it, so the library loads with the first learner (and
+// its failure is an error there) rather than at program start.
+var loadGemm = func() error { return nil }

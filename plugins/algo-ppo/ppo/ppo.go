@@ -144,6 +144,9 @@ func newLearner(cfg sdk.AlgoConfig) (*learner, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := loadGemm(); err != nil {
+		return nil, err
+	}
 	env := cfg.Env
 	if env.NumEnvs < 1 || env.ObsDim < 1 || env.ActDim < 1 {
 		return nil, fmt.Errorf("ppo: env spec %q has %d envs, obs dim %d, action dim %d: each must be at least 1", env.TaskID, env.NumEnvs, env.ObsDim, env.ActDim)

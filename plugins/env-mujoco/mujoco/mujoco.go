@@ -9,7 +9,8 @@
 package mujoco
 
 /*
-#cgo LDFLAGS: -lmujoco
+// libmujoco is opened with dlopen on first use (lazy.c), not linked.
+#cgo LDFLAGS: -ldl
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,15 @@ static void nt_error(const char* msg) {
 	exit(1);
 }
 
+// lazy.c
+int nt_lib_open(int lib, char* err, int errlen);
+void* nt_lib_sym(int lib, const char* name);
+
+// nt_install_handlers sets libmujoco's handler variables, which it
+// looks up by name as the library is not linked.
 static void nt_install_handlers(void) {
-	mju_user_warning = nt_warning;
-	mju_user_error = nt_error;
+	*(void (**)(const char*))nt_lib_sym(0, "mju_user_warning") = nt_warning;
+	*(void (**)(const char*))nt_lib_sym(0, "mju_user_error") = nt_error;
 }
 
 static long nt_last_warning(char* buf, int n) {
@@ -99,10 +106,49 @@ import (
 	"unsafe"
 )
 
-func init() { C.nt_install_handlers() }
+// The libraries lazy.c opens: the C enum's values.
+const (
+	libMujoco = 0
+	libOSMesa = 1
+)
 
-// Version returns the MuJoCo library version, e.g. 222 for 2.2.2.
-func Version() int { return int(C.mj_version()) }
+var (
+	loadOnce sync.Once
+	loadErr  error
+)
+
+// Load opens libmujoco (once) and installs this package's warning and
+// error handlers. Every way into the library (LoadXML, Version) calls
+// it, so a program that links this package but never simulates does
+// not load MuJoCo at all; calling it early only moves the cost.
+func Load() error {
+	loadOnce.Do(func() {
+		if err := openLib(libMujoco); err != nil {
+			loadErr = fmt.Errorf("mujoco: cannot load the MuJoCo library (Debian package libmujoco2.2.2): %w", err)
+			return
+		}
+		C.nt_install_handlers()
+	})
+	return loadErr
+}
+
+// openLib opens library lib of lazy.c.
+func openLib(lib int) error {
+	var buf [512]C.char
+	if C.nt_lib_open(C.int(lib), &buf[0], C.int(len(buf))) == 0 {
+		return errors.New(C.GoString(&buf[0]))
+	}
+	return nil
+}
+
+// Version returns the MuJoCo library version, e.g. 222 for 2.2.2, or 0
+// when the library cannot be loaded (Load says why).
+func Version() int {
+	if Load() != nil {
+		return 0
+	}
+	return int(C.mj_version())
+}
 
 // ObjType names a kind of model element, for Name and ID.
 type ObjType int
@@ -184,6 +230,9 @@ type Model struct {
 func LoadXML(xml string) (*Model, error) {
 	if xml == "" {
 		return nil, errors.New("mujoco: empty model XML")
+	}
+	if err := Load(); err != nil {
+		return nil, err
 	}
 	cxml := C.CString(xml)
 	defer C.free(unsafe.Pointer(cxml))

@@ -1,7 +1,9 @@
 package mujoco
 
 /*
-#cgo LDFLAGS: -lmujoco -lOSMesa
+// libmujoco and libOSMesa are opened with dlopen on first use (lazy.c):
+// libOSMesa brings libLLVM, tens of megabytes only rendering needs.
+#cgo LDFLAGS: -ldl
 #include <stdlib.h>
 #include <string.h>
 #include <GL/osmesa.h>
@@ -150,6 +152,9 @@ type Renderer struct {
 func NewRenderer(m *Model, maxW, maxH int) (*Renderer, error) {
 	if maxW < 1 || maxH < 1 {
 		return nil, fmt.Errorf("mujoco: renderer size %dx%d", maxW, maxH)
+	}
+	if err := openLib(libOSMesa); err != nil {
+		return nil, fmt.Errorf("mujoco: renderer: cannot load OSMesa (Debian package libosmesa6): %w", err)
 	}
 	var errbuf [256]C.char
 	r := C.nt_renderer_new(m.p, C.int(maxW), C.int(maxH), &errbuf[0], C.int(len(errbuf)))
