@@ -27,7 +27,12 @@
 
 enum { ntLibMujoco, ntLibOSMesa, ntLibs };
 
-static const char* const nt_lib_names[ntLibs] = {"libmujoco.so.2.2.2", "libOSMesa.so.8"};
+// The names each library is looked for under, in order: first the one
+// the build's headers belong to (libmujoco.so.2.2.2 for mjVERSION_HEADER
+// 222), then the development symlink, so that a packaged update of the
+// library is still found. nt_lib_names is what errors name.
+static const char* const nt_lib_names[ntLibs] = {"libmujoco.so", "libOSMesa.so.8"};
+static const char* const nt_lib_fallback[ntLibs] = {"libmujoco.so", "libOSMesa.so"};
 
 // OSMesa's GL types, declared here: osmesa.h marks its functions
 // visibility("default"), which our hidden definitions must not inherit.
@@ -45,7 +50,18 @@ static void nt_open(int lib) {
 	// RTLD_GLOBAL for OSMesa: MuJoCo finds the GL functions of the
 	// current context by name (OSMesaGetProcAddress through dlsym).
 	int mode = RTLD_LAZY | (lib == ntLibOSMesa ? RTLD_GLOBAL : RTLD_LOCAL);
-	void* h = dlopen(nt_lib_names[lib], mode);
+	void* h = NULL;
+	if (lib == ntLibMujoco) {
+		char name[64];
+		int v = mjVERSION_HEADER;
+		snprintf(name, sizeof name, "libmujoco.so.%d.%d.%d", v / 100, v / 10 % 10, v % 10);
+		h = dlopen(name, mode);
+	} else {
+		h = dlopen(nt_lib_names[lib], mode);
+	}
+	if (h == NULL) {
+		h = dlopen(nt_lib_fallback[lib], mode);
+	}
 	if (h == NULL) {
 		const char* e = dlerror();
 		snprintf(nt_lib_err[lib], sizeof nt_lib_err[lib], "%s", e ? e : "dlopen failed");

@@ -127,6 +127,12 @@ func Load() error {
 			loadErr = fmt.Errorf("mujoco: cannot load the MuJoCo library (Debian package libmujoco2.2.2): %w", err)
 			return
 		}
+		// The fallback name may find another release than the headers':
+		// its structs would not match ours.
+		if v := int(C.mj_version()); v != int(C.mjVERSION_HEADER) {
+			loadErr = fmt.Errorf("mujoco: the MuJoCo library is version %d, this program was built against the headers of %d: rebuild it (make build)", v, int(C.mjVERSION_HEADER))
+			return
+		}
 		C.nt_install_handlers()
 	})
 	return loadErr
