@@ -195,15 +195,31 @@ func processAlive(pid, pidfd int) bool {
 
 // Step carries one Step to the environment plugin through its segment.
 func (d *directEnv) Step(ctx context.Context, handle int, actions Matrix) (StepResult, error) {
-	var r pb.StepResult
-	err := d.conn.call(ctx, fastStep, &pb.StepRequest{Handle: int32(handle), Actions: toPBMatrix(actions)}, &r)
+	if err := d.post(ctx, handle, actions); err != nil {
+		return StepResult{}, err
+	}
+	return d.collect(ctx)
+}
+
+// post hands one Step to the environment plugin without waiting for it;
+// collect waits for its result. Between them the caller may work on
+// anything that does not need the result (see Overlapper).
+func (d *directEnv) post(ctx context.Context, handle int, actions Matrix) error {
+	err := d.conn.post(ctx, fastDriveStep, func(slot []byte) (int, error) { return putStepRequest(slot, handle, actions) })
 	if err == errTooLarge {
 		err = fmt.Errorf("%d x %d actions do not fit the %d-byte shared-memory slot", actions.Rows, actions.Cols, shmSlot)
 	}
-	if err != nil {
-		return StepResult{}, err
-	}
-	return fromPBStep(&r), nil
+	return err
+}
+
+func (d *directEnv) collect(ctx context.Context) (StepResult, error) {
+	var r StepResult
+	err := d.conn.collect(ctx, func(reply []byte) error {
+		var err error
+		r, err = readStepReply(reply)
+		return err
+	})
+	return r, err
 }
 
 // drive serves one Drive call for algo.
