@@ -75,13 +75,29 @@ var (
 // core: the budget then falls to nothing by itself, and waits are futex
 // sleeps, which the scheduler favours on wake-up. A quiet machine keeps
 // the full budget, since a step or an action takes well under it.
+//
+// A spin that finds itself descheduled (contended) tells the more direct
+// story: another process wants this core. The budget then drops to
+// nothing and stays there for holdWaits waits before the probe resumes,
+// so that homology beside training (on a 2-core machine, on the core a
+// waiting side would spin on) keeps the core but for short probes.
 type spinner struct {
 	max, cur time.Duration
+	hold     int // waits left before learn may grow the budget again
 }
+
+// holdWaits is how many waits sleep outright after a contended spin:
+// ~25 ms of training with one environment; the probe back to the full
+// budget then takes 64 short waits.
+const holdWaits = 256
 
 func newSpinner(max time.Duration) *spinner { return &spinner{max: max, cur: max} }
 
 func (s *spinner) learn(waited time.Duration) {
+	if s.hold > 0 {
+		s.hold--
+		return
+	}
 	switch {
 	case waited <= s.cur:
 		s.cur = min(s.max, s.cur+s.max/8)
@@ -91,6 +107,16 @@ func (s *spinner) learn(waited time.Duration) {
 		s.cur /= 2
 	}
 }
+
+// preemptedGap is how long a spin may lose between two looks at the
+// clock before it counts as descheduled.
+const preemptedGap = 30 * time.Microsecond
+
+// contended drops the budget to nothing after the spin was descheduled:
+// the next holdWaits waits sleep, then the budget grows back by max/64
+// per wait the full budget would have covered (learn), a probe whether
+// spinning pays again, as it does once the competing work is gone.
+func (s *spinner) contended() { s.cur, s.hold = 0, holdWaits }
 
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d >= 0 {
@@ -126,12 +152,25 @@ func (s *shmSeg) await(want uint32, sp *spinner, myWait int, check func() error)
 	}
 	start := time.Now()
 	defer func() { sp.learn(time.Since(start)) }()
+	var last time.Duration
 	for i := 1; ; i++ {
 		if atomic.LoadUint32(st) == want {
 			return nil
 		}
-		if i%64 == 0 && time.Since(start) >= sp.cur {
-			break
+		if i%64 == 0 {
+			now := time.Since(start)
+			if now-last > preemptedGap {
+				// 64 loads take well under a microsecond: a gap this long
+				// means the thread was descheduled, so something else
+				// wants this core (homology beside training, another
+				// job). Spinning now only takes the core from it.
+				sp.contended()
+				break
+			}
+			if now >= sp.cur {
+				break
+			}
+			last = now
 		}
 	}
 	// Announce the sleep before the last look at the state: the other side
