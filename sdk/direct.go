@@ -74,6 +74,28 @@ type Driver interface {
 	Drive(ctx context.Context, req DriveRequest) (DriveResult, error)
 }
 
+// Overlapper is an Algorithm that can leave part of an Act's work, the
+// part that does not shape the actions (a PPO learner's critic value of
+// the observations, say), for later. Drive uses it when the environment
+// steps in another process: it hands the environment the actions, then
+// calls Settle while the environment steps, so that work costs no wall
+// time. The results must be exactly those of Act; Drive calls Settle
+// before every other call to the Algorithm and before it returns, so no
+// one else sees the learner with work left.
+type Overlapper interface {
+	// ActOverlapped is Act, except that it may leave work for Settle.
+	ActOverlapped(ctx context.Context, req ActRequest) (ActResult, error)
+	// Settle does the work the last ActOverlapped left, if any.
+	Settle()
+}
+
+// asyncStepper is a Stepper that can step in the background: post hands
+// the environment a Step, collect waits for its result.
+type asyncStepper interface {
+	post(ctx context.Context, handle int, actions Matrix) error
+	collect(ctx context.Context) (StepResult, error)
+}
+
 // Stepper is the one Environment call Drive makes.
 type Stepper interface {
 	Step(ctx context.Context, handle int, actions Matrix) (StepResult, error)
@@ -102,11 +124,34 @@ func Drive(ctx context.Context, env Stepper, algo Algorithm, req DriveRequest) (
 	}
 	actions := req.Actions
 	var out Outcome
+	ov, _ := algo.(Overlapper)
+	as, _ := env.(asyncStepper)
+	unsettled := false
+	if ov != nil && as != nil {
+		defer func() {
+			if unsettled {
+				ov.Settle()
+			}
+		}()
+	}
 	for res.Steps < req.MaxSteps {
 		if err := ctx.Err(); err != nil {
 			return DriveResult{}, err
 		}
-		sr, err := env.Step(ctx, req.Handle, actions)
+		var sr StepResult
+		var err error
+		if ov != nil && as != nil {
+			// The environment steps while the algorithm settles.
+			if err = as.post(ctx, req.Handle, actions); err == nil {
+				if unsettled {
+					ov.Settle()
+					unsettled = false
+				}
+				sr, err = as.collect(ctx)
+			}
+		} else {
+			sr, err = env.Step(ctx, req.Handle, actions)
+		}
 		if err != nil {
 			return DriveResult{}, &EnvStepError{Step: res.Steps + 1, Err: err}
 		}
@@ -115,7 +160,13 @@ func Drive(ctx context.Context, env Stepper, algo Algorithm, req DriveRequest) (
 			res.Episodes = append(res.Episodes, DrivenEpisode{AfterStep: res.Steps, EpisodeStat: ep})
 		}
 		out = Outcome{Reward: sr.Reward, Terminated: sr.Terminated, Truncated: sr.Truncated, FinalObs: sr.FinalObs}
-		act, err := algo.Act(ctx, ActRequest{Obs: sr.Obs, Prev: &out})
+		var act ActResult
+		if ov != nil && as != nil {
+			act, err = ov.ActOverlapped(ctx, ActRequest{Obs: sr.Obs, Prev: &out})
+			unsettled = true
+		} else {
+			act, err = algo.Act(ctx, ActRequest{Obs: sr.Obs, Prev: &out})
+		}
 		if err != nil {
 			return DriveResult{}, fmt.Errorf("act after step %d of the drive: %w", res.Steps, err)
 		}
@@ -195,15 +246,31 @@ func processAlive(pid, pidfd int) bool {
 
 // Step carries one Step to the environment plugin through its segment.
 func (d *directEnv) Step(ctx context.Context, handle int, actions Matrix) (StepResult, error) {
-	var r pb.StepResult
-	err := d.conn.call(ctx, fastStep, &pb.StepRequest{Handle: int32(handle), Actions: toPBMatrix(actions)}, &r)
+	if err := d.post(ctx, handle, actions); err != nil {
+		return StepResult{}, err
+	}
+	return d.collect(ctx)
+}
+
+// post hands one Step to the environment plugin without waiting for it;
+// collect waits for its result. Between them the caller may work on
+// anything that does not need the result (see Overlapper).
+func (d *directEnv) post(ctx context.Context, handle int, actions Matrix) error {
+	err := d.conn.post(ctx, fastDriveStep, func(slot []byte) (int, error) { return putStepRequest(slot, handle, actions) })
 	if err == errTooLarge {
 		err = fmt.Errorf("%d x %d actions do not fit the %d-byte shared-memory slot", actions.Rows, actions.Cols, shmSlot)
 	}
-	if err != nil {
-		return StepResult{}, err
-	}
-	return fromPBStep(&r), nil
+	return err
+}
+
+func (d *directEnv) collect(ctx context.Context) (StepResult, error) {
+	var r StepResult
+	err := d.conn.collect(ctx, func(reply []byte) error {
+		var err error
+		r, err = readStepReply(reply)
+		return err
+	})
+	return r, err
 }
 
 // drive serves one Drive call for algo.

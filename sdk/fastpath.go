@@ -67,6 +67,9 @@ type fastServer struct {
 	algo  Algorithm
 	addr  string
 	token [tokenLen]byte
+	// actBuf holds the actions of a fixed-layout Step (shmstep.go),
+	// reused: the segment serves one call at a time.
+	actBuf []float64
 }
 
 var (

@@ -20,7 +20,8 @@ import (
 // mapped by the host and the plugin, with no system call on the hot path
 // when both sides are awake: a call is a protobuf message (the same bytes
 // gRPC would carry, so results cannot differ) copied into the request slot,
-// a state word flipped, and the reply read from the reply slot.
+// a state word flipped, and the reply read from the reply slot. (The
+// direct mode's Step uses a fixed binary layout instead, shmstep.go.)
 //
 // The segment is a memfd the plugin creates. The host opens it as
 // /proc/<plugin pid>/fd/<n>: the kernel lets only processes that may
@@ -48,7 +49,7 @@ const (
 	offState      = 0   // uint32 futex word: shmIdle, shmRequest or shmReply
 	offHostWait   = 64  // uint32: 1 while the host sleeps on the futex
 	offPluginWait = 128 // uint32: 1 while the plugin sleeps on the futex
-	offMethod     = 192 // uint32: fastStep or fastAct
+	offMethod     = 192 // uint32: fastStep, fastAct or fastDriveStep
 	offReqLen     = 196 // uint32
 	offStatus     = 256 // uint32: 0 ok, 1 the reply slot holds an error text
 	offReplyLen   = 260 // uint32
@@ -74,13 +75,29 @@ var (
 // core: the budget then falls to nothing by itself, and waits are futex
 // sleeps, which the scheduler favours on wake-up. A quiet machine keeps
 // the full budget, since a step or an action takes well under it.
+//
+// A spin that finds itself descheduled (contended) tells the more direct
+// story: another process wants this core. The budget then drops to
+// nothing and stays there for holdWaits waits before the probe resumes,
+// so that homology beside training (on a 2-core machine, on the core a
+// waiting side would spin on) keeps the core but for short probes.
 type spinner struct {
 	max, cur time.Duration
+	hold     int // waits left before learn may grow the budget again
 }
+
+// holdWaits is how many waits sleep outright after a contended spin:
+// ~25 ms of training with one environment; the probe back to the full
+// budget then takes 64 short waits.
+const holdWaits = 256
 
 func newSpinner(max time.Duration) *spinner { return &spinner{max: max, cur: max} }
 
 func (s *spinner) learn(waited time.Duration) {
+	if s.hold > 0 {
+		s.hold--
+		return
+	}
 	switch {
 	case waited <= s.cur:
 		s.cur = min(s.max, s.cur+s.max/8)
@@ -90,6 +107,16 @@ func (s *spinner) learn(waited time.Duration) {
 		s.cur /= 2
 	}
 }
+
+// preemptedGap is how long a spin may lose between two looks at the
+// clock before it counts as descheduled.
+const preemptedGap = 30 * time.Microsecond
+
+// contended drops the budget to nothing after the spin was descheduled:
+// the next holdWaits waits sleep, then the budget grows back by max/64
+// per wait the full budget would have covered (learn), a probe whether
+// spinning pays again, as it does once the competing work is gone.
+func (s *spinner) contended() { s.cur, s.hold = 0, holdWaits }
 
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d >= 0 {
@@ -125,12 +152,25 @@ func (s *shmSeg) await(want uint32, sp *spinner, myWait int, check func() error)
 	}
 	start := time.Now()
 	defer func() { sp.learn(time.Since(start)) }()
+	var last time.Duration
 	for i := 1; ; i++ {
 		if atomic.LoadUint32(st) == want {
 			return nil
 		}
-		if i%64 == 0 && time.Since(start) >= sp.cur {
-			break
+		if i%64 == 0 {
+			now := time.Since(start)
+			if now-last > preemptedGap {
+				// 64 loads take well under a microsecond: a gap this long
+				// means the thread was descheduled, so something else
+				// wants this core (homology beside training, another
+				// job). Spinning now only takes the core from it.
+				sp.contended()
+				break
+			}
+			if now >= sp.cur {
+				break
+			}
+			last = now
 		}
 	}
 	// Announce the sleep before the last look at the state: the other side
@@ -139,13 +179,19 @@ func (s *shmSeg) await(want uint32, sp *spinner, myWait int, check func() error)
 	atomic.StoreUint32(w, 1)
 	defer atomic.StoreUint32(w, 0)
 	sleep := time.Now()
-	for {
+	for round := 0; ; round++ {
 		v := atomic.LoadUint32(st)
 		if v == want {
 			return nil
 		}
-		if err := check(); err != nil {
-			return err
+		// Not before the first round: most sleeps end within it, and
+		// check costs a system call (the liveness poll) per hand-off,
+		// which was half the system calls of a Drive on this VM. A dead
+		// peer or an ended context is still seen within a round.
+		if round > 0 {
+			if err := check(); err != nil {
+				return err
+			}
 		}
 		if time.Since(sleep) < rawSleep {
 			futexWaitRaw(st, v, rawRound)
@@ -243,18 +289,29 @@ func serveShm(s *shmSeg, srv *fastServer) {
 		s.await(shmRequest, sp, offPluginWait, never)
 		method := byte(atomic.LoadUint32(s.word(offMethod)))
 		n := atomic.LoadUint32(s.word(offReqLen))
-		out, err := srv.call(ctx, method, s.req()[:n])
-		status := uint32(0)
-		if err == nil && len(out) > shmSlot {
-			err = fmt.Errorf("shared memory: reply of %d bytes exceeds the %d-byte slot", len(out), shmSlot)
+		var out []byte
+		var err error
+		if method == fastDriveStep {
+			// Written in place: out is the reply slot's prefix.
+			var k int
+			k, err = srv.serveDriveStep(ctx, s.req()[:n], s.reply())
+			out = s.reply()[:k]
+		} else {
+			out, err = srv.call(ctx, method, s.req()[:n])
+			if err == nil && len(out) > shmSlot {
+				err = fmt.Errorf("shared memory: reply of %d bytes exceeds the %d-byte slot", len(out), shmSlot)
+			}
 		}
+		status := uint32(0)
 		if err != nil {
 			status, out = 1, []byte(err.Error())
 			if len(out) > shmSlot {
 				out = out[:shmSlot]
 			}
 		}
-		copy(s.reply(), out)
+		if method != fastDriveStep || status != 0 {
+			copy(s.reply(), out)
+		}
 		atomic.StoreUint32(s.word(offStatus), status)
 		atomic.StoreUint32(s.word(offReplyLen), uint32(len(out)))
 		s.set(shmReply, offHostWait)
@@ -312,20 +369,92 @@ func attachShm(offer string, pid int, alive func() bool) (*shmConn, error) {
 }
 
 func (c *shmConn) call(ctx context.Context, method byte, req, resp proto.Message) error {
-	size := proto.Size(req)
-	if size > shmSlot {
+	if proto.Size(req) > shmSlot {
 		return errTooLarge
 	}
+	put := func(slot []byte) (int, error) {
+		b, err := proto.MarshalOptions{}.MarshalAppend(slot[:0], req)
+		if err != nil {
+			return 0, err
+		}
+		if len(b) > shmSlot || (len(b) > 0 && &b[0] != &slot[0]) {
+			return 0, errTooLarge
+		}
+		return len(b), nil
+	}
+	return c.callRaw(ctx, method, put, func(out []byte) error { return proto.Unmarshal(out, resp) })
+}
+
+// callRaw makes one call whose request put writes into the request slot
+// (returning its length) and whose reply get reads from the reply slot;
+// the slot is only valid during get. Protobuf calls and the direct
+// mode's fixed-layout Step (shmstep.go) share it.
+func (c *shmConn) callRaw(ctx context.Context, method byte, put func(req []byte) (int, error), get func(reply []byte) error) error {
+	if err := c.post(ctx, method, put); err != nil {
+		return err
+	}
+	return c.collect(ctx, get)
+}
+
+// post writes a request and hands it to the plugin without waiting for
+// the reply, so the caller can work while the plugin does; collect
+// waits for the reply. The lock is held from post to collect: between
+// them, the conn belongs to the caller that posted.
+func (c *shmConn) post(ctx context.Context, method byte, put func(req []byte) (int, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return errors.New("shared memory closed")
 	}
 	s := c.seg
-	check := func() error {
+	if c.pending {
+		// The reply to an abandoned call must land before the slot is reused.
+		if err := s.await(shmReply, &spinner{}, offHostWait, c.check(ctx)); err != nil {
+			c.mu.Unlock()
+			return err
+		}
+		c.pending = false
+	}
+	n, err := put(s.req())
+	if err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	atomic.StoreUint32(s.word(offMethod), uint32(method))
+	atomic.StoreUint32(s.word(offReqLen), uint32(n))
+	s.set(shmRequest, offPluginWait)
+	return nil
+}
+
+// collect waits for the reply to the request post made, passes it to get
+// and releases the conn.
+func (c *shmConn) collect(ctx context.Context, get func(reply []byte) error) error {
+	defer c.mu.Unlock()
+	s := c.seg
+	if err := s.await(shmReply, c.spin, offHostWait, c.check(ctx)); err != nil {
+		c.pending = true
+		return err
+	}
+	n := atomic.LoadUint32(s.word(offReplyLen))
+	status := atomic.LoadUint32(s.word(offStatus))
+	out := s.reply()[:n]
+	var err error
+	if status != 0 {
+		err = errors.New(string(out))
+	} else {
+		err = get(out)
+	}
+	atomic.StoreUint32(s.word(offState), shmIdle)
+	return err
+}
+
+// check is what a sleeping wait asks between rounds: whether the call's
+// context ended, the conn is closing or the plugin process ended.
+func (c *shmConn) check(ctx context.Context) func() error {
+	return func() error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -337,37 +466,6 @@ func (c *shmConn) call(ctx context.Context, method byte, req, resp proto.Message
 		}
 		return nil
 	}
-	if c.pending {
-		// The reply to an abandoned call must land before the slot is reused.
-		if err := s.await(shmReply, &spinner{}, offHostWait, check); err != nil {
-			return err
-		}
-		c.pending = false
-	}
-	b, err := proto.MarshalOptions{}.MarshalAppend(s.req()[:0], req)
-	if err != nil {
-		return err
-	}
-	if len(b) > shmSlot || (len(b) > 0 && &b[0] != &s.req()[0]) {
-		return errTooLarge
-	}
-	atomic.StoreUint32(s.word(offMethod), uint32(method))
-	atomic.StoreUint32(s.word(offReqLen), uint32(len(b)))
-	s.set(shmRequest, offPluginWait)
-	if err := s.await(shmReply, c.spin, offHostWait, check); err != nil {
-		c.pending = true
-		return err
-	}
-	n := atomic.LoadUint32(s.word(offReplyLen))
-	status := atomic.LoadUint32(s.word(offStatus))
-	out := s.reply()[:n]
-	if status != 0 {
-		err = errors.New(string(out))
-	} else {
-		err = proto.Unmarshal(out, resp)
-	}
-	atomic.StoreUint32(s.word(offState), shmIdle)
-	return err
 }
 
 func (c *shmConn) close() {

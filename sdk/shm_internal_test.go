@@ -64,3 +64,54 @@ func TestShmSleepWakesInEveryPhase(t *testing.T) {
 		}
 	}
 }
+
+// TestSpinnerYieldsAContendedCore: after a spin finds itself descheduled
+// the budget is nothing for holdWaits waits, however short they are, and
+// then grows back by probes; waits the budget covers keep it full, and
+// waits beyond the maximum shrink it.
+func TestSpinnerYieldsAContendedCore(t *testing.T) {
+	sp := newSpinner(200 * time.Microsecond)
+	for range 10 {
+		sp.learn(10 * time.Microsecond)
+	}
+	if sp.cur != sp.max {
+		t.Fatalf("short waits left the budget at %v, want %v", sp.cur, sp.max)
+	}
+	sp.contended()
+	for i := range holdWaits {
+		sp.learn(time.Microsecond)
+		if sp.cur != 0 {
+			t.Fatalf("wait %d after contention: budget %v, want 0", i, sp.cur)
+		}
+	}
+	sp.learn(10 * time.Microsecond)
+	if sp.cur != sp.max/64 {
+		t.Fatalf("first probe after the hold: budget %v, want %v", sp.cur, sp.max/64)
+	}
+	for range 64 {
+		sp.learn(150 * time.Microsecond)
+	}
+	if sp.cur != sp.max {
+		t.Fatalf("after 64 probes: budget %v, want %v", sp.cur, sp.max)
+	}
+	sp.learn(time.Millisecond)
+	if sp.cur != sp.max/2 {
+		t.Fatalf("a long wait left the budget at %v, want %v", sp.cur, sp.max/2)
+	}
+}
+
+// TestAwaitWithNoBudgetSleepsAndWakes: a wait right after a contended
+// spin does not spin at all, and must still end, asleep, with the state
+// the other side sets.
+func TestAwaitWithNoBudgetSleepsAndWakes(t *testing.T) {
+	seg := &shmSeg{mem: make([]byte, shmHeader+2*shmSlot)}
+	sp := &spinner{max: 200 * time.Microsecond}
+	sp.contended()
+	go func() {
+		time.Sleep(2 * time.Millisecond)
+		seg.set(shmReply, offHostWait)
+	}()
+	if err := seg.await(shmReply, sp, offHostWait, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}

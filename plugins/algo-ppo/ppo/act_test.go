@@ -479,3 +479,53 @@ func TestNormalizedInputLayer(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlappedActMatchesAct runs one learner on Act and another on
+// ActOverlapped, settling after every other step and otherwise leaving
+// the value for the next call (ActOverlapped, or a Save) to compute: the
+// actions, the update statistics (value losses and explained variance
+// read the deferred values) and checkpoints taken with work pending must
+// be identical, across truncations and several updates.
+func TestOverlappedActMatchesAct(t *testing.T) {
+	ctx := context.Background()
+	a, b := initPPO(t, 3, smallHyper()), initPPO(t, 3, smallHyper())
+	ea, eb := newToyEnv(3, 9), newToyEnv(3, 9)
+	var pa, pb *sdk.Outcome
+	updates := 0
+	for step := 0; updates < 4; step++ {
+		ra, err := a.Act(ctx, sdk.ActRequest{Obs: ea.obs(), Prev: pa})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := b.ActOverlapped(ctx, sdk.ActRequest{Obs: eb.obs(), Prev: pb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ra.Actions, rb.Actions) {
+			t.Fatalf("step %d: actions %v, overlapped %v", step, ra.Actions.Data, rb.Actions.Data)
+		}
+		if (ra.Update == nil) != (rb.Update == nil) {
+			t.Fatalf("step %d: one learner updated, the other did not", step)
+		}
+		if ra.Update != nil {
+			updates++
+			delete(ra.Update.Stats, "charts/SPS")
+			delete(rb.Update.Stats, "charts/SPS")
+			if !reflect.DeepEqual(ra.Update, rb.Update) {
+				t.Fatalf("update %d: statistics\n %v\noverlapped\n %v", updates, ra.Update, rb.Update)
+			}
+		}
+		switch {
+		case step%2 == 0:
+			b.Settle()
+		case step%7 == 3:
+			ca, err1 := a.Save(ctx)
+			cb, err2 := b.Save(ctx)
+			if err1 != nil || err2 != nil || !bytes.Equal(ca, cb) {
+				t.Fatalf("step %d: checkpoints differ (%v, %v)", step, err1, err2)
+			}
+		}
+		_, pa = ea.step(ra.Actions)
+		_, pb = eb.step(rb.Actions)
+	}
+}

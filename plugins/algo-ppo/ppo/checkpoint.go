@@ -54,6 +54,7 @@ func (a *PPO) Save(ctx context.Context) ([]byte, error) {
 }
 
 func (p *learner) save() ([]byte, error) {
+	p.settle()
 	rng, err := p.rng.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("ppo: save random stream: %w", err)

@@ -68,6 +68,10 @@ type learner struct {
 	bObs, bAct                    []float64
 	bLogP, bVal, bRew, bAdv, bRet []float64
 	bDone                         []bool
+	// valPending says the critic's values of rollout step valT are still
+	// to be computed (ActOverlapped leaves them to settle).
+	valPending bool
+	valT       int
 
 	update, globalStep int
 	// rng drives initialisation, sampling and shuffling; polRng only
@@ -290,10 +294,36 @@ func (a *PPO) Act(ctx context.Context, req sdk.ActRequest) (sdk.ActResult, error
 	if a.l == nil {
 		return sdk.ActResult{}, errNotReady
 	}
-	return a.l.act(req)
+	return a.l.act(req, false)
 }
 
-func (p *learner) act(req sdk.ActRequest) (sdk.ActResult, error) {
+// ActOverlapped is Act without the critic's value of the new
+// observations, which Settle computes: the value does not shape the
+// actions, so sdk.Drive has it computed while the environment plugin
+// steps them (sdk.Overlapper). The results are Act's, bit for bit.
+func (a *PPO) ActOverlapped(ctx context.Context, req sdk.ActRequest) (sdk.ActResult, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.l == nil {
+		return sdk.ActResult{}, errNotReady
+	}
+	return a.l.act(req, true)
+}
+
+// Settle computes what the last ActOverlapped left.
+func (a *PPO) Settle() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.l != nil {
+		a.l.settle()
+	}
+}
+
+// act answers Act; with overlap it leaves the critic's value of the new
+// step to settle.
+func (p *learner) act(req sdk.ActRequest, overlap bool) (sdk.ActResult, error) {
+	// Everything below may read the value (abandonPending, learn).
+	p.settle()
 	if err := p.checkObs(req.Obs, p.nE, "Act"); err != nil {
 		return sdk.ActResult{}, err
 	}
@@ -321,7 +351,7 @@ func (p *learner) act(req sdk.ActRequest) (sdk.ActResult, error) {
 	}
 	slot := p.bObs[p.t*p.nE*p.obsDim : (p.t+1)*p.nE*p.obsDim]
 	p.obsStat.normalize(slot, req.Obs.Data, p.nE, p.cfg.ClipObs)
-	p.actStep(slot)
+	p.actStep(slot, overlap)
 	res.Actions = sdk.Matrix{Rows: p.nE, Cols: p.actDim, Data: p.actions}
 	return res, nil
 }
@@ -434,15 +464,16 @@ func (p *learner) abandonPending() {
 
 // actStep samples actions for the normalised observations in slot and
 // stores them, their log-probs and the values in rollout step t.
-func (p *learner) actStep(slot []float64) {
+func (p *learner) actStep(slot []float64, deferVal bool) {
 	n := p.nE
 	copy(p.actW.input(n, p.obsDim), slot)
-	copy(p.critW.input(n, p.obsDim), slot)
 	p.actor.forward(p.actW, n)
-	p.critic.forward(p.critW, n)
+	p.valT, p.valPending = p.t, true
+	if !deferVal {
+		p.settle()
+	}
 	mu := p.actW.output(n, p.actor)
 	k0 := p.t * n
-	copy(p.bVal[k0:k0+n], p.critW.output(n, p.critic))
 	a := p.bAct[k0*p.actDim : (k0+n)*p.actDim]
 	for e := 0; e < n; e++ {
 		lp := 0.0
@@ -456,6 +487,22 @@ func (p *learner) actStep(slot []float64) {
 		p.bLogP[k0+e] = lp
 	}
 	p.t++
+}
+
+// settle computes the critic's values of rollout step valT if they are
+// pending. The step's normalised observations stay in the rollout and the
+// critic changes only in learn, after a settle, so the values are those
+// an undeferred Act computes.
+func (p *learner) settle() {
+	if !p.valPending {
+		return
+	}
+	n := p.nE
+	k0 := p.valT * n
+	copy(p.critW.input(n, p.obsDim), p.bObs[k0*p.obsDim:(k0+n)*p.obsDim])
+	p.critic.forward(p.critW, n)
+	copy(p.bVal[k0:k0+n], p.critW.output(n, p.critic))
+	p.valPending = false
 }
 
 // Policy returns actions for raw states: the mean if deterministic, else a
