@@ -1,0 +1,226 @@
+package rips
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+// sameAdjacency says how two collapsed graphs differ, "" if they hold
+// the same edges with the same float32 and float64 times.
+func sameAdjacency(got, want *adjacency) string {
+	if (got == nil) != (want == nil) {
+		return fmt.Sprintf("gave up: got %v, want %v", got == nil, want == nil)
+	}
+	if got == nil {
+		return ""
+	}
+	if !slices.Equal(got.off, want.off) {
+		return fmt.Sprintf("row offsets differ (%d edges, want %d)", len(got.nb)/2, len(want.nb)/2)
+	}
+	for k := range want.nb {
+		if got.nb[k] != want.nb[k] || got.d[k] != want.d[k] || got.d64[k] != want.d64[k] {
+			return fmt.Sprintf("entry %d: got %d at %v (%v), want %d at %v (%v)", k, got.nb[k], got.d[k], got.d64[k], want.nb[k], want.d[k], want.d64[k])
+		}
+	}
+	return ""
+}
+
+// collapseBoth runs the pass under test and the reference on the same
+// graph, with the early stop off for both, and says how they differ.
+func collapseBoth(t testing.TB, d []float64, n int, thr float32, dense bool, workers int) (string, int, int) {
+	t.Helper()
+	var got *adjacency
+	var err error
+	withCollapse("on", func() {
+		got, err = collapseAdjacencyWorkers(context.Background(), adjacencyFromMatrix(d, n, thr), d, dense, workers)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := refCollapseAdjacency(context.Background(), adjacencyFromMatrix(d, n, thr), d, dense)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := len(adjacencyFromMatrix(d, n, thr).nb) / 2
+	return sameAdjacency(got, want), m, len(want.nb) / 2
+}
+
+// TestCollapseSameAsReference checks that the pass gives, edge for
+// edge, the graph the session-4 pass gave (the oracle tests compare
+// barcodes only): graph metrics full of ties, rounded and plain clouds,
+// thresholds, both forms, one and two workers.
+func TestCollapseSameAsReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	removed, delayed := 0, 0
+	for i := range 40 {
+		var d sdk.Matrix
+		switch i % 4 {
+		case 0:
+			d = graphMetric(rng, 20+rng.IntN(120))
+		case 1:
+			d = randomCloud(rng, 30+rng.IntN(250), 2+rng.IntN(5), rng.IntN(3))
+		case 2:
+			d = MustEuclidean(workloads.Sphere(40+rng.IntN(80), 2+rng.IntN(3), int64(i)))
+		default:
+			d = randomCloud(rng, 200+rng.IntN(200), 3+rng.IntN(3), 0)
+		}
+		n := d.Rows
+		thr := float32(enclosingRadius(d.Data, n))
+		if i%3 == 1 {
+			thr *= float32(0.3 + 0.5*rng.Float64())
+		}
+		for _, dense := range []bool{false, true} {
+			for _, w := range []int{1, 2} {
+				msg, m, left := collapseBoth(t, d.Data, n, thr, dense, w)
+				if msg != "" {
+					t.Fatalf("case %d n=%d thr=%v dense=%v workers=%d: %s", i, n, thr, dense, w, msg)
+				}
+				removed += m - left
+			}
+		}
+		col, _ := refCollapseAdjacency(context.Background(), adjacencyFromMatrix(d.Data, n, thr), d.Data, false)
+		for u := 0; u < n; u++ {
+			for k := col.off[u]; k < col.off[u+1]; k++ {
+				if col.d64[k] != d.Data[u*n+int(col.nb[k])] {
+					delayed++
+				}
+			}
+		}
+	}
+	if removed == 0 || delayed == 0 {
+		t.Fatalf("removed %d, delayed %d: the comparison needs both", removed, delayed)
+	}
+}
+
+// readBin reads ripsdump's NAME.bin: n, columns, then n x columns
+// float64, little-endian.
+func readBin(tb testing.TB, path string) ([]float64, int) {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := int(binary.LittleEndian.Uint64(b))
+	c := int(binary.LittleEndian.Uint64(b[8:]))
+	if n != c || len(b) != 16+8*n*n {
+		tb.Fatalf("%s: not an n x n matrix", path)
+	}
+	d := make([]float64, n*n)
+	for i := range d {
+		d[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[16+8*i:]))
+	}
+	return d, n
+}
+
+// collapseFiles are the inputs of TestCollapseFiles: RIPS_COLLAPSE_FILES
+// is a comma-separated list of PATH:THRESHOLD (0: the enclosing radius),
+// matrices written by ripsdump.
+func collapseFiles(tb testing.TB) []struct {
+	path string
+	d    []float64
+	n    int
+	thr  float32
+} {
+	spec := os.Getenv("RIPS_COLLAPSE_FILES")
+	if spec == "" {
+		tb.Skip("RIPS_COLLAPSE_FILES not set")
+	}
+	var out []struct {
+		path string
+		d    []float64
+		n    int
+		thr  float32
+	}
+	for _, f := range strings.Split(spec, ",") {
+		path, ts, _ := strings.Cut(f, ":")
+		thr, _ := strconv.ParseFloat(ts, 64)
+		d, n := readBin(tb, path)
+		if r := enclosingRadius(d, n); thr == 0 || r < thr {
+			thr = r
+		}
+		out = append(out, struct {
+			path string
+			d    []float64
+			n    int
+			thr  float32
+		}{path, d, n, float32(thr)})
+	}
+	return out
+}
+
+// TestCollapseFiles checks the pass against the reference on the suite's
+// inputs (RIPS_COLLAPSE_FILES) in the form the engine would pick, and
+// times both: RIPS_COLLAPSE_PROFILE=FILE writes a CPU profile of the
+// pass under test, RIPS_COLLAPSE_REPS repeats it.
+func TestCollapseFiles(t *testing.T) {
+	reps, _ := strconv.Atoi(os.Getenv("RIPS_COLLAPSE_REPS"))
+	reps = max(reps, 1)
+	workers, _ := strconv.Atoi(os.Getenv("RIPS_COLLAPSE_WORKERS"))
+	workers = max(workers, 1)
+	for _, f := range collapseFiles(t) {
+		orig := adjacencyFromMatrix(f.d, f.n, f.thr)
+		dense := !useSparse(f.n, int64(len(orig.nb)))
+		t0, c0 := time.Now(), cpuTime()
+		want, err := refCollapseAdjacency(context.Background(), adjacencyFromMatrix(f.d, f.n, f.thr), f.d, dense)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tref, cref := time.Since(t0), cpuTime()-c0
+		if p := os.Getenv("RIPS_COLLAPSE_PROFILE"); p != "" {
+			p = strings.TrimSuffix(p, ".prof") + "-" + strings.TrimSuffix(filepath.Base(f.path), ".bin") + ".prof"
+			pf, err := os.Create(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pprof.StartCPUProfile(pf)
+		}
+		var got *adjacency
+		var best, bestCPU time.Duration
+		for range reps {
+			a := adjacencyFromMatrix(f.d, f.n, f.thr)
+			t1, c1 := time.Now(), cpuTime()
+			withCollapse("on", func() {
+				got, err = collapseAdjacencyWorkers(context.Background(), a, f.d, dense, workers)
+			})
+			if el := time.Since(t1); best == 0 || el < best {
+				best = el
+			}
+			if el := cpuTime() - c1; bestCPU == 0 || el < bestCPU {
+				bestCPU = el
+			}
+		}
+		if os.Getenv("RIPS_COLLAPSE_PROFILE") != "" {
+			pprof.StopCPUProfile()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: dense %v, %d edges -> %d; reference %v (CPU %v), now %v (CPU %v; best of %d, %d workers)", f.path, dense, len(orig.nb)/2, len(want.nb)/2, tref, cref, best, bestCPU, reps, workers)
+		if msg := sameAdjacency(got, want); msg != "" {
+			t.Fatalf("%s: %s", f.path, msg)
+		}
+	}
+}
+
+// cpuTime is the process's user+sys time so far: wall times on the
+// shared machine swing with the other helpers' load.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
