@@ -47,7 +47,7 @@ func collapseBoth(t testing.TB, d []float64, n int, thr float32, dense bool, wor
 	var got *adjacency
 	var err error
 	withCollapse("on", func() {
-		got, err = collapseAdjacencyWorkers(context.Background(), adjacencyFromMatrix(d, n, thr), d, dense, workers)
+		got, err = collapseAdjacency(context.Background(), adjacencyFromMatrix(d, n, thr), d, dense, workers)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +67,7 @@ func collapseBoth(t testing.TB, d []float64, n int, thr float32, dense bool, wor
 func TestCollapseSameAsReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	removed, delayed := 0, 0
+	again := collapseRecomputed.Load()
 	for i := range 40 {
 		var d sdk.Matrix
 		switch i % 4 {
@@ -85,10 +86,14 @@ func TestCollapseSameAsReference(t *testing.T) {
 			thr *= float32(0.3 + 0.5*rng.Float64())
 		}
 		for _, dense := range []bool{false, true} {
-			for _, w := range []int{1, 2} {
-				msg, m, left := collapseBoth(t, d.Data, n, thr, dense, w)
+			// Batches of 64 and, so that small inputs take the
+			// parallel pass and its searches again, of 3 and 7.
+			for _, w := range []struct{ workers, batch int }{{1, 64}, {2, 64}, {2, 3}, {3, 7}} {
+				collapseBatch = w.batch
+				msg, m, left := collapseBoth(t, d.Data, n, thr, dense, w.workers)
+				collapseBatch = 64
 				if msg != "" {
-					t.Fatalf("case %d n=%d thr=%v dense=%v workers=%d: %s", i, n, thr, dense, w, msg)
+					t.Fatalf("case %d n=%d thr=%v dense=%v workers=%d batch=%d: %s", i, n, thr, dense, w.workers, w.batch, msg)
 				}
 				removed += m - left
 			}
@@ -105,6 +110,10 @@ func TestCollapseSameAsReference(t *testing.T) {
 	if removed == 0 || delayed == 0 {
 		t.Fatalf("removed %d, delayed %d: the comparison needs both", removed, delayed)
 	}
+	if again = collapseRecomputed.Load() - again; again == 0 {
+		t.Fatalf("the parallel pass never searched an edge again; its check is not tested")
+	}
+	t.Logf("removed %d edges, delayed %d, searched %d again", removed, delayed, again)
 }
 
 // readBin reads ripsdump's NAME.bin: n, columns, then n x columns
@@ -195,7 +204,7 @@ func TestCollapseFiles(t *testing.T) {
 			a := adjacencyFromMatrix(f.d, f.n, f.thr)
 			t1, c1 := time.Now(), cpuTime()
 			withCollapse("on", func() {
-				got, err = collapseAdjacencyWorkers(context.Background(), a, f.d, dense, workers)
+				got, err = collapseAdjacency(context.Background(), a, f.d, dense, workers)
 			})
 			if el := time.Since(t1); best == 0 || el < best {
 				best = el
