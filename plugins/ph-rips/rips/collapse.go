@@ -68,6 +68,10 @@ type sweep struct {
 	// mark[x] is the time of the edge vx while the sparse form looks
 	// the rows of an edge uv up in each other, +Inf otherwise.
 	mark []float32
+	// wmark[x] is the time of the edge wx for the candidate dominator
+	// w = marked (sparse form; -1: none), +Inf otherwise.
+	wmark  []float32
+	marked int32
 	// The common neighbours of the edge: vertex, time from which it is
 	// one, and which end (u or v) has the later edge to it: the float64
 	// value is looked up only for the one time an edge takes.
@@ -77,12 +81,13 @@ type sweep struct {
 }
 
 func (c *collapser) newSweep() *sweep {
-	s := &sweep{c: c}
+	s := &sweep{c: c, marked: -1}
 	if c.full == nil {
-		s.mark = make([]float32, c.n)
+		s.mark = make([]float32, 2*c.n)
 		for i := range s.mark {
 			s.mark[i] = float32(math.Inf(1))
 		}
+		s.mark, s.wmark = s.mark[:c.n], s.mark[c.n:]
 	}
 	return s
 }
@@ -298,6 +303,25 @@ func (c *collapser) time(w, x int32) float32 {
 	return float32(math.Inf(1))
 }
 
+// markRow marks w's row into sw.wmark.
+func (sw *sweep) markRow(w int32) {
+	c := sw.c
+	wm := sw.wmark
+	for q := c.off[w]; q < c.end[w]; q++ {
+		wm[c.nb[q]] = c.tm[q]
+	}
+	sw.marked = w
+}
+
+// unmark clears sw.wmark.
+func (sw *sweep) unmark() {
+	c := sw.c
+	for _, x := range c.nb[c.off[sw.marked]:c.end[sw.marked]] {
+		sw.wmark[x] = float32(math.Inf(1))
+	}
+	sw.marked = -1
+}
+
 // scratch returns the per-edge lists with room for m entries.
 func (s *sweep) scratch(m int) ([]int32, []float32, []int32) {
 	if cap(s.cx) < m {
@@ -392,7 +416,7 @@ func (sw *sweep) delay(ed cEdge) (float32, float64) {
 				p++
 			}
 		}
-		w := c.dominator(cx[:p], ca[:p], tau)
+		w := sw.dominator(cx[:p], ca[:p], tau)
 		if w < 0 {
 			if tau == ed.t {
 				return tau, 0 // kept: the caller keeps its own value
@@ -402,9 +426,18 @@ func (sw *sweep) delay(ed cEdge) (float32, float64) {
 		// w dominates until a common neighbour appears before its edge
 		// to w does; the first such is the next time to look at.
 		next := -1
-		for q := p; q < len(cx); q++ {
-			if (next < 0 || ca[q] < ca[next]) && c.time(w, cx[q]) > ca[q] {
-				next = q
+		if sw.marked == w {
+			for q := p; q < len(cx); q++ {
+				if (next < 0 || ca[q] < ca[next]) && sw.wmark[cx[q]] > ca[q] {
+					next = q
+				}
+			}
+			sw.unmark()
+		} else {
+			for q := p; q < len(cx); q++ {
+				if (next < 0 || ca[q] < ca[next]) && c.time(w, cx[q]) > ca[q] {
+					next = q
+				}
 			}
 		}
 		if next < 0 {
@@ -425,8 +458,11 @@ func (sw *sweep) delay(ed cEdge) (float32, float64) {
 // most of the time (clifford-torus: 2.9 candidates tried per search ->
 // 1.3); then the rest. The vertex that ruled out the last candidate is
 // checked first against the next one, since it often rules that out
-// too.
-func (c *collapser) dominator(cs []int32, ca []float32, tau float32) int32 {
+// too. In the sparse form the first candidate's row is marked by vertex
+// (sw.wmark) rather than searched once per common neighbour, and stays
+// marked for the search of the next time if it dominates.
+func (sw *sweep) dominator(cs []int32, ca []float32, tau float32) int32 {
+	c := sw.c
 	if len(cs) == 0 {
 		return -1
 	}
@@ -464,7 +500,22 @@ func (c *collapser) dominator(cs []int32, ca []float32, tau float32) int32 {
 		}
 		return true
 	}
-	if try(first) {
+	if c.full == nil {
+		w := cs[first]
+		sw.markRow(w)
+		wm := sw.wmark
+		ok := true
+		for q, x := range cs {
+			if q != first && wm[x] > tau {
+				killer, ok = q, false
+				break
+			}
+		}
+		if ok {
+			return w
+		}
+		sw.unmark()
+	} else if try(first) {
 		return cs[first]
 	}
 	for k := range cs {
