@@ -126,6 +126,11 @@ func (p *pass) parallel(ctx context.Context, workers int) error {
 		stop := min(len(p.edges), p.done+backoff)
 		backoff = min(2*backoff, max(collapseBatch, len(p.edges)/16))
 		for p.done < stop && !p.gaveUp {
+			if p.done&0xfff == 0 {
+				if err := ctxErr(ctx); err != nil {
+					return err
+				}
+			}
 			ed := p.edges[p.done]
 			s, s64 := sw.delay(ed)
 			p.commit(ed, s, s64)

@@ -174,8 +174,10 @@ func collapseFiles(tb testing.TB) []struct {
 
 // TestCollapseFiles checks the pass against the reference on the suite's
 // inputs (RIPS_COLLAPSE_FILES) in the form the engine would pick, and
-// times both: RIPS_COLLAPSE_PROFILE=FILE writes a CPU profile of the
-// pass under test, RIPS_COLLAPSE_REPS repeats it.
+// times both, alternating RIPS_COLLAPSE_REPS times (wall and CPU
+// medians); RIPS_COLLAPSE_WORKERS sets the pass's workers and
+// RIPS_COLLAPSE_PROFILE=FILE writes a CPU profile of the pass under test
+// per input.
 func TestCollapseFiles(t *testing.T) {
 	reps, _ := strconv.Atoi(os.Getenv("RIPS_COLLAPSE_REPS"))
 	reps = max(reps, 1)
@@ -184,42 +186,49 @@ func TestCollapseFiles(t *testing.T) {
 	for _, f := range collapseFiles(t) {
 		orig := adjacencyFromMatrix(f.d, f.n, f.thr)
 		dense := !useSparse(f.n, int64(len(orig.nb)))
-		t0, c0 := time.Now(), cpuTime()
-		want, err := refCollapseAdjacency(context.Background(), adjacencyFromMatrix(f.d, f.n, f.thr), f.d, dense)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tref, cref := time.Since(t0), cpuTime()-c0
+		var prof *os.File
 		if p := os.Getenv("RIPS_COLLAPSE_PROFILE"); p != "" {
 			p = strings.TrimSuffix(p, ".prof") + "-" + strings.TrimSuffix(filepath.Base(f.path), ".bin") + ".prof"
-			pf, err := os.Create(p)
-			if err != nil {
+			var err error
+			if prof, err = os.Create(p); err != nil {
 				t.Fatal(err)
 			}
-			pprof.StartCPUProfile(pf)
 		}
-		var got *adjacency
-		var best, bestCPU time.Duration
+		// The reference and the pass alternate, so both see the same
+		// load; the medians are reported.
+		var got, want *adjacency
+		var wall, cpu [2][]time.Duration
 		for range reps {
-			a := adjacencyFromMatrix(f.d, f.n, f.thr)
-			t1, c1 := time.Now(), cpuTime()
-			withCollapse("on", func() {
-				got, err = collapseAdjacency(context.Background(), a, f.d, dense, workers)
-			})
-			if el := time.Since(t1); best == 0 || el < best {
-				best = el
+			for k := range 2 {
+				a := adjacencyFromMatrix(f.d, f.n, f.thr)
+				if k == 1 && prof != nil {
+					pprof.StartCPUProfile(prof)
+				}
+				t1, c1 := time.Now(), cpuTime()
+				var err error
+				if k == 0 {
+					want, err = refCollapseAdjacency(context.Background(), a, f.d, dense)
+				} else {
+					withCollapse("on", func() {
+						got, err = collapseAdjacency(context.Background(), a, f.d, dense, workers)
+					})
+				}
+				wall[k], cpu[k] = append(wall[k], time.Since(t1)), append(cpu[k], cpuTime()-c1)
+				if k == 1 && prof != nil {
+					pprof.StopCPUProfile()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
-			if el := cpuTime() - c1; bestCPU == 0 || el < bestCPU {
-				bestCPU = el
-			}
 		}
-		if os.Getenv("RIPS_COLLAPSE_PROFILE") != "" {
-			pprof.StopCPUProfile()
+		if prof != nil {
+			prof.Close()
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: dense %v, %d edges -> %d; reference %v (CPU %v), now %v (CPU %v; best of %d, %d workers)", f.path, dense, len(orig.nb)/2, len(want.nb)/2, tref, cref, best, bestCPU, reps, workers)
+		med := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
+		rw, rc, nw, nc := med(wall[0]), med(cpu[0]), med(wall[1]), med(cpu[1])
+		t.Logf("%s: dense %v, %d edges -> %d; reference %.3f s (CPU %.3f s), now %.3f s (CPU %.3f s): %.2fx wall, %.2fx CPU (medians of %d, alternating; %d workers)",
+			f.path, dense, len(orig.nb)/2, len(want.nb)/2, rw.Seconds(), rc.Seconds(), nw.Seconds(), nc.Seconds(), nw.Seconds()/rw.Seconds(), nc.Seconds()/rc.Seconds(), reps, workers)
 		if msg := sameAdjacency(got, want); msg != "" {
 			t.Fatalf("%s: %s", f.path, msg)
 		}
