@@ -80,6 +80,8 @@ type sweep struct {
 	cw []int32
 }
 
+// newSweep returns a worker's scratch; its mark arrays start all +Inf
+// and every search leaves them so.
 func (c *collapser) newSweep() *sweep {
 	s := &sweep{c: c, marked: -1}
 	if c.full == nil {
