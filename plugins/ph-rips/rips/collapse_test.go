@@ -78,7 +78,7 @@ func TestCollapseAgainstRipser(t *testing.T) {
 		var err error
 		probeMin = 20
 		withCollapse("", func() { // RIPS_TEST_COLLAPSE=on would turn the stop off
-			col, err = collapseAdjacency(context.Background(), adjacencyFromMatrix(c.d.Data, c.d.Rows, float32(thr)), c.d.Data, true)
+			col, err = collapseAdjacency(context.Background(), adjacencyFromMatrix(c.d.Data, c.d.Rows, float32(thr)), c.d.Data, true, 2)
 		})
 		probeMin = 1000
 		if err != nil {
@@ -140,7 +140,7 @@ func TestCollapseShape(t *testing.T) {
 			}
 		}
 	}
-	col, err := collapseAdjacency(context.Background(), adjacencyFromMatrix(sq.Data, 4, 2), sq.Data, true)
+	col, err := collapseAdjacency(context.Background(), adjacencyFromMatrix(sq.Data, 4, 2), sq.Data, true, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestCollapseShape(t *testing.T) {
 		}
 		for _, dense := range []bool{true, false} {
 			adj := adjacencyFromMatrix(d.Data, n, thr)
-			col, err := collapseAdjacency(context.Background(), adj, d.Data, dense)
+			col, err := collapseAdjacency(context.Background(), adj, d.Data, dense, 1)
 			if err != nil {
 				t.Fatal(err)
 			}

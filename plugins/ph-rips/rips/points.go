@@ -83,7 +83,7 @@ func computeSparse(ctx context.Context, adj *adjacency, cfg settings, maxDim int
 	var e *engine
 	if edges := int64(len(adj.nb) / 2); shouldCollapse(n, edges, top) {
 		var err error
-		if e, err = collapsedEngine(ctx, adj, nil, false, top, float32(cfg.t), cfg.p); err != nil {
+		if e, err = collapsedEngine(ctx, adj, nil, false, top, float32(cfg.t), cfg.p, cfg.workers); err != nil {
 			return nil, err
 		}
 		tr.collapse(e, edges)

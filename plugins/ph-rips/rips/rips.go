@@ -187,7 +187,7 @@ func compute(ctx context.Context, d []float64, n int, opt Options) ([]sdk.Diagra
 	tr := newTracer()
 	var e *engine
 	if shouldCollapse(n, edges, top) {
-		if e, err = collapsedEngine(ctx, adjacencyFromMatrix(d, n, float32(t)), d, !useSparse(n, 2*edges), top, float32(t), cfg.p); err != nil {
+		if e, err = collapsedEngine(ctx, adjacencyFromMatrix(d, n, float32(t)), d, !useSparse(n, 2*edges), top, float32(t), cfg.p, cfg.workers); err != nil {
 			return nil, err
 		}
 		tr.collapse(e, edges)
