@@ -43,16 +43,30 @@ type engine struct {
 	binom [][]int64
 	inv   []int32 // multiplicative inverses mod p
 	d64   []float64
+	// pts are the points (ptsDim coordinates each) whose Euclidean
+	// distances the engine holds, when there is neither d64 nor nbD64:
+	// the few float64 values reported are recomputed from them rather
+	// than kept as an n x n matrix.
+	pts    []float64
+	ptsDim int
 	// memLimit bounds the bytes of columns an assembly may keep.
 	memLimit int64
 }
 
 func newEngine(d []float64, n, maxDim int, thr float32, p int) *engine {
-	e := &engine{n: n, maxDim: maxDim, p: int32(p), thr: thr, d64: d}
-	e.dist = make([]float32, n*n)
+	dist := make([]float32, n*n)
 	for i, v := range d {
-		e.dist[i] = float32(v)
+		dist[i] = float32(v)
 	}
+	e := newDenseEngine(dist, n, maxDim, thr, p)
+	e.d64 = d
+	return e
+}
+
+// newDenseEngine builds the dense form on the float32 matrix dist alone;
+// the caller says where the float64 distances come from (d64 or pts).
+func newDenseEngine(dist []float32, n, maxDim int, thr float32, p int) *engine {
+	e := &engine{n: n, maxDim: maxDim, p: int32(p), thr: thr, dist: dist}
 	e.nbOff = make([]int32, n+1)
 	cnt := 0
 	for u := 0; u < n; u++ {
@@ -180,6 +194,9 @@ func (e *engine) sparseD(u, v int32) float32 {
 func (e *engine) dist64(u, v int32) float64 {
 	if e.d64 != nil {
 		return e.d64[int(u)*e.n+int(v)]
+	}
+	if e.pts != nil {
+		return pointDist(e.pts, e.ptsDim, int(u), int(v))
 	}
 	return e.nbD64[e.find(u, v)]
 }
