@@ -64,29 +64,32 @@ func TestPointsNoThresholdAgainstRipser(t *testing.T) {
 				t.Fatalf("cloud %d maxdim %d: ComputePoints\n%v\nCompute on the matrix\n%v", i, maxDim, got, ref)
 			}
 			// The dense form from the points, collapse off so that it is
-			// also taken at dimension 2.
-			withCollapse("off", func() {
-				cfg, err := validate(opt)
-				if err != nil {
-					t.Fatal(err)
-				}
-				e, err := densePointsEngine(ctx, pts, cfg, maxDim)
-				if err != nil || e == nil {
-					t.Fatalf("cloud %d maxdim %d: no dense engine from the points (%v)", i, maxDim, err)
-				}
-				if e.d64 != nil || e.nbD64 != nil || e.pts == nil {
-					t.Fatalf("cloud %d: the engine holds float64 distances", i)
-				}
-				if want := float32(enclosingRadius(d.Data, d.Rows)); e.thr != want {
-					t.Fatalf("cloud %d: threshold %v, want the enclosing radius %v", i, e.thr, want)
-				}
-				got, err := e.run(ctx, newTracer(), maxDim, opt.Workers)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(got, ref) {
-					t.Fatalf("cloud %d maxdim %d: dense engine from points\n%v\nCompute on the matrix\n%v", i, maxDim, got, ref)
-				}
+			// also taken at dimension 2 (and the form not forced, as
+			// RIPS_TEST_FORM may).
+			withForm("", func() {
+				withCollapse("off", func() {
+					cfg, err := validate(opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					e, err := densePointsEngine(ctx, pts, cfg, maxDim)
+					if err != nil || e == nil {
+						t.Fatalf("cloud %d maxdim %d: no dense engine from the points (%v)", i, maxDim, err)
+					}
+					if e.d64 != nil || e.nbD64 != nil || e.pts == nil {
+						t.Fatalf("cloud %d: the engine holds float64 distances", i)
+					}
+					if want := float32(enclosingRadius(d.Data, d.Rows)); e.thr != want {
+						t.Fatalf("cloud %d: threshold %v, want the enclosing radius %v", i, e.thr, want)
+					}
+					got, err := e.run(ctx, newTracer(), maxDim, opt.Workers)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(got, ref) {
+						t.Fatalf("cloud %d maxdim %d: dense engine from points\n%v\nCompute on the matrix\n%v", i, maxDim, got, ref)
+					}
+				})
 			})
 			if i == 6 { // the square: H1 born at 1, dies at the enclosing radius sqrt 2
 				if dg := got[1].Pairs; len(dg) != 1 || dg[0] != [2]float64{1, math.Sqrt2} {
