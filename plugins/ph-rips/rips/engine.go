@@ -35,10 +35,17 @@ type engine struct {
 	nbD   []float32
 	nbD64 []float64
 	// byD[nbOff[u]:nbOff[u+1]] are the same neighbours sorted by
-	// increasing distance, with those distances in byDd; used to find
+	// increasing distance, with those distances in byDd (nil when lean);
+	// used to find
 	// every vertex within a given radius of u without a full scan.
 	byD  []int32
 	byDd []float32
+	// lean (dense form only) drops byDd and reads those distances from
+	// dist: a quarter less memory on clouds at the enclosing radius
+	// (nearly all pairs listed), for about a third more CPU in the
+	// searches (2000 points in R^3: 90 -> 74 MB, 3.1 -> 4.8 s;
+	// docs/benchmarks.md, "Session 5: tda point clouds without a matrix").
+	lean bool
 	// binom[k][x] = C(x, k) for k <= maxDim+2, x <= n.
 	binom [][]int64
 	inv   []int32 // multiplicative inverses mod p
@@ -58,15 +65,15 @@ func newEngine(d []float64, n, maxDim int, thr float32, p int) *engine {
 	for i, v := range d {
 		dist[i] = float32(v)
 	}
-	e := newDenseEngine(dist, n, maxDim, thr, p)
+	e := newDenseEngine(dist, n, maxDim, thr, p, false)
 	e.d64 = d
 	return e
 }
 
 // newDenseEngine builds the dense form on the float32 matrix dist alone;
 // the caller says where the float64 distances come from (d64 or pts).
-func newDenseEngine(dist []float32, n, maxDim int, thr float32, p int) *engine {
-	e := &engine{n: n, maxDim: maxDim, p: int32(p), thr: thr, dist: dist}
+func newDenseEngine(dist []float32, n, maxDim int, thr float32, p int, lean bool) *engine {
+	e := &engine{n: n, maxDim: maxDim, p: int32(p), thr: thr, dist: dist, lean: lean}
 	e.nbOff = make([]int32, n+1)
 	cnt := 0
 	for u := 0; u < n; u++ {
@@ -113,7 +120,9 @@ func newSparseEngine(adj *adjacency, d64 []float64, maxDim int, thr float32, p i
 func (e *engine) sortByDistance(dk func(u int, k int32) float32) {
 	cnt := len(e.nb)
 	e.byD = make([]int32, cnt)
-	e.byDd = make([]float32, cnt)
+	if !e.lean {
+		e.byDd = make([]float32, cnt)
+	}
 	var ks []int32
 	for u := 0; u < e.n; u++ {
 		a, b := e.nbOff[u], e.nbOff[u+1]
@@ -126,7 +135,9 @@ func (e *engine) sortByDistance(dk func(u int, k int32) float32) {
 		sort.SliceStable(ks, func(i, j int) bool { return dk(u, ks[i]) < dk(u, ks[j]) })
 		for i, k := range ks {
 			e.byD[int(a)+i] = e.nb[k]
-			e.byDd[int(a)+i] = dk(u, k)
+			if e.byDd != nil {
+				e.byDd[int(a)+i] = dk(u, k)
+			}
 		}
 	}
 }
@@ -566,6 +577,9 @@ func ctxErr(ctx context.Context) error {
 // neighbour of every vertex, so the shortest list bounds the search.
 func (e *engine) fewestWithin(vs []int32, r float32) (best, cnt int) {
 	best, cnt = 0, math.MaxInt
+	if e.lean {
+		return e.fewestWithinDense(vs, r)
+	}
 	for i, u := range vs {
 		lst := e.byDd[e.nbOff[u]:e.nbOff[u+1]]
 		// c = number of entries <= r (the list is sorted ascending)
@@ -573,6 +587,29 @@ func (e *engine) fewestWithin(vs []int32, r float32) (best, cnt int) {
 		for c < hi {
 			m := int(uint(c+hi) >> 1)
 			if lst[m] <= r {
+				c = m + 1
+			} else {
+				hi = m
+			}
+		}
+		if c < cnt {
+			best, cnt = i, c
+		}
+	}
+	return best, cnt
+}
+
+// fewestWithinDense is fewestWithin for a lean engine, reading the
+// distances of the sorted lists from the matrix.
+func (e *engine) fewestWithinDense(vs []int32, r float32) (best, cnt int) {
+	best, cnt = 0, math.MaxInt
+	for i, u := range vs {
+		lst := e.byD[e.nbOff[u]:e.nbOff[u+1]]
+		row := e.dist[int(u)*e.n : (int(u)+1)*e.n]
+		c, hi := 0, len(lst)
+		for c < hi {
+			m := int(uint(c+hi) >> 1)
+			if row[lst[m]] <= r {
 				c = m + 1
 			} else {
 				hi = m

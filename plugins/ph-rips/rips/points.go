@@ -121,7 +121,10 @@ func densePointsEngine(ctx context.Context, pts sdk.Matrix, cfg settings, maxDim
 		return nil, err
 	}
 	tr := newTracer()
-	e := newDenseEngine(dist, n, top, thr, cfg.p)
+	// Lean: this path is taken for its memory (ripser's peak is the
+	// bar, issue 11), and it still costs less CPU than the matrix sent
+	// through the host did.
+	e := newDenseEngine(dist, n, top, thr, cfg.p, true)
 	e.pts, e.ptsDim = pts.Data, pts.Cols
 	e.memLimit = cfg.limit
 	tr.mark(fmt.Sprintf("setup (dense from points, %d edges)", edges))

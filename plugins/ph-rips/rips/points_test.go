@@ -36,7 +36,7 @@ func noThresholdClouds(rng *rand.Rand) []sdk.Matrix {
 // TestPointsNoThresholdAgainstRipser: points without a threshold take the
 // enclosing radius as ripser does for a full matrix, and the dense form
 // is built from the points alone (no float64 matrix: densePointsEngine
-// must be the engine used, holding no d64). The barcodes must be
+// must be the engine used, holding no d64, lean: no byDd). The barcodes must be
 // ripser's on euclid's matrix (infinite H0 bar and classes dying at the
 // enclosing radius included) and bit-identical to Compute's on that
 // matrix, dims 1 and 2, Z/2 and Z/3.
@@ -76,7 +76,7 @@ func TestPointsNoThresholdAgainstRipser(t *testing.T) {
 					if err != nil || e == nil {
 						t.Fatalf("cloud %d maxdim %d: no dense engine from the points (%v)", i, maxDim, err)
 					}
-					if e.d64 != nil || e.nbD64 != nil || e.pts == nil {
+					if e.d64 != nil || e.nbD64 != nil || e.pts == nil || e.byDd != nil {
 						t.Fatalf("cloud %d: the engine holds float64 distances", i)
 					}
 					if want := float32(enclosingRadius(d.Data, d.Rows)); e.thr != want {
