@@ -46,6 +46,10 @@ type engine struct {
 	// searches (2000 points in R^3: 90 -> 74 MB, 3.1 -> 4.8 s;
 	// docs/benchmarks.md, "Session 5: tda point clouds without a matrix").
 	lean bool
+	// samp[sampOff[u]:sampOff[u+1]] (lean engines) are the distances of
+	// every sampleStep-th entry of u's list in byD.
+	sampOff []int32
+	samp    []float32
 	// binom[k][x] = C(x, k) for k <= maxDim+2, x <= n.
 	binom [][]int64
 	inv   []int32 // multiplicative inverses mod p
@@ -140,7 +144,28 @@ func (e *engine) sortByDistance(dk func(u int, k int32) float32) {
 			}
 		}
 	}
+	if e.lean {
+		e.sampOff = make([]int32, e.n+1)
+		for u := 0; u < e.n; u++ {
+			l := int(e.nbOff[u+1] - e.nbOff[u])
+			e.sampOff[u+1] = e.sampOff[u] + int32((l+sampleStep-1)/sampleStep)
+		}
+		e.samp = make([]float32, e.sampOff[e.n])
+		for u := 0; u < e.n; u++ {
+			a, b := int(e.nbOff[u]), int(e.nbOff[u+1])
+			row := e.dist[u*e.n : (u+1)*e.n]
+			for k, j := a, e.sampOff[u]; k < b; k, j = k+sampleStep, j+1 {
+				e.samp[j] = row[e.byD[k]]
+			}
+		}
+	}
 }
+
+// sampleStep is the spacing of the distances a lean engine keeps from
+// each sorted neighbour list (samp): a search for a radius runs on them
+// first, so that only log2(sampleStep) steps read the matrix through the
+// neighbour index, for 1/sampleStep of byDd's memory.
+const sampleStep = 8
 
 // tables fills the binomial table and the inverses mod p.
 func (e *engine) tables(p int) {
@@ -604,15 +629,31 @@ func (e *engine) fewestWithin(vs []int32, r float32) (best, cnt int) {
 func (e *engine) fewestWithinDense(vs []int32, r float32) (best, cnt int) {
 	best, cnt = 0, math.MaxInt
 	for i, u := range vs {
-		lst := e.byD[e.nbOff[u]:e.nbOff[u+1]]
-		row := e.dist[int(u)*e.n : (int(u)+1)*e.n]
-		c, hi := 0, len(lst)
-		for c < hi {
-			m := int(uint(c+hi) >> 1)
-			if row[lst[m]] <= r {
-				c = m + 1
+		a, l := int(e.nbOff[u]), int(e.nbOff[u+1]-e.nbOff[u])
+		// j = number of samples <= r: entry (j-1)*sampleStep is within
+		// r, entry j*sampleStep (if any) is not.
+		s := e.samp[e.sampOff[u]:e.sampOff[u+1]]
+		j, hi := 0, len(s)
+		for j < hi {
+			m := int(uint(j+hi) >> 1)
+			if s[m] <= r {
+				j = m + 1
 			} else {
 				hi = m
+			}
+		}
+		c := 0
+		if j > 0 {
+			lst := e.byD[a : a+l]
+			row := e.dist[int(u)*e.n : (int(u)+1)*e.n]
+			c, hi = (j-1)*sampleStep+1, min(j*sampleStep, l)
+			for c < hi {
+				m := int(uint(c+hi) >> 1)
+				if row[lst[m]] <= r {
+					c = m + 1
+				} else {
+					hi = m
+				}
 			}
 		}
 		if c < cnt {

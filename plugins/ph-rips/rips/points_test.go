@@ -102,3 +102,39 @@ func TestPointsNoThresholdAgainstRipser(t *testing.T) {
 		}
 	}
 }
+
+// TestLeanFewestWithin: a lean engine's search through the sampled
+// distances counts, for every vertex and radius (list ends, ties and
+// sample boundaries included), the neighbours within the radius exactly.
+func TestLeanFewestWithin(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pts := sdk.NewMatrix(90, 2)
+	for k := range pts.Data {
+		pts.Data[k] = float64(rng.IntN(7)) // a grid: many equal distances
+	}
+	cfg, err := validate(Options{MaxDim: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *engine
+	withForm("", func() { withCollapse("off", func() { e, err = densePointsEngine(context.Background(), pts, cfg, 1) }) })
+	if err != nil || e == nil || !e.lean {
+		t.Fatalf("no lean engine (%v)", err)
+	}
+	for u := range int32(pts.Rows) {
+		for _, v := range e.byD[e.nbOff[u]:e.nbOff[u+1]] {
+			r := e.dist[int(u)*e.n+int(v)]
+			for _, r := range []float32{r, math.Nextafter32(r, 0), math.Nextafter32(r, 100), 0, 100} {
+				want := 0
+				for _, w := range e.byD[e.nbOff[u]:e.nbOff[u+1]] {
+					if e.dist[int(u)*e.n+int(w)] <= r {
+						want++
+					}
+				}
+				if _, got := e.fewestWithinDense([]int32{u}, r); got != want {
+					t.Fatalf("vertex %d radius %v: %d within, want %d", u, r, got, want)
+				}
+			}
+		}
+	}
+}
