@@ -41,10 +41,10 @@ type engine struct {
 	byD  []int32
 	byDd []float32
 	// lean (dense form only) drops byDd and reads those distances from
-	// dist: a quarter less memory on clouds at the enclosing radius
-	// (nearly all pairs listed), for about a third more CPU in the
-	// searches (2000 points in R^3: 90 -> 74 MB, 3.1 -> 4.8 s;
-	// docs/benchmarks.md, "Session 5: tda point clouds without a matrix").
+	// dist, searching the sampled ones (samp) first: a quarter less
+	// memory on clouds at the enclosing radius (nearly all pairs listed;
+	// 2000 points in R^3: 88-91 -> 74-75 MB) for ~5% more CPU
+	// (docs/benchmarks.md, "Session 5: tda point clouds without a matrix").
 	lean bool
 	// samp[sampOff[u]:sampOff[u+1]] (lean engines) are the distances of
 	// every sampleStep-th entry of u's list in byD.
