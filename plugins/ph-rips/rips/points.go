@@ -95,6 +95,11 @@ func ComputePoints(ctx context.Context, pts *sdk.Matrix, opt Options) ([]sdk.Dia
 func densePointsEngine(ctx context.Context, pts sdk.Matrix, cfg settings, maxDim int) (*engine, error) {
 	n := pts.Rows
 	top := min(maxDim, n-1)
+	// The matrix and (at most) its 8 bytes a pair of lists, refused
+	// before they are allocated, as the host refuses an n x n matrix.
+	if need := 12 * float64(n) * float64(n); need > float64(cfg.limit) {
+		return nil, fmt.Errorf("rips: %d x %d distances need ~%.1f GB, over the %.1f GB memory limit; give a threshold", n, n, need/1e9, float64(cfg.limit)/1e9)
+	}
 	dist, err := pointsMatrix32(ctx, pts)
 	if err != nil {
 		return nil, err
