@@ -100,11 +100,14 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		// With a threshold, a ph plugin that takes points computes
-		// Euclidean distances itself and needs only the pairs within
-		// it (rips: neighbour lists, no n x n matrix anywhere), where the
-		// euclid plugin would send the whole matrix through the host.
-		if *dist == "euclid" && *threshold > 0 && len(distParams) == 0 && !flagSet(fs, "k") && sdk.TakesInput(cl.Info, "points") {
+		// A ph plugin that takes points computes Euclidean distances
+		// itself, where the euclid plugin would send the whole n x n
+		// matrix through the host (and the host would hold it, twice
+		// while sending). With a threshold it needs only the pairs within
+		// it (rips: neighbour lists, no n x n matrix anywhere); without
+		// one it finds the enclosing radius from the points (rips: only
+		// its float32 matrix).
+		if *dist == "euclid" && len(distParams) == 0 && !flagSet(fs, "k") && sdk.TakesInput(cl.Info, "points") {
 			if err := euclid.CheckPoints(pts); err != nil {
 				return fmt.Errorf("%s: %v", input, err)
 			}

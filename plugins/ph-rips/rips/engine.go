@@ -35,24 +35,49 @@ type engine struct {
 	nbD   []float32
 	nbD64 []float64
 	// byD[nbOff[u]:nbOff[u+1]] are the same neighbours sorted by
-	// increasing distance, with those distances in byDd; used to find
+	// increasing distance, with those distances in byDd (nil when lean);
+	// used to find
 	// every vertex within a given radius of u without a full scan.
 	byD  []int32
 	byDd []float32
+	// lean (dense form only) drops byDd and reads those distances from
+	// dist, searching the sampled ones (samp) first: a quarter less
+	// memory on clouds at the enclosing radius (nearly all pairs listed;
+	// 2000 points in R^3: 88-91 -> 74-75 MB) for ~5% more CPU
+	// (docs/benchmarks.md, "Session 5: tda point clouds without a matrix").
+	lean bool
+	// samp[sampOff[u]:sampOff[u+1]] (lean engines) are the distances of
+	// every sampleStep-th entry of u's list in byD.
+	sampOff []int32
+	samp    []float32
 	// binom[k][x] = C(x, k) for k <= maxDim+2, x <= n.
 	binom [][]int64
 	inv   []int32 // multiplicative inverses mod p
 	d64   []float64
+	// pts are the points (ptsDim coordinates each) whose Euclidean
+	// distances the engine holds, when there is neither d64 nor nbD64:
+	// the few float64 values reported are recomputed from them rather
+	// than kept as an n x n matrix.
+	pts    []float64
+	ptsDim int
 	// memLimit bounds the bytes of columns an assembly may keep.
 	memLimit int64
 }
 
 func newEngine(d []float64, n, maxDim int, thr float32, p int) *engine {
-	e := &engine{n: n, maxDim: maxDim, p: int32(p), thr: thr, d64: d}
-	e.dist = make([]float32, n*n)
+	dist := make([]float32, n*n)
 	for i, v := range d {
-		e.dist[i] = float32(v)
+		dist[i] = float32(v)
 	}
+	e := newDenseEngine(dist, n, maxDim, thr, p, false)
+	e.d64 = d
+	return e
+}
+
+// newDenseEngine builds the dense form on the float32 matrix dist alone;
+// the caller says where the float64 distances come from (d64 or pts).
+func newDenseEngine(dist []float32, n, maxDim int, thr float32, p int, lean bool) *engine {
+	e := &engine{n: n, maxDim: maxDim, p: int32(p), thr: thr, dist: dist, lean: lean}
 	e.nbOff = make([]int32, n+1)
 	cnt := 0
 	for u := 0; u < n; u++ {
@@ -99,7 +124,9 @@ func newSparseEngine(adj *adjacency, d64 []float64, maxDim int, thr float32, p i
 func (e *engine) sortByDistance(dk func(u int, k int32) float32) {
 	cnt := len(e.nb)
 	e.byD = make([]int32, cnt)
-	e.byDd = make([]float32, cnt)
+	if !e.lean {
+		e.byDd = make([]float32, cnt)
+	}
 	var ks []int32
 	for u := 0; u < e.n; u++ {
 		a, b := e.nbOff[u], e.nbOff[u+1]
@@ -112,10 +139,33 @@ func (e *engine) sortByDistance(dk func(u int, k int32) float32) {
 		sort.SliceStable(ks, func(i, j int) bool { return dk(u, ks[i]) < dk(u, ks[j]) })
 		for i, k := range ks {
 			e.byD[int(a)+i] = e.nb[k]
-			e.byDd[int(a)+i] = dk(u, k)
+			if e.byDd != nil {
+				e.byDd[int(a)+i] = dk(u, k)
+			}
+		}
+	}
+	if e.lean {
+		e.sampOff = make([]int32, e.n+1)
+		for u := 0; u < e.n; u++ {
+			l := int(e.nbOff[u+1] - e.nbOff[u])
+			e.sampOff[u+1] = e.sampOff[u] + int32((l+sampleStep-1)/sampleStep)
+		}
+		e.samp = make([]float32, e.sampOff[e.n])
+		for u := 0; u < e.n; u++ {
+			a, b := int(e.nbOff[u]), int(e.nbOff[u+1])
+			row := e.dist[u*e.n : (u+1)*e.n]
+			for k, j := a, e.sampOff[u]; k < b; k, j = k+sampleStep, j+1 {
+				e.samp[j] = row[e.byD[k]]
+			}
 		}
 	}
 }
+
+// sampleStep is the spacing of the distances a lean engine keeps from
+// each sorted neighbour list (samp): a search for a radius runs on them
+// first, so that only log2(sampleStep) steps read the matrix through the
+// neighbour index, for 1/sampleStep of byDd's memory.
+const sampleStep = 8
 
 // tables fills the binomial table and the inverses mod p.
 func (e *engine) tables(p int) {
@@ -180,6 +230,9 @@ func (e *engine) sparseD(u, v int32) float32 {
 func (e *engine) dist64(u, v int32) float64 {
 	if e.d64 != nil {
 		return e.d64[int(u)*e.n+int(v)]
+	}
+	if e.pts != nil {
+		return pointDist(e.pts, e.ptsDim, int(u), int(v))
 	}
 	return e.nbD64[e.find(u, v)]
 }
@@ -549,6 +602,9 @@ func ctxErr(ctx context.Context) error {
 // neighbour of every vertex, so the shortest list bounds the search.
 func (e *engine) fewestWithin(vs []int32, r float32) (best, cnt int) {
 	best, cnt = 0, math.MaxInt
+	if e.lean {
+		return e.fewestWithinDense(vs, r)
+	}
 	for i, u := range vs {
 		lst := e.byDd[e.nbOff[u]:e.nbOff[u+1]]
 		// c = number of entries <= r (the list is sorted ascending)
@@ -559,6 +615,45 @@ func (e *engine) fewestWithin(vs []int32, r float32) (best, cnt int) {
 				c = m + 1
 			} else {
 				hi = m
+			}
+		}
+		if c < cnt {
+			best, cnt = i, c
+		}
+	}
+	return best, cnt
+}
+
+// fewestWithinDense is fewestWithin for a lean engine, reading the
+// distances of the sorted lists from the matrix.
+func (e *engine) fewestWithinDense(vs []int32, r float32) (best, cnt int) {
+	best, cnt = 0, math.MaxInt
+	for i, u := range vs {
+		a, l := int(e.nbOff[u]), int(e.nbOff[u+1]-e.nbOff[u])
+		// j = number of samples <= r: entry (j-1)*sampleStep is within
+		// r, entry j*sampleStep (if any) is not.
+		s := e.samp[e.sampOff[u]:e.sampOff[u+1]]
+		j, hi := 0, len(s)
+		for j < hi {
+			m := int(uint(j+hi) >> 1)
+			if s[m] <= r {
+				j = m + 1
+			} else {
+				hi = m
+			}
+		}
+		c := 0
+		if j > 0 {
+			lst := e.byD[a : a+l]
+			row := e.dist[int(u)*e.n : (int(u)+1)*e.n]
+			c, hi = (j-1)*sampleStep+1, min(j*sampleStep, l)
+			for c < hi {
+				m := int(uint(c+hi) >> 1)
+				if row[lst[m]] <= r {
+					c = m + 1
+				} else {
+					hi = m
+				}
 			}
 		}
 		if c < cnt {

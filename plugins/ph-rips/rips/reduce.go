@@ -18,6 +18,9 @@ type rawPair struct {
 // filtration order. The edges that merge two components are the deaths
 // of H0 classes; they are exactly the columns cleared in dimension 1.
 func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deathEdge bitset, err error) {
+	if e.dist != nil {
+		return e.dim0Prim(ctx)
+	}
 	n := e.n
 	edges := make([]column, 0, len(e.nb)/2)
 	for u := 1; u < n; u++ {
@@ -71,6 +74,72 @@ func (e *engine) dim0(ctx context.Context) (pairs []float64, essential int, deat
 		essential--
 		if c.diam > 0 {
 			pairs = append(pairs, e.dist64(vs[1], vs[0]))
+		}
+	}
+	return pairs, essential, deathEdge, nil
+}
+
+// dim0Prim is dim0 for the dense form, by Prim's algorithm on the
+// matrix: O(n^2) time and O(n) memory, where Kruskal's sorted list of
+// every edge within the threshold (16 bytes each) was the dense form's
+// memory peak on point clouds at the enclosing radius (nearly all
+// pairs). Edges are compared in the filtration order (older: diameter,
+// then index), a strict total order, so the minimum spanning forest is
+// unique and is the one Kruskal's algorithm finds: the same death edges
+// and deaths.
+func (e *engine) dim0Prim(ctx context.Context) (pairs []float64, essential int, deathEdge bitset, err error) {
+	n := e.n
+	deathEdge = newBitset(e.binom[2][n])
+	done := make([]bool, n)
+	// key[v], keyIdx[v]: the oldest edge from v to the tree, to vertex
+	// keyTo[v] (-1: none within the threshold yet).
+	key := make([]float32, n)
+	keyIdx := make([]int64, n)
+	keyTo := make([]int32, n)
+	for v := range keyTo {
+		keyTo[v] = -1
+	}
+	next := 0 // lowest vertex that may not be done, for new components
+	for added := 0; added < n; added++ {
+		if added&0xff == 0 {
+			if err := ctxErr(ctx); err != nil {
+				return nil, 0, nil, err
+			}
+		}
+		pick := -1
+		for v := range n {
+			if done[v] || keyTo[v] < 0 {
+				continue
+			}
+			if pick < 0 || older(key[v], keyIdx[v], key[pick], keyIdx[pick]) {
+				pick = v
+			}
+		}
+		if pick < 0 {
+			// Nothing within the threshold reaches the tree: a new
+			// component, whose class never dies.
+			for done[next] {
+				next++
+			}
+			pick = next
+			essential++
+		} else {
+			deathEdge.set(keyIdx[pick])
+			if key[pick] > 0 {
+				u := keyTo[pick]
+				pairs = append(pairs, e.dist64(max(int32(pick), u), min(int32(pick), u)))
+			}
+		}
+		done[pick] = true
+		row := e.dist[pick*n : (pick+1)*n]
+		for v, d := range row {
+			if done[v] || d > e.thr {
+				continue
+			}
+			idx := e.binom[2][max(v, pick)] + int64(min(v, pick))
+			if keyTo[v] < 0 || older(d, idx, key[v], keyIdx[v]) {
+				key[v], keyIdx[v], keyTo[v] = d, idx, int32(pick)
+			}
 		}
 	}
 	return pairs, essential, deathEdge, nil
