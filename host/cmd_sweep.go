@@ -270,20 +270,30 @@ func sweepSlurm(ctx context.Context, a *app, m *sweep.Manifest, e sweep.Executor
 			idx = append(idx, st.Index)
 		}
 	}
-	if len(idx) > 0 {
+	submitted := map[int]bool{}
+	submit := func(idx []int) error {
 		exe, err := os.Executable()
 		if err != nil {
-			return res, err
+			return err
 		}
 		script, err := m.Script(exe, childFlags(c), idx, e)
 		if err != nil {
-			return res, err
+			return err
 		}
 		id, err := m.Submit(ctx, script, idx)
 		if err != nil {
-			return res, err
+			return err
+		}
+		for _, i := range idx {
+			submitted[i] = true
 		}
 		fmt.Fprintf(a.stderr, "sweep %s: submitted job %s, array %s (%s)\n", m.Dir(), id, sweep.ArraySpec(idx, e.Parallel), filepath.Join(m.Dir(), sweep.SlurmDir, sweep.ScriptFile))
+		return nil
+	}
+	if len(idx) > 0 {
+		if err := submit(idx); err != nil {
+			return res, err
+		}
 	}
 	if held > 0 {
 		fmt.Fprintf(a.stderr, "sweep %s: %d trial(s) already queued or running in SLURM\n", m.Dir(), held)
@@ -312,7 +322,24 @@ func sweepSlurm(ctx context.Context, a *app, m *sweep.Manifest, e sweep.Executor
 			last = line
 		}
 		if len(q) == 0 {
-			break
+			// A task SLURM still held when we looked, but whose process
+			// had died (a trial killed moments before: its task is
+			// still completing), ends without the trial done or failed.
+			// Continuing the sweep means continuing it too, once.
+			var again []int
+			for _, st := range sts {
+				if st.State != sweep.StateDone && st.State != sweep.StateFailed && !submitted[st.Index] {
+					again = append(again, st.Index)
+				}
+			}
+			if len(again) == 0 {
+				break
+			}
+			fmt.Fprintf(a.stderr, "sweep %s: %d trial(s) left SLURM neither done nor failed; submitting them again\n", m.Dir(), len(again))
+			if err := submit(again); err != nil {
+				return res, err
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():

@@ -194,7 +194,7 @@ func TestSweepSlurm(t *testing.T) {
 	// sweep run on the directory resubmits only trial 0 and waits for all.
 	out, errs, code = nthostEnv(t, work, env, "sweep", "run", a)
 	if code != 0 {
-		t.Fatalf("continue: %d\n%s\n%s", code, out, errs)
+		t.Fatalf("continue: %d\n%s\n%s\n%s", code, out, errs, logTails(a))
 	}
 	// Each array task has a job id of its own, so the second array's id is
 	// whatever SLURM hands out next.
@@ -354,4 +354,22 @@ func TestSweepBadInput(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(busy, "notes.txt")); string(b) != "mine" {
 		t.Error("the other files were touched")
 	}
+}
+
+// logTails is the end of every log of sweep directory dir, for a failure
+// message: the trial's own log says why it stopped.
+func logTails(dir string) string {
+	var b strings.Builder
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if len(data) > 1500 {
+			data = data[len(data)-1500:]
+		}
+		fmt.Fprintf(&b, "--- %s:\n%s\n", filepath.Base(f), data)
+	}
+	return b.String()
 }
