@@ -606,22 +606,26 @@ func (e *engine) fewestWithin(vs []int32, r float32) (best, cnt int) {
 		return e.fewestWithinDense(vs, r)
 	}
 	for i, u := range vs {
-		lst := e.byDd[e.nbOff[u]:e.nbOff[u+1]]
-		// c = number of entries <= r (the list is sorted ascending)
-		c, hi := 0, len(lst)
-		for c < hi {
-			m := int(uint(c+hi) >> 1)
-			if lst[m] <= r {
-				c = m + 1
-			} else {
-				hi = m
-			}
-		}
-		if c < cnt {
+		if c := countAtMost(e.byDd[e.nbOff[u]:e.nbOff[u+1]], r); c < cnt {
 			best, cnt = i, c
 		}
 	}
 	return best, cnt
+}
+
+// countAtMost is the number of entries of the ascending list s that are
+// <= r.
+func countAtMost(s []float32, r float32) int {
+	c, hi := 0, len(s)
+	for c < hi {
+		m := int(uint(c+hi) >> 1)
+		if s[m] <= r {
+			c = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return c
 }
 
 // fewestWithinDense is fewestWithin for a lean engine, reading the
@@ -632,21 +636,13 @@ func (e *engine) fewestWithinDense(vs []int32, r float32) (best, cnt int) {
 		a, l := int(e.nbOff[u]), int(e.nbOff[u+1]-e.nbOff[u])
 		// j = number of samples <= r: entry (j-1)*sampleStep is within
 		// r, entry j*sampleStep (if any) is not.
-		s := e.samp[e.sampOff[u]:e.sampOff[u+1]]
-		j, hi := 0, len(s)
-		for j < hi {
-			m := int(uint(j+hi) >> 1)
-			if s[m] <= r {
-				j = m + 1
-			} else {
-				hi = m
-			}
-		}
+		j := countAtMost(e.samp[e.sampOff[u]:e.sampOff[u+1]], r)
 		c := 0
 		if j > 0 {
 			lst := e.byD[a : a+l]
 			row := e.dist[int(u)*e.n : (int(u)+1)*e.n]
-			c, hi = (j-1)*sampleStep+1, min(j*sampleStep, l)
+			c = (j-1)*sampleStep + 1
+			hi := min(j*sampleStep, l)
 			for c < hi {
 				m := int(uint(c+hi) >> 1)
 				if row[lst[m]] <= r {
