@@ -127,7 +127,7 @@ const tdaPeakKB = 50 << 10
 func TestTDAPeakMemoryOnTinyInput(t *testing.T) {
 	timeCmd, err := exec.LookPath("/usr/bin/time")
 	if err != nil {
-		t.Skip("no /usr/bin/time (Debian package time, which make deps installs)")
+		t.Fatal("no /usr/bin/time: install the Debian package time (make deps does)")
 	}
 	dir := t.TempDir()
 	if err := matio.Write(filepath.Join(dir, "cloud.csv"), plugintest.RandomCloud(20, 3, 1)); err != nil {
