@@ -109,14 +109,25 @@ func (s *spinner) learn(waited time.Duration) {
 }
 
 // preemptedGap is how long a spin may lose between two looks at the
-// clock before it counts as descheduled.
-const preemptedGap = 30 * time.Microsecond
+// clock before it counts as descheduled by a competitor. A process that
+// wants this core takes it for a scheduler slice (0.75 ms and up); short
+// gaps are interrupts, the hypervisor, or some thread's brief wake-up
+// (sysmon, a timer). At 30 us, on this project's 2-core VM with nothing
+// else running, such blips marked ~100 spins in 40,960 steps as
+// contended, each forcing holdWaits+64 sleeping waits: nine in ten
+// hand-offs slept, and training through the plugins took 1.40x
+// in-process instead of ~1.25x (docs/benchmarks.md, "Session 6").
+const preemptedGap = 500 * time.Microsecond
 
 // contended drops the budget to nothing after the spin was descheduled:
 // the next holdWaits waits sleep, then the budget grows back by max/64
 // per wait the full budget would have covered (learn), a probe whether
 // spinning pays again, as it does once the competing work is gone.
 func (s *spinner) contended() { s.cur, s.hold = 0, holdWaits }
+
+// lostCore reports whether a spin that went gap between two looks at the
+// clock was descheduled for another process's slice, not for a blip.
+func lostCore(gap time.Duration) bool { return gap > preemptedGap }
 
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d >= 0 {
@@ -159,7 +170,7 @@ func (s *shmSeg) await(want uint32, sp *spinner, myWait int, check func() error)
 		}
 		if i%64 == 0 {
 			now := time.Since(start)
-			if now-last > preemptedGap {
+			if lostCore(now - last) {
 				// 64 loads take well under a microsecond: a gap this long
 				// means the thread was descheduled, so something else
 				// wants this core (homology beside training, another
