@@ -383,9 +383,12 @@ func (e *Env) Step(ctx context.Context, handle int, actions sdk.Matrix) (sdk.Ste
 	if b.workers <= 1 {
 		b.stepRange(0, n, actions, &res, ended)
 	} else {
+		// The calling goroutine steps the first range itself: one
+		// goroutine fewer to start and wake per batch step, and the
+		// caller's core is not left idle while it waits.
 		var wg sync.WaitGroup
 		per := (n + b.workers - 1) / b.workers
-		for lo := 0; lo < n; lo += per {
+		for lo := per; lo < n; lo += per {
 			hi := min(lo+per, n)
 			wg.Add(1)
 			go func() {
@@ -393,6 +396,7 @@ func (e *Env) Step(ctx context.Context, handle int, actions sdk.Matrix) (sdk.Ste
 				b.stepRange(lo, hi, actions, &res, ended)
 			}()
 		}
+		b.stepRange(0, min(per, n), actions, &res, ended)
 		wg.Wait()
 	}
 	// Episode stats are gathered after the parallel part so their order
