@@ -10,6 +10,8 @@
 #   scripts/bench-mainjob-ab.sh BASE_BIN NEW_BIN [STEPS] [REPS] [VARIANTS] [-- EXTRA NTHOST FLAGS]
 #
 # BASE_BIN and NEW_BIN are bin folders of two builds (make build, copied).
+# With AB_KEEP=DIR each run's per-process table (scripts/proc-cpu.py) and
+# timings.json are kept in DIR/VARIANT-REP.{cpu,timings.json}.
 # VARIANTS, comma separated, from: base, new, nice10 (new with
 # --snapshot-nice 10), trainonly (new without snapshots), inproc (new,
 # --in-process, no snapshots: the floor). Default base,new,trainonly.
@@ -58,5 +60,10 @@ tail = t.get("tail_after_training", t["total"] - t["training"] - t.get("snapshot
 print(f"{v:<10} {r:>3} {wall:7.1f} {u:7.1f} {s:6.1f} {100*s/(u+s):5.1f}% {ph_cpu:9.1f} {int(ph_flt):9d} {peak:8.0f} "
       f"{t['training']:8.1f} {t['homology_and_distances']:8.1f} {tail:6.1f} {t['waiting_for_snapshots']:8.3f} {load}")
 PY
+		if [ -n "${AB_KEEP:-}" ]; then
+			mkdir -p "$AB_KEEP"
+			cp "$tmp/cpu" "$AB_KEEP/$v-$r.cpu"
+			cp "$dir/timings.json" "$AB_KEEP/$v-$r.timings.json" 2>/dev/null || true
+		fi
 	done
 done
