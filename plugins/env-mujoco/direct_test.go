@@ -315,3 +315,47 @@ func TestKilledPluginMidSampleIsNamed(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSnapshotSample takes a default snapshot's 500 states from a
+// freshly initialised PPO on Hopper-v4 through the two plugin processes:
+// by the algo plugin over its direct link (direct), and by the host, a
+// Policy and a Step round trip per state (host). With -count N the two
+// alternate.
+func BenchmarkSnapshotSample(b *testing.B) {
+	envBin := plugintest.Build(b, ".", "nt-env-mujoco")
+	algoBin := plugintest.Build(b, "../algo-ppo", "nt-algo-ppo")
+	b.Setenv("NT_TRANSPORT", "")
+	ctx := context.Background()
+	ec, ac := plugintest.Open(b, envBin), plugintest.Open(b, algoBin)
+	env, err := ec.Env()
+	if err != nil {
+		b.Fatal(err)
+	}
+	algo, err := sdk.Link(ctx, ec, ac)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, spec, err := env.Open(ctx, sdk.EnvConfig{TaskID: "Hopper-v4", NumEnvs: 1, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := algo.Init(ctx, sdk.AlgoConfig{Env: spec, Seed: 1, Hyper: map[string]string{}}); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		algo sdk.Algorithm
+		want string
+	}{{"direct", algo, sdk.TransportDirect}, {"host", hostOnly{algo}, snapshot.SamplingHost}} {
+		b.Run(c.name, func(b *testing.B) {
+			if got := snapshot.Sampling(env, c.algo); got != c.want {
+				b.Fatalf("sampling by %q, want %q", got, c.want)
+			}
+			for i := 0; i < b.N; i++ {
+				if _, err := snapshot.Sample(ctx, env, h, c.algo, 500, int64(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
