@@ -29,7 +29,8 @@ import (
 // snapshots and Stop work between Drives exactly as between steps. The
 // loop is Drive below, the same Step-then-Act order as core/train's, and
 // the messages are the same protobuf bytes: results cannot differ from
-// any other transport.
+// any other transport. A topology snapshot's sampling loop takes the same
+// link (Sample, sample.go).
 
 // DirectKey is the capability under which an algorithm plugin says it
 // can Drive (serves AttachEnv and Drive).
