@@ -102,10 +102,11 @@ type Stepper interface {
 	Step(ctx context.Context, handle int, actions Matrix) (StepResult, error)
 }
 
-// EnvStepError is an error of the environment's Step during a Drive; it
-// is the environment plugin's to answer for, not the learner's.
+// EnvStepError is an error of the environment's Step during a Drive or a
+// SamplePolicy; it is the environment plugin's to answer for, not the
+// learner's.
 type EnvStepError struct {
-	Step int    // 1-based index of the Step in the Drive
+	Step int    // 1-based index of the Step in the loop
 	Err  error  // the Step's own error
 	Loop string // the loop that stepped: "" for a Drive, "sampling" for SamplePolicy
 }
