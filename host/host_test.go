@@ -23,7 +23,9 @@ import (
 
 	"github.com/neuraltopology/neuraltopology/core/diagram"
 	"github.com/neuraltopology/neuraltopology/core/matio"
+	runcore "github.com/neuraltopology/neuraltopology/core/run"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/core/snapshot"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/sdk"
 	"github.com/neuraltopology/neuraltopology/sdk/plugintest"
@@ -470,6 +472,15 @@ func TestInProcessMatchesPlugins(t *testing.T) {
 		}
 		if used[sdk.KindEnv] != mode.want || used[sdk.KindAlgo] != mode.want {
 			t.Fatalf("%s: env and algo spoken to over %q and %q, want %q", mode.dir, used[sdk.KindEnv], used[sdk.KindAlgo], mode.want)
+		}
+		// In the direct mode the algo plugin samples the snapshots' states
+		// over its link; otherwise the host steps the analysis env.
+		sampling := snapshot.SamplingHost
+		if mode.want == sdk.TransportDirect {
+			sampling = sdk.TransportDirect
+		}
+		if got := used[runcore.SamplingKey]; got != sampling {
+			t.Fatalf("%s: snapshot states sampled by %q, want %q", mode.dir, got, sampling)
 		}
 	}
 	strip := func(mode string) ([]summary.ScalarRecord, []summary.TopologyRecord) {

@@ -37,6 +37,7 @@ type Client struct {
 	transport string // how Step and Act travel: TransportDirect, TransportShm, TransportSocket or TransportGRPC
 	shmOffer  string // the plugin's shared-memory segment, as offered (ShmKey)
 	direct    bool   // an algorithm plugin that can Drive (DirectKey)
+	sample    bool   // an algorithm plugin that can also Sample over the link (SampleKey)
 	closeFast func()
 	restarts  int
 }
@@ -279,9 +280,10 @@ func (c *Client) Transport() string { return c.transport }
 func (c *Client) useFastPath(info *Info) error {
 	shm, addr, token := info.Capabilities[ShmKey], info.Capabilities[FastPathKey], info.Capabilities[FastTokenKey]
 	c.shmOffer, c.direct = shm, info.Capabilities[DirectKey] != ""
+	c.sample = c.direct && info.Capabilities[SampleKey] != ""
 	caps := make(map[string]string, len(info.Capabilities))
 	for k, v := range info.Capabilities {
-		if k != FastPathKey && k != FastTokenKey && k != ShmKey && k != DirectKey {
+		if k != FastPathKey && k != FastTokenKey && k != ShmKey && k != DirectKey && k != SampleKey {
 			caps[k] = v
 		}
 	}

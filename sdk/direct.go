@@ -29,7 +29,8 @@ import (
 // snapshots and Stop work between Drives exactly as between steps. The
 // loop is Drive below, the same Step-then-Act order as core/train's, and
 // the messages are the same protobuf bytes: results cannot differ from
-// any other transport.
+// any other transport. A topology snapshot's sampling loop takes the same
+// link (Sample, sample.go).
 
 // DirectKey is the capability under which an algorithm plugin says it
 // can Drive (serves AttachEnv and Drive).
@@ -101,14 +102,22 @@ type Stepper interface {
 	Step(ctx context.Context, handle int, actions Matrix) (StepResult, error)
 }
 
-// EnvStepError is an error of the environment's Step during a Drive; it
-// is the environment plugin's to answer for, not the learner's.
+// EnvStepError is an error of the environment's Step during a Drive or a
+// SamplePolicy; it is the environment plugin's to answer for, not the
+// learner's.
 type EnvStepError struct {
-	Step int // 1-based index of the Step in the Drive
-	Err  error
+	Step int    // 1-based index of the Step in the loop
+	Err  error  // the Step's own error
+	Loop string // the loop that stepped: "" for a Drive, "sampling" for SamplePolicy
 }
 
-func (e *EnvStepError) Error() string { return fmt.Sprintf("step %d of the drive: %v", e.Step, e.Err) }
+func (e *EnvStepError) Error() string {
+	loop := e.Loop
+	if loop == "" {
+		loop = "drive"
+	}
+	return fmt.Sprintf("step %d of the %s: %v", e.Step, loop, e.Err)
+}
 
 func (e *EnvStepError) Unwrap() error { return e.Err }
 
@@ -345,14 +354,15 @@ func Link(ctx context.Context, env, algo *Client) (Algorithm, error) {
 		return a, nil
 	}
 	env.transport, algo.transport = TransportDirect, TransportDirect
-	return &linkedAlgo{Algorithm: a, c: ac, env: env}, nil
+	return &linkedAlgo{Algorithm: a, c: ac, env: env, sample: algo.sample}, nil
 }
 
 // linkedAlgo is an algorithm plugin linked to an environment plugin.
 type linkedAlgo struct {
-	Algorithm // every call but Drive, as before
+	Algorithm // every call but Drive and Sample, as before
 	c         *algoClient
 	env       *Client
+	sample    bool // the plugin serves Sample (SampleKey)
 }
 
 func (l *linkedAlgo) Drives(env Environment) bool {
@@ -363,17 +373,7 @@ func (l *linkedAlgo) Drives(env Environment) bool {
 func (l *linkedAlgo) Drive(ctx context.Context, req DriveRequest) (DriveResult, error) {
 	r, err := l.c.c.Drive(ctx, &pb.DriveRequest{Handle: int32(req.Handle), Actions: toPBMatrix(req.Actions), MaxSteps: int32(req.MaxSteps)}, bigCalls...)
 	if err != nil {
-		if ctx.Err() != nil {
-			return DriveResult{}, ctx.Err()
-		}
-		if st, ok := status.FromError(err); ok {
-			if msg, ok := strings.CutPrefix(st.Message(), envStepPrefix); ok {
-				// The environment plugin failed or ended: name it, and
-				// say whether its process died.
-				return DriveResult{}, l.env.failure(errors.New(msg))
-			}
-		}
-		return DriveResult{}, l.c.err(ctx, "drive", err)
+		return DriveResult{}, l.fail(ctx, "drive", err)
 	}
 	out := DriveResult{Steps: int(r.Steps), Last: ActResult{Actions: fromPBMatrix(r.GetLast().GetActions())}}
 	if u := r.GetLast().GetUpdate(); u != nil {
@@ -385,4 +385,20 @@ func (l *linkedAlgo) Drive(ctx context.Context, req DriveRequest) (DriveResult, 
 			EpisodeStat: EpisodeStat{Env: int(ep.GetEnv()), Return: ep.GetReturn(), Length: int(ep.GetLength())}})
 	}
 	return out, nil
+}
+
+// fail turns the error of a call op that steps the environment (Drive,
+// Sample) into one line naming the plugin at fault: the environment
+// plugin when the algorithm plugin says its Step failed, else the
+// algorithm plugin; either says whether its process died.
+func (l *linkedAlgo) fail(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if st, ok := status.FromError(err); ok {
+		if msg, ok := strings.CutPrefix(st.Message(), envStepPrefix); ok {
+			return l.env.failure(errors.New(msg))
+		}
+	}
+	return l.c.err(ctx, op, err)
 }

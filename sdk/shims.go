@@ -91,6 +91,7 @@ func withFastPath(i *pb.Info, impl Describer) *pb.Info {
 	}
 	if shm != "" && asAlgo(impl) != nil {
 		caps[DirectKey] = "1"
+		caps[SampleKey] = "1"
 	}
 	i.Capabilities = caps
 	return i
@@ -329,6 +330,10 @@ func (s *algoServer) AttachEnv(_ context.Context, r *pb.EnvAttach) (*pb.Empty, e
 
 func (s *algoServer) Drive(ctx context.Context, r *pb.DriveRequest) (*pb.DriveResult, error) {
 	return s.env.drive(ctx, s.impl, r)
+}
+
+func (s *algoServer) Sample(ctx context.Context, r *pb.SampleRequest) (*pb.Matrix, error) {
+	return s.env.sample(ctx, s.impl, r)
 }
 
 type algoClient struct {

@@ -60,6 +60,10 @@ type Options struct {
 	Transports map[sdk.Kind]string
 }
 
+// SamplingKey is the entry of transport.json that says who stepped the
+// analysis environment for the snapshots' states (snapshot.Sampling).
+const SamplingKey = "snapshot_sampling"
+
 // ErrStopped is returned (wrapped) by a run ended through Options.Stop
 // after saving its checkpoint.
 var ErrStopped = errors.New("run stopped")
@@ -117,7 +121,15 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 		}
 	}
 	if opt.Transports != nil {
-		b, _ := json.MarshalIndent(opt.Transports, "", " ")
+		// Beside the plugins' transports, who steps the analysis env for
+		// the snapshots' states: a fall back from the algorithm plugin
+		// (sdk.Sampler) to this process is a tenth of the default job's
+		// training loop, so it must show too.
+		used := map[string]string{SamplingKey: snapshot.Sampling(p.Env, p.Algo)}
+		for k, v := range opt.Transports {
+			used[string(k)] = v
+		}
+		b, _ := json.MarshalIndent(used, "", " ")
 		if err := store.WriteFile(runstore.TransportFile, b); err != nil {
 			return Result{}, err
 		}

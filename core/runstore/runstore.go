@@ -25,8 +25,9 @@ const (
 	TopologyFile = "topology.jsonl"
 	TimingsFile  = "timings.json"
 	// TransportFile records how the host spoke to each plugin (sdk
-	// transports, or "in-process"), so a run that fell back to a slower
-	// transport shows it.
+	// transports, or "in-process") and who sampled the snapshots' states
+	// (run.SamplingKey), so a run that fell back to a slower path shows
+	// it.
 	TransportFile = "transport.json"
 	StateFile     = "checkpoints/latest.json"
 	ReportFile    = "report.html"

@@ -10,6 +10,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,6 +44,12 @@ type Cloud struct {
 // environment (a batch of one, opened by the caller) for n steps, resetting
 // it with seed first; episodes that end restart on their own. It returns
 // the n observations the policy saw, one per row.
+//
+// When the learner is an sdk.Sampler linked to env (the direct mode), the
+// algorithm plugin takes the states over its own link to the environment
+// plugin, so this process makes two calls (Reset, Sample) rather than two
+// per state; otherwise this process runs the same loop
+// (sdk.SamplePolicy). The states are the same either way, bit for bit.
 func Sample(ctx context.Context, env sdk.Environment, handle int, algo sdk.Algorithm, n int, seed int64) (sdk.Matrix, error) {
 	obs, err := env.Reset(ctx, handle, seed)
 	if err != nil {
@@ -51,24 +58,47 @@ func Sample(ctx context.Context, env sdk.Environment, handle int, algo sdk.Algor
 	if obs.Rows != 1 {
 		return sdk.Matrix{}, fmt.Errorf("snapshot: analysis env must be a batch of 1, got %d", obs.Rows)
 	}
-	states := sdk.NewMatrix(n, obs.Cols)
-	for i := 0; i < n; i++ {
-		copy(states.Row(i), obs.Data)
-		if i == n-1 {
-			break
-		}
-		act, err := algo.Policy(ctx, obs, false)
+	req := sdk.SampleRequest{Handle: handle, First: obs, N: n}
+	if s := sampler(env, algo); s != nil {
+		states, err := s.Sample(ctx, req)
 		if err != nil {
-			return sdk.Matrix{}, fmt.Errorf("snapshot: policy: %w", err)
+			return sdk.Matrix{}, fmt.Errorf("snapshot: sample analysis env: %w", err)
 		}
-		res, err := env.Step(ctx, handle, act)
-		if err != nil {
-			return sdk.Matrix{}, fmt.Errorf("snapshot: step analysis env: %w", err)
-		}
-		obs = res.Obs
+		return states, nil
+	}
+	states, err := sdk.SamplePolicy(ctx, env, algo, req)
+	if se := (*sdk.EnvStepError)(nil); errors.As(err, &se) {
+		return sdk.Matrix{}, fmt.Errorf("snapshot: step analysis env: %w", se.Err)
+	}
+	if err != nil {
+		return sdk.Matrix{}, fmt.Errorf("snapshot: %w", err)
 	}
 	return states, nil
 }
+
+// sampler returns algo as the sdk.Sampler that takes env's states, or
+// nil when this process must step env itself.
+func sampler(env sdk.Environment, algo sdk.Algorithm) sdk.Sampler {
+	if s, ok := algo.(sdk.Sampler); ok && s.Samples(env) {
+		return s
+	}
+	return nil
+}
+
+// Sampling names who steps the analysis environment in Sample:
+// sdk.TransportDirect when the algorithm plugin does over its link to
+// the environment plugin, SamplingHost when this process does. Runs
+// record it (transport.json), so a silent fall back to the host shows.
+func Sampling(env sdk.Environment, algo sdk.Algorithm) string {
+	if sampler(env, algo) != nil {
+		return sdk.TransportDirect
+	}
+	return SamplingHost
+}
+
+// SamplingHost is Sampling's answer when this process steps the analysis
+// environment: a Policy and a Step call per state.
+const SamplingHost = "host"
 
 // Clouds returns the input cloud followed by every hidden layer's
 // activations for states. With normalized, the input cloud is the states as

@@ -1984,6 +1984,70 @@ func (x *DriveResult) GetEpisodes() []*DrivenEpisode {
 	return nil
 }
 
+// SampleRequest asks the algorithm plugin for samples states of its
+// stochastic policy on batch handle (a batch of one) of the attached
+// environment: first, the observation its Reset gave, then each next
+// observation after stepping the policy's action for the last one.
+type SampleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        int32                  `protobuf:"varint,70,opt,name=handle,proto3" json:"handle,omitempty"`
+	First         *Matrix                `protobuf:"bytes,71,opt,name=first,proto3" json:"first,omitempty"`
+	Samples       int32                  `protobuf:"varint,72,opt,name=samples,proto3" json:"samples,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SampleRequest) Reset() {
+	*x = SampleRequest{}
+	mi := &file_plugin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SampleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SampleRequest) ProtoMessage() {}
+
+func (x *SampleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SampleRequest.ProtoReflect.Descriptor instead.
+func (*SampleRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SampleRequest) GetHandle() int32 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *SampleRequest) GetFirst() *Matrix {
+	if x != nil {
+		return x.First
+	}
+	return nil
+}
+
+func (x *SampleRequest) GetSamples() int32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
 type DistanceRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Points        *Matrix                `protobuf:"bytes,1,opt,name=points,proto3" json:"points,omitempty"`
@@ -1994,7 +2058,7 @@ type DistanceRequest struct {
 
 func (x *DistanceRequest) Reset() {
 	*x = DistanceRequest{}
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2070,7 @@ func (x *DistanceRequest) String() string {
 func (*DistanceRequest) ProtoMessage() {}
 
 func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2083,7 @@ func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceRequest.ProtoReflect.Descriptor instead.
 func (*DistanceRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{33}
+	return file_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DistanceRequest) GetPoints() *Matrix {
@@ -2046,7 +2110,7 @@ type DistanceResult struct {
 
 func (x *DistanceResult) Reset() {
 	*x = DistanceResult{}
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2058,7 +2122,7 @@ func (x *DistanceResult) String() string {
 func (*DistanceResult) ProtoMessage() {}
 
 func (x *DistanceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2071,7 +2135,7 @@ func (x *DistanceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceResult.ProtoReflect.Descriptor instead.
 func (*DistanceResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{34}
+	return file_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DistanceResult) GetDistances() *Matrix {
@@ -2105,7 +2169,7 @@ type HomologyRequest struct {
 
 func (x *HomologyRequest) Reset() {
 	*x = HomologyRequest{}
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2181,7 @@ func (x *HomologyRequest) String() string {
 func (*HomologyRequest) ProtoMessage() {}
 
 func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2194,7 @@ func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyRequest.ProtoReflect.Descriptor instead.
 func (*HomologyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{35}
+	return file_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *HomologyRequest) GetDistances() *Matrix {
@@ -2197,7 +2261,7 @@ type Edges struct {
 
 func (x *Edges) Reset() {
 	*x = Edges{}
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2209,7 +2273,7 @@ func (x *Edges) String() string {
 func (*Edges) ProtoMessage() {}
 
 func (x *Edges) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2222,7 +2286,7 @@ func (x *Edges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Edges.ProtoReflect.Descriptor instead.
 func (*Edges) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{36}
+	return file_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Edges) GetN() int32 {
@@ -2266,7 +2330,7 @@ type Diagram struct {
 
 func (x *Diagram) Reset() {
 	*x = Diagram{}
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2342,7 @@ func (x *Diagram) String() string {
 func (*Diagram) ProtoMessage() {}
 
 func (x *Diagram) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2355,7 @@ func (x *Diagram) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagram.ProtoReflect.Descriptor instead.
 func (*Diagram) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{37}
+	return file_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Diagram) GetDim() int32 {
@@ -2324,7 +2388,7 @@ type HomologyResult struct {
 
 func (x *HomologyResult) Reset() {
 	*x = HomologyResult{}
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2400,7 @@ func (x *HomologyResult) String() string {
 func (*HomologyResult) ProtoMessage() {}
 
 func (x *HomologyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2349,7 +2413,7 @@ func (x *HomologyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyResult.ProtoReflect.Descriptor instead.
 func (*HomologyResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{38}
+	return file_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *HomologyResult) GetDiagrams() []*Diagram {
@@ -2517,7 +2581,11 @@ const file_plugin_proto_rawDesc = "" +
 	"\vDriveResult\x12\x14\n" +
 	"\x05steps\x18\x01 \x01(\x05R\x05steps\x120\n" +
 	"\x04last\x18\x02 \x01(\v2\x1c.neuraltopology.v1.ActResultR\x04last\x12<\n" +
-	"\bepisodes\x18\x03 \x03(\v2 .neuraltopology.v1.DrivenEpisodeR\bepisodes\"\xc7\x01\n" +
+	"\bepisodes\x18\x03 \x03(\v2 .neuraltopology.v1.DrivenEpisodeR\bepisodes\"r\n" +
+	"\rSampleRequest\x12\x16\n" +
+	"\x06handle\x18F \x01(\x05R\x06handle\x12/\n" +
+	"\x05first\x18G \x01(\v2\x19.neuraltopology.v1.MatrixR\x05first\x12\x18\n" +
+	"\asamples\x18H \x01(\x05R\asamples\"\xc7\x01\n" +
 	"\x0fDistanceRequest\x121\n" +
 	"\x06points\x18\x01 \x01(\v2\x19.neuraltopology.v1.MatrixR\x06points\x12F\n" +
 	"\x06params\x18\x02 \x03(\v2..neuraltopology.v1.DistanceRequest.ParamsEntryR\x06params\x1a9\n" +
@@ -2559,7 +2627,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06Render\x12 .neuraltopology.v1.RenderRequest\x1a\x18.neuraltopology.v1.Frame\x12<\n" +
 	"\x05Close\x12\x19.neuraltopology.v1.Handle\x1a\x18.neuraltopology.v1.Empty\x12L\n" +
 	"\tSaveState\x12\".neuraltopology.v1.EnvStateRequest\x1a\x1b.neuraltopology.v1.EnvState\x12N\n" +
-	"\tLoadState\x12&.neuraltopology.v1.EnvStateLoadRequest\x1a\x19.neuraltopology.v1.Matrix2\x88\x05\n" +
+	"\tLoadState\x12&.neuraltopology.v1.EnvStateLoadRequest\x1a\x19.neuraltopology.v1.Matrix2\xcf\x05\n" +
 	"\tAlgorithm\x12=\n" +
 	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12B\n" +
 	"\x04Init\x12\x1d.neuraltopology.v1.AlgoConfig\x1a\x1b.neuraltopology.v1.AlgoSpec\x12B\n" +
@@ -2569,7 +2637,8 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04Save\x12\x18.neuraltopology.v1.Empty\x1a\x1d.neuraltopology.v1.Checkpoint\x12?\n" +
 	"\x04Load\x12\x1d.neuraltopology.v1.Checkpoint\x1a\x18.neuraltopology.v1.Empty\x12C\n" +
 	"\tAttachEnv\x12\x1c.neuraltopology.v1.EnvAttach\x1a\x18.neuraltopology.v1.Empty\x12H\n" +
-	"\x05Drive\x12\x1f.neuraltopology.v1.DriveRequest\x1a\x1e.neuraltopology.v1.DriveResult2\x9b\x01\n" +
+	"\x05Drive\x12\x1f.neuraltopology.v1.DriveRequest\x1a\x1e.neuraltopology.v1.DriveResult\x12E\n" +
+	"\x06Sample\x12 .neuraltopology.v1.SampleRequest\x1a\x19.neuraltopology.v1.Matrix2\x9b\x01\n" +
 	"\bDistance\x12=\n" +
 	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12P\n" +
 	"\aCompute\x12\".neuraltopology.v1.DistanceRequest\x1a!.neuraltopology.v1.DistanceResult2\x9b\x01\n" +
@@ -2589,7 +2658,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: neuraltopology.v1.Empty
 	(*Matrix)(nil),              // 1: neuraltopology.v1.Matrix
@@ -2624,37 +2693,38 @@ var file_plugin_proto_goTypes = []any{
 	(*DriveRequest)(nil),        // 30: neuraltopology.v1.DriveRequest
 	(*DrivenEpisode)(nil),       // 31: neuraltopology.v1.DrivenEpisode
 	(*DriveResult)(nil),         // 32: neuraltopology.v1.DriveResult
-	(*DistanceRequest)(nil),     // 33: neuraltopology.v1.DistanceRequest
-	(*DistanceResult)(nil),      // 34: neuraltopology.v1.DistanceResult
-	(*HomologyRequest)(nil),     // 35: neuraltopology.v1.HomologyRequest
-	(*Edges)(nil),               // 36: neuraltopology.v1.Edges
-	(*Diagram)(nil),             // 37: neuraltopology.v1.Diagram
-	(*HomologyResult)(nil),      // 38: neuraltopology.v1.HomologyResult
-	nil,                         // 39: neuraltopology.v1.Info.CapabilitiesEntry
-	nil,                         // 40: neuraltopology.v1.EnvConfig.OptionsEntry
-	nil,                         // 41: neuraltopology.v1.StepResult.InfoEntry
-	nil,                         // 42: neuraltopology.v1.AlgoConfig.HyperEntry
-	nil,                         // 43: neuraltopology.v1.UpdateStats.StatsEntry
-	nil,                         // 44: neuraltopology.v1.DistanceRequest.ParamsEntry
-	nil,                         // 45: neuraltopology.v1.HomologyRequest.ParamsEntry
+	(*SampleRequest)(nil),       // 33: neuraltopology.v1.SampleRequest
+	(*DistanceRequest)(nil),     // 34: neuraltopology.v1.DistanceRequest
+	(*DistanceResult)(nil),      // 35: neuraltopology.v1.DistanceResult
+	(*HomologyRequest)(nil),     // 36: neuraltopology.v1.HomologyRequest
+	(*Edges)(nil),               // 37: neuraltopology.v1.Edges
+	(*Diagram)(nil),             // 38: neuraltopology.v1.Diagram
+	(*HomologyResult)(nil),      // 39: neuraltopology.v1.HomologyResult
+	nil,                         // 40: neuraltopology.v1.Info.CapabilitiesEntry
+	nil,                         // 41: neuraltopology.v1.EnvConfig.OptionsEntry
+	nil,                         // 42: neuraltopology.v1.StepResult.InfoEntry
+	nil,                         // 43: neuraltopology.v1.AlgoConfig.HyperEntry
+	nil,                         // 44: neuraltopology.v1.UpdateStats.StatsEntry
+	nil,                         // 45: neuraltopology.v1.DistanceRequest.ParamsEntry
+	nil,                         // 46: neuraltopology.v1.HomologyRequest.ParamsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	39, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
+	40, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
 	3,  // 1: neuraltopology.v1.Info.params:type_name -> neuraltopology.v1.ParamSpec
-	40, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
+	41, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
 	5,  // 3: neuraltopology.v1.OpenResponse.spec:type_name -> neuraltopology.v1.EnvSpec
 	1,  // 4: neuraltopology.v1.StepRequest.actions:type_name -> neuraltopology.v1.Matrix
 	1,  // 5: neuraltopology.v1.StepResult.obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 6: neuraltopology.v1.StepResult.final_obs:type_name -> neuraltopology.v1.Matrix
 	9,  // 7: neuraltopology.v1.StepResult.episodes:type_name -> neuraltopology.v1.EpisodeStat
-	41, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
+	42, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
 	16, // 9: neuraltopology.v1.EnvStateLoadRequest.state:type_name -> neuraltopology.v1.EnvState
 	5,  // 10: neuraltopology.v1.AlgoConfig.env:type_name -> neuraltopology.v1.EnvSpec
-	42, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
+	43, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
 	1,  // 12: neuraltopology.v1.Outcome.final_obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 13: neuraltopology.v1.ActRequest.obs:type_name -> neuraltopology.v1.Matrix
 	20, // 14: neuraltopology.v1.ActRequest.prev:type_name -> neuraltopology.v1.Outcome
-	43, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
+	44, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
 	1,  // 16: neuraltopology.v1.ActResult.actions:type_name -> neuraltopology.v1.Matrix
 	22, // 17: neuraltopology.v1.ActResult.update:type_name -> neuraltopology.v1.UpdateStats
 	1,  // 18: neuraltopology.v1.PolicyRequest.obs:type_name -> neuraltopology.v1.Matrix
@@ -2665,62 +2735,65 @@ var file_plugin_proto_depIdxs = []int32{
 	9,  // 23: neuraltopology.v1.DrivenEpisode.episode:type_name -> neuraltopology.v1.EpisodeStat
 	23, // 24: neuraltopology.v1.DriveResult.last:type_name -> neuraltopology.v1.ActResult
 	31, // 25: neuraltopology.v1.DriveResult.episodes:type_name -> neuraltopology.v1.DrivenEpisode
-	1,  // 26: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
-	44, // 27: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
-	1,  // 28: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 29: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 30: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
-	45, // 31: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
-	36, // 32: neuraltopology.v1.HomologyRequest.edges:type_name -> neuraltopology.v1.Edges
-	37, // 33: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
-	10, // 34: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
-	0,  // 35: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
-	4,  // 36: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
-	7,  // 37: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
-	8,  // 38: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
-	12, // 39: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
-	14, // 40: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
-	15, // 41: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
-	17, // 42: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
-	0,  // 43: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
-	18, // 44: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
-	21, // 45: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
-	24, // 46: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
-	25, // 47: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
-	0,  // 48: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
-	28, // 49: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
-	29, // 50: neuraltopology.v1.Algorithm.AttachEnv:input_type -> neuraltopology.v1.EnvAttach
-	30, // 51: neuraltopology.v1.Algorithm.Drive:input_type -> neuraltopology.v1.DriveRequest
-	0,  // 52: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
-	33, // 53: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
-	0,  // 54: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
-	35, // 55: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
-	2,  // 56: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
-	6,  // 57: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
-	1,  // 58: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
-	11, // 59: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
-	13, // 60: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
-	0,  // 61: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
-	16, // 62: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
-	1,  // 63: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
-	2,  // 64: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
-	19, // 65: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
-	23, // 66: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
-	1,  // 67: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
-	27, // 68: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
-	28, // 69: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
-	0,  // 70: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
-	0,  // 71: neuraltopology.v1.Algorithm.AttachEnv:output_type -> neuraltopology.v1.Empty
-	32, // 72: neuraltopology.v1.Algorithm.Drive:output_type -> neuraltopology.v1.DriveResult
-	2,  // 73: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
-	34, // 74: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
-	2,  // 75: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
-	38, // 76: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
-	56, // [56:77] is the sub-list for method output_type
-	35, // [35:56] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	1,  // 26: neuraltopology.v1.SampleRequest.first:type_name -> neuraltopology.v1.Matrix
+	1,  // 27: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
+	45, // 28: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
+	1,  // 29: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 30: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 31: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
+	46, // 32: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
+	37, // 33: neuraltopology.v1.HomologyRequest.edges:type_name -> neuraltopology.v1.Edges
+	38, // 34: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
+	10, // 35: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
+	0,  // 36: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
+	4,  // 37: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
+	7,  // 38: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
+	8,  // 39: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
+	12, // 40: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
+	14, // 41: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
+	15, // 42: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
+	17, // 43: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
+	0,  // 44: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
+	18, // 45: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
+	21, // 46: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
+	24, // 47: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
+	25, // 48: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
+	0,  // 49: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
+	28, // 50: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
+	29, // 51: neuraltopology.v1.Algorithm.AttachEnv:input_type -> neuraltopology.v1.EnvAttach
+	30, // 52: neuraltopology.v1.Algorithm.Drive:input_type -> neuraltopology.v1.DriveRequest
+	33, // 53: neuraltopology.v1.Algorithm.Sample:input_type -> neuraltopology.v1.SampleRequest
+	0,  // 54: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
+	34, // 55: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
+	0,  // 56: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
+	36, // 57: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
+	2,  // 58: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
+	6,  // 59: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
+	1,  // 60: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
+	11, // 61: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
+	13, // 62: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
+	0,  // 63: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
+	16, // 64: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
+	1,  // 65: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
+	2,  // 66: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
+	19, // 67: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
+	23, // 68: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
+	1,  // 69: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
+	27, // 70: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
+	28, // 71: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
+	0,  // 72: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
+	0,  // 73: neuraltopology.v1.Algorithm.AttachEnv:output_type -> neuraltopology.v1.Empty
+	32, // 74: neuraltopology.v1.Algorithm.Drive:output_type -> neuraltopology.v1.DriveResult
+	1,  // 75: neuraltopology.v1.Algorithm.Sample:output_type -> neuraltopology.v1.Matrix
+	2,  // 76: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
+	35, // 77: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
+	2,  // 78: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
+	39, // 79: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
+	58, // [58:80] is the sub-list for method output_type
+	36, // [36:58] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2734,7 +2807,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   46,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

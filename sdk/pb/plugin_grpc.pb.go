@@ -407,6 +407,7 @@ const (
 	Algorithm_Load_FullMethodName        = "/neuraltopology.v1.Algorithm/Load"
 	Algorithm_AttachEnv_FullMethodName   = "/neuraltopology.v1.Algorithm/AttachEnv"
 	Algorithm_Drive_FullMethodName       = "/neuraltopology.v1.Algorithm/Drive"
+	Algorithm_Sample_FullMethodName      = "/neuraltopology.v1.Algorithm/Sample"
 )
 
 // AlgorithmClient is the client API for Algorithm service.
@@ -424,6 +425,10 @@ type AlgorithmClient interface {
 	// plugin whose Describe carries the capability "sdk.direct".
 	AttachEnv(ctx context.Context, in *EnvAttach, opts ...grpc.CallOption) (*Empty, error)
 	Drive(ctx context.Context, in *DriveRequest, opts ...grpc.CallOption) (*DriveResult, error)
+	// Sample takes a snapshot's states through the attached environment
+	// (sdk/sample.go), offered by a plugin whose Describe carries the
+	// capability "sdk.sample".
+	Sample(ctx context.Context, in *SampleRequest, opts ...grpc.CallOption) (*Matrix, error)
 }
 
 type algorithmClient struct {
@@ -524,6 +529,16 @@ func (c *algorithmClient) Drive(ctx context.Context, in *DriveRequest, opts ...g
 	return out, nil
 }
 
+func (c *algorithmClient) Sample(ctx context.Context, in *SampleRequest, opts ...grpc.CallOption) (*Matrix, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Matrix)
+	err := c.cc.Invoke(ctx, Algorithm_Sample_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AlgorithmServer is the server API for Algorithm service.
 // All implementations must embed UnimplementedAlgorithmServer
 // for forward compatibility.
@@ -539,6 +554,10 @@ type AlgorithmServer interface {
 	// plugin whose Describe carries the capability "sdk.direct".
 	AttachEnv(context.Context, *EnvAttach) (*Empty, error)
 	Drive(context.Context, *DriveRequest) (*DriveResult, error)
+	// Sample takes a snapshot's states through the attached environment
+	// (sdk/sample.go), offered by a plugin whose Describe carries the
+	// capability "sdk.sample".
+	Sample(context.Context, *SampleRequest) (*Matrix, error)
 	mustEmbedUnimplementedAlgorithmServer()
 }
 
@@ -575,6 +594,9 @@ func (UnimplementedAlgorithmServer) AttachEnv(context.Context, *EnvAttach) (*Emp
 }
 func (UnimplementedAlgorithmServer) Drive(context.Context, *DriveRequest) (*DriveResult, error) {
 	return nil, status.Error(codes.Unimplemented, "method Drive not implemented")
+}
+func (UnimplementedAlgorithmServer) Sample(context.Context, *SampleRequest) (*Matrix, error) {
+	return nil, status.Error(codes.Unimplemented, "method Sample not implemented")
 }
 func (UnimplementedAlgorithmServer) mustEmbedUnimplementedAlgorithmServer() {}
 func (UnimplementedAlgorithmServer) testEmbeddedByValue()                   {}
@@ -759,6 +781,24 @@ func _Algorithm_Drive_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Algorithm_Sample_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SampleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlgorithmServer).Sample(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Algorithm_Sample_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlgorithmServer).Sample(ctx, req.(*SampleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Algorithm_ServiceDesc is the grpc.ServiceDesc for Algorithm service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -801,6 +841,10 @@ var Algorithm_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Drive",
 			Handler:    _Algorithm_Drive_Handler,
+		},
+		{
+			MethodName: "Sample",
+			Handler:    _Algorithm_Sample_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
