@@ -6,4 +6,9 @@ import (
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
-func main() { sdk.Serve(ppo.New()) }
+func main() {
+	// The networks' kernels and BLAS run in cgo calls, two goroutines at
+	// once in an update.
+	sdk.SpareP()
+	sdk.Serve(ppo.New())
+}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -214,7 +213,7 @@ func newBatch(t *tasks.Task, cfg sdk.EnvConfig, opts options) (*batch, error) {
 		ctrlLo:  make([]float64, nu),
 		ctrlHi:  make([]float64, nu),
 		dt:      m.Timestep() * float64(t.FrameSkip),
-		workers: workers(cfg.NumEnvs, runtime.GOMAXPROCS(0), t.StepMicros),
+		workers: workers(cfg.NumEnvs, sdk.Cores(), t.StepMicros),
 		cols:    make([][]float64, len(t.InfoKeys)+1),
 	}
 	for i := range nu {
