@@ -60,6 +60,9 @@ type collapser struct {
 	// lookup); nil on sparse inputs, where lookups are binary searches
 	// in a row.
 	full []float32
+	// sets are the dense form's vertex sets, for sweep.delayBits; nil
+	// in the sparse form.
+	sets *graphBits
 }
 
 // sweep is one worker's scratch for the search of an edge's time.
@@ -78,6 +81,13 @@ type sweep struct {
 	cx []int32
 	ca []float32
 	cw []int32
+	// The dense form's scratch for delayBits: the present common
+	// neighbours, those through kept edges, the dominator candidates
+	// (a word per 64 vertices each), and the future neighbours.
+	pres, fut, cand []uint64
+	fs, exact, tmp  []futureNb
+	// taus are the times delayBits has looked at for the edge so far.
+	taus []float32
 }
 
 // newSweep returns a worker's scratch; its mark arrays start all +Inf
@@ -90,6 +100,10 @@ func (c *collapser) newSweep() *sweep {
 			s.mark[i] = float32(math.Inf(1))
 		}
 		s.mark, s.wmark = s.mark[:c.n], s.mark[c.n:]
+	}
+	if c.sets != nil {
+		w := c.sets.words
+		s.pres, s.fut, s.cand = make([]uint64, w), make([]uint64, w), make([]uint64, w)
 	}
 	return s
 }
@@ -142,6 +156,7 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 				c.full[u*n+int(c.nb[k])] = c.tm[k]
 			}
 		}
+		c.sets = newGraphBits(c)
 	}
 	edges := make([]cEdge, 0, m/2)
 	for u := 0; u < n; u++ {
@@ -175,7 +190,7 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 	if err != nil || p.gaveUp {
 		return nil, err
 	}
-	c.full = nil
+	c.full, c.sets = nil, nil
 	out := make([]halfEdge, 0, p.kept)
 	for u := 0; u < n; u++ {
 		for k := c.off[u]; k < c.end[u]; k++ {
@@ -203,6 +218,10 @@ type pass struct {
 // sequential visits the edges one by one.
 func (p *pass) sequential(ctx context.Context) error {
 	sw := p.c.newSweep()
+	delay := sw.delay
+	if p.c.sets != nil {
+		delay = sw.delayBits
+	}
 	for p.done < len(p.edges) && !p.gaveUp {
 		if p.done&0xfff == 0 {
 			if err := ctxErr(ctx); err != nil {
@@ -210,7 +229,7 @@ func (p *pass) sequential(ctx context.Context) error {
 			}
 		}
 		ed := p.edges[p.done]
-		s, s64 := sw.delay(ed)
+		s, s64 := delay(ed)
 		p.commit(ed, s, s64)
 	}
 	return nil
@@ -233,6 +252,7 @@ func (p *pass) commit(ed cEdge, s float32, s64 float64) {
 	}
 	if c.full != nil {
 		c.full[int(ed.u)*c.n+int(ed.v)], c.full[int(ed.v)*c.n+int(ed.u)] = s, s
+		c.sets.commit(ed, s)
 	}
 	p.done++
 	i := p.done

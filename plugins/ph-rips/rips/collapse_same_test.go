@@ -68,6 +68,7 @@ func TestCollapseSameAsReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	removed, delayed := 0, 0
 	again := collapseRecomputed.Load()
+	ordered := inDelayOrderCalls.Load()
 	for i := range 40 {
 		var d sdk.Matrix
 		switch i % 4 {
@@ -113,7 +114,10 @@ func TestCollapseSameAsReference(t *testing.T) {
 	if again = collapseRecomputed.Load() - again; again == 0 {
 		t.Fatalf("the parallel pass never searched an edge again; its check is not tested")
 	}
-	t.Logf("removed %d edges, delayed %d, searched %d again", removed, delayed, again)
+	if ordered = inDelayOrderCalls.Load() - ordered; ordered == 0 {
+		t.Fatalf("the dense pass never needed sweep.delay's order of future neighbours; inDelayOrder is not tested")
+	}
+	t.Logf("removed %d edges, delayed %d, searched %d again, %d searches in sweep.delay's order", removed, delayed, again, ordered)
 }
 
 // readBin reads ripsdump's NAME.bin: n, columns, then n x columns

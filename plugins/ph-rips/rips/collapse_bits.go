@@ -1,0 +1,367 @@
+package rips
+
+import (
+	"math"
+	"math/bits"
+	"sync/atomic"
+)
+
+// The dense form's search of an edge's time with vertex sets (issue 14).
+//
+// On the main job's clouds (500 points, a full k-NN geodesic matrix,
+// every pair within the threshold) the pass visits 90-125K edges, most
+// of them long ones with 120-200 common neighbours, and removes 85% of
+// them. sweep.delay spends O(row) per edge building the list of common
+// neighbours with their times and O(list) per dominator candidate;
+// together 70% of the computation's CPU on those clouds.
+//
+// The sequential pass visits the edges from the latest to the earliest,
+// so while it searches e_i (time t_i) every edge not yet visited is in
+// H(t_i); of the visited ones, those kept at their own time t_i (ties)
+// are too, and all others are removed or later. With one bit per vertex
+// pair for "live" (not removed) and "now" (in H(t_i)), the common
+// neighbours present at t_i are now[u] & now[v], word by word, and only
+// the few reached through later edges, (live[u] & live[v]) minus those,
+// need their times read. At t_i, w dominates when the present common
+// neighbours but w are all in now[w], a word test, and the dominators
+// are the present neighbours x in the intersection of now[x] + x over
+// them all. At the later times a search reaches (tau > t_i) an edge of
+// now[] is still there and a live one may be: live[x] + x bounds the
+// dominators from above and each left is tried with the times.
+//
+// The answer (s_i and its float64 value) is the one sweep.delay gives:
+// the time is the first at which no vertex dominates, whichever
+// dominator each round finds, and the float64 value, where several
+// neighbours arrive at the same float32 time, is taken from the one
+// sweep.delay would pick: the future neighbours are kept in the order
+// sweep.delay's partition leaves them in (see futureOrder).
+
+// graphBits are the dense form's vertex sets, words uint64 per vertex.
+type graphBits struct {
+	words int
+	// live[u] holds x when the edge ux is in the graph (not removed).
+	live []uint64
+	// now[u] holds x when ux is in the graph at the time of the edges
+	// being visited: not yet visited, or kept at its own time equal to
+	// theirs (held in ties until the pass moves on to earlier edges).
+	now  []uint64
+	at   float32
+	ties []cEdge
+}
+
+// newGraphBits returns the sets of c's graph before the pass.
+func newGraphBits(c *collapser) *graphBits {
+	w := (c.n + 63) / 64
+	g := &graphBits{words: w, live: make([]uint64, c.n*w), at: float32(math.Inf(1))}
+	for u := 0; u < c.n; u++ {
+		row := g.row(g.live, int32(u))
+		for _, x := range c.nb[c.off[u]:c.end[u]] {
+			row[x>>6] |= 1 << (x & 63)
+		}
+	}
+	g.now = append([]uint64(nil), g.live...)
+	return g
+}
+
+// row is u's row of the set family s.
+func (g *graphBits) row(s []uint64, u int32) []uint64 {
+	return s[int(u)*g.words : int(u+1)*g.words]
+}
+
+// clear takes the edge uv out of the set family s.
+func (g *graphBits) clear(s []uint64, u, v int32) {
+	s[int(u)*g.words+int(v>>6)] &^= 1 << (v & 63)
+	s[int(v)*g.words+int(u>>6)] &^= 1 << (u & 63)
+}
+
+// moveTo is called before the edges of time t are searched: the edges
+// kept at a later time leave now.
+func (g *graphBits) moveTo(t float32) {
+	if t >= g.at {
+		return
+	}
+	for _, e := range g.ties {
+		g.clear(g.now, e.u, e.v)
+	}
+	g.ties, g.at = g.ties[:0], t
+}
+
+// commit records that the edge ed was visited and given the time s.
+func (g *graphBits) commit(ed cEdge, s float32) {
+	switch {
+	case math.IsInf(float64(s), 1):
+		g.clear(g.live, ed.u, ed.v)
+		g.clear(g.now, ed.u, ed.v)
+	case s == ed.t:
+		g.ties = append(g.ties, ed)
+	default:
+		g.clear(g.now, ed.u, ed.v)
+	}
+}
+
+// futureNb is a common neighbour reached through a later edge: the
+// vertex, the time from which it is common, and the end (u or v) whose
+// edge to it is the later.
+type futureNb struct {
+	x, w int32
+	a    float32
+}
+
+// delayBits is sweep.delay for the dense form in the sequential pass.
+// (The parallel pass searches against a graph in which edges of its
+// batch not yet committed may be later than the one searched, which now
+// does not tell, so it keeps sweep.delay.)
+func (sw *sweep) delayBits(ed cEdge) (float32, float64) {
+	c, g := sw.c, sw.c.sets
+	g.moveTo(ed.t)
+	n, nw := c.n, g.words
+	u, v := ed.u, ed.v
+	lu, lv, nu, nv := g.row(g.live, u), g.row(g.live, v), g.row(g.now, u), g.row(g.now, v)
+	pres, fut := sw.pres[:nw], sw.fut[:nw]
+	lv, nu, nv = lv[:len(lu)], nu[:len(lu)], nv[:len(lu)]
+	var anyCommon, anyFut uint64
+	for k := range lu {
+		com, p := lu[k]&lv[k], nu[k]&nv[k]
+		pres[k], fut[k] = p, com&^p
+		anyCommon |= com
+		anyFut |= com &^ p
+	}
+	if anyCommon == 0 {
+		return ed.t, 0 // no common neighbour, nothing can dominate
+	}
+	ru, rv := c.full[int(u)*n:int(u)*n+n], c.full[int(v)*n:int(v)*n+n]
+	fs := sw.fs[:0]
+	if anyFut != 0 {
+		fs = sw.futureOrder(sw.fs[:0], ed, ru, rv, false)
+		sw.fs = fs
+	}
+	sw.taus = sw.taus[:0]
+	inf := float32(math.Inf(1))
+	tau, tau64 := ed.t, 0.0
+	p := 0 // fs[:p] are present at tau (and in pres)
+	for {
+		// sweep.delay's partition, on the future neighbours only.
+		for q := p; q < len(fs); q++ {
+			if fs[q].a <= tau {
+				fs[p], fs[q] = fs[q], fs[p]
+				x := fs[p].x
+				pres[x>>6] |= 1 << (x & 63)
+				p++
+			}
+		}
+		w := sw.dominatorBits(pres, tau, tau == ed.t)
+		if w < 0 {
+			if tau == ed.t {
+				return tau, 0 // kept: the caller keeps its own value
+			}
+			return tau, tau64
+		}
+		// w dominates until a common neighbour appears before its edge
+		// to w does; the first such is the next time to look at.
+		rw := c.full[int(w)*n : int(w)*n+n]
+		next, tied := -1, false
+		for q := p; q < len(fs); q++ {
+			if rw[fs[q].x] <= fs[q].a {
+				continue
+			}
+			switch {
+			case next < 0 || fs[q].a < fs[next].a:
+				next, tied = q, false
+			case fs[q].a == fs[next].a:
+				tied = true
+			}
+		}
+		if next < 0 {
+			return inf, 0
+		}
+		f := fs[next]
+		sw.taus = append(sw.taus, tau)
+		if tied {
+			// Which of the neighbours arriving together is taken
+			// decides the float64 value: the one sweep.delay takes.
+			f = sw.inDelayOrder(ed, ru, rv, rw)
+		}
+		tau, tau64 = f.a, c.tm64[c.find(f.w, f.x)]
+	}
+}
+
+// inDelayOrder returns the future neighbour sweep.delay takes as the
+// next time to look at, after the rounds at the times sw.taus (the
+// current one last), when w
+// (rw its row of times) dominates and several neighbours it is not
+// joined to arrive at once: it rebuilds sweep.delay's list in its order
+// (futureOrder) and replays its partitions.
+func (sw *sweep) inDelayOrder(ed cEdge, ru, rv, rw []float32) futureNb {
+	fs := sw.futureOrder(sw.exact[:0], ed, ru, rv, true)
+	sw.exact = fs
+	inDelayOrderCalls.Add(1)
+	p := 0
+	for _, tau := range sw.taus {
+		for q := p; q < len(fs); q++ {
+			if fs[q].a <= tau {
+				fs[p], fs[q] = fs[q], fs[p]
+				p++
+			}
+		}
+	}
+	next := -1
+	for q := p; q < len(fs); q++ {
+		if (next < 0 || fs[q].a < fs[next].a) && rw[fs[q].x] > fs[q].a {
+			next = q
+		}
+	}
+	return fs[next]
+}
+
+// earliest returns the member x of s with the smallest max(ru[x],
+// rv[x]), the common neighbour that came first, or -1 if s is empty.
+// The later rounds of delayBits keep it, since the neighbours they add
+// came later.
+func earliest(s []uint64, ru, rv []float32) int32 {
+	best, at := float32(math.Inf(1)), int32(-1)
+	for k, word := range s {
+		for word != 0 {
+			x := k<<6 | bits.TrailingZeros64(word)
+			word &= word - 1
+			if a := max(ru[x], rv[x]); a < best {
+				best, at = a, int32(x)
+			}
+		}
+	}
+	return at
+}
+
+// futureOrder reads the times of the common neighbours in sw.fut (those
+// reached through a later edge; ru and rv are the ends' rows of times)
+// and returns them in vertex order or, if exact, in the order
+// sweep.delay's first partition leaves them in. Only the rare searches
+// in which that order decides something (inDelayOrder) need it: the
+// rotations cost 70% of the pass on the main job's clouds.
+//
+// That partition walks the common neighbours in increasing vertex order
+// with the not-yet-present ones gathered in a run behind the present
+// ones: a not-present neighbour joins the run at its back, a present one
+// takes the run's front place, whose neighbour goes to the back. So the
+// run is a queue rotated by one for every present neighbour after its
+// first member, and only the counts of present neighbours between
+// consecutive future ones (popcounts) are needed.
+func (sw *sweep) futureOrder(fs []futureNb, ed cEdge, ru, rv []float32, exact bool) []futureNb {
+	pres, fut := sw.pres, sw.fut
+	prev := -1
+	for k, word := range fut {
+		for word != 0 {
+			x := k<<6 | bits.TrailingZeros64(word)
+			word &= word - 1
+			// On a tie the later edge is taken at ed.u (sweep.delay).
+			f := futureNb{x: int32(x), w: ed.u, a: ru[x]}
+			if rv[x] > f.a {
+				f.w, f.a = ed.v, rv[x]
+			}
+			if exact && len(fs) > 0 {
+				fs = sw.rotate(fs, countBits(pres, prev+1, x))
+			}
+			fs = append(fs, f)
+			prev = x
+		}
+	}
+	if exact {
+		fs = sw.rotate(fs, countBits(pres, prev+1, len(pres)<<6))
+	}
+	return fs
+}
+
+// inDelayOrderCalls counts the searches that needed sweep.delay's
+// order, so tests can tell they reached that path.
+var inDelayOrderCalls atomic.Int64
+
+// rotate moves the first r (mod len) entries of fs to its back.
+func (sw *sweep) rotate(fs []futureNb, r int) []futureNb {
+	if r %= len(fs); r == 0 {
+		return fs
+	}
+	sw.tmp = append(sw.tmp[:0], fs[:r]...)
+	copy(fs, fs[r:])
+	copy(fs[len(fs)-r:], sw.tmp)
+	return fs
+}
+
+// countBits counts the members of s in [lo, hi).
+func countBits(s []uint64, lo, hi int) int {
+	if lo >= hi {
+		return 0
+	}
+	lw, hw := lo>>6, (hi-1)>>6
+	first := s[lw] &^ (1<<(lo&63) - 1)
+	last := ^uint64(0) >> (63 - (hi-1)&63)
+	if lw == hw {
+		return bits.OnesCount64(first & last)
+	}
+	c := bits.OnesCount64(first)
+	for _, x := range s[lw+1 : hw] {
+		c += bits.OnesCount64(x)
+	}
+	return c + bits.OnesCount64(s[hw]&last)
+}
+
+// dominatorBits returns a vertex of the set s (the common neighbours
+// present at tau) joined at tau to all the others, or -1. The
+// candidates are tried in vertex order; a candidate w ruled out by a
+// member x leaves as candidates only x and the vertices joined to x, a
+// word operation on all of them at once (now[x] at the searched edge's
+// own time, atT, where it is the graph; live[x], an upper bound, later).
+func (sw *sweep) dominatorBits(s []uint64, tau float32, atT bool) int32 {
+	g := sw.c.sets
+	nbs := g.live
+	if atT {
+		nbs = g.now
+	}
+	cand := sw.cand[:len(s)]
+	copy(cand, s)
+	w, k := int32(-1), 0
+	for {
+		if w < 0 {
+			for k < len(cand) && cand[k] == 0 {
+				k++
+			}
+			if k == len(cand) {
+				return -1
+			}
+			w = int32(k<<6 | bits.TrailingZeros64(cand[k]))
+		}
+		cand[w>>6] &^= 1 << (w & 63)
+		x := sw.rulesOut(s, tau, w)
+		if x < 0 {
+			return w
+		}
+		keep := cand[x>>6] & (1 << (x & 63))
+		for j, y := range g.row(nbs, int32(x))[:len(cand)] {
+			cand[j] &= y
+		}
+		cand[x>>6] |= keep
+		w = -1
+	}
+}
+
+// rulesOut returns a member of s other than w not joined to w at tau,
+// or -1 if w dominates s.
+func (sw *sweep) rulesOut(s []uint64, tau float32, w int32) int {
+	c, g := sw.c, sw.c.sets
+	nw := g.row(g.now, w)[:len(s)]
+	tw := c.full[int(w)*c.n : int(w+1)*c.n]
+	for j, sj := range s {
+		// Members not joined to w by an edge of now: joined by a later
+		// one of time <= tau, or not at all.
+		miss := sj &^ nw[j]
+		if j == int(w>>6) {
+			miss &^= 1 << (w & 63)
+		}
+		for miss != 0 {
+			x := j<<6 | bits.TrailingZeros64(miss)
+			miss &= miss - 1
+			if tw[x] > tau {
+				return x
+			}
+		}
+	}
+	return -1
+}
