@@ -137,8 +137,9 @@ func (sw *sweep) delayBits(ed cEdge) (float32, float64) {
 	}
 	sw.taus = sw.taus[:0]
 	inf := float32(math.Inf(1))
-	tau, tau64 := ed.t, 0.0
-	p := 0 // fs[:p] are present at tau (and in pres)
+	tau := ed.t
+	var by futureNb // the neighbour whose arrival tau is
+	p := 0          // fs[:p] are present at tau (and in pres)
 	for {
 		// sweep.delay's partition, on the future neighbours only.
 		for q := p; q < len(fs); q++ {
@@ -154,7 +155,8 @@ func (sw *sweep) delayBits(ed cEdge) (float32, float64) {
 			if tau == ed.t {
 				return tau, 0 // kept: the caller keeps its own value
 			}
-			return tau, tau64
+			// The float64 value is read only for the time taken.
+			return tau, c.tm64[c.find(by.w, by.x)]
 		}
 		// w dominates until a common neighbour appears before its edge
 		// to w does; the first such is the next time to look at.
@@ -181,7 +183,7 @@ func (sw *sweep) delayBits(ed cEdge) (float32, float64) {
 			// decides the float64 value: the one sweep.delay takes.
 			f = sw.inDelayOrder(ed, ru, rv, rw)
 		}
-		tau, tau64 = f.a, c.tm64[c.find(f.w, f.x)]
+		tau, by = f.a, f
 	}
 }
 
