@@ -85,9 +85,7 @@ type sweep struct {
 	// neighbours, those through kept edges, the dominator candidates
 	// (a word per 64 vertices each), and the future neighbours.
 	pres, fut, cand []uint64
-	fs, exact, tmp  []futureNb
-	// taus are the times delayBits has looked at for the edge so far.
-	taus []float32
+	fs              []futureNb
 }
 
 // newSweep returns a worker's scratch; its mark arrays start all +Inf
@@ -158,7 +156,7 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 			}
 		}
 		// The vertex sets serve the sequential pass (see delayBits).
-		if !parallel {
+		if !parallel && useSets {
 			c.sets = newGraphBits(c)
 		}
 	}
@@ -292,20 +290,23 @@ func (p *pass) commitRows(ed cEdge, s float32, s64 float64) {
 // commitSets records ed's time s where delayBits reads the graph: the
 // time matrix and the vertex sets. A removed edge stays in the rows
 // (the memmoves of cutting it out were 5% of the pass on the main
-// job's clouds; the matrix says it is gone), and only a delayed edge
-// has its rows' entries, the float64 values delayBits reads, changed.
+// job's clouds; its entries read +Inf), and a kept edge's entries
+// change only if it was delayed.
 func (p *pass) commitSets(ed cEdge, s float32, s64 float64) {
 	c := p.c
 	c.full[int(ed.u)*c.n+int(ed.v)], c.full[int(ed.v)*c.n+int(ed.u)] = s, s
 	c.sets.commit(ed, s)
-	if math.IsInf(float64(s), 1) {
+	if s == ed.t {
+		p.kept++
 		return
 	}
-	p.kept++
-	if s != ed.t {
-		pu, pv := c.find(ed.u, ed.v), c.find(ed.v, ed.u)
-		c.tm[pu], c.tm[pv] = s, s
+	// A removed edge reads +Inf in the rows too, for the searches
+	// handed to sweep.delay.
+	pu, pv := c.find(ed.u, ed.v), c.find(ed.v, ed.u)
+	c.tm[pu], c.tm[pv] = s, s
+	if !math.IsInf(float64(s), 1) {
 		c.tm64[pu], c.tm64[pv] = s64, s64
+		p.kept++
 	}
 }
 
@@ -317,6 +318,10 @@ func (c *collapser) cut(u, k int32) {
 	copy(c.tm64[k:e-1], c.tm64[k+1:e])
 	c.end[u] = e - 1
 }
+
+// useSets lets tests run the sequential dense pass on the rows
+// (sweep.delay) instead of the vertex sets (delayBits), to compare them.
+var useSets = true
 
 // collapseRecomputed counts the edges the parallel pass searched again,
 // so tests can tell that they reached that path.
@@ -428,7 +433,8 @@ func (sw *sweep) delay(ed cEdge) (float32, float64) {
 	// Written whether or not x is a common neighbour, and kept (m
 	// advanced) only if it is: whether it is cannot be predicted, and
 	// the branch cost more than the stores. look[v] is +Inf (no
-	// loops), so x == v is not kept. On a tie the later edge is taken
+	// loops), so x == v is not kept, nor is an edge removed but left
+	// in the rows by pass.commitSets (+Inf). On a tie the later edge is taken
 	// at ed.u whichever row is scanned, so the float64 value an edge
 	// takes does not depend on the rows' lengths (which the parallel
 	// pass sees at another moment than the sequential one).
@@ -439,7 +445,7 @@ func (sw *sweep) delay(ed cEdge) (float32, float64) {
 			if b > a {
 				cw[m] = v
 			}
-			m += b2i(b != inf)
+			m += b2i(max(a, b) != inf)
 		}
 	} else {
 		for q, x := range c.nb[i:ie] {
@@ -448,7 +454,7 @@ func (sw *sweep) delay(ed cEdge) (float32, float64) {
 			if a > b {
 				cw[m] = u
 			}
-			m += b2i(b != inf)
+			m += b2i(max(a, b) != inf)
 		}
 	}
 	if c.full == nil {

@@ -33,8 +33,8 @@ import (
 // the time is the first at which no vertex dominates, whichever
 // dominator each round finds, and the float64 value, where several
 // neighbours arrive at the same float32 time, is taken from the one
-// sweep.delay would pick: the future neighbours are kept in the order
-// sweep.delay's partition leaves them in (see futureOrder).
+// sweep.delay would pick: where neighbours arriving at the time taken
+// could give other values, the search is handed to sweep.delay.
 
 // graphBits are the dense form's vertex sets, words uint64 per vertex.
 type graphBits struct {
@@ -132,10 +132,9 @@ func (sw *sweep) delayBits(ed cEdge) (float32, float64) {
 	ru, rv := c.full[int(u)*n:int(u)*n+n], c.full[int(v)*n:int(v)*n+n]
 	fs := sw.fs[:0]
 	if anyFut != 0 {
-		fs = sw.futureOrder(sw.fs[:0], ed, ru, rv, false)
+		fs = sw.futures(sw.fs[:0], ed, ru, rv)
 		sw.fs = fs
 	}
-	sw.taus = sw.taus[:0]
 	inf := float32(math.Inf(1))
 	tau := ed.t
 	var by futureNb // the neighbour whose arrival tau is
@@ -155,102 +154,39 @@ func (sw *sweep) delayBits(ed cEdge) (float32, float64) {
 			if tau == ed.t {
 				return tau, 0 // kept: the caller keeps its own value
 			}
-			// The float64 value is read only for the time taken.
-			return tau, c.tm64[c.find(by.w, by.x)]
+			// The float64 value is read only for the time taken. If
+			// neighbours arriving at tau with other values could have
+			// given it, which one sweep.delay takes depends on its
+			// dominators and its order: ask it.
+			s64 := c.tm64[c.find(by.w, by.x)]
+			if sw.valuesDiffer(fs, by, s64) {
+				inDelayFallbacks.Add(1)
+				return sw.delay(ed)
+			}
+			return tau, s64
 		}
 		// w dominates until a common neighbour appears before its edge
 		// to w does; the first such is the next time to look at.
 		rw := c.full[int(w)*n : int(w)*n+n]
-		next, tied := -1, false
+		next := -1
 		for q := p; q < len(fs); q++ {
-			if rw[fs[q].x] <= fs[q].a {
-				continue
-			}
-			switch {
-			case next < 0 || fs[q].a < fs[next].a:
-				next, tied = q, false
-			case fs[q].a == fs[next].a:
-				tied = true
+			if (next < 0 || fs[q].a < fs[next].a) && rw[fs[q].x] > fs[q].a {
+				next = q
 			}
 		}
 		if next < 0 {
 			return inf, 0
 		}
 		f := fs[next]
-		sw.taus = append(sw.taus, tau)
-		if tied {
-			// Which of the neighbours arriving together is taken
-			// decides the float64 value: the one sweep.delay takes.
-			f = sw.inDelayOrder(ed, ru, rv, rw)
-		}
 		tau, by = f.a, f
 	}
 }
 
-// inDelayOrder returns the future neighbour sweep.delay takes as the
-// next time to look at, after the rounds at the times sw.taus (the
-// current one last), when w
-// (rw its row of times) dominates and several neighbours it is not
-// joined to arrive at once: it rebuilds sweep.delay's list in its order
-// (futureOrder) and replays its partitions.
-func (sw *sweep) inDelayOrder(ed cEdge, ru, rv, rw []float32) futureNb {
-	fs := sw.futureOrder(sw.exact[:0], ed, ru, rv, true)
-	sw.exact = fs
-	inDelayOrderCalls.Add(1)
-	p := 0
-	for _, tau := range sw.taus {
-		for q := p; q < len(fs); q++ {
-			if fs[q].a <= tau {
-				fs[p], fs[q] = fs[q], fs[p]
-				p++
-			}
-		}
-	}
-	next := -1
-	for q := p; q < len(fs); q++ {
-		if (next < 0 || fs[q].a < fs[next].a) && rw[fs[q].x] > fs[q].a {
-			next = q
-		}
-	}
-	return fs[next]
-}
-
-// earliest returns the member x of s with the smallest max(ru[x],
-// rv[x]), the common neighbour that came first, or -1 if s is empty.
-// The later rounds of delayBits keep it, since the neighbours they add
-// came later.
-func earliest(s []uint64, ru, rv []float32) int32 {
-	best, at := float32(math.Inf(1)), int32(-1)
-	for k, word := range s {
-		for word != 0 {
-			x := k<<6 | bits.TrailingZeros64(word)
-			word &= word - 1
-			if a := max(ru[x], rv[x]); a < best {
-				best, at = a, int32(x)
-			}
-		}
-	}
-	return at
-}
-
-// futureOrder reads the times of the common neighbours in sw.fut (those
+// futures reads the times of the common neighbours in sw.fut (those
 // reached through a later edge; ru and rv are the ends' rows of times)
-// and returns them in vertex order or, if exact, in the order
-// sweep.delay's first partition leaves them in. Only the rare searches
-// in which that order decides something (inDelayOrder) need it: the
-// rotations cost 70% of the pass on the main job's clouds.
-//
-// That partition walks the common neighbours in increasing vertex order
-// with the not-yet-present ones gathered in a run behind the present
-// ones: a not-present neighbour joins the run at its back, a present one
-// takes the run's front place, whose neighbour goes to the back. So the
-// run is a queue rotated by one for every present neighbour after its
-// first member, and only the counts of present neighbours between
-// consecutive future ones (popcounts) are needed.
-func (sw *sweep) futureOrder(fs []futureNb, ed cEdge, ru, rv []float32, exact bool) []futureNb {
-	pres, fut := sw.pres, sw.fut
-	prev := -1
-	for k, word := range fut {
+// into fs, in vertex order.
+func (sw *sweep) futures(fs []futureNb, ed cEdge, ru, rv []float32) []futureNb {
+	for k, word := range sw.fut {
 		for word != 0 {
 			x := k<<6 | bits.TrailingZeros64(word)
 			word &= word - 1
@@ -259,51 +195,33 @@ func (sw *sweep) futureOrder(fs []futureNb, ed cEdge, ru, rv []float32, exact bo
 			if rv[x] > f.a {
 				f.w, f.a = ed.v, rv[x]
 			}
-			if exact && len(fs) > 0 {
-				fs = sw.rotate(fs, countBits(pres, prev+1, x))
-			}
 			fs = append(fs, f)
-			prev = x
 		}
 	}
-	if exact {
-		fs = sw.rotate(fs, countBits(pres, prev+1, len(pres)<<6))
-	}
 	return fs
 }
 
-// inDelayOrderCalls counts the searches that needed sweep.delay's
-// order, so tests can tell they reached that path.
-var inDelayOrderCalls atomic.Int64
-
-// rotate moves the first r (mod len) entries of fs to its back.
-func (sw *sweep) rotate(fs []futureNb, r int) []futureNb {
-	if r %= len(fs); r == 0 {
-		return fs
+// valuesDiffer says whether a neighbour of fs other than by arrives at
+// by's time with a float64 value other than s64. The time an edge takes
+// is the first at which no vertex dominates it, whatever dominators the
+// search meets, but its float64 value is that of the neighbour whose
+// arrival the search looked at last, and where several arrive at that
+// float32 time with different values, which one that is depends on the
+// dominators found and the order of the search. Mostly the values are
+// the same (edges delayed to one time took one value).
+func (sw *sweep) valuesDiffer(fs []futureNb, by futureNb, s64 float64) bool {
+	c := sw.c
+	for _, f := range fs {
+		if f.a == by.a && f.x != by.x && c.tm64[c.find(f.w, f.x)] != s64 {
+			return true
+		}
 	}
-	sw.tmp = append(sw.tmp[:0], fs[:r]...)
-	copy(fs, fs[r:])
-	copy(fs[len(fs)-r:], sw.tmp)
-	return fs
+	return false
 }
 
-// countBits counts the members of s in [lo, hi).
-func countBits(s []uint64, lo, hi int) int {
-	if lo >= hi {
-		return 0
-	}
-	lw, hw := lo>>6, (hi-1)>>6
-	first := s[lw] &^ (1<<(lo&63) - 1)
-	last := ^uint64(0) >> (63 - (hi-1)&63)
-	if lw == hw {
-		return bits.OnesCount64(first & last)
-	}
-	c := bits.OnesCount64(first)
-	for _, x := range s[lw+1 : hw] {
-		c += bits.OnesCount64(x)
-	}
-	return c + bits.OnesCount64(s[hw]&last)
-}
+// inDelayFallbacks counts the searches delayBits handed to sweep.delay,
+// so tests can tell they reached that path.
+var inDelayFallbacks atomic.Int64
 
 // dominatorBits returns a vertex of the set s (the common neighbours
 // present at tau) joined at tau to all the others, or -1. The
