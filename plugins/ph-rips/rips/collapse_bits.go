@@ -23,11 +23,12 @@ import (
 // neighbours present at t_i are now[u] & now[v], word by word, and only
 // the few reached through later edges, (live[u] & live[v]) minus those,
 // need their times read. At t_i, w dominates when the present common
-// neighbours but w are all in now[w], a word test, and the dominators
-// are the present neighbours x in the intersection of now[x] + x over
-// them all. At the later times a search reaches (tau > t_i) an edge of
-// now[] is still there and a live one may be: live[x] + x bounds the
-// dominators from above and each left is tried with the times.
+// neighbours but w are all in now[w], a word test, and a candidate
+// ruled out by a neighbour x leaves as candidates only x and now[x],
+// one AND over the words for all of them. At the later times a search
+// reaches (tau > t_i) an edge of now[] is still there and a live one
+// may be: the test reads the times of the neighbours outside now[w],
+// and live[x] + x bounds the candidates left.
 //
 // The answer (s_i and its float64 value) is the one sweep.delay gives:
 // the time is the first at which no vertex dominates, whichever
