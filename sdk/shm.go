@@ -117,7 +117,8 @@ func (s *spinner) learn(waited time.Duration) {
 // contended, each forcing holdWaits+64 sleeping waits: nine in ten
 // hand-offs slept, and training through the plugins took 1.40x
 // in-process instead of ~1.25x (docs/benchmarks.md, "Session 6").
-const preemptedGap = 500 * time.Microsecond
+// NT_SHM_PREEMPT_GAP sets it, for measuring.
+var preemptedGap = envDuration("NT_SHM_PREEMPT_GAP", 500*time.Microsecond)
 
 // contended drops the budget to nothing after the spin was descheduled:
 // the next holdWaits waits sleep, then the budget grows back by max/64

@@ -2,7 +2,9 @@ package rips
 
 import (
 	"context"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
 )
@@ -65,4 +67,58 @@ func BenchmarkForms(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkClouds times Compute (one worker, so the time is CPU time)
+// on a main-job run's saved clouds with the main job's metric (k=15
+// geodesic, dimensions 0..2, enclosing-radius threshold). The run
+// directory comes from RIPS_CLOUDS and RIPS_CLOUDS_ONLY picks clouds
+// whose name contains it; without RIPS_CLOUDS the benchmark is skipped.
+// It is the profile target for issue 14 (-cpuprofile).
+func BenchmarkClouds(b *testing.B) {
+	dir := os.Getenv("RIPS_CLOUDS")
+	if dir == "" {
+		b.Skip("RIPS_CLOUDS (a run directory with clouds/step_N/*.npz) not set")
+	}
+	inputs := mainJobClouds(b, dir, os.Getenv("RIPS_CLOUDS_ONLY"))
+	var cpu time.Duration
+	for b.Loop() {
+		for _, in := range inputs {
+			d := in.d
+			c0 := cpuTime()
+			if _, err := Compute(context.Background(), &d, Options{MaxDim: 2, Workers: 1}); err != nil {
+				b.Fatal(err)
+			}
+			cpu += cpuTime() - c0
+		}
+	}
+	// CPU seconds (user+sys) suffer less than wall time from the shared
+	// machine's load.
+	b.ReportMetric(cpu.Seconds()/float64(b.N*len(inputs)), "cpu-s/cloud")
+}
+
+// BenchmarkCloudsCollapse times the edge collapse alone (one worker,
+// early stop off) on the clouds of BenchmarkClouds.
+func BenchmarkCloudsCollapse(b *testing.B) {
+	dir := os.Getenv("RIPS_CLOUDS")
+	if dir == "" {
+		b.Skip("RIPS_CLOUDS (a run directory with clouds/step_N/*.npz) not set")
+	}
+	inputs := mainJobClouds(b, dir, os.Getenv("RIPS_CLOUDS_ONLY"))
+	var cpu time.Duration
+	for b.Loop() {
+		for _, in := range inputs {
+			n := in.d.Rows
+			t := float32(enclosingRadius(in.d.Data, n))
+			adj := adjacencyFromMatrix(in.d.Data, n, t)
+			c0 := cpuTime()
+			withCollapse("on", func() {
+				if _, err := collapseAdjacency(context.Background(), adj, in.d.Data, true, 1); err != nil {
+					b.Fatal(err)
+				}
+			})
+			cpu += cpuTime() - c0
+		}
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N*len(inputs)), "cpu-s/cloud")
 }

@@ -60,6 +60,9 @@ type collapser struct {
 	// lookup); nil on sparse inputs, where lookups are binary searches
 	// in a row.
 	full []float32
+	// sets are the dense form's vertex sets, for sweep.delayBits; nil
+	// in the sparse form.
+	sets *graphBits
 }
 
 // sweep is one worker's scratch for the search of an edge's time.
@@ -78,6 +81,11 @@ type sweep struct {
 	cx []int32
 	ca []float32
 	cw []int32
+	// The dense form's scratch for delayBits: the present common
+	// neighbours, those through kept edges, the dominator candidates
+	// (a word per 64 vertices each), and the future neighbours.
+	pres, fut, cand []uint64
+	fs              []futureNb
 }
 
 // newSweep returns a worker's scratch; its mark arrays start all +Inf
@@ -90,6 +98,10 @@ func (c *collapser) newSweep() *sweep {
 			s.mark[i] = float32(math.Inf(1))
 		}
 		s.mark, s.wmark = s.mark[:c.n], s.mark[c.n:]
+	}
+	if c.sets != nil {
+		w := c.sets.words
+		s.pres, s.fut, s.cand = make([]uint64, w), make([]uint64, w), make([]uint64, w)
 	}
 	return s
 }
@@ -131,6 +143,7 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 		}
 	}
 	c.end = slices.Clone(c.off[1:])
+	parallel := workers > 1 && m/2 >= 4*collapseBatch
 	if dense {
 		inf := float32(math.Inf(1))
 		c.full = make([]float32, n*n)
@@ -141,6 +154,10 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 			for k := c.off[u]; k < c.off[u+1]; k++ {
 				c.full[u*n+int(c.nb[k])] = c.tm[k]
 			}
+		}
+		// The vertex sets serve the sequential pass (see delayBits).
+		if !parallel && useSets {
+			c.sets = newGraphBits(c)
 		}
 	}
 	edges := make([]cEdge, 0, m/2)
@@ -166,7 +183,7 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 	})
 	p := &pass{c: c, edges: edges, t0: time.Now()}
 	var err error
-	if workers > 1 && len(edges) >= 4*collapseBatch {
+	if parallel {
 		err = p.parallel(ctx, workers)
 	} else {
 		err = p.sequential(ctx)
@@ -175,15 +192,18 @@ func collapseAdjacency(ctx context.Context, adj *adjacency, d64 []float64, dense
 	if err != nil || p.gaveUp {
 		return nil, err
 	}
-	c.full = nil
 	out := make([]halfEdge, 0, p.kept)
+	inf := float32(math.Inf(1))
 	for u := 0; u < n; u++ {
 		for k := c.off[u]; k < c.end[u]; k++ {
-			if v := c.nb[k]; v > int32(u) {
+			// With the vertex sets the rows keep removed edges (see
+			// pass.commit); the time matrix tells them.
+			if v := c.nb[k]; v > int32(u) && (c.sets == nil || c.full[u*n+int(v)] != inf) {
 				out = append(out, halfEdge{u: int32(u), v: v, d: c.tm64[k]})
 			}
 		}
 	}
+	c.full, c.sets = nil, nil
 	return newAdjacency(n, out), nil
 }
 
@@ -203,6 +223,10 @@ type pass struct {
 // sequential visits the edges one by one.
 func (p *pass) sequential(ctx context.Context) error {
 	sw := p.c.newSweep()
+	delay := sw.delay
+	if p.c.sets != nil {
+		delay = sw.delayBits
+	}
 	for p.done < len(p.edges) && !p.gaveUp {
 		if p.done&0xfff == 0 {
 			if err := ctxErr(ctx); err != nil {
@@ -210,7 +234,7 @@ func (p *pass) sequential(ctx context.Context) error {
 			}
 		}
 		ed := p.edges[p.done]
-		s, s64 := sw.delay(ed)
+		s, s64 := delay(ed)
 		p.commit(ed, s, s64)
 	}
 	return nil
@@ -220,19 +244,10 @@ func (p *pass) sequential(ctx context.Context) error {
 // and checks the early stop.
 func (p *pass) commit(ed cEdge, s float32, s64 float64) {
 	c := p.c
-	pu, pv := c.find(ed.u, ed.v), c.find(ed.v, ed.u)
-	if math.IsInf(float64(s), 1) {
-		c.cut(ed.u, pu)
-		c.cut(ed.v, pv)
+	if c.sets != nil {
+		p.commitSets(ed, s, s64)
 	} else {
-		c.tm[pu], c.tm[pv] = s, s
-		if s != ed.t {
-			c.tm64[pu], c.tm64[pv] = s64, s64
-		}
-		p.kept++
-	}
-	if c.full != nil {
-		c.full[int(ed.u)*c.n+int(ed.v)], c.full[int(ed.v)*c.n+int(ed.u)] = s, s
+		p.commitRows(ed, s, s64)
 	}
 	p.done++
 	i := p.done
@@ -252,6 +267,49 @@ func (p *pass) commit(ed cEdge, s float32, s64 float64) {
 	}
 }
 
+// commitRows records ed's time s in the rows (and the time matrix),
+// cutting a removed edge out of its rows.
+func (p *pass) commitRows(ed cEdge, s float32, s64 float64) {
+	c := p.c
+	pu, pv := c.find(ed.u, ed.v), c.find(ed.v, ed.u)
+	if math.IsInf(float64(s), 1) {
+		c.cut(ed.u, pu)
+		c.cut(ed.v, pv)
+	} else {
+		c.tm[pu], c.tm[pv] = s, s
+		if s != ed.t {
+			c.tm64[pu], c.tm64[pv] = s64, s64
+		}
+		p.kept++
+	}
+	if c.full != nil {
+		c.full[int(ed.u)*c.n+int(ed.v)], c.full[int(ed.v)*c.n+int(ed.u)] = s, s
+	}
+}
+
+// commitSets records ed's time s where delayBits reads the graph: the
+// time matrix and the vertex sets. A removed edge stays in the rows
+// (the memmoves of cutting it out were 5% of the pass on the main
+// job's clouds; its entries read +Inf), and a kept edge's entries
+// change only if it was delayed.
+func (p *pass) commitSets(ed cEdge, s float32, s64 float64) {
+	c := p.c
+	c.full[int(ed.u)*c.n+int(ed.v)], c.full[int(ed.v)*c.n+int(ed.u)] = s, s
+	c.sets.commit(ed, s)
+	if s == ed.t {
+		p.kept++
+		return
+	}
+	// A removed edge reads +Inf in the rows too, for the searches
+	// handed to sweep.delay.
+	pu, pv := c.find(ed.u, ed.v), c.find(ed.v, ed.u)
+	c.tm[pu], c.tm[pv] = s, s
+	if !math.IsInf(float64(s), 1) {
+		c.tm64[pu], c.tm64[pv] = s64, s64
+		p.kept++
+	}
+}
+
 // cut removes the entry at position k from u's row.
 func (c *collapser) cut(u, k int32) {
 	e := c.end[u]
@@ -260,6 +318,10 @@ func (c *collapser) cut(u, k int32) {
 	copy(c.tm64[k:e-1], c.tm64[k+1:e])
 	c.end[u] = e - 1
 }
+
+// useSets lets tests run the sequential dense pass on the rows
+// (sweep.delay) instead of the vertex sets (delayBits), to compare them.
+var useSets = true
 
 // collapseRecomputed counts the edges the parallel pass searched again,
 // so tests can tell that they reached that path.
@@ -371,7 +433,8 @@ func (sw *sweep) delay(ed cEdge) (float32, float64) {
 	// Written whether or not x is a common neighbour, and kept (m
 	// advanced) only if it is: whether it is cannot be predicted, and
 	// the branch cost more than the stores. look[v] is +Inf (no
-	// loops), so x == v is not kept. On a tie the later edge is taken
+	// loops), so x == v is not kept, nor is an edge removed but left
+	// in the rows by pass.commitSets (+Inf). On a tie the later edge is taken
 	// at ed.u whichever row is scanned, so the float64 value an edge
 	// takes does not depend on the rows' lengths (which the parallel
 	// pass sees at another moment than the sequential one).
@@ -382,7 +445,7 @@ func (sw *sweep) delay(ed cEdge) (float32, float64) {
 			if b > a {
 				cw[m] = v
 			}
-			m += b2i(b != inf)
+			m += b2i(max(a, b) != inf)
 		}
 	} else {
 		for q, x := range c.nb[i:ie] {
@@ -391,7 +454,7 @@ func (sw *sweep) delay(ed cEdge) (float32, float64) {
 			if a > b {
 				cw[m] = u
 			}
-			m += b2i(b != inf)
+			m += b2i(max(a, b) != inf)
 		}
 	}
 	if c.full == nil {
