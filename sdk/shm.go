@@ -109,26 +109,24 @@ func (s *spinner) learn(waited time.Duration) {
 }
 
 // preemptedGap is how long a spin may lose between two looks at the
-// clock before it counts as descheduled by a competitor. A process that
-// wants this core takes it for a scheduler slice (0.75 ms and up); short
-// gaps are interrupts, the hypervisor, or some thread's brief wake-up
-// (sysmon, a timer). At 30 us, on this project's 2-core VM with nothing
-// else running, such blips marked ~100 spins in 40,960 steps as
-// contended, each forcing holdWaits+64 sleeping waits: nine in ten
-// hand-offs slept, and training through the plugins took 1.40x
-// in-process instead of ~1.25x (docs/benchmarks.md, "Session 6").
-// NT_SHM_PREEMPT_GAP sets it, for measuring.
-var preemptedGap = envDuration("NT_SHM_PREEMPT_GAP", 500*time.Microsecond)
+// clock before it counts as descheduled. 30 us also catches the blips an
+// idle machine puts into spins (interrupts, sysmon and timer wake-ups),
+// so on an idle machine most hand-offs sleep; but a competitor for the
+// core (homology beside training, another job) deschedules a spin in
+// gaps that are not longer (under 150 us on this project's VM), only
+// more frequent, and neither a longer gap nor "two gaps within 32 waits"
+// told them apart: at 150 us or 500 us training alone ran ~10% faster
+// and with half the system time, but beside one busy thread 30-40%
+// slower, and the main job's wall time did not change
+// (docs/benchmarks.md, "Session 6"). NT_SHM_PREEMPT_GAP sets it, e.g.
+// 500us on a machine that runs nothing else.
+var preemptedGap = envDuration("NT_SHM_PREEMPT_GAP", 30*time.Microsecond)
 
 // contended drops the budget to nothing after the spin was descheduled:
 // the next holdWaits waits sleep, then the budget grows back by max/64
 // per wait the full budget would have covered (learn), a probe whether
 // spinning pays again, as it does once the competing work is gone.
 func (s *spinner) contended() { s.cur, s.hold = 0, holdWaits }
-
-// lostCore reports whether a spin that went gap between two looks at the
-// clock was descheduled for another process's slice, not for a blip.
-func lostCore(gap time.Duration) bool { return gap > preemptedGap }
 
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d >= 0 {
@@ -171,7 +169,7 @@ func (s *shmSeg) await(want uint32, sp *spinner, myWait int, check func() error)
 		}
 		if i%64 == 0 {
 			now := time.Since(start)
-			if lostCore(now - last) {
+			if now-last > preemptedGap {
 				// 64 loads take well under a microsecond: a gap this long
 				// means the thread was descheduled, so something else
 				// wants this core (homology beside training, another

@@ -1,7 +1,10 @@
 package sdk
 
 import (
+	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,19 +119,23 @@ func TestAwaitWithNoBudgetSleepsAndWakes(t *testing.T) {
 	}
 }
 
-// TestBlipsAreNotContention: the gaps an idle machine puts into a spin
-// (interrupts, another thread's brief wake-up: tens of microseconds) must
-// not count as a competitor taking the core, which holds a scheduler
-// slice; counting them made nine in ten hand-offs sleep on an idle VM.
-func TestBlipsAreNotContention(t *testing.T) {
-	for _, gap := range []time.Duration{time.Microsecond, 30 * time.Microsecond, 100 * time.Microsecond, 300 * time.Microsecond} {
-		if lostCore(gap) {
-			t.Errorf("a %v gap counted as a lost core", gap)
-		}
+// TestPreemptGapFromEnvironment: NT_SHM_PREEMPT_GAP sets the gap after
+// which a spin counts as descheduled (for a machine that runs nothing
+// else), and a malformed value leaves the default.
+func TestPreemptGapFromEnvironment(t *testing.T) {
+	if os.Getenv("NT_GAP_CHILD") != "" {
+		os.Stdout.WriteString(preemptedGap.String() + "\n")
+		return
 	}
-	for _, gap := range []time.Duration{750 * time.Microsecond, 3 * time.Millisecond} {
-		if !lostCore(gap) {
-			t.Errorf("a %v gap (a scheduler slice) did not count as a lost core", gap)
+	for val, want := range map[string]string{"500us": "500µs", "2ms": "2ms", "soon": "30µs", "": "30µs"} {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestPreemptGapFromEnvironment$")
+		cmd.Env = append(os.Environ(), "NT_GAP_CHILD=1", "NT_SHM_PREEMPT_GAP="+val)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("child: %v", err)
+		}
+		if got := strings.Split(string(out), "\n")[0]; got != want {
+			t.Errorf("NT_SHM_PREEMPT_GAP=%q: gap %s, want %s", val, got, want)
 		}
 	}
 }
