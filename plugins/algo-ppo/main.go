@@ -6,9 +6,4 @@ import (
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
-func main() {
-	// The networks' kernels and BLAS run in cgo calls, two goroutines at
-	// once in an update.
-	sdk.SpareP()
-	sdk.Serve(ppo.New())
-}
+func main() { sdk.Serve(ppo.New()) }

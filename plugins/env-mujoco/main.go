@@ -10,8 +10,6 @@ import (
 )
 
 func main() {
-	// The physics runs in cgo calls, on as many workers as cores.
-	sdk.SpareP()
 	env := mjenv.New()
 	// Physics instabilities go to stderr, which the host shows as the
 	// plugin's log.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -213,7 +214,7 @@ func newBatch(t *tasks.Task, cfg sdk.EnvConfig, opts options) (*batch, error) {
 		ctrlLo:  make([]float64, nu),
 		ctrlHi:  make([]float64, nu),
 		dt:      m.Timestep() * float64(t.FrameSkip),
-		workers: workers(cfg.NumEnvs, sdk.Cores(), t.StepMicros),
+		workers: workers(cfg.NumEnvs, runtime.GOMAXPROCS(0), t.StepMicros),
 		cols:    make([][]float64, len(t.InfoKeys)+1),
 	}
 	for i := range nu {
