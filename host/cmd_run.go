@@ -32,7 +32,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	resume := fs.String("resume", "", "continue the run in this directory from its last checkpoint")
 	inline := fs.Bool("inline-snapshots", false, "compute snapshots inside the training loop instead of beside it")
 	noReport := fs.Bool("no-report", false, "skip plots and report.html at the end")
-	snapNice := fs.Int("snapshot-nice", 0, "niceness added for the dist and ph plugin processes, so homology beside training yields the CPU to it; e.g. 10 on a machine of its own (on a busy shared one it starves homology); not applied with --in-process")
+	snapNice := fs.Int("snapshot-nice", 10, "niceness added for the dist and ph plugin processes, so homology beside training yields the CPU to it (0 on a busy shared machine, where any niceness starves homology); not applied with --in-process")
 	inProcess := fs.Bool("in-process", false, "run our built-in env, algo, dist and ph in this process instead of as plugin processes (faster with few environments)")
 	// Every config key as a flag; the value is applied after the file.
 	set := map[string]string{}
