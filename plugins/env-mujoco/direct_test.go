@@ -153,26 +153,7 @@ func TestKilledEnvMidDriveIsNamed(t *testing.T) {
 		if victim == "nt-algo-ppo" {
 			pid = ac.Pid()
 		}
-		killed := time.Now()
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-done:
-			if err == nil {
-				t.Fatalf("%s killed: the Drive ended without error", victim)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, victim) || !strings.Contains(msg, "crashed") || strings.Contains(msg, "\n") {
-				t.Fatalf("%s killed: want one line naming it as crashed, got %q", victim, msg)
-			}
-			if d := time.Since(killed); d > time.Second {
-				t.Fatalf("%s killed: named after %v", victim, d)
-			}
-			t.Logf("%s killed: %s", victim, msg)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s killed: the Drive hung", victim)
-		}
+		killAndExpectNamed(t, victim, pid, "Drive", done)
 	}
 }
 
@@ -293,26 +274,7 @@ func TestKilledPluginMidSampleIsNamed(t *testing.T) {
 		if victim == "nt-algo-ppo" {
 			pid = ac.Pid()
 		}
-		killed := time.Now()
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-done:
-			if err == nil {
-				t.Fatalf("%s killed: the sampling ended without error", victim)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, victim) || !strings.Contains(msg, "crashed") || strings.Contains(msg, "\n") {
-				t.Fatalf("%s killed: want one line naming it as crashed, got %q", victim, msg)
-			}
-			if d := time.Since(killed); d > time.Second {
-				t.Fatalf("%s killed: named after %v", victim, d)
-			}
-			t.Logf("%s killed: %s", victim, msg)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s killed: the sampling hung", victim)
-		}
+		killAndExpectNamed(t, victim, pid, "sampling", done)
 	}
 }
 
@@ -357,5 +319,32 @@ func BenchmarkSnapshotSample(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// killAndExpectNamed kills victim (process pid) while a call runs and
+// checks that the call, whose error comes on done, ends within a second
+// with one line naming the victim as crashed.
+func killAndExpectNamed(t *testing.T, victim string, pid int, what string, done <-chan error) {
+	t.Helper()
+	killed := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("%s killed: the %s ended without error", victim, what)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, victim) || !strings.Contains(msg, "crashed") || strings.Contains(msg, "\n") {
+			t.Fatalf("%s killed: want one line naming it as crashed, got %q", victim, msg)
+		}
+		if d := time.Since(killed); d > time.Second {
+			t.Fatalf("%s killed: named after %v", victim, d)
+		}
+		t.Logf("%s killed: %s", victim, msg)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s killed: the %s hung", victim, what)
 	}
 }
