@@ -69,6 +69,17 @@ func BenchmarkForms(b *testing.B) {
 	}
 }
 
+// benchClouds loads the clouds of RIPS_CLOUDS (filtered by
+// RIPS_CLOUDS_ONLY) for the cloud benchmarks, or skips without it: they
+// are for measuring on a real run, not for CI.
+func benchClouds(b *testing.B) []namedMatrix {
+	dir := os.Getenv("RIPS_CLOUDS")
+	if dir == "" {
+		b.Skip("RIPS_CLOUDS (a run directory with clouds/step_N/*.npz) not set")
+	}
+	return mainJobClouds(b, dir, os.Getenv("RIPS_CLOUDS_ONLY"))
+}
+
 // BenchmarkClouds times Compute (one worker, so the time is CPU time)
 // on a main-job run's saved clouds with the main job's metric (k=15
 // geodesic, dimensions 0..2, enclosing-radius threshold). The run
@@ -76,11 +87,7 @@ func BenchmarkForms(b *testing.B) {
 // whose name contains it; without RIPS_CLOUDS the benchmark is skipped.
 // It is the profile target for issue 14 (-cpuprofile).
 func BenchmarkClouds(b *testing.B) {
-	dir := os.Getenv("RIPS_CLOUDS")
-	if dir == "" {
-		b.Skip("RIPS_CLOUDS (a run directory with clouds/step_N/*.npz) not set")
-	}
-	inputs := mainJobClouds(b, dir, os.Getenv("RIPS_CLOUDS_ONLY"))
+	inputs := benchClouds(b)
 	var cpu time.Duration
 	for b.Loop() {
 		for _, in := range inputs {
@@ -100,11 +107,7 @@ func BenchmarkClouds(b *testing.B) {
 // BenchmarkCloudsCollapse times the edge collapse alone (one worker,
 // early stop off) on the clouds of BenchmarkClouds.
 func BenchmarkCloudsCollapse(b *testing.B) {
-	dir := os.Getenv("RIPS_CLOUDS")
-	if dir == "" {
-		b.Skip("RIPS_CLOUDS (a run directory with clouds/step_N/*.npz) not set")
-	}
-	inputs := mainJobClouds(b, dir, os.Getenv("RIPS_CLOUDS_ONLY"))
+	inputs := benchClouds(b)
 	var cpu time.Duration
 	for b.Loop() {
 		for _, in := range inputs {
