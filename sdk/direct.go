@@ -108,15 +108,11 @@ type Stepper interface {
 type EnvStepError struct {
 	Step int    // 1-based index of the Step in the loop
 	Err  error  // the Step's own error
-	Loop string // the loop that stepped: "" for a Drive, "sampling" for SamplePolicy
+	Loop string // the loop that stepped: "drive" or "sampling"
 }
 
 func (e *EnvStepError) Error() string {
-	loop := e.Loop
-	if loop == "" {
-		loop = "drive"
-	}
-	return fmt.Sprintf("step %d of the %s: %v", e.Step, loop, e.Err)
+	return fmt.Sprintf("step %d of the %s: %v", e.Step, e.Loop, e.Err)
 }
 
 func (e *EnvStepError) Unwrap() error { return e.Err }
@@ -162,7 +158,7 @@ func Drive(ctx context.Context, env Stepper, algo Algorithm, req DriveRequest) (
 			sr, err = env.Step(ctx, req.Handle, actions)
 		}
 		if err != nil {
-			return DriveResult{}, &EnvStepError{Step: res.Steps + 1, Err: err}
+			return DriveResult{}, &EnvStepError{Step: res.Steps + 1, Err: err, Loop: "drive"}
 		}
 		res.Steps++
 		for _, ep := range sr.Episodes {
