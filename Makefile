@@ -13,6 +13,10 @@ DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
             protobuf-compiler libopenblas-dev time slurm-wlm munge
 GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
 RUN_FLAGS ?=
+# Binaries carry their commit (and whether the tree was modified) in
+# their build information, which every run records in provenance.json;
+# -buildvcs=auto overrides a GOFLAGS=-buildvcs=false of the environment.
+BUILDVCS := -buildvcs=auto
 
 .PHONY: all deps build run test fuzz-short fuzz vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-backends bench-env bench-ppo bench-main bench-sweep bench-transport
 
@@ -31,12 +35,12 @@ deps:
 
 build: deps
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/nthost ./host
+	$(GO) build $(BUILDVCS) -o $(BIN)/nthost ./host
 	@for p in $(GO_PLUGINS); do \
 		if [ -f plugins/$$p/main.go ]; then \
 			kind=$${p%%-*}; name=$${p#*-}; \
 			echo "$(GO) build -o $(BIN)/nt-$$kind-$$name ./plugins/$$p"; \
-			$(GO) build -o $(BIN)/nt-$$kind-$$name ./plugins/$$p || exit 1; \
+			$(GO) build $(BUILDVCS) -o $(BIN)/nt-$$kind-$$name ./plugins/$$p || exit 1; \
 		fi; \
 	done
 	@if [ -x plugins/ph-gudhi/build.sh ]; then plugins/ph-gudhi/build.sh $(BIN); fi

@@ -15,6 +15,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/neuraltopology/neuraltopology/core/config"
+	"github.com/neuraltopology/neuraltopology/core/provenance"
 	"github.com/neuraltopology/neuraltopology/core/report"
 	runcore "github.com/neuraltopology/neuraltopology/core/run"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
@@ -205,7 +206,8 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
-	opt := runcore.Options{Dir: dir, Resume: resuming, Store: store, From: from, Inline: *inline, Log: a.log, Stop: a.stopRequests(), Transports: transports}
+	prov := runProvenance(infos, clients, transports)
+	opt := runcore.Options{Dir: dir, Resume: resuming, Store: store, From: from, Inline: *inline, Log: a.log, Stop: a.stopRequests(), Transports: transports, Provenance: &prov}
 	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		opt.Progress = f
 	}
@@ -226,6 +228,29 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "report: %s\n", filepath.Join(res.Dir, runstore.ReportFile))
 	}
 	return nil
+}
+
+// runProvenance describes this host and the run's plugins: a plugin
+// process by its binary's SHA-256, a linked-in one (--in-process) by this
+// binary's.
+func runProvenance(infos map[sdk.Kind]sdk.Info, clients map[sdk.Kind]*sdk.Client, transports map[sdk.Kind]string) provenance.Record {
+	rec := provenance.Collect(time.Now())
+	self, _ := os.Executable()
+	for _, k := range []sdk.Kind{sdk.KindEnv, sdk.KindAlgo, sdk.KindDist, sdk.KindPH} {
+		info, ok := infos[k]
+		if !ok {
+			continue
+		}
+		p := provenance.Plugin{Kind: string(k), Name: info.Name, Version: info.Version, Transport: transports[k], Path: self}
+		if cl := clients[k]; cl != nil {
+			p.Path = cl.Path
+		}
+		if p.Path != "" {
+			p.SHA256, _ = provenance.FileSHA256(p.Path)
+		}
+		rec.Plugins = append(rec.Plugins, p)
+	}
+	return rec
 }
 
 // paramKind tells whether a config key holds a plugin's parameters, and

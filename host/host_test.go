@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"html"
 	"image/png"
 	"math"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/neuraltopology/neuraltopology/core/diagram"
 	"github.com/neuraltopology/neuraltopology/core/matio"
+	"github.com/neuraltopology/neuraltopology/core/provenance"
 	runcore "github.com/neuraltopology/neuraltopology/core/run"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/snapshot"
@@ -57,7 +59,7 @@ func bins(t testing.TB) string {
 			"../plugins/ph-rips":       "nt-ph-rips",
 			"../plugins/ph-ripser":     "nt-ph-ripser",
 		} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg).CombinedOutput()
+			out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", filepath.Join(binDir, name), pkg).CombinedOutput()
 			if err != nil {
 				binErr = &buildError{pkg: pkg, out: string(out), err: err}
 				return
@@ -351,7 +353,43 @@ func TestMainJobKillAndResume(t *testing.T) {
 			t.Errorf("%s missing after resume: %v", f, err)
 		}
 	}
+	checkProvenance(t, runDir)
 	checkPlotsAndReport(t, runDir)
+}
+
+// checkProvenance reads the provenance of a run started once and resumed
+// once: two records, the second marked resumed, each naming the commit
+// the test binaries were built from and each plugin by the SHA-256 of
+// the binary that ran.
+func checkProvenance(t *testing.T, runDir string) {
+	t.Helper()
+	recs, err := provenance.Read(filepath.Join(runDir, provenance.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Resumed || !recs[1].Resumed {
+		t.Fatalf("provenance: %d records (resumed %v), want the start and the resume", len(recs), recs)
+	}
+	// Go stamps the commit into binaries built in a plain checkout (a
+	// .git folder at the top), as CI's is; not in a linked git worktree.
+	head, gitErr := exec.Command("git", "rev-parse", "HEAD").Output()
+	if st, err := os.Stat("../.git"); err != nil || !st.IsDir() {
+		gitErr = errors.New("not a plain checkout")
+	}
+	for _, r := range recs {
+		if gitErr == nil && r.Commit != strings.TrimSpace(string(head)) {
+			t.Errorf("provenance names commit %q, the checkout is at %s", r.Commit, head)
+		}
+		if r.GoVersion == "" || r.Cores < 1 || len(r.Plugins) != 4 {
+			t.Fatalf("provenance incomplete: %+v", r)
+		}
+		for _, p := range r.Plugins {
+			want, err := provenance.FileSHA256(filepath.Join(bins(t), "nt-"+p.Kind+"-"+p.Name))
+			if err != nil || p.SHA256 != want {
+				t.Errorf("provenance: %s plugin %s sha256 %s, its binary's is %s (%v)", p.Kind, p.Name, p.SHA256, want, err)
+			}
+		}
+	}
 }
 
 // checkPlotsAndReport decodes every PNG in plots/ and every image of

@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/neuraltopology/neuraltopology/core/config"
+	"github.com/neuraltopology/neuraltopology/core/provenance"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/snapshot"
 	"github.com/neuraltopology/neuraltopology/core/summary"
@@ -58,6 +59,10 @@ type Options struct {
 	// Transports names, per plugin kind, how the host speaks to it (see
 	// sdk.Client.Transport); it is written to transport.json.
 	Transports map[sdk.Kind]string
+	// Provenance, if set, is appended to the run's provenance.json (one
+	// record per start), so its results can be traced to the code,
+	// plugins and machine that made them.
+	Provenance *provenance.Record
 }
 
 // SamplingKey is the entry of transport.json that says who stepped the
@@ -131,6 +136,22 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 		}
 		b, _ := json.MarshalIndent(used, "", " ")
 		if err := store.WriteFile(runstore.TransportFile, b); err != nil {
+			return Result{}, err
+		}
+	}
+
+	if opt.Provenance != nil {
+		old, err := provenance.Read(store.Path(provenance.File))
+		if err != nil {
+			return Result{}, err
+		}
+		rec := *opt.Provenance
+		rec.Resumed = opt.Resume
+		b, err := provenance.Append(old, rec)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := store.WriteFile(provenance.File, b); err != nil {
 			return Result{}, err
 		}
 	}

@@ -94,8 +94,9 @@ func files(dir string) (map[string]bool, error) {
 			return nil
 		}
 		// transport.json says how the host spoke to its plugins, which a
-		// resume may change (--in-process), not what the run computed.
-		if rel == "timings.json" || rel == "report.html" || rel == "transport.json" {
+		// resume may change (--in-process), and provenance.json gains a
+		// record per start: neither is what the run computed.
+		if rel == "timings.json" || rel == "report.html" || rel == "transport.json" || rel == "provenance.json" {
 			return nil
 		}
 		m[rel] = true
