@@ -16,6 +16,9 @@ type Band struct {
 	Label        string
 	X            []float64 // environment steps
 	Mean, Lo, Hi []float64
+	// Seeds, if set, are the series of each seed at X, drawn as faint
+	// lines under the band so a reader sees what the mean summarises.
+	Seeds [][]float64
 }
 
 // BandPanel is one panel of a Bands figure.
@@ -36,7 +39,12 @@ func Bands(figTitle string, panels []BandPanel, path string) error {
 		p := newPanel(bp.Title, "environment steps", bp.YLabel)
 		p.X.Tick.Marker = stepTicks{}
 		n := 0
-		// Every band first, so no band hides another series' line.
+		// Seeds' traces, then every band, so nothing hides a series' line.
+		for i, s := range bp.Series {
+			if err := addTraces(p, s, palette[i%len(palette)]); err != nil {
+				return fmt.Errorf("plot %s: %w", path, err)
+			}
+		}
 		for i, s := range bp.Series {
 			if err := addBand(p, s, palette[i%len(palette)]); err != nil {
 				return fmt.Errorf("plot %s: %w", path, err)
@@ -59,6 +67,29 @@ func Bands(figTitle string, panels []BandPanel, path string) error {
 		return errors.New("plot " + path + ": no finite values to draw")
 	}
 	return f.save(path)
+}
+
+// addTraces draws each seed's series as a thin translucent line.
+func addTraces(p *plot.Plot, s Band, c color.RGBA) error {
+	for _, ys := range s.Seeds {
+		var pts plotter.XYs
+		for i := range s.X {
+			if i < len(ys) && finite(s.X[i]) && finite(ys[i]) {
+				pts = append(pts, plotter.XY{X: s.X[i], Y: ys[i]})
+			}
+		}
+		if len(pts) < 2 {
+			continue
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return err
+		}
+		l.Color = color.NRGBA{c.R, c.G, c.B, 0x50}
+		l.Width = vg.Points(0.6)
+		p.Add(l)
+	}
+	return nil
 }
 
 // addBand fills the area between Lo and Hi, skipping non-finite points.

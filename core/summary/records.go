@@ -3,6 +3,7 @@ package summary
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // File names of the records inside a run directory.
@@ -90,7 +92,17 @@ func readJSONL[T any](path string) ([]T, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<16)
+	var src io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		// Published results keep their records compressed.
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		defer gz.Close()
+		src = gz
+	}
+	r := bufio.NewReaderSize(src, 1<<16)
 	var out []T
 	for n := 1; ; n++ {
 		line, err := r.ReadBytes('\n')

@@ -4,6 +4,12 @@
 // band of every Betti number along training, learning curves with bands,
 // tests of the claims users make about topology over training, CSVs of
 // all of it, PNG plots and SWEEP_DIR/report.html.
+//
+// The seed is the unit of replication throughout: each claim reduces
+// every seed's run to one value (a correlation over its snapshots, a mean
+// difference) and tests those values across seeds, since the snapshots of
+// one run are autocorrelated and pooling them as independent samples
+// makes effects out of noise.
 package sweepreport
 
 import (
@@ -16,16 +22,18 @@ import (
 	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/plots"
+	"github.com/neuraltopology/neuraltopology/core/provenance"
 	"github.com/neuraltopology/neuraltopology/core/stats"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/core/sweep"
 )
 
-// Level is the confidence level of every band; Resamples the bootstrap
-// resamples behind it; Alpha the level claims are tested at.
+// Level is the confidence level of every band and interval; Resamples
+// the bootstrap resamples behind the interquartile mean's interval (as
+// many as rliable's examples use); Alpha the level claims are tested at.
 const (
 	Level     = 0.95
-	Resamples = 2000
+	Resamples = 50000
 	Alpha     = 0.05
 )
 
@@ -43,17 +51,48 @@ func measureOf(d summary.DimSummary, measure string) float64 {
 
 // seedRun is one finished trial's records.
 type seedRun struct {
-	Seed     string
-	Dir      string
-	Topology []summary.TopologyRecord
-	Scalars  []summary.ScalarRecord
+	Seed       string
+	Dir        string
+	Topology   []summary.TopologyRecord
+	Scalars    []summary.ScalarRecord
+	Provenance []provenance.Record
+
+	at map[recKey]summary.Summary // Topology by step and cloud
+}
+
+type recKey struct {
+	step  int
+	net   string
+	layer int
+}
+
+// index makes the lookups of value and netTotal constant-time.
+func (r *seedRun) index() {
+	r.at = make(map[recKey]summary.Summary, len(r.Topology))
+	for _, t := range r.Topology {
+		r.at[recKey{t.Step, t.Net, t.Layer}] = t.Summary
+	}
 }
 
 // Group is the trials that differ only in their seed.
 type Group struct {
 	Name  string // the task and the other grid values, e.g. "Hopper-v4__k-8"
+	EnvID string
 	Runs  []seedRun
 	Steps []int // snapshot steps every run has
+}
+
+// readRecords reads a run's JSON-lines file, or its gzip-compressed copy
+// (name.gz) as published results keep them; none if neither exists.
+func readRecords[T any](dir, name string, read func(string) ([]T, error)) ([]T, error) {
+	recs, err := read(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		recs, err = read(filepath.Join(dir, name+".gz"))
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return recs, err
 }
 
 // load groups the sweep's done trials by everything but their seed.
@@ -79,21 +118,23 @@ func load(m *sweep.Manifest) ([]*Group, error) {
 		name := strings.Join(parts, "__")
 		g := byName[name]
 		if g == nil {
-			g = &Group{Name: name}
+			g = &Group{Name: name, EnvID: cfg.EnvID}
 			byName[name] = g
 			groups = append(groups, g)
 		}
 		r := seedRun{Seed: seed, Dir: st.Dir}
-		r.Topology, err = summary.ReadTopology(filepath.Join(st.Dir, summary.TopologyFile))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if r.Topology, err = readRecords(st.Dir, summary.TopologyFile, summary.ReadTopology); err != nil {
 			return nil, fmt.Errorf("trial %s: %w", st.Name, err)
 		}
 		r.Topology = summary.LatestTopology(r.Topology)
-		r.Scalars, err = summary.ReadScalars(filepath.Join(st.Dir, summary.ScalarsFile))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if r.Scalars, err = readRecords(st.Dir, summary.ScalarsFile, summary.ReadScalars); err != nil {
 			return nil, fmt.Errorf("trial %s: %w", st.Name, err)
 		}
 		r.Scalars = summary.LatestScalars(r.Scalars)
+		if r.Provenance, err = provenance.Read(filepath.Join(st.Dir, provenance.File)); err != nil {
+			return nil, fmt.Errorf("trial %s: %w", st.Name, err)
+		}
+		r.index()
 		g.Runs = append(g.Runs, r)
 	}
 	for _, g := range groups {
@@ -157,52 +198,49 @@ func (g *Group) nets() []string {
 	return plots.Nets(all)
 }
 
+// layers lists a net's hidden layers, shallowest first.
+func (g *Group) layers(net string) []int {
+	var ls []int
+	for _, c := range g.clouds() {
+		if c.Net == net && c.Layer >= 1 {
+			ls = append(ls, c.Layer)
+		}
+	}
+	return ls
+}
+
 // value is one run's measure of cloud c at step in dimension dim (dim < 0:
 // summed over dims); false if the run has no such record.
 func (r seedRun) value(c Cloud, step, dim int, measure string) (float64, bool) {
-	for _, t := range r.Topology {
-		if t.Step != step || t.Net != c.Net || t.Layer != c.Layer {
-			continue
-		}
-		s := 0.0
-		found := false
-		for _, d := range t.Summary.Dims {
-			if dim < 0 || d.Dim == dim {
-				s += measureOf(d, measure)
-				found = true
-			}
-		}
-		return s, found
+	sum, ok := r.at[recKey{step, c.Net, c.Layer}]
+	if !ok {
+		return 0, false
 	}
-	return 0, false
-}
-
-// total is one run's measure summed over a net's hidden layers and all
-// dims (the seed's "total Betti number") at step.
-func (r seedRun) total(net string, step int, measure string) (float64, bool) {
 	s, found := 0.0, false
-	for _, t := range r.Topology {
-		if t.Step == step && t.Net == net && t.Layer >= 1 {
-			for _, d := range t.Summary.Dims {
-				s += measureOf(d, measure)
-			}
+	for _, d := range sum.Dims {
+		if dim < 0 || d.Dim == dim {
+			s += measureOf(d, measure)
 			found = true
 		}
 	}
 	return s, found
 }
 
-// dimTotal is one run's measure in dimension dim summed over a net's
-// hidden layers at step.
-func (r seedRun) dimTotal(net string, step, dim int, measure string) (float64, bool) {
+// netTotal is one run's measure in dimension dim (dim < 0: all dims,
+// the seed's "total Betti number") summed over a net's hidden layers at
+// step.
+func (r seedRun) netTotal(net string, step, dim int, measure string) (float64, bool) {
 	s, found := 0.0, false
-	for _, t := range r.Topology {
-		if t.Step == step && t.Net == net && t.Layer >= 1 {
-			if d, ok := t.Summary.Dim(dim); ok {
-				s += measureOf(d, measure)
-				found = true
+	for layer := 1; ; layer++ {
+		v, ok := r.value(Cloud{net, layer}, step, dim, measure)
+		if !ok {
+			if _, exists := r.at[recKey{step, net, layer}]; exists {
+				continue // the layer has no record of that dim
 			}
+			break
 		}
+		s += v
+		found = true
 	}
 	return s, found
 }
@@ -234,8 +272,11 @@ type Point struct {
 	Values       []float64 // one per seed, in run order
 }
 
+// point is the mean over seeds at one step with its pointwise t
+// interval: exact for normal data, where a percentile bootstrap over 5 or
+// 10 seeds covers well below its level.
 func point(step int, vals []float64) Point {
-	lo, hi := stats.BootstrapCI(vals, Level, Resamples, uint64(step)+1)
+	lo, hi := stats.TInterval(vals, Level)
 	return Point{Step: step, N: len(vals), Mean: stats.Mean(vals), Lo: lo, Hi: hi, Values: vals}
 }
 

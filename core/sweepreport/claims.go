@@ -3,198 +3,378 @@ package sweepreport
 import (
 	"fmt"
 	"math"
-	"sort"
+	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/stats"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 )
 
-// Claim is one statement about a group, its test and the result.
+// Families of claims. The seed's own claims are the primary hypotheses:
+// directional, as the seed states them, Holm-corrected within their
+// family, first on the scale-free counts and, as a second reading, on the
+// Betti numbers at the seed's fixed scale. Every other comparison is
+// exploratory: two-sided, with Benjamini-Hochberg q-values over all of
+// them.
+const (
+	FamilyPrimary     = "primary"
+	FamilyPrimaryFix  = "primary, fixed scale"
+	FamilyExploratory = "exploratory"
+)
+
+// Power is the power DetectableEffect is stated at.
+const Power = 0.8
+
+// Kinds of hypothesis, each with its per-seed statistic.
+const (
+	KindTrend      = "trend"       // least-squares slope of a count against the step, per million steps
+	KindAboveInput = "above_input" // mean over snapshots of layer minus input
+	KindB1B2       = "b1b2"        // rho of beta1 and beta2's detrended first differences
+)
+
+// hypothesis is one claim before it is tested: what each seed
+// contributes, and the direction asked about.
+type hypothesis struct {
+	Kind    string
+	Net     string
+	Layer   int // KindAboveInput: the hidden layer
+	Dim     int // KindTrend: the dimension, summed over hidden layers; -1 the total
+	Measure string
+	Alt     stats.Alternative
+	Primary bool
+	Seed    string // the seed's words, for primary claims
+}
+
+// Claim is one tested statement about a group: the per-seed values it
+// rests on, the test across seeds and the verdict.
 type Claim struct {
 	Group     string
-	Kind      string // "a", "b" or "c"
-	Statement string // what is claimed, e.g. "actor: total Betti number rises over training"
+	ID        string // stable name, e.g. "actor/above_input/L2/persistent"
+	Family    string
+	Kind      string
+	Statement string // what is claimed, e.g. "actor: beta1 falls over training"
+	SeedWords string // the seed's own sentence, for primary claims
+	Measure   string
 	Test      string
-	N         int // independent units the test counts (seeds, or seed x snapshot pairs)
-	Statistic string
-	P         float64
-	Supported bool
+	Unit      string    // what one value is: a seed
+	N         int       // seeds with a value
+	Seeds     []string  // in the order of PerSeed
+	PerSeed   []float64 // one value per seed (NaN: none)
+	Effect    float64   // mean of the per-seed values
+	SD        float64   // their standard deviation
+	Lo, Hi    float64   // 95% t interval of Effect
+	P         float64   // raw p-value in the claim's direction (two-sided for exploratory claims)
+	PAdj      float64   // Holm-adjusted (primary) or BH q-value (exploratory)
+	PTwoAdj   float64   // primary: Holm-adjusted two-sided p, for "contradicted"
+	// Detectable is the smallest true effect (in Effect's units) the test
+	// finds with 80% power at this n and its family's corrected alpha,
+	// taking the seeds' observed spread as the truth.
+	Detectable float64
+	Alt        stats.Alternative
+	// Corr marks a correlation: PerSeed, Effect and its interval are
+	// rho, tested and averaged as Fisher's z (SD is on that scale).
+	Corr bool
 }
 
 // Verdict is the result as the report words it.
 func (c Claim) Verdict() string {
-	if math.IsNaN(c.P) || c.N == 0 {
+	if math.IsNaN(c.P) {
 		return "not testable"
 	}
-	if c.Supported {
-		return fmt.Sprintf("supported at %.2f", Alpha)
+	if c.Family == FamilyExploratory {
+		if c.PAdj < Alpha {
+			return "significant (exploratory)"
+		}
+		return "not significant"
 	}
-	return fmt.Sprintf("not supported at %.2f", Alpha)
+	switch {
+	case c.PAdj < Alpha:
+		return "supported"
+	case c.PTwoAdj < Alpha && opposite(c.Alt, c.Effect):
+		return "contradicted"
+	}
+	return "not supported"
+}
+
+// Supported tells whether the claim's verdict is positive.
+func (c Claim) Supported() bool {
+	v := c.Verdict()
+	return v == "supported" || v == "significant (exploratory)"
+}
+
+func opposite(alt stats.Alternative, effect float64) bool {
+	return (alt == stats.Greater && effect < 0) || (alt == stats.Less && effect > 0)
 }
 
 func measureName(m string) string {
 	if m == "persistent" {
 		return "scale-free count"
 	}
-	return "Betti number"
+	return "Betti number at the fixed scale"
 }
 
-// claims tests, for one group: (a) whether each net's total Betti number
-// rises or falls over training, (b) whether each hidden layer's Betti
-// number lies above or below the input's, (c) whether beta1 and beta2 move
-// together over training.
-func (g *Group) claims() []Claim {
-	var out []Claim
+// primaryHypotheses are the seed's claims for a task, as the seed states
+// them. Hopper-v4: "the deeper network seems to be amplifying
+// topological features from the input space": each net's deepest hidden
+// layer carries more features (summed over dims) than the input.
+// Walker2d-v4: "an inverse correlation between beta2 and beta1 across
+// training (i.e. drop in beta1 and raise in beta2)": beta1 falls, beta2
+// rises, and their fluctuations move oppositely beyond those trends
+// (each summed over the net's hidden layers).
+func (g *Group) primaryHypotheses(measure string) []hypothesis {
+	var hs []hypothesis
 	for _, net := range g.nets() {
-		for _, ms := range Measures {
-			out = append(out, g.trend(net, ms), g.b1b2(net, ms))
-			for _, layer := range g.layers(net) {
-				out = append(out, g.ordering(net, layer, ms))
-			}
+		layers := g.layers(net)
+		if len(layers) == 0 {
+			continue
+		}
+		switch g.EnvID {
+		case "Hopper-v4":
+			hs = append(hs, hypothesis{Kind: KindAboveInput, Net: net, Layer: layers[len(layers)-1], Measure: measure, Alt: stats.Greater, Primary: true,
+				Seed: "the deeper network seems to be amplifying topological features from the input space"})
+		case "Walker2d-v4":
+			words := "an inverse correlation between beta2 and beta1 across training (drop in beta1 and raise in beta2)"
+			hs = append(hs,
+				hypothesis{Kind: KindTrend, Net: net, Dim: 1, Measure: measure, Alt: stats.Less, Primary: true, Seed: words},
+				hypothesis{Kind: KindTrend, Net: net, Dim: 2, Measure: measure, Alt: stats.Greater, Primary: true, Seed: words},
+				hypothesis{Kind: KindB1B2, Net: net, Measure: measure, Alt: stats.Less, Primary: true, Seed: words})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
+	return hs
+}
+
+// exploratoryHypotheses are every other comparison, two-sided: each net's
+// total, beta1 and beta2 over training, each hidden layer against the
+// input, and beta1 with beta2 beyond their trends.
+func (g *Group) exploratoryHypotheses(measure string, primary []hypothesis) []hypothesis {
+	isPrimary := map[string]bool{}
+	for _, h := range primary {
+		isPrimary[h.key()] = true
+	}
+	var hs []hypothesis
+	add := func(h hypothesis) {
+		if !isPrimary[h.key()] {
+			hs = append(hs, h)
+		}
+	}
+	for _, net := range g.nets() {
+		for _, dim := range []int{-1, 1, 2} {
+			add(hypothesis{Kind: KindTrend, Net: net, Dim: dim, Measure: measure, Alt: stats.TwoSided})
+		}
+		for _, l := range g.layers(net) {
+			add(hypothesis{Kind: KindAboveInput, Net: net, Layer: l, Measure: measure, Alt: stats.TwoSided})
+		}
+		add(hypothesis{Kind: KindB1B2, Net: net, Measure: measure, Alt: stats.TwoSided})
+	}
+	return hs
+}
+
+// key names a hypothesis without its direction.
+func (h hypothesis) key() string {
+	switch h.Kind {
+	case KindTrend:
+		d := "total"
+		if h.Dim >= 0 {
+			d = fmt.Sprintf("beta%d", h.Dim)
+		}
+		return fmt.Sprintf("%s/trend/%s/%s", h.Net, d, h.Measure)
+	case KindAboveInput:
+		return fmt.Sprintf("%s/above_input/L%d/%s", h.Net, h.Layer, h.Measure)
+	}
+	return fmt.Sprintf("%s/b1b2/%s", h.Net, h.Measure)
+}
+
+// perSeed is each seed's value of the hypothesis's statistic, in run
+// order (NaN where a seed has too few snapshots); correlations on Fisher's
+// z scale. One value per seed: snapshots of one run are autocorrelated
+// and never counted as independent.
+func (g *Group) perSeed(h hypothesis) []float64 {
+	out := make([]float64, len(g.Runs))
+	for i, r := range g.Runs {
+		out[i] = math.NaN()
+		var t, x, y []float64
+		for _, s := range g.Steps {
+			switch h.Kind {
+			case KindTrend:
+				v, ok := r.netTotal(h.Net, s, h.Dim, h.Measure)
+				if ok {
+					t, x = append(t, float64(s)), append(x, v)
+				}
+			case KindAboveInput:
+				a, ok1 := r.value(Cloud{h.Net, h.Layer}, s, -1, h.Measure)
+				b, ok2 := r.value(Cloud{summary.NetInput, 0}, s, -1, h.Measure)
+				if ok1 && ok2 {
+					x = append(x, a-b)
+				}
+			case KindB1B2:
+				a, ok1 := r.netTotal(h.Net, s, 1, h.Measure)
+				b, ok2 := r.netTotal(h.Net, s, 2, h.Measure)
+				if ok1 && ok2 {
+					t, x, y = append(t, float64(s)), append(x, a), append(y, b)
+				}
+			}
+		}
+		switch h.Kind {
+		case KindTrend:
+			out[i] = stats.Slope(t, x) * 1e6
+		case KindAboveInput:
+			if len(x) > 0 {
+				out[i] = stats.Mean(x)
+			}
+		case KindB1B2:
+			out[i] = stats.FisherZ(stats.DetrendedDiffCorr(t, x, y))
+		}
+	}
 	return out
 }
 
-func (g *Group) layers(net string) []int {
-	var ls []int
-	for _, c := range g.clouds() {
-		if c.Net == net && c.Layer >= 1 {
-			ls = append(ls, c.Layer)
+// test runs the hypothesis across seeds; the family's correction comes
+// after, in correct.
+func (g *Group) test(h hypothesis) Claim {
+	vals := g.perSeed(h)
+	fam := FamilyExploratory
+	if h.Primary {
+		fam = FamilyPrimary
+		if h.Measure != "persistent" {
+			fam = FamilyPrimaryFix
 		}
 	}
-	return ls
-}
-
-// trend is claim (a): per seed, Spearman's rho of the total against the
-// step; across seeds, the sign test of the rhos' signs.
-func (g *Group) trend(net, measure string) Claim {
-	var rhos []float64
-	pos, neg := 0, 0
+	tr := stats.TTest(vals, h.Alt, Level)
+	c := Claim{Group: g.Name, ID: h.key(), Family: fam, Kind: h.Kind, SeedWords: h.Seed, Measure: h.Measure,
+		Unit: "seed", N: tr.N, PerSeed: vals, Effect: tr.Mean, SD: tr.SD, Lo: tr.Lo, Hi: tr.Hi, P: tr.P, Alt: h.Alt,
+		PAdj: math.NaN(), PTwoAdj: math.NaN(), Detectable: math.NaN()}
+	if h.Kind == KindB1B2 {
+		// Correlations are tested on Fisher's z and reported as rho.
+		c.Corr = true
+		c.PerSeed = make([]float64, len(vals))
+		for i, z := range vals {
+			c.PerSeed[i] = math.Tanh(z)
+		}
+		c.Effect, c.Lo, c.Hi = math.Tanh(tr.Mean), math.Tanh(tr.Lo), math.Tanh(tr.Hi)
+	}
 	for _, r := range g.Runs {
-		var xs, ys []float64
-		for _, s := range g.Steps {
-			if v, ok := r.total(net, s, measure); ok {
-				xs = append(xs, float64(s))
-				ys = append(ys, v)
-			}
-		}
-		rho := stats.Spearman(xs, ys)
-		if math.IsNaN(rho) {
-			continue
-		}
-		rhos = append(rhos, rho)
-		switch {
-		case rho > 0:
-			pos++
-		case rho < 0:
-			neg++
-		}
+		c.Seeds = append(c.Seeds, r.Seed)
 	}
-	dir := "rises"
-	if neg > pos {
-		dir = "falls"
-	}
-	p := stats.SignTest(pos, neg)
-	c := Claim{Group: g.Name, Kind: "a",
-		Statement: fmt.Sprintf("%s: total %s %s over training", net, measureName(measure), dir),
-		Test:      "per-seed Spearman rho with the step; two-sided sign test across seeds",
-		N:         pos + neg, P: p, Supported: pos != neg && p < Alpha,
-		Statistic: fmt.Sprintf("%d of %d seeds rho > 0, %d < 0; median rho %.2f", pos, len(rhos), neg, median(rhos))}
-	if len(rhos) == 0 {
-		c.P = math.NaN()
-		c.Statistic = "no seed with 3 or more snapshots that vary"
-	}
+	c.Statement, c.Test = h.describe(tr.Mean)
 	return c
 }
 
-// ordering is claim (b): the layer's Betti number (summed over dims)
-// minus the input's, paired over seeds and snapshots; the sign test of
-// the differences.
-func (g *Group) ordering(net string, layer int, measure string) Claim {
-	pos, neg, ties := 0, 0, 0
-	in := Cloud{summary.NetInput, 0}
-	at := Cloud{net, layer}
-	for _, r := range g.Runs {
-		for _, s := range g.Steps {
-			a, ok1 := r.value(at, s, -1, measure)
-			b, ok2 := r.value(in, s, -1, measure)
-			if !ok1 || !ok2 {
-				continue
+// describe words the hypothesis (in the direction asked, or for a
+// two-sided one the direction the data lean to) and its test.
+func (h hypothesis) describe(effect float64) (statement, test string) {
+	up := h.Alt == stats.Greater || (h.Alt == stats.TwoSided && effect > 0)
+	m := measureName(h.Measure)
+	side := "two-sided"
+	if h.Alt != stats.TwoSided {
+		side = "one-sided"
+	}
+	switch h.Kind {
+	case KindTrend:
+		what := "total " + m + " (hidden layers, all dims)"
+		if h.Dim >= 0 {
+			what = fmt.Sprintf("beta%d (%s, summed over hidden layers)", h.Dim, m)
+		}
+		dir := "falls"
+		if up {
+			dir = "rises"
+		}
+		return fmt.Sprintf("%s: %s %s over training", h.Net, what, dir),
+			"per seed, least-squares slope against the step (per 1M steps); " + side + " t-test of the seeds' slopes"
+	case KindAboveInput:
+		dir := "below"
+		if up {
+			dir = "above"
+		}
+		return fmt.Sprintf("%s layer %d: %s (summed over dims) %s the input's", h.Net, h.Layer, m, dir),
+			"per seed, mean over snapshots of layer minus input; " + side + " t-test of the seeds' means"
+	}
+	dir := "oppositely"
+	if up {
+		dir = "together"
+	}
+	return fmt.Sprintf("%s: beta1 and beta2 (%s, summed over hidden layers) move %s beyond their trends", h.Net, m, dir),
+		"per seed, Spearman's rho of the first differences of beta1 and beta2 after a degree-5 polynomial trend in the step is removed; " + side + " t-test of the seeds' Fisher z"
+}
+
+// claims tests every hypothesis of every group and corrects each family:
+// Holm within each primary family, Benjamini-Hochberg over the
+// exploratory claims.
+func claims(groups []*Group) []Claim {
+	var out []Claim
+	for _, g := range groups {
+		for _, ms := range []string{"persistent", "betti"} {
+			prim := g.primaryHypotheses(ms)
+			for _, h := range prim {
+				out = append(out, g.test(h))
 			}
-			switch {
-			case a > b:
-				pos++
-			case a < b:
-				neg++
-			default:
-				ties++
+			for _, h := range g.exploratoryHypotheses(ms, prim) {
+				out = append(out, g.test(h))
 			}
 		}
 	}
-	// The statement takes the side the data lean to, as (a) and (c) do:
-	// "above: not supported, p = 1e-29" read as if nothing were found
-	// when the layer is reliably below the input.
-	where := "above"
-	if neg > pos {
-		where = "below"
-	}
-	p := stats.SignTest(pos, neg)
-	c := Claim{Group: g.Name, Kind: "b",
-		Statement: fmt.Sprintf("%s layer %d: %s %s the input's", net, layer, measureName(measure), where),
-		Test:      "two-sided sign test of layer minus input, paired over seeds and snapshots",
-		N:         pos + neg, P: p, Supported: pos != neg && p < Alpha,
-		Statistic: fmt.Sprintf("above in %d, below in %d, equal in %d pairs", pos, neg, ties)}
-	if pos+neg == 0 {
-		c.P = math.NaN()
-	}
-	return c
+	correct(out)
+	return out
 }
 
-// b1b2 is claim (c): per seed, Spearman's rho of beta1 against beta2
-// (summed over the net's hidden layers) over the snapshots; combined
-// across seeds by Fisher's z.
-func (g *Group) b1b2(net, measure string) Claim {
-	var rs []float64
-	var ns []int
-	for _, r := range g.Runs {
-		var x, y []float64
-		for _, s := range g.Steps {
-			a, ok1 := r.dimTotal(net, s, 1, measure)
-			b, ok2 := r.dimTotal(net, s, 2, measure)
-			if ok1 && ok2 {
-				x = append(x, a)
-				y = append(y, b)
+// correct fills PAdj (and PTwoAdj) family by family.
+func correct(cs []Claim) {
+	fams := map[string][]int{}
+	for i, c := range cs {
+		fams[c.Family] = append(fams[c.Family], i)
+	}
+	for fam, idx := range fams {
+		p := make([]float64, len(idx))
+		two := make([]float64, len(idx))
+		for k, i := range idx {
+			p[k] = cs[i].P
+			two[k] = twoSided(cs[i])
+		}
+		var adj, adjTwo []float64
+		if fam == FamilyExploratory {
+			adj = stats.BH(p)
+		} else {
+			adj, adjTwo = stats.Holm(p), stats.Holm(two)
+		}
+		m := 0
+		for _, v := range p {
+			if !math.IsNaN(v) {
+				m++
 			}
 		}
-		rs = append(rs, stats.Spearman(x, y))
-		ns = append(ns, len(x))
+		for k, i := range idx {
+			cs[i].PAdj = adj[k]
+			if adjTwo != nil {
+				cs[i].PTwoAdj = adjTwo[k]
+			}
+			// Power at the family's strictest corrected level: Holm's
+			// first step (alpha/m) for a primary claim, the whole alpha
+			// split over two sides for an exploratory one.
+			a := Alpha / 2
+			if fam != FamilyExploratory && m > 0 {
+				a = Alpha / float64(m)
+			}
+			cs[i].Detectable = stats.DetectableEffect(cs[i].N, a, Power) * cs[i].SD
+			if cs[i].Corr {
+				cs[i].Detectable = math.Tanh(cs[i].Detectable)
+			}
+		}
 	}
-	cmb := stats.CombineSpearman(rs, ns)
-	how := "together"
-	if cmb.R < 0 {
-		how = "oppositely"
-	}
-	c := Claim{Group: g.Name, Kind: "c",
-		Statement: fmt.Sprintf("%s: beta1 and beta2 (%s) move %s over training", net, measureName(measure), how),
-		Test:      "per-seed Spearman rho of beta1 with beta2 over snapshots; Fisher z combined across seeds",
-		N:         cmb.K, P: cmb.P, Supported: !math.IsNaN(cmb.P) && cmb.P < Alpha,
-		Statistic: fmt.Sprintf("combined rho %.2f, z %.2f over %d seeds, %d snapshots", cmb.R, cmb.Z, cmb.K, cmb.N)}
-	if cmb.K == 0 {
-		c.Statistic = "no seed with 4 or more snapshots where beta1 and beta2 both vary"
-	}
-	return c
 }
 
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
+// twoSided is the two-sided p-value of a directional claim.
+func twoSided(c Claim) float64 {
+	if c.Alt == stats.TwoSided || math.IsNaN(c.P) {
+		return c.P
 	}
-	s := append([]float64(nil), x...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	return math.Min(1, 2*math.Min(c.P, 1-c.P))
+}
+
+func (c Claim) perSeedText() string {
+	var b strings.Builder
+	for i, v := range c.PerSeed {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(ftoa(v))
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return b.String()
 }

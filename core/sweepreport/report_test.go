@@ -3,6 +3,8 @@ package sweepreport
 import (
 	"encoding/csv"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,15 +15,16 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/sweep"
 )
 
-// synthSweep makes a sweep of 6 seeds whose records are made up so each
-// claim's answer is known: every net's total Betti number rises with the
-// step, hidden layers 1 and 2 carry more features than the input and
-// layer 3 none (below the input), and beta2
-// follows beta1. Seed s adds s to the input's beta0 only.
+// synthSweep makes a Hopper-v4 sweep of 6 seeds x 8 snapshots whose
+// records are made up so each claim's answer is known: the input's beta0
+// is the seed (nothing else); actor layer 1 has no features (below the
+// input); layer 2, the deepest, has 20 more components than the input
+// (the seed's primary claim, above); beta1 in layer 2 rises with the
+// step plus noise, and beta2 follows beta1's fluctuations.
 func synthSweep(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "sw")
-	spec, err := sweep.ParseSpec([]byte("base: {env_id: Hopper-v4, total_timesteps: 4000}\ngrid: {seed: [1, 2, 3, 4, 5, 6]}\n"))
+	spec, err := sweep.ParseSpec([]byte("base: {env_id: Hopper-v4, total_timesteps: 6400}\ngrid: {seed: [1, 2, 3, 4, 5, 6]}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,19 +32,21 @@ func synthSweep(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rng := rand.New(rand.NewPCG(7, 7))
 	for i, tr := range m.Trials {
 		st, _ := runstore.Open(m.RunDir(tr))
 		seed := i + 1
-		for snap := 1; snap <= 5; snap++ {
+		for snap := 1; snap <= 8; snap++ {
 			step := snap * 800
 			dims := func(b0, b1, b2 int) summary.Summary {
 				return summary.Summary{Dims: []summary.DimSummary{{Dim: 0, Betti: b0, Persistent: b0}, {Dim: 1, Betti: b1, Persistent: b1}, {Dim: 2, Betti: b2, Persistent: b2}}}
 			}
+			b1 := 3*snap + rng.IntN(7)
+			b2 := b1 + rng.IntN(2)
 			recs := []summary.TopologyRecord{
 				{Step: step, Update: snap, Cloud: "input", Net: "input", Layer: 0, Summary: dims(seed, 0, 0)},
-				{Step: step, Update: snap, Cloud: "actor/1", Net: "actor", Layer: 1, Summary: dims(10, snap, snap)},
-				{Step: step, Update: snap, Cloud: "actor/2", Net: "actor", Layer: 2, Summary: dims(10, 2*snap, 2*snap)},
-				{Step: step, Update: snap, Cloud: "actor/3", Net: "actor", Layer: 3, Summary: dims(0, 0, 0)},
+				{Step: step, Update: snap, Cloud: "actor/1", Net: "actor", Layer: 1, Summary: dims(0, 0, 0)},
+				{Step: step, Update: snap, Cloud: "actor/2", Net: "actor", Layer: 2, Summary: dims(seed+20-b1-b2, b1, b2)},
 			}
 			for _, r := range recs {
 				if err := st.Append(summary.TopologyFile, r); err != nil {
@@ -85,47 +90,68 @@ func readCSV(t *testing.T, path string) []map[string]string {
 
 func TestBuildKnownClaims(t *testing.T) {
 	dir := synthSweep(t)
-	path, err := Build(dir)
+	res, err := Report(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	html, err := os.ReadFile(path)
+	html, err := os.ReadFile(res.HTML)
 	if err != nil {
 		t.Fatal(err)
 	}
 	claims := readCSV(t, filepath.Join(dir, Dir, ClaimsCSV))
-	find := func(statement string) map[string]string {
+	find := func(family, statement string) map[string]string {
 		for _, c := range claims {
-			if c["statement"] == statement {
+			if c["statement"] == statement && c["family"] == family {
 				return c
 			}
 		}
-		t.Fatalf("no claim %q in %v", statement, claims)
+		t.Fatalf("no %s claim %q in %v", family, statement, claims)
 		return nil
 	}
-	// (a) all 6 seeds rise: sign test p = 2/64.
-	a := find("actor: total Betti number rises over training")
-	if a["n"] != "6" || a["p_value"] != "0.03125" || a["verdict"] != "supported at 0.05" {
-		t.Errorf("claim a: %v", a)
+	// The seed's Hopper claim, on both measures: layer 2 is 20 above the
+	// input at every snapshot of every seed.
+	for _, fam := range []string{FamilyPrimary, FamilyPrimaryFix} {
+		m := "scale-free count"
+		if fam == FamilyPrimaryFix {
+			m = "Betti number at the fixed scale"
+		}
+		c := find(fam, "actor layer 2: "+m+" (summed over dims) above the input's")
+		if c["n"] != "6" || c["effect"] != "20" || c["verdict"] != "supported" || c["unit"] != "seed" {
+			t.Errorf("primary claim (%s): %v", fam, c)
+		}
 	}
-	// (b) layer 2 (10 + 4 snap) above the input (seed <= 6) in all 30 pairs.
-	b := find("actor layer 2: Betti number above the input's")
-	if b["n"] != "30" || !strings.HasPrefix(b["statistic"], "above in 30, below in 0") || b["verdict"] != "supported at 0.05" {
-		t.Errorf("claim b: %v", b)
+	// Layer 1 is below the input (exploratory, two-sided): by 3.5 on
+	// average, the mean of the seeds 1..6.
+	b := find(FamilyExploratory, "actor layer 1: scale-free count (summed over dims) below the input's")
+	if b["effect"] != "-3.5" || b["verdict"] != "significant (exploratory)" {
+		t.Errorf("layer 1: %v", b)
 	}
-	// (b) layer 3 (nothing) below the input in all 30 pairs: the statement
-	// takes the data's side.
-	b3 := find("actor layer 3: Betti number below the input's")
-	if b3["n"] != "30" || !strings.HasPrefix(b3["statistic"], "above in 0, below in 30") || b3["verdict"] != "supported at 0.05" {
-		t.Errorf("claim b, layer 3: %v", b3)
+	// beta1 rises in every seed; beta2 follows beta1's fluctuations.
+	for _, st := range []string{
+		"actor: beta1 (scale-free count, summed over hidden layers) rises over training",
+		"actor: beta1 and beta2 (scale-free count, summed over hidden layers) move together beyond their trends",
+	} {
+		if c := find(FamilyExploratory, st); c["verdict"] != "significant (exploratory)" {
+			t.Errorf("%s: %v", st, c)
+		}
 	}
-	// (c) beta2 = beta1 in every seed: rho 1 per seed, combined rho 1.
-	c := find("actor: beta1 and beta2 (Betti number) move together over training")
-	if c["n"] != "6" || !strings.HasPrefix(c["statistic"], "combined rho 1.00") || c["verdict"] != "supported at 0.05" {
-		t.Errorf("claim c: %v", c)
+	// Each claim rests on one value per seed.
+	perSeed := map[string]int{}
+	for _, r := range readCSV(t, filepath.Join(dir, Dir, ClaimsSeedCSV)) {
+		perSeed[r["family"]+" "+r["id"]]++
 	}
-	// The input's beta0 is the seed: mean over seeds 1..6 is 3.5, and the
-	// bootstrap band lies inside [1, 6] around it.
+	for k, n := range perSeed {
+		if n != 6 {
+			t.Errorf("claim %s has %d per-seed values, want 6", k, n)
+		}
+	}
+	// Every seed's every measure, long format: 6 seeds x 8 snapshots x
+	// 3 clouds x 3 dims x 2 measures.
+	if rows := readCSV(t, filepath.Join(dir, Dir, PerSeedCSV)); len(rows) != 6*8*3*3*2 {
+		t.Errorf("per_seed.csv has %d rows, want %d", len(rows), 6*8*3*3*2)
+	}
+	// The input's beta0 is the seed: mean 3.5, and the t interval with 5
+	// degrees of freedom is 3.5 -+ 2.5706 x 1.8708 / sqrt(6).
 	var seen bool
 	for _, r := range readCSV(t, filepath.Join(dir, Dir, BettiCSV)) {
 		if r["net"] == "input" && r["dim"] == "0" && r["measure"] == "betti" && r["step"] == "800" {
@@ -133,23 +159,37 @@ func TestBuildKnownClaims(t *testing.T) {
 			var lo, hi float64
 			fmt.Sscan(r["ci_low"], &lo)
 			fmt.Sscan(r["ci_high"], &hi)
-			if r["mean"] != "3.5" || r["n"] != "6" || !(lo >= 1 && lo < 3.5 && hi > 3.5 && hi <= 6) {
-				t.Errorf("input beta0 at 800: %v", r)
+			half := 2.570582 * 1.870829 / math.Sqrt(6)
+			if r["mean"] != "3.5" || r["n"] != "6" || math.Abs(lo-(3.5-half)) > 1e-4 || math.Abs(hi-(3.5+half)) > 1e-4 {
+				t.Errorf("input beta0 at 800: %v, want [%.4f, %.4f]", r, 3.5-half, 3.5+half)
 			}
 		}
 	}
 	if !seen {
 		t.Error("betti.csv lacks the input's beta0")
 	}
-	// Learning curve: at step 4000 the returns are 500+seed, mean 503.5.
+	// Final returns: the mean of the 8 episodes, 450 + seed; mean 453.5,
+	// and the IQM of 451..456 is the mean of 452..455.
+	fr := readCSV(t, filepath.Join(dir, Dir, ReturnsCSV))
+	if len(fr) != 1 || fr[0]["mean"] != "453.5" || fr[0]["iqm"] != "453.5" || fr[0]["n"] != "6" {
+		t.Errorf("final returns: %v", fr)
+	}
 	lc := readCSV(t, filepath.Join(dir, Dir, LearningCSV))
-	if last := lc[len(lc)-1]; last["step"] != "4000" || last["n"] != "6" || last["group"] != "Hopper-v4" {
+	if last := lc[len(lc)-1]; last["step"] != "6400" || last["n"] != "6" || last["group"] != "Hopper-v4" {
 		t.Errorf("learning curve end: %v", last)
 	}
-	for _, want := range []string{"supported at 0.05", "Hopper-v4_total_betti.png", "data:image/png;base64,", "6 of 6 trials done"} {
+	for _, want := range []string{"supported", "Hopper-v4_total_betti.png", "data:image/png;base64,", "6 of 6 trials done", "Holm"} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("report.html lacks %q", want)
 		}
+	}
+	md, err := os.ReadFile(filepath.Join(dir, Dir, MarkdownFile))
+	if err != nil || string(md) != res.Markdown || !strings.Contains(res.Markdown, "| Hopper-v4 | actor layer 2: scale-free count (summed over dims) above the input's | 6 | 20 ") {
+		t.Errorf("results.md (%v):\n%s", err, res.Markdown)
+	}
+	// These made-up trials record no provenance, and the report says so.
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "no provenance") {
+		t.Errorf("warnings: %v", res.Warnings)
 	}
 	for _, f := range []string{"Hopper-v4_actor_betti.png", "Hopper-v4_actor_persistent.png", "Hopper-v4_learning_curve.png", TotalCSV} {
 		if _, err := os.Stat(filepath.Join(dir, Dir, f)); err != nil {
