@@ -15,8 +15,9 @@ import (
 // runs (seeds, tasks) on the over-training plots; for a sweep directory,
 // the sweep's statistics across seeds.
 func cmdReport(_ context.Context, a *app, args []string) error {
-	fs := newFlags(a, "report", "nthost report RUN_DIR... [--out report.html] | nthost report SWEEP_DIR")
+	fs := newFlags(a, "report", "nthost report RUN_DIR... [--out report.html] | nthost report SWEEP_DIR [--markdown]")
 	out := fs.String("out", "", "output HTML (default: RUN_DIR/report.html for one run, ./report.html for several)")
+	md := fs.Bool("markdown", false, "for a sweep: also print its results (returns, the seed's claims with their tests, provenance) as Markdown, as the README quotes them")
 	if err := parse(fs, args, -1); err != nil {
 		return err
 	}
@@ -24,13 +25,23 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 	if len(dirs) == 0 {
 		return fmt.Errorf("report: give at least one run directory")
 	}
+	if *md && (len(dirs) != 1 || !sweep.IsSweepDir(dirs[0])) {
+		return fmt.Errorf("report: --markdown takes one sweep directory")
+	}
 	if len(dirs) == 1 && sweep.IsSweepDir(dirs[0]) && *out == "" {
 		// A sweep gets its statistics across seeds.
-		path, err := sweepreport.Build(dirs[0])
+		res, err := sweepreport.Report(dirs[0])
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "report: %s\n", path)
+		for _, w := range res.Warnings {
+			a.log.Warn().Str("sweep", dirs[0]).Msg(w)
+		}
+		if *md {
+			fmt.Fprint(a.stdout, res.Markdown)
+			return nil
+		}
+		fmt.Fprintf(a.stdout, "report: %s\n", res.HTML)
 		return nil
 	}
 	if *out == "" {

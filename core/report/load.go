@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/neuraltopology/neuraltopology/core/plots"
+	"github.com/neuraltopology/neuraltopology/core/provenance"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 )
@@ -26,7 +27,10 @@ type run struct {
 	Timings  map[string]float64
 	Topology []summary.TopologyRecord
 	Scalars  []summary.ScalarRecord
-	Notes    []string // what was missing, said in the report
+	// Provenance is one record per start of the run; none for a run
+	// made before runs recorded it.
+	Provenance []provenance.Record
+	Notes      []string // what was missing, said in the report
 }
 
 // loadRun reads a run directory. Missing files are notes, not errors, so
@@ -68,6 +72,10 @@ func loadRun(dir string) (*run, error) {
 	} else if errors.Is(err, fs.ErrNotExist) {
 		r.Notes = append(r.Notes, "no "+runstore.ConfigFile)
 	} else {
+		return nil, fmt.Errorf("run %s: %w", dir, err)
+	}
+
+	if r.Provenance, err = provenance.Read(filepath.Join(dir, provenance.File)); err != nil {
 		return nil, fmt.Errorf("run %s: %w", dir, err)
 	}
 

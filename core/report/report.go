@@ -224,6 +224,24 @@ func title(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
+// provenanceTable says what made the run: one row per start (the first
+// and every resume).
+func provenanceTable(r *run) table {
+	t := table{Head: []string{"started", "code", "Go", "CPU", "plugins (kind/name@sha256)"},
+		Caption: "Provenance: the code (commit, +dirty for a tree with uncommitted changes), Go version, machine and plugin binaries of each start of the run."}
+	for _, p := range r.Provenance {
+		start := p.Started.Format("2006-01-02 15:04:05 UTC")
+		if p.Resumed {
+			start += " (resumed)"
+		}
+		t.Rows = append(t.Rows, []string{start, p.Code(), p.GoVersion, fmt.Sprintf("%s, %d cores", p.CPUModel, p.Cores), p.PluginKey()})
+	}
+	if len(t.Rows) == 0 {
+		t.Rows = append(t.Rows, []string{"—", "not recorded (a run made before runs recorded provenance)", "", "", ""})
+	}
+	return t
+}
+
 func runsTable(runs []*run) table {
 	t := table{Head: []string{"run", "env id", "steps", "updates", "snapshots", "final return", "directory"}}
 	for _, r := range runs {
@@ -250,6 +268,7 @@ func (b *builder) single(r *run) (*page, error) {
 	pg := &page{Title: "NeuralTopology run " + r.Name}
 	overview := section{ID: "run", Title: "Run", Notes: r.Notes, Tables: []table{runsTable([]*run{r})}}
 	overview.Tables[0].Caption = "Final return is the mean of the last (up to) 10 logged episodic returns."
+	overview.Tables = append(overview.Tables, provenanceTable(r))
 	learn, topo, err := b.overTraining([]*run{r})
 	if err != nil {
 		return nil, err
