@@ -36,7 +36,8 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	distances := fs.String("distances", "", "distance matrix file (.csv/.npy)")
 	fromRun := fs.String("from-run", "", "a run directory whose saved clouds (save_clouds) are the inputs")
 	fromDist := fs.String("dist", "", "distance plugin for the --from-run clouds, e.g. geodesic as the main job uses (default: Euclidean distances); its time per cloud is logged")
-	fromDistParams := paramFlag(fs, "dist-param", "NAME=VALUE: a parameter of the --dist plugin, e.g. k=15 (repeatable)")
+	fromDistParams := paramFlag(fs, "dist-param", pluginParamUsage("--dist")+", e.g. k=15")
+	phParams := paramFlag(fs, "ph-param", pluginParamUsage("homology")+"; each backend gets the ones it declares")
 	repeat := fs.Int("repeat", 3, "timed runs per backend and input")
 	timeout := fs.Duration("timeout", 0, "bound on one computation (e.g. 10m); 0: none")
 	maxDim := fs.Int("maxdim", 2, "homology dimensions 0..maxdim")
@@ -113,6 +114,7 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 		paths = append(paths, p)
 	}
 	res, err := phbench.Run(ctx, phbench.Config{
+		Params:   phParams,
 		Backends: paths, Inputs: inputs, Repeat: *repeat, Timeout: *timeout,
 		MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Dense: *dense, Logger: pluginLogger(a.log),
 		MemoryLimit: int64(*memLimit * (1 << 30)),

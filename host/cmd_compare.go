@@ -18,8 +18,13 @@ import (
 // network layer's topology against a neural recording run through
 // `nthost tda --format npz`.
 func cmdCompare(_ context.Context, a *app, args []string) error {
+	var c common
 	fs := newFlags(a, "compare", "nthost compare A.npz B.npz (or .json from nthost tda)")
+	c.register(fs)
 	if err := parse(fs, args, 2); err != nil {
+		return err
+	}
+	if err := a.setup(c); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {

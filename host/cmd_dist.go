@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"strconv"
-	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/matio"
 	"github.com/neuraltopology/neuraltopology/sdk"
@@ -22,7 +21,10 @@ func cmdDist(ctx context.Context, a *app, args []string) error {
 	k := fs.Int("k", 15, "geodesic: neighbours of each point, not counting itself (the seed's graph is k=14)")
 	weights := fs.String("weights", "euclid", "geodesic: edge weights, euclid or unit")
 	out := fs.String("out", "", "output distance matrix, .csv or .npy (required)")
-	params := paramFlag(fs, "param", "NAME=VALUE: a parameter the distance plugin declares (repeatable; `nthost plugins NAME` lists them)")
+	params := paramFlag(fs, "dist-param", pluginParamUsage("distance"))
+	// --param was this command's spelling before every command took
+	// --dist-param; it is still read.
+	fs.AddFlag(&pflag.Flag{Name: "param", Value: fs.Lookup("dist-param").Value, Hidden: true, Usage: "same as --dist-param"})
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -105,26 +107,4 @@ func computeDistances(ctx context.Context, a *app, metric string, pts sdk.Matrix
 		return sdk.DistanceResult{}, err
 	}
 	return d.Compute(ctx, pts, params)
-}
-
-// paramFlag registers a repeatable NAME=VALUE flag and returns the map it
-// fills.
-func paramFlag(fs *flag.FlagSet, name, usage string) map[string]string {
-	m := map[string]string{}
-	fs.Func(name, usage, func(v string) error {
-		k, val, ok := strings.Cut(v, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return fmt.Errorf("%q is not NAME=VALUE", v)
-		}
-		m[strings.TrimSpace(k)] = strings.TrimSpace(val)
-		return nil
-	})
-	return m
-}
-
-// flagSet reports whether the flag name was given.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }

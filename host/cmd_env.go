@@ -34,6 +34,7 @@ func cmdRollout(ctx context.Context, a *app, args []string) error {
 	gifPath := fs.String("gif", "", "write an animated GIF of the rollout here")
 	width := fs.Int("width", 320, "GIF frame width")
 	height := fs.Int("height", 240, "GIF frame height")
+	envParams := paramFlag(fs, "env-param", pluginParamUsage("environment"))
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -48,13 +49,16 @@ func cmdRollout(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := sdk.CheckParams(cl.Info, envParams); err != nil {
+		return err
+	}
 	var sum rollout.Summary
 	roll := func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<16)
 		var err error
 		sum, err = rollout.Run(ctx, e, rollout.Options{
 			TaskID: *envID, Steps: *steps, Seed: *seed, Policy: *policy,
-			GIF: *gifPath, Width: *width, Height: *height,
+			GIF: *gifPath, Width: *width, Height: *height, EnvOptions: envParams,
 		}, bw)
 		if err == nil {
 			err = bw.Flush()

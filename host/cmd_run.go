@@ -2,17 +2,18 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/spf13/pflag"
 
 	"github.com/neuraltopology/neuraltopology/core/config"
 	"github.com/neuraltopology/neuraltopology/core/provenance"
@@ -23,27 +24,34 @@ import (
 )
 
 // cmdRun is the main job: train with topology snapshots. Every key of the
-// config (the seed's YAML keys) is also a flag, with dashes or
-// underscores; flags override --config.
+// config (the seed's YAML keys) is also a flag, in kebab-case (the
+// seed's snake_case is read too); flags override --config.
 func cmdRun(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "run", "nthost [run] [--config FILE] [--env mujoco] [--env-id Hopper-v4] [--algo ppo] [--dist geodesic] [--ph rips] [--KEY VALUE ...] | nthost --resume RUN_DIR")
+	fs := newFlags(a, "run", "")
 	c.register(fs)
 	cfgFile := fs.String("config", "", "YAML config; the seed's files work as they are")
 	resume := fs.String("resume", "", "continue the run in this directory from its last checkpoint")
 	inline := fs.Bool("inline-snapshots", false, "compute snapshots inside the training loop instead of beside it")
 	noReport := fs.Bool("no-report", false, "skip plots and report.html at the end")
-	snapNice := fs.Int("snapshot-nice", 10, "niceness added for the dist and ph plugin processes, so homology beside training yields the CPU to it (0 on a busy shared machine, where any niceness starves homology); not applied with --in-process")
-	inProcess := fs.Bool("in-process", false, "run our built-in env, algo, dist and ph in this process instead of as plugin processes (faster with few environments)")
+	snapNice := fs.Int("snapshot-nice", 10, "niceness added to the dist and ph plugin processes so homology yields the CPU to training (0 on a busy shared machine; not with --in-process)")
+	inProcess := fs.Bool("in-process", false, "run the built-in env, algo, dist and ph in this process instead of as plugin processes (faster with few environments)")
+	for name, g := range map[string]config.Group{
+		"plugin-dir": config.GroupPlugins, "plugin-lock": config.GroupPlugins, "in-process": config.GroupPlugins,
+		"config": config.GroupRuntime, "resume": config.GroupRuntime, "inline-snapshots": config.GroupTopology,
+		"snapshot-nice": config.GroupTopology, "no-report": config.GroupOutput,
+		"log-format": config.GroupRuntime, "log-level": config.GroupRuntime,
+	} {
+		_ = fs.SetAnnotation(name, helpGroup, []string{string(g)})
+	}
 	// Every config key as a flag; the value is applied after the file.
 	set := map[string]string{}
 	def := config.Default()
 	var order []string // keys in the order given, so repeated params add up
 	for _, k := range config.Keys() {
 		key := k
-		usage := fmt.Sprintf("config key %s (default %s)", key, def.Get(key))
 		setKey := func(v string) error {
-			if _, isMap := paramKind(key); isMap && set[key] != "" {
+			if config.Kind(key) == "params" && set[key] != "" {
 				v = set[key] + "," + v // --dist-param a=1 --dist-param b=2
 			}
 			if _, seen := set[key]; !seen {
@@ -52,26 +60,24 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 			set[key] = v
 			return nil
 		}
+		doc, _ := config.Doc(key)
+		name := dash(key)
 		if kind, isMap := paramKind(key); isMap {
-			usage = fmt.Sprintf("NAME=VALUE: a parameter the %s plugin declares (repeatable; `nthost plugins NAME` lists them)", kind)
-			fs.Func(kind+"-param", usage, setKey)
+			// --dist-param is the spelling every command shares;
+			// --dist-params (the key's own) is read too.
+			name = kind + "-param"
+			fs.Var(&keyFlag{typ: "NAME=VALUE", set: setKey}, dash(key), "")
+			_ = fs.MarkHidden(dash(key))
+			doc.Meaning += ", repeatable (nthost plugins NAME lists them)"
 		}
-		names := []string{dash(key)}
-		if dash(key) != key {
-			names = append(names, key)
+		f := fs.VarPF(&keyFlag{def: def.Get(key), typ: config.Kind(key), set: setKey}, name, "", doc.Meaning)
+		if config.IsBool(key) {
+			f.NoOptDefVal = "true"
 		}
-		for i, name := range names {
-			if i > 0 {
-				usage = "same as --" + dash(key)
-			}
-			if config.IsBool(key) {
-				fs.Var(switchFlag(setKey), name, usage)
-			} else {
-				fs.Func(name, usage, setKey)
-			}
-		}
+		_ = fs.SetAnnotation(name, helpGroup, []string{string(doc.Group)})
 	}
-	if err := parse(fs, joinBoolValues(fs, args), 0); err != nil {
+	fs.Usage = func() { runHelp(a.stdout, fs) }
+	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	if *snapNice < 0 || *snapNice > 19 {
@@ -81,8 +87,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
-	resuming := false
-	fs.Visit(func(f *flag.Flag) { resuming = resuming || f.Name == "resume" })
+	resuming := fs.Changed("resume")
 	cfg := config.Default()
 	dir := ""
 	if resuming {
@@ -289,46 +294,6 @@ func checkResumeOverrides(stored, cfg config.Config, set map[string]string) erro
 
 // dash turns a YAML key into its flag spelling: total_timesteps ->
 // total-timesteps.
-// switchFlag is a true-or-false config key on the command line: given
-// alone it means true, as a switch does.
-type switchFlag func(string) error
-
-func (f switchFlag) String() string     { return "" }
-func (f switchFlag) Set(s string) error { return f(s) }
-func (f switchFlag) IsBoolFlag() bool   { return true }
-
-// joinBoolValues lets a switch take its value as the next argument too
-// ("--capture-video true", the seed's and CleanRL's form): Go's flag
-// package would read "true" as a stray argument. Values of other flags
-// are skipped, so "--run-dir true" keeps its directory named true.
-func joinBoolValues(fs *flag.FlagSet, args []string) []string {
-	out := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		out = append(out, a)
-		if a == "--" || !strings.HasPrefix(a, "-") || strings.Contains(a, "=") {
-			if a == "--" {
-				return append(out, args[i+1:]...)
-			}
-			continue
-		}
-		f := fs.Lookup(strings.TrimLeft(a, "-"))
-		if f == nil || i+1 >= len(args) {
-			continue
-		}
-		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			if _, err := strconv.ParseBool(args[i+1]); err == nil {
-				out[len(out)-1] = a + "=" + args[i+1]
-				i++
-			}
-			continue
-		}
-		out = append(out, args[i+1]) // the value of a flag that takes one
-		i++
-	}
-	return out
-}
-
 func dash(key string) string {
 	b := []byte(key)
 	for i := range b {
@@ -337,4 +302,72 @@ func dash(key string) string {
 		}
 	}
 	return string(b)
+}
+
+// helpGroup is the flag annotation naming the section of `nthost run -h`
+// a flag is listed in.
+const helpGroup = "group"
+
+// keyFlag is one config key on the command line. Its String is the
+// key's default, so help shows it; the value is kept as text and applied
+// over the config file after parsing.
+type keyFlag struct {
+	def, typ string
+	set      func(string) error
+}
+
+func (f *keyFlag) String() string     { return f.def }
+func (f *keyFlag) Set(s string) error { return f.set(s) }
+func (f *keyFlag) Type() string       { return f.typ }
+
+// runHelp is `nthost run -h`: the flags in sections, one spelling each,
+// with meaning and default.
+func runHelp(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprint(w, `usage: nthost [run] [--config FILE] [--KEY VALUE ...]
+       nthost [run] --resume RUN_DIR
+
+Trains with topology snapshots. Every key of a --config YAML file is also a
+flag; flags override the file. The seed's snake_case spellings of these
+flags are read too.
+`)
+	byGroup := map[string][]*pflag.Flag{}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		g := "runtime"
+		if v := f.Annotations[helpGroup]; len(v) > 0 {
+			g = v[0]
+		}
+		byGroup[g] = append(byGroup[g], f)
+	})
+	for _, g := range config.Groups {
+		flags := byGroup[string(g)]
+		if len(flags) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", g)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, f := range flags {
+			arg := f.Value.Type()
+			switch arg {
+			case "bool":
+				arg = ""
+			case "text", "string":
+				arg = "TEXT"
+			case "int":
+				arg = "N"
+			case "float", "float64":
+				arg = "X"
+			case "NAME=VALUE", "params":
+				arg = "NAME=VALUE"
+			}
+			usage := f.Usage
+			if f.DefValue != "" {
+				usage += " (default " + f.DefValue + ")"
+			}
+			fmt.Fprintf(tw, "  --%s %s\t%s\n", f.Name, arg, usage)
+		}
+		tw.Flush()
+	}
 }

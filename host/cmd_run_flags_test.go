@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"io"
 	"slices"
 	"strings"
@@ -25,16 +24,15 @@ func TestSwitchesTakeTheirValueEitherWay(t *testing.T) {
 		{[]string{"--save-clouds", "maybe"}, map[string]string{"save-clouds": "true"}, []string{"maybe"}},
 		{[]string{"--", "--save-clouds", "true"}, map[string]string{}, []string{"--save-clouds", "true"}},
 	} {
-		fs := flag.NewFlagSet("run", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
+		fs := newFlags(&app{stdout: io.Discard, stderr: io.Discard}, "run", "")
 		got := map[string]string{}
 		set := func(name string) func(string) error {
 			return func(v string) error { got[name] = v; return nil }
 		}
-		fs.Var(switchFlag(set("save-clouds")), "save-clouds", "")
-		fs.Var(switchFlag(set("capture-video")), "capture-video", "")
+		fs.VarPF(&keyFlag{typ: "bool", set: set("save-clouds")}, "save-clouds", "", "").NoOptDefVal = "true"
+		fs.VarPF(&keyFlag{typ: "bool", set: set("capture-video")}, "capture-video", "", "").NoOptDefVal = "true"
 		fs.Func("run-dir", "", set("run-dir"))
-		if err := fs.Parse(joinBoolValues(fs, tc.args)); err != nil {
+		if err := parse(fs, tc.args, -1); err != nil {
 			t.Errorf("%q: %v", tc.args, err)
 			continue
 		}

@@ -38,8 +38,8 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	out := fs.String("out", "", "output file (default: standard output; required for npz)")
 	plotPath := fs.String("plot", "", "draw the persistence diagram to this PNG")
 	bettiAt := fs.Float64("betti-at", 2.5, "report Betti numbers at this scale (birth <= t < death)")
-	distParams := paramFlag(fs, "dist-param", "NAME=VALUE: a parameter the distance plugin declares (repeatable)")
-	phParams := paramFlag(fs, "ph-param", "NAME=VALUE: a parameter the homology plugin declares (repeatable)")
+	distParams := paramFlag(fs, "dist-param", pluginParamUsage("distance"))
+	phParams := paramFlag(fs, "ph-param", pluginParamUsage("homology"))
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}

@@ -22,7 +22,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,12 +29,14 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
 
 	runcore "github.com/neuraltopology/neuraltopology/core/run"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
-// version is the host's own version, printed by `nthost version`.
+// version is the host's own version, printed by `nthost version` and
+// `nthost --version` with the build's commit and Go version.
 const version = "0.1.0"
 
 // app is what every command shares: the log, where plugins live, and the
@@ -49,6 +50,9 @@ type app struct {
 	// lockFile is the plugin lock in force ("" for none), see lockFile.
 	lockFile string
 	sig      *signals // SIGINT and SIGTERM handling (signals.go)
+	// describeTo, when set, receives the command's FlagSet and the command
+	// stops at parse (cli.go's describe).
+	describeTo **pflag.FlagSet
 }
 
 // common are the flags every command takes.
@@ -60,7 +64,7 @@ type common struct {
 	pluginLock string
 }
 
-func (c *common) register(fs *flag.FlagSet) {
+func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.pluginDir, "plugin-dir", "", "folder(s) searched first for nt-<kind>-<name> plugin binaries")
 	fs.StringVar(&c.logFormat, "log-format", "console", "log format: console or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -163,7 +167,8 @@ func (a *app) closeAll() {
 	a.clients = nil
 }
 
-// commands maps a subcommand to its implementation.
+// commands maps a subcommand to its implementation; purposes (cli.go)
+// holds the line `nthost -h` shows for it.
 var commands = map[string]func(ctx context.Context, a *app, args []string) error{
 	"run":     cmdRun,
 	"plugins": cmdPlugins,
@@ -175,47 +180,8 @@ var commands = map[string]func(ctx context.Context, a *app, args []string) error
 	"compare": cmdCompare,
 	"bench":   cmdBench,
 	"sweep":   cmdSweep,
-	"version": func(_ context.Context, a *app, _ []string) error {
-		fmt.Fprintf(a.stdout, "nthost %s (plugin protocol %d)\n", version, sdk.ProtocolVersion)
-		return nil
-	},
+	"version": cmdVersion,
 }
-
-// run dispatches args; with no subcommand, or flags first, it is the main
-// job, so `nthost --env mujoco --algo ppo --ph rips` trains.
-func run(ctx context.Context, a *app, args []string) error {
-	name := "run"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if name == "help" {
-		fmt.Fprint(a.stdout, usage)
-		return nil
-	}
-	cmd, ok := commands[name]
-	if !ok {
-		return fmt.Errorf("unknown command %q; `nthost help` lists the commands", name)
-	}
-	return cmd(ctx, a, args)
-}
-
-const usage = `nthost: train agents and watch the topology of their networks.
-
-  nthost [run] [flags]        train with topology snapshots (the main job)
-  nthost plugins [NAME]       list the plugins found, or one plugin's parameters
-  nthost plugin new ...       write a new plugin project (Go or Python)
-  nthost plugin test BINARY   run the conformance kit against a plugin binary
-  nthost dist ...             distance matrix of a point cloud file
-  nthost tda ...              persistent homology of a file
-  nthost env rollout ...      run a policy in an environment
-  nthost report RUN_DIR...    rebuild report.html of one or more runs
-  nthost compare A.npz B.npz  distances between persistence diagrams
-  nthost bench ph ...         homology backends side by side
-  nthost sweep run|status ... a grid of runs, locally or on SLURM
-  nthost version
-
-'nthost <command> -h' lists a command's flags.
-`
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -225,13 +191,13 @@ func main() {
 	// A host killed with SIGKILL could not remove its plugin socket
 	// folder; this one removes such leftovers of this user's dead hosts.
 	sdk.RemoveStaleSocketDirs(os.TempDir())
-	err := run(ctx, a, os.Args[1:])
+	err := execute(ctx, a, os.Args[1:])
 	a.closeAll()
 	sdk.RemoveSocketDir()
 	switch {
 	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
+	case errors.Is(err, errHelpShown):
+		// Help was asked for and printed.
 	case errors.Is(err, runcore.ErrStopped):
 		// Stopped cleanly on a signal, with a checkpoint.
 		fmt.Fprintln(os.Stderr, "nthost:", oneLine(err.Error()))
@@ -249,28 +215,4 @@ func main() {
 // log expects.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// newFlags returns a FlagSet for a command that reports errors instead of
-// exiting, so main prints them the one way.
-func newFlags(a *app, name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "usage: %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses args and rejects stray positional arguments unless the
-// command takes some (extra >= 0 allows that many, -1 any number).
-func parse(fs *flag.FlagSet, args []string, extra int) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if extra >= 0 && fs.NArg() > extra {
-		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(extra))
-	}
-	return nil
 }

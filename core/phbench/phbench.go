@@ -58,6 +58,9 @@ type Config struct {
 	// address space at start, so a Go plugin needs a limit well above
 	// that.
 	MemoryLimit int64
+	// Params are plugin parameters; each backend gets those it declares
+	// (backends of one kind rarely share parameter names).
+	Params map[string]string
 	// MaxDim, Threshold and Coeff go into every HomologyRequest.
 	MaxDim    int
 	Threshold float64
@@ -262,7 +265,11 @@ func runOne(ctx context.Context, cfg Config, path string, in Input, edges *sdk.E
 	}
 	mem := watchMemory(c.Pid(), 20*time.Millisecond)
 	d := in.Distances
-	req := sdk.HomologyRequest{Distances: &d, MaxDim: cfg.MaxDim, Threshold: cfg.Threshold, Coeff: cfg.Coeff}
+	req := sdk.HomologyRequest{Distances: &d, MaxDim: cfg.MaxDim, Threshold: cfg.Threshold, Coeff: cfg.Coeff, Params: declared(c.Info, cfg.Params)}
+	if err := sdk.CheckParams(c.Info, req.Params); err != nil {
+		row.Error = oneLine(err.Error())
+		return row
+	}
 	row.Given = "matrix"
 	if edges != nil && sdk.TakesInput(c.Info, "edges") {
 		req.Distances, req.Edges, row.Given = nil, edges, "edges"
@@ -366,4 +373,15 @@ func pairsOf(ds []sdk.Diagram, dim int) [][2]float64 {
 		}
 	}
 	return p
+}
+
+// declared keeps the parameters info declares.
+func declared(info sdk.Info, params map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range params {
+		if _, ok := info.Param(k); ok {
+			out[k] = v
+		}
+	}
+	return out
 }
