@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -362,7 +363,8 @@ func sweepSlurm(ctx context.Context, a *app, m *sweep.Manifest, e sweep.Executor
 }
 
 func sweepStatus(ctx context.Context, a *app, args []string) error {
-	fs := newFlags(a, "sweep status", "nthost sweep status SWEEP_DIR")
+	fs := newFlags(a, "sweep status", "nthost sweep status SWEEP_DIR [--json]")
+	asJSON := fs.Bool("json", false, "print the trials and the counts as JSON")
 	pos, rest := leadingArg(args)
 	if err := parse(fs, rest, 1); err != nil {
 		return err
@@ -378,19 +380,29 @@ func sweepStatus(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	sts, qerr := m.SlurmStatus(ctx)
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tTRIAL\tSTATE\tSTEP\tRUN DIR\tNOTE")
 	n := map[sweep.State]int{}
 	for _, st := range sts {
 		n[st.State]++
+	}
+	if qerr != nil && len(m.Jobs()) > 0 {
+		fmt.Fprintf(a.stderr, "nthost: squeue not asked (%v); states are from the run directories only\n", oneLine(qerr.Error()))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Trials []sweep.TrialStatus `json:"trials"`
+			Counts map[sweep.State]int `json:"counts"`
+		}{sts, n})
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INDEX\tTRIAL\tSTATE\tSTEP\tRUN DIR\tNOTE")
+	for _, st := range sts {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\n", st.Index, st.Name, st.State, st.Step, st.Total, st.Dir, st.Error)
 	}
 	tw.Flush()
 	fmt.Fprintf(a.stdout, "%d trials: %d done, %d running, %d queued, %d stopped, %d failed, %d not started\n", len(sts),
 		n[sweep.StateDone], n[sweep.StateRunning], n[sweep.StateQueued], n[sweep.StateStopped], n[sweep.StateFailed], n[sweep.StateNew]+n[sweep.StateStarted])
-	if qerr != nil && len(m.Jobs()) > 0 {
-		fmt.Fprintf(a.stderr, "nthost: squeue not asked (%v); states are from the run directories only\n", oneLine(qerr.Error()))
-	}
 	return nil
 }
 
@@ -419,7 +431,7 @@ func sweepTrial(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	release, err := m.Lock(fmt.Sprintf("trial-%d", t.Index))
+	release, err := m.Lock(sweep.TrialLock(t.Index))
 	if err != nil {
 		return fmt.Errorf("trial %d %s is running elsewhere: %v", t.Index, t.Name, err)
 	}

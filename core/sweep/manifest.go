@@ -1,12 +1,15 @@
 package sweep
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -184,7 +187,7 @@ type TrialStatus struct {
 	Trial
 	Dir   string `json:"dir"`
 	State State  `json:"state"`
-	Step  int    `json:"step"`  // steps at the last checkpoint
+	Step  int    `json:"step"`  // steps done: the latest of the last checkpoint and the last update logged
 	Total int    `json:"total"` // total_timesteps of the trial
 	Error string `json:"error,omitempty"`
 }
@@ -211,13 +214,86 @@ func (m *Manifest) TrialStatus(t Trial) TrialStatus {
 	if s, err := (&runstore.Store{Dir: st.Dir}).LoadState(); err == nil && s != nil {
 		st.State, st.Step = StateStopped, s.Step
 	}
+	// A running trial logs every update; its checkpoints come less often.
+	st.Step = max(st.Step, lastLoggedStep(filepath.Join(st.Dir, runstore.ScalarsFile)))
 	if b, err := os.ReadFile(filepath.Join(st.Dir, MarkerFile)); err == nil {
 		var mk Marker
 		if json.Unmarshal(b, &mk) == nil && (mk.State == StateDone || mk.State == StateFailed) {
 			st.State, st.Error = mk.State, mk.Error
+			return st
 		}
 	}
+	// A trial process (local child or SLURM task on this machine) holds
+	// the trial's lock while it runs.
+	if m.lockHeld(TrialLock(t.Index)) {
+		st.State = StateRunning
+	}
 	return st
+}
+
+// TrialLock is the name of the lock a running trial holds (Lock).
+func TrialLock(index int) string { return fmt.Sprintf("trial-%d", index) }
+
+// lastLoggedStep is the step of the last complete line of a run's
+// scalars.jsonl, 0 if there is none. Only the file's tail is read.
+func lastLoggedStep(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	const tail = 64 << 10
+	off := max(0, fi.Size()-tail)
+	buf := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return 0
+	}
+	lines := bytes.Split(bytes.TrimRight(buf, "\n"), []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		var r struct {
+			Step *int `json:"step"`
+		}
+		if json.Unmarshal(lines[i], &r) == nil && r.Step != nil {
+			return *r.Step
+		}
+	}
+	return 0
+}
+
+// lockHeld reports whether a process holds the sweep lock name. It reads
+// /proc/locks rather than trying the lock, which would make a trial
+// starting at that moment fail to take it.
+func (m *Manifest) lockHeld(name string) bool {
+	fi, err := os.Stat(filepath.Join(m.dir, locksDir, name+".lock"))
+	if err != nil {
+		return false
+	}
+	sys, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return false
+	}
+	return flockHeld(b, sys.Ino)
+}
+
+// flockHeld finds an flock on inode ino in the text of /proc/locks, whose
+// lines read "1: FLOCK  ADVISORY  WRITE 1234 08:01:56789 0 EOF".
+func flockHeld(procLocks []byte, ino uint64) bool {
+	want := ":" + strconv.FormatUint(ino, 10)
+	for _, line := range strings.Split(string(procLocks), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 6 && f[1] == "FLOCK" && strings.HasSuffix(f[5], want) {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteMarker records how a trial's run ended.
