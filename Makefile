@@ -133,6 +133,6 @@ bench-transport: build
 bench-main: build
 	/usr/bin/time -v ./$(BIN)/nthost --run-dir runs/bench-main-$$(date +%s) --log-format json
 # bench-sweep times 4 short trials by hand, through the local executor and
-# through a single-node SLURM it starts (needs root, ports 6817/6818).
+# through a single-node SLURM it starts (needs root; it picks free ports).
 bench-sweep: build
 	$(GO) test -run '^$$' -bench SweepOverhead -benchtime 1x -timeout 20m ./host/

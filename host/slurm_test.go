@@ -18,9 +18,12 @@ import (
 
 // startSlurm brings up a one-node SLURM cluster on this machine for the
 // test: munged on a private socket, slurmctld and slurmd with a config in
-// a temp dir (see /work/shared/facts/slurm-single-node.md). It returns
-// the environment the SLURM commands need, and stops every daemon when
-// the test ends. Anything missing fails the test, naming the Debian
+// a temp dir (docs/sweeps.md, "A single-node SLURM for tests"). The two
+// daemons listen on ports free at the time, written into the generated
+// slurm.conf, so a machine already running SLURM on its fixed ports 6817
+// and 6818 (a cluster login node) runs the test too. It returns the
+// environment the SLURM commands need, and stops every daemon when the
+// test ends. Anything missing fails the test, naming the Debian
 // package; it never skips.
 func startSlurm(t testing.TB) []string {
 	t.Helper()
@@ -39,13 +42,7 @@ func startSlurm(t testing.TB) []string {
 	if _, err := os.Stat("/etc/munge/munge.key"); err != nil {
 		t.Fatalf("no munge key (%v): `mungekey -c` as the munge user makes one", err)
 	}
-	for _, port := range []int{6817, 6818} {
-		l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
-		if err != nil {
-			t.Fatalf("SLURM port %d is taken (is another slurmctld/slurmd running?): %v", port, err)
-		}
-		l.Close()
-	}
+	ctldPort, dPort := freePort(t), freePort(t)
 	dir, err := os.MkdirTemp("", "nt-slurm-")
 	if err != nil {
 		t.Fatal(err)
@@ -121,8 +118,8 @@ AuthType=auth/munge
 AuthInfo=socket=%[2]s
 SlurmUser=root
 SlurmdUser=root
-SlurmctldPort=6817
-SlurmdPort=6818
+SlurmctldPort=%[6]d
+SlurmdPort=%[7]d
 StateSaveLocation=%[3]s/state
 SlurmdSpoolDir=%[3]s/spool
 SlurmctldPidFile=%[3]s/slurmctld.pid
@@ -137,7 +134,7 @@ SelectTypeParameters=CR_Core
 ReturnToService=2
 NodeName=%[1]s CPUs=%[4]d RealMemory=%[5]d State=UNKNOWN
 PartitionName=debug Nodes=%[1]s Default=YES MaxTime=INFINITE State=UP
-`, host, sock, dir, runtime.NumCPU(), memMB)
+`, host, sock, dir, runtime.NumCPU(), memMB, ctldPort, dPort)
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -161,4 +158,17 @@ PartitionName=debug Nodes=%[1]s Default=YES MaxTime=INFINITE State=UP
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+}
+
+// freePort returns a TCP port nothing listens on now. The listener is
+// closed before the daemon binds it; another process could take the port
+// in between, which the daemon's start then reports.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
