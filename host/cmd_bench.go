@@ -10,6 +10,7 @@ import (
 
 	"github.com/neuraltopology/neuraltopology/core/phbench"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/plugins/dist-geodesic/geodesic"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -63,7 +64,7 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 			if w = strings.ToUpper(w); strings.HasPrefix(w, "SUITE") {
 				w = strings.ToLower(w)
 			}
-			in, err := phbench.WorkloadInputs(w, *seed)
+			in, err := phbench.WorkloadInputs(w, *seed, geodesicK)
 			if err != nil {
 				return err
 			}
@@ -180,4 +181,11 @@ func runDistances(ctx context.Context, a *app, runDir, only, name string, params
 		out = append(out, phbench.Input{Name: c.Name, Distances: r.Distances})
 	}
 	return out, nil
+}
+
+// geodesicK is the geodesic distance plugin's metric (k nearest
+// neighbours, Euclidean edge weights) for the built-in workloads.
+func geodesicK(points sdk.Matrix, k int) (sdk.Matrix, error) {
+	d, _, err := geodesic.Distances(points, k, geodesic.Options{})
+	return d, err
 }

@@ -9,18 +9,17 @@ import (
 	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/matio"
-	"github.com/neuraltopology/neuraltopology/plugins/dist-euclid/euclid"
-	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/core/workloads"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
 // WorkloadInputs returns the distance matrices of a named benchmark
 // workload (W1, W2, W3, or the suite of standard datasets "suite" and
-// its small rows "suite-quick", see plugins/ph-rips/workloads). The
-// suite's inputs carry their own dimension and threshold, shown in
-// their names.
-func WorkloadInputs(name string, seed int64) ([]Input, error) {
-	ws, err := workloads.Generate(name, seed)
+// its small rows "suite-quick", see core/workloads). The suite's inputs
+// carry their own dimension and threshold, shown in their names. geo
+// computes the geodesic rows' distances.
+func WorkloadInputs(name string, seed int64, geo workloads.Geodesic) ([]Input, error) {
+	ws, err := workloads.Generate(name, seed, geo)
 	if err != nil {
 		return nil, fmt.Errorf("phbench: %w", err)
 	}
@@ -151,4 +150,4 @@ func cloudOf(path string) (sdk.Matrix, error) {
 
 // Euclidean returns the Euclidean distance matrix of the rows of pts
 // (dist-euclid's computation).
-func Euclidean(pts sdk.Matrix) (sdk.Matrix, error) { return euclid.Matrix(pts) }
+func Euclidean(pts sdk.Matrix) (sdk.Matrix, error) { return workloads.Euclidean(pts) }

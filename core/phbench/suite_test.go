@@ -39,7 +39,7 @@ func TestInputsOwnSettings(t *testing.T) {
 
 // TestSuiteInputs: the suite's inputs carry their settings into phbench.
 func TestSuiteInputs(t *testing.T) {
-	ins, err := WorkloadInputs("suite-quick", 1)
+	ins, err := WorkloadInputs("suite-quick", 1, geodesicK)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,19 +49,19 @@ func TestSuiteInputs(t *testing.T) {
 			t.Fatalf("%s: not marked Own", in.Name)
 		}
 		seen[in.Name] = true
-		if in.Name == "random16 (50 pts R^16) dim7" && in.MaxDim != 7 {
+		if in.Name == "random16-resampled (50 pts R^16) dim7" && in.MaxDim != 7 {
 			t.Fatalf("random16 at dim %d", in.MaxDim)
 		}
 		if in.Name == "o3_1024 thr1.8 dim3" && in.Threshold != 1.8 {
 			t.Fatalf("o3_1024 at threshold %v", in.Threshold)
 		}
 	}
-	for _, name := range []string{"random16 (50 pts R^16) dim7", "o3_1024 thr1.8 dim3", "sphere_3_192 dim2"} {
+	for _, name := range []string{"random16-resampled (50 pts R^16) dim7", "o3_1024 thr1.8 dim3", "sphere_3_192 dim2"} {
 		if !seen[name] {
 			t.Fatalf("suite-quick lacks %q: %v", name, seen)
 		}
 	}
-	w, err := WorkloadInputs("W3", 1)
+	w, err := WorkloadInputs("W3", 1, geodesicK)
 	if err != nil || len(w) != 1 || w[0].Own {
 		t.Fatalf("W3 inputs must follow the Config: %+v %v", w, err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/core/workloads"
 )
 
 // BenchmarkWorkloads times Compute in-process on each benchmark input
@@ -14,7 +14,7 @@ import (
 // from cmd/ripsbench; this is for profiling (-cpuprofile).
 func BenchmarkWorkloads(b *testing.B) {
 	for _, name := range workloads.Names {
-		inputs, err := workloads.Generate(name, 1)
+		inputs, err := workloads.Generate(name, 1, geodesicK)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -34,7 +34,7 @@ func BenchmarkWorkloads(b *testing.B) {
 // BenchmarkSuiteQuick is BenchmarkWorkloads on the quick suite, each
 // input at its own dimension and threshold; for profiling.
 func BenchmarkSuiteQuick(b *testing.B) {
-	inputs, err := workloads.Generate("suite-quick", 1)
+	inputs, err := workloads.Generate("suite-quick", 1, geodesicK)
 	if err != nil {
 		b.Fatal(err)
 	}

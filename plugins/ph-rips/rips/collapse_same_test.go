@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/core/workloads"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 

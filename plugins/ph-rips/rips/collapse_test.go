@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/core/workloads"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/neuraltopology/neuraltopology/core/matio"
 	"github.com/neuraltopology/neuraltopology/plugins/dist-geodesic/geodesic"
-	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/core/workloads"
 )
 
 // Edge collapse A/B: ours with RIPS_COLLAPSE=off and as the engine
@@ -76,7 +76,7 @@ func runCollapseAB(workload, only string, repeat int, seed int64, ripser string,
 			names = []string{workload}
 		}
 		for _, name := range names {
-			in, err := workloads.Generate(name, seed)
+			in, err := workloads.Generate(name, seed, geodesicK)
 			if err != nil {
 				return err
 			}

@@ -34,7 +34,7 @@ import (
 	"time"
 
 	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/rips"
-	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/core/workloads"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -196,7 +196,7 @@ func run(workload, only string, repeat int, seed int64, ripser string, workers, 
 	fmt.Println("| input | n | dim | thr | ours given | ripser s | ours s | time ratio | ripser MB | ours MB | mem ratio | ripser user+sys s | ours user+sys s | cpu ratio | barcodes | load avg |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, name := range names {
-		inputs, err := workloads.Generate(name, seed)
+		inputs, err := workloads.Generate(name, seed, geodesicK)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/workloads"
+	"github.com/neuraltopology/neuraltopology/core/workloads"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -29,7 +29,7 @@ func main() {
 	dir := flag.String("dir", ".", "directory to write NAME.bin files to")
 	seed := flag.Int64("seed", 1, "workload seed")
 	flag.Parse()
-	ins, err := workloads.Generate(*workload, *seed)
+	ins, err := workloads.Generate(*workload, *seed, geodesicK)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ripsdump:", err)
 		os.Exit(1)

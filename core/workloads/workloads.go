@@ -1,6 +1,8 @@
 // Package workloads generates the reproducible benchmark inputs of the
-// persistent homology engines (W1, W2, W3), so `ripsbench` and
-// `nthost bench ph` time the same distance matrices.
+// persistent homology engines (W1, W2, W3, and the suite of standard
+// datasets), so `ripsbench` and `nthost bench ph` time the same distance
+// matrices. Geodesic distances come from the caller (Geodesic), so this
+// package needs no plugin.
 //
 //   - W1: 500 points, k=15 k-NN graph geodesic distances, on (a) a noisy
 //     torus pushed through tanh of a random linear map into R^64 and (b)
@@ -17,7 +19,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/neuraltopology/neuraltopology/plugins/dist-geodesic/geodesic"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -43,25 +44,30 @@ const MaxDim = 2
 var Names = []string{"W1", "W2", "W3"}
 
 // K is the neighbour count of W1's geodesic metric (other points), with
-// the Euclidean edge weights of plugins/dist-geodesic/geodesic.
+// Euclidean edge weights.
 const K = 15
+
+// Geodesic returns the shortest-path distances of the k-nearest-neighbour
+// graph of points with Euclidean edge weights (the geodesic distance
+// plugin's metric).
+type Geodesic func(points sdk.Matrix, k int) (sdk.Matrix, error)
 
 // Generate returns the inputs of workload name ("W1", "W2", "W3",
 // "suite" or "suite-quick") for a seed; the same seed gives the same
-// matrices.
-func Generate(name string, seed int64) ([]Input, error) {
+// matrices. geo computes the geodesic rows' distances.
+func Generate(name string, seed int64, geo Geodesic) ([]Input, error) {
 	switch name {
 	case "suite", "suite-quick":
-		return Suite(seed, name == "suite-quick")
+		return Suite(seed, name == "suite-quick", geo)
 	}
-	ins, err := generateW(name, seed)
+	ins, err := generateW(name, seed, geo)
 	for i := range ins {
 		ins[i].MaxDim = MaxDim
 	}
 	return ins, err
 }
 
-func generateW(name string, seed int64) ([]Input, error) {
+func generateW(name string, seed int64, geo Geodesic) ([]Input, error) {
 	switch name {
 	case "W1", "W2":
 		torus := TanhTorus(500, 64, seed)
@@ -72,11 +78,11 @@ func generateW(name string, seed int64) ([]Input, error) {
 				{Name: "W2b gauss R^11 euclid", Distances: euclidean(noise)},
 			}, nil
 		}
-		da, _, err := geodesic.Distances(torus, K, geodesic.Options{})
+		da, err := geo(torus, K)
 		if err != nil {
 			return nil, fmt.Errorf("workload W1a: %w", err)
 		}
-		db, _, err := geodesic.Distances(noise, K, geodesic.Options{})
+		db, err := geo(noise, K)
 		if err != nil {
 			return nil, fmt.Errorf("workload W1b: %w", err)
 		}
@@ -133,6 +139,17 @@ func Gaussian(n, dim int, seed int64) sdk.Matrix {
 		m.Data[i] = rng.NormFloat64()
 	}
 	return m
+}
+
+// Euclidean returns the Euclidean distance matrix of points, one per row;
+// a coordinate that is not a finite number is an error naming its row.
+func Euclidean(p sdk.Matrix) (sdk.Matrix, error) {
+	for i, x := range p.Data {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return sdk.Matrix{}, fmt.Errorf("point %d: coordinate %d is %v", i/max(p.Cols, 1), i%max(p.Cols, 1), x)
+		}
+	}
+	return euclidean(p), nil
 }
 
 func euclidean(p sdk.Matrix) sdk.Matrix {

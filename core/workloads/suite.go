@@ -6,18 +6,20 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/neuraltopology/neuraltopology/plugins/dist-geodesic/geodesic"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
 // The suite: equivalents of the datasets Vietoris-Rips engines are
 // compared on in the Ripser paper (Bauer 2021) and giotto-ph's benchmarks,
 // most from the PH-roadmap collection (Otter et al. 2017), generated here
-// from their descriptions (none can be downloaded on this machine), at
-// their published settings unless a row's name says otherwise, plus
-// seed-like clouds with several seeds.
-//
-// Where a row departs from the original it says so in its name:
+// at their published settings, plus seed-like clouds with several seeds.
+// sphere_3_192 and o3_1024 are Ripser's published example files (data/,
+// with their checksums); the other rows are generated from the datasets'
+// descriptions, and a row that is not the original says so in its name:
+//   - o3_4096-resampled: 4,096 fresh Haar-random O(3) matrices, as the
+//     published file holds, not the file itself.
+//   - random16-resampled: 50 fresh Gaussian points in R^16, as the
+//     paper's dataset is described.
 //   - dragon-like: the Stanford dragon scan is not available; 2,000
 //     points on a knotted tube (a trefoil) in R^3, a closed surface of the
 //     same size and kind.
@@ -38,8 +40,8 @@ import (
 var SuiteNames = []string{"suite", "suite-quick"}
 
 // Suite returns the suite's inputs; quick keeps the rows that take ripser
-// at most a few seconds.
-func Suite(seed int64, quick bool) ([]Input, error) {
+// at most a few seconds. geo computes the seed-like rows' distances.
+func Suite(seed int64, quick bool, geo Geodesic) ([]Input, error) {
 	var out []Input
 	add := func(name string, d sdk.Matrix, maxDim int, thr float64) {
 		out = append(out, Input{Name: name, Distances: d, MaxDim: maxDim, Threshold: thr})
@@ -48,14 +50,21 @@ func Suite(seed int64, quick bool) ([]Input, error) {
 	addCloud := func(name string, pts sdk.Matrix, maxDim int, thr float64) {
 		out = append(out, Input{Name: name, Distances: euclidean(pts), MaxDim: maxDim, Threshold: thr, Points: pts})
 	}
-	addCloud("sphere_3_192", Sphere(192, 3, seed), 2, 0)
-	o3 := O3(1024, seed)
-	addCloud("o3_1024 thr1.8", o3, 2, 1.8)
-	addCloud("o3_1024 thr1.8", o3, 3, 1.8)
-	if !quick {
-		addCloud("o3_4096 thr1.4", O3(4096, seed), 3, 1.4)
+	sphere, err := Published("sphere_3_192")
+	if err != nil {
+		return nil, err
 	}
-	addCloud("random16 (50 pts R^16)", Gaussian(50, 16, seed), 7, 0)
+	add("sphere_3_192", sphere.Matrix, 2, 0)
+	o3, err := Published("o3_1024")
+	if err != nil {
+		return nil, err
+	}
+	addCloud("o3_1024 thr1.8", o3.Matrix, 2, 1.8)
+	addCloud("o3_1024 thr1.8", o3.Matrix, 3, 1.8)
+	if !quick {
+		addCloud("o3_4096-resampled thr1.4", O3(4096, seed), 3, 1.4)
+	}
+	addCloud("random16-resampled (50 pts R^16)", Gaussian(50, 16, seed), 7, 0)
 	add("fractal-like 512", Fractal(seed), 2, 0)
 	addCloud("dragon-like 2000 R^3", KnotTube(2000, seed), 1, 0)
 	if !quick {
@@ -69,7 +78,7 @@ func Suite(seed int64, quick bool) ([]Input, error) {
 		seeds = seeds[:2]
 	}
 	for _, s := range seeds {
-		g, _, err := geodesic.Distances(TanhTorus(500, 64, s), K, geodesic.Options{})
+		g, err := geo(TanhTorus(500, 64, s), K)
 		if err != nil {
 			return nil, fmt.Errorf("workload seed-like %d: %w", s, err)
 		}

@@ -9,12 +9,12 @@ import (
 
 func TestGenerate(t *testing.T) {
 	for _, name := range Names {
-		a, err := Generate(name, 7)
+		a, err := Generate(name, 7, geodesicK)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := Generate(name, 7)
-		c, _ := Generate(name, 8)
+		b, _ := Generate(name, 7, geodesicK)
+		c, _ := Generate(name, 8, geodesicK)
 		for i, in := range a {
 			d := in.Distances
 			n := d.Rows
@@ -40,7 +40,7 @@ func TestGenerate(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Generate("W9", 1); err == nil || !strings.Contains(err.Error(), "W9") {
+	if _, err := Generate("W9", 1, geodesicK); err == nil || !strings.Contains(err.Error(), "W9") {
 		t.Fatalf("unknown workload: %v", err)
 	}
 }
@@ -49,8 +49,8 @@ func TestGenerate(t *testing.T) {
 // never below the Euclidean one, equals it on k-NN edges, and exceeds it
 // somewhere.
 func TestGeodesic(t *testing.T) {
-	w1, _ := Generate("W1", 3)
-	w2, _ := Generate("W2", 3)
+	w1, _ := Generate("W1", 3, geodesicK)
+	w2, _ := Generate("W2", 3, geodesicK)
 	for i := range w1 {
 		g, e := w1[i].Distances, w2[i].Distances
 		n := g.Rows

@@ -76,3 +76,41 @@ func TestSuiteGenerators(t *testing.T) {
 		t.Fatalf("knot tube: 10-neighbour radius %v", r)
 	}
 }
+
+// The published files are read whole after their checksums: 192 points
+// of S^3 (a distance matrix whose entries are chord lengths, at most 2)
+// and 1,024 orthogonal matrices in R^9.
+func TestPublished(t *testing.T) {
+	s, err := Published("sphere_3_192")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Points || s.Matrix.Rows != 192 || s.Matrix.Cols != 192 {
+		t.Fatalf("sphere_3_192: %dx%d, points %v", s.Matrix.Rows, s.Matrix.Cols, s.Points)
+	}
+	for i, d := range s.Matrix.Data {
+		if d < 0 || d > 2+1e-9 || d != s.Matrix.Data[(i%192)*192+i/192] {
+			t.Fatalf("sphere_3_192: entry %d = %v is not a symmetric chord length", i, d)
+		}
+	}
+	o, err := Published("o3_1024")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Points || o.Matrix.Rows != 1024 || o.Matrix.Cols != 9 {
+		t.Fatalf("o3_1024: %dx%d, points %v", o.Matrix.Rows, o.Matrix.Cols, o.Points)
+	}
+	for i := range 1024 {
+		q := o.Matrix.Row(i)
+		var n float64
+		for _, x := range q[:3] {
+			n += x * x
+		}
+		if math.Abs(n-1) > 1e-9 {
+			t.Fatalf("o3_1024 matrix %d: first row has norm^2 %v, not orthogonal", i, n)
+		}
+	}
+	if _, err := Published("random16"); err == nil {
+		t.Fatal("an unknown dataset read without error")
+	}
+}
