@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/matio"
-	"github.com/neuraltopology/neuraltopology/plugins/dist-geodesic/geodesic"
 	"github.com/neuraltopology/neuraltopology/core/workloads"
+	"github.com/neuraltopology/neuraltopology/plugins/dist-geodesic/geodesic"
 )
 
 // Edge collapse A/B: ours with RIPS_COLLAPSE=off and as the engine

@@ -33,8 +33,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/rips"
 	"github.com/neuraltopology/neuraltopology/core/workloads"
+	"github.com/neuraltopology/neuraltopology/plugins/ph-rips/rips"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
