@@ -23,7 +23,7 @@ import (
 // matrix from another tool.
 func cmdTDA(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "tda", "nthost tda --points FILE | --distances FILE [--input-format distance|lower-distance|upper-distance|sparse|point-cloud] [--dist euclid|geodesic] [--k 15] [--maxdim 2] [--threshold T] [--coeff 2] [--format json|npz|ripser] [--out PATH] [--plot PNG] [--betti-at 2.5]")
+	fs := newFlags(a, "tda", "nthost tda --points FILE | --distances FILE [--input-format distance|lower-distance|upper-distance|sparse|point-cloud] [--dist euclid|geodesic] [--k 15] [--maxdim 2] [--threshold T] [--coeff 2] [--format json|npz|ripser] [--out PATH] [--plot PNG] [--betti-at T]")
 	c.register(fs)
 	points := fs.String("points", "", "point cloud, n x d, .csv or .npy")
 	distances := fs.String("distances", "", "distance matrix, n x n symmetric with zero diagonal, .csv or .npy")
@@ -37,7 +37,7 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	format := fs.String("format", "json", "output format: json, npz or ripser")
 	out := fs.String("out", "", "output file (default: standard output; required for npz)")
 	plotPath := fs.String("plot", "", "draw the persistence diagram to this PNG")
-	bettiAt := fs.Float64("betti-at", 2.5, "report Betti numbers at this scale (birth <= t < death)")
+	bettiAt := fs.Float64("betti-at", 0, "report Betti numbers at this scale (birth <= t < death); default: the midpoint of the longest bar of dimension >= 1, stated in the summary")
 	distParams := paramFlag(fs, "dist-param", pluginParamUsage("distance"))
 	phParams := paramFlag(fs, "ph-param", pluginParamUsage("homology"))
 	if err := parse(fs, args, 0); err != nil {
@@ -195,11 +195,17 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("%s: %w", input, err)
 	}
 	ds = diagram.Sorted(ds)
+	if direct != nil {
+		npts = direct.Rows
+	} else if npts == 0 {
+		npts = dm.Rows
+	}
+	ts := summarizeTDA(ds, npts, diameter, *bettiAt, fs.Changed("betti-at"))
 
 	var buf bytes.Buffer
 	switch *format {
 	case "json":
-		err = diagram.WriteJSON(&buf, ds)
+		err = diagram.WriteJSONWith(&buf, ds, ts)
 	case "ripser":
 		err = diagram.WriteRipserText(&buf, ds)
 	case "npz":
@@ -222,11 +228,63 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
-	sum := summary.Summarize(ds, diameter, summary.Options{BettiScale: *bettiAt})
-	betti := make([]int, sum.MaxDim()+1)
-	for k := range betti {
-		betti[k] = sum.Betti(k)
+	fmt.Fprintf(a.stderr, "%s: %s\n", input, ts.line(ds))
+	return nil
+}
+
+// tdaSummary is what `nthost tda` says about the diagrams, on standard
+// error and under "summary" in its JSON.
+type tdaSummary struct {
+	Points int `json:"points"`
+	// Diameter is the largest distance; nil when not known (a
+	// thresholded sparse input).
+	Diameter *float64 `json:"diameter,omitempty"`
+	// Persistent counts, per dimension, the bars longer than
+	// PersistentFraction x Diameter: a count that does not depend on the
+	// units of the distances.
+	PersistentFraction float64 `json:"persistent_fraction,omitempty"`
+	Persistent         []int   `json:"persistent,omitempty"`
+	// Betti holds the Betti numbers at BettiScale, per dimension;
+	// BettiScaleFrom says where the scale came from.
+	BettiScale     float64 `json:"betti_scale"`
+	BettiScaleFrom string  `json:"betti_scale_from"`
+	Betti          []int   `json:"betti"`
+}
+
+// summarizeTDA counts persistent bars (scale-free) and Betti numbers at
+// bettiAt if given, else at a scale chosen from the diagrams.
+func summarizeTDA(ds []sdk.Diagram, npts int, diameter, bettiAt float64, given bool) tdaSummary {
+	ts := tdaSummary{Points: npts, BettiScale: bettiAt, BettiScaleFrom: "--betti-at"}
+	if !given {
+		ts.BettiScale, ts.BettiScaleFrom = summary.ChooseBettiScale(ds)
 	}
+	maxDim := -1
+	for _, d := range ds {
+		maxDim = max(maxDim, d.Dim)
+	}
+	ts.Betti = make([]int, maxDim+1)
+	for _, d := range ds {
+		for _, p := range d.Pairs {
+			if p[0] <= ts.BettiScale && ts.BettiScale < p[1] {
+				ts.Betti[d.Dim]++
+			}
+		}
+	}
+	if !math.IsNaN(diameter) && !math.IsInf(diameter, 0) && diameter > 0 {
+		dia := diameter
+		ts.Diameter = &dia
+		sum := summary.Summarize(ds, diameter, summary.Options{})
+		ts.PersistentFraction = sum.Fraction
+		ts.Persistent = make([]int, maxDim+1)
+		for k := range ts.Persistent {
+			ts.Persistent[k] = sum.Persistent(k)
+		}
+	}
+	return ts
+}
+
+// line is the summary as one line for the terminal.
+func (ts tdaSummary) line(ds []sdk.Diagram) string {
 	var parts []string
 	for _, d := range ds {
 		inf := 0
@@ -237,13 +295,15 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		}
 		parts = append(parts, fmt.Sprintf("H%d: %d pairs (%d infinite)", d.Dim, len(d.Pairs), inf))
 	}
-	if direct != nil {
-		npts = direct.Rows
-	} else if npts == 0 {
-		npts = dm.Rows
+	s := fmt.Sprintf("%d points", ts.Points)
+	if ts.Diameter != nil {
+		s += fmt.Sprintf(", diameter %.4g", *ts.Diameter)
 	}
-	fmt.Fprintf(a.stderr, "%s: %d points; %s; Betti numbers at %g: %v\n", input, npts, strings.Join(parts, ", "), *bettiAt, betti)
-	return nil
+	s += "; " + strings.Join(parts, ", ")
+	if ts.Persistent != nil {
+		s += fmt.Sprintf("; bars longer than %g x diameter: %v", ts.PersistentFraction, ts.Persistent)
+	}
+	return s + fmt.Sprintf("; Betti numbers at %.4g (%s): %v", ts.BettiScale, ts.BettiScaleFrom, ts.Betti)
 }
 
 // pointsDiameter is the largest Euclidean distance between rows of pts,

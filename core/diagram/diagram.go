@@ -42,6 +42,9 @@ func Sorted(ds []sdk.Diagram) []sdk.Diagram {
 // with d null for an infinite death.
 type jsonDoc struct {
 	Diagrams []jsonDiagram `json:"diagrams"`
+	// Summary, when set, is written after the diagrams (WriteJSONWith);
+	// readers of the diagrams ignore it.
+	Summary any `json:"summary,omitempty"`
 }
 
 type jsonDiagram struct {
@@ -50,8 +53,12 @@ type jsonDiagram struct {
 }
 
 // WriteJSON writes ds as JSON.
-func WriteJSON(w io.Writer, ds []sdk.Diagram) error {
-	doc := jsonDoc{Diagrams: []jsonDiagram{}}
+func WriteJSON(w io.Writer, ds []sdk.Diagram) error { return WriteJSONWith(w, ds, nil) }
+
+// WriteJSONWith writes ds as JSON with summary (any JSON value, e.g. the
+// Betti numbers) beside the diagrams under "summary"; nil leaves it out.
+func WriteJSONWith(w io.Writer, ds []sdk.Diagram, summary any) error {
+	doc := jsonDoc{Diagrams: []jsonDiagram{}, Summary: summary}
 	for _, d := range Sorted(ds) {
 		jd := jsonDiagram{Dim: d.Dim, Pairs: make([][2]*float64, len(d.Pairs))}
 		for i, p := range d.Pairs {
@@ -195,23 +202,35 @@ func WriteNPZ(path string, ds []sdk.Diagram) error {
 	return matio.WriteNPZ(path, NPZArrays(ds))
 }
 
-// ReadNPZ reads the dgm<k> arrays of a .npz file, as written by WriteNPZ,
-// ripser.py users or `nthost tda --format npz`.
+// ReadNPZ reads the diagrams of a .npz file: arrays dgm0, dgm1, ... as
+// WriteNPZ and `nthost tda --format npz` write them, or arr_0, arr_1,
+// ... as numpy names the arrays of np.savez(f, *dgms), ripser.py's
+// diagrams saved as they come; the number is the dimension. A file with
+// both kinds is refused rather than guessed at.
 func ReadNPZ(path string) ([]sdk.Diagram, error) {
 	arrays, err := matio.ReadNPZ(path)
 	if err != nil {
 		return nil, err
 	}
 	var out []sdk.Diagram
+	prefix := ""
 	for _, a := range arrays {
-		rest, ok := strings.CutPrefix(a.Name, "dgm")
-		if !ok {
-			continue
+		p, rest := "dgm", ""
+		var ok bool
+		if rest, ok = strings.CutPrefix(a.Name, "dgm"); !ok {
+			if rest, ok = strings.CutPrefix(a.Name, "arr_"); !ok {
+				continue
+			}
+			p = "arr_"
 		}
 		dim, err := strconv.Atoi(rest)
-		if err != nil {
+		if err != nil || dim < 0 {
 			continue
 		}
+		if prefix != "" && prefix != p {
+			return nil, fmt.Errorf("%s: has both dgm<k> and arr_<k> arrays; keep one kind", path)
+		}
+		prefix = p
 		m := a.Matrix
 		if m.Rows > 0 && m.Cols != 2 {
 			return nil, fmt.Errorf("%s: %s is %dx%d, want n x 2 (birth, death)", path, a.Name, m.Rows, m.Cols)
@@ -223,7 +242,7 @@ func ReadNPZ(path string) ([]sdk.Diagram, error) {
 		out = append(out, d)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no dgm0, dgm1, ... arrays found", path)
+		return nil, fmt.Errorf("%s: no dgm0, dgm1, ... (or arr_0, arr_1, ... from np.savez(f, *dgms)) arrays found", path)
 	}
 	return Sorted(out), nil
 }

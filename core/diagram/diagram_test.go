@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/neuraltopology/neuraltopology/core/matio"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -107,4 +108,30 @@ func pairsByDim(ds []sdk.Diagram) map[int][][2]float64 {
 		}
 	}
 	return m
+}
+
+// np.savez(f, *dgms) names ripser.py's diagrams arr_0, arr_1, ...: they
+// read as dimensions 0, 1, ...; a file mixing both namings is refused.
+func TestNPZReadsSavezPositionalArrays(t *testing.T) {
+	dir := t.TempDir()
+	h0 := sdk.Matrix{Rows: 2, Cols: 2, Data: []float64{0, 1, 0, math.Inf(1)}}
+	h1 := sdk.Matrix{Rows: 1, Cols: 2, Data: []float64{0.5, 1.5}}
+	path := filepath.Join(dir, "savez.npz")
+	if err := matio.WriteNPZ(path, []matio.NamedArray{{Name: "arr_0", Matrix: h0}, {Name: "arr_1", Matrix: h1}}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := ReadNPZ(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 2 || ds[0].Dim != 0 || len(ds[0].Pairs) != 2 || ds[1].Dim != 1 || ds[1].Pairs[0] != [2]float64{0.5, 1.5} {
+		t.Fatalf("read %+v", ds)
+	}
+	mixed := filepath.Join(dir, "mixed.npz")
+	if err := matio.WriteNPZ(mixed, []matio.NamedArray{{Name: "dgm0", Matrix: h0}, {Name: "arr_1", Matrix: h1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadNPZ(mixed); err == nil || !strings.Contains(err.Error(), "both") {
+		t.Fatalf("mixed namings: %v, want a refusal", err)
+	}
 }

@@ -5,6 +5,7 @@
 package summary
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
@@ -231,4 +232,36 @@ func entropy(lifetimes []float64, total float64) float64 {
 		}
 	}
 	return h
+}
+
+// ChooseBettiScale picks a filtration value at which Betti numbers say
+// something about diagrams whose units are unknown: the midpoint of the
+// longest finite bar of dimension 1 or more (where the most persistent
+// loop or void is surely alive), else half the last finite death in
+// dimension 0 (where the clusters that merge last are still apart). why
+// says which, for the user; t is 0 when no bar is finite.
+func ChooseBettiScale(ds []sdk.Diagram) (t float64, why string) {
+	best, bestDim := 0.0, -1
+	var lastH0 float64
+	for _, d := range ds {
+		for _, p := range d.Pairs {
+			if math.IsInf(p[1], 0) || math.IsNaN(p[1]) {
+				continue
+			}
+			if d.Dim == 0 {
+				lastH0 = max(lastH0, p[1])
+				continue
+			}
+			if l := p[1] - p[0]; l > best {
+				best, bestDim, t = l, d.Dim, (p[0]+p[1])/2
+			}
+		}
+	}
+	switch {
+	case bestDim >= 1:
+		return t, fmt.Sprintf("the midpoint of the longest H%d bar", bestDim)
+	case lastH0 > 0:
+		return lastH0 / 2, "half the last H0 merge"
+	}
+	return 0, "no finite bar"
 }

@@ -166,3 +166,21 @@ func TestDiameter(t *testing.T) {
 		}
 	}
 }
+
+func TestChooseBettiScale(t *testing.T) {
+	inf := math.Inf(1)
+	for _, tc := range []struct {
+		ds  []sdk.Diagram
+		t   float64
+		why string
+	}{
+		{[]sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{0, 0.1}, {0, inf}}}, {Dim: 1, Pairs: [][2]float64{{0.2, 0.3}, {0.5, 1.5}}}}, 1, "the midpoint of the longest H1 bar"},
+		{[]sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{0, 0.1}, {0, 3}, {0, inf}}}, {Dim: 1}}, 1.5, "half the last H0 merge"},
+		{[]sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{0, inf}}}}, 0, "no finite bar"},
+	} {
+		got, why := ChooseBettiScale(tc.ds)
+		if got != tc.t || why != tc.why {
+			t.Errorf("%v: %v (%s), want %v (%s)", tc.ds, got, why, tc.t, tc.why)
+		}
+	}
+}
