@@ -104,24 +104,27 @@ func runCollapseAB(workload, only string, repeat int, seed int64, ripser string,
 			dim = maxDim
 		}
 		thr := strconv.FormatFloat(in.Threshold, 'g', -1, 64)
-		txt := filepath.Join(dir, fmt.Sprintf("%d.txt", i))
+		rin := filepath.Join(dir, fmt.Sprintf("%d.ripser", i))
 		bin := filepath.Join(dir, fmt.Sprintf("%d.bin", i))
-		if err := writeLower(txt, in.Distances); err != nil {
-			return err
-		}
+		// Each engine gets its fastest input, as in run.
 		usePoints := !matrix && in.Points.Rows > 0 && in.Threshold > 0
-		src := in.Distances
+		src, format := in.Distances, "binary"
 		if usePoints {
-			src = in.Points
+			src, format = in.Points, "point-cloud"
+			if err := writePoints(rin, src); err != nil {
+				return err
+			}
+		} else if err := writeLowerBinary(rin, src); err != nil {
+			return err
 		}
 		if err := writeMatrix(bin, src); err != nil {
 			return err
 		}
-		args := []string{"--format", "lower-distance", "--dim", strconv.Itoa(dim)}
+		args := []string{"--format", format, "--dim", strconv.Itoa(dim)}
 		if in.Threshold > 0 {
 			args = append(args, "--threshold", thr)
 		}
-		r, err := measure(ripser, append(args, txt)...)
+		r, err := measure(ripser, append(args, rin)...)
 		if err != nil {
 			return err
 		}
