@@ -297,13 +297,22 @@ func loadAvg() string {
 
 // writeLowerBinary writes ripser's binary format: the strict lower
 // triangle, row by row, as little-endian float32, the precision ripser
-// computes in; it reads it without parsing text.
+// computes in; it reads it without parsing text. ripser 1.2.1 keeps one
+// value more than the file holds (the read that meets the end, 0), so
+// the file ends one value short of a triangle: a copy of the last point
+// repeats its row, and the extra 0 is their distance. A duplicate point
+// adds only a zero-length H0 pair, which ripser does not print (the
+// ph-ripser plugin feeds it the same way).
 func writeLowerBinary(path string, d sdk.Matrix) error {
-	b := make([]byte, 0, 4*d.Rows*(d.Rows-1)/2)
-	for i := 1; i < d.Rows; i++ {
+	n := d.Rows
+	b := make([]byte, 0, 4*(n*(n-1)/2+n-1))
+	for i := 1; i < n; i++ {
 		for j := 0; j < i; j++ {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(d.At(i, j))))
 		}
+	}
+	for j := 0; j < n-1; j++ {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(d.At(n-1, j))))
 	}
 	return os.WriteFile(path, b, 0o644)
 }
