@@ -11,8 +11,7 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/summary"
 )
 
-// TestPluginAuthorsOutsideTheRepo is issue 12's "done when": as a plugin
-// author would, in a folder outside the repository, it writes a Go
+// TestPluginAuthorsOutsideTheRepo: as a plugin author would, in a folder outside the repository, it writes a Go
 // distance plugin (cosine, declared non-metric) and a Python homology
 // plugin (H0 only) with `nthost plugin new`, builds them with their own
 // Makefiles, passes `nthost plugin test` on both, and runs the main job

@@ -12,7 +12,7 @@ import (
 // and reallocates its buffers on every cloud, so with MADV_DONTNEED each
 // snapshot faults its pages in afresh: in the main job that was 92% of
 // ph-rips's minor page faults and a quarter of the run's system time
-// (docs/benchmarks.md, "Lazily freed memory for the plugins"). Results
+// (measured with scripts/proc-cpu.py; git log -p docs/benchmarks.md). Results
 // do not change; only when the kernel takes the pages back does.
 const lazyFree = "madvdontneed=0"
 

@@ -14,8 +14,8 @@ import (
 
 // TestDefaultRunNicesHomology: by default a run starts the dist and ph
 // plugins at niceness 10 and the env and algo plugins at 0, so training
-// gets the CPU first (docs/benchmarks.md, "Session 6": the default
-// Hopper-v4 job 162 s against 186 s with all at 0); --snapshot-nice 0
+// gets the CPU first (docs/benchmarks.md, "The main job": the default
+// Hopper-v4 job 165 s against 186 s with all at 0); --snapshot-nice 0
 // starts them all at 0.
 func TestDefaultRunNicesHomology(t *testing.T) {
 	for _, tc := range []struct {

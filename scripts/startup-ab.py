@@ -11,7 +11,7 @@ plugins are started, handshaken and initialised), to the end of the run,
 and the CPU seconds of the whole process tree (getrusage of children).
 Then it times each plugin binary from exec to its go-plugin handshake
 line, which is all a plugin does before the host connects.
-Used for docs/benchmarks.md, "Session 5: start-up floor".
+Used for docs/benchmarks.md, "`nthost tda` on point clouds".
 """
 import os
 import resource

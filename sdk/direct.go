@@ -17,8 +17,8 @@ import (
 
 // The direct mode takes the host off the per-step path. With the host
 // relaying, one environment step costs four hand-offs between three
-// processes on a machine that may have two cores (docs/benchmarks.md,
-// "Session 3: where the per-step time goes"); the host's share alone was
+// processes on a machine that may have two cores (measured with
+// scripts/proc-cpu.py); the host's share alone was
 // a third of the CPU time of a run with one environment. In the direct
 // mode the host hands the algorithm plugin the environment plugin's
 // shared-memory segment (the offer it maps itself, see shm.go) once, and

@@ -26,7 +26,7 @@ func (c *cancelConn) Read([]byte) (int, error) {
 }
 func (c *cancelConn) Close() error { return nil }
 
-// TestFastCallSurvivesCancelAndEOF is issue 13's panic: the callback that
+// TestFastCallSurvivesCancelAndEOF guards against a panic: the callback that
 // closes the connection on cancel read f.conn after broken had set it to
 // nil. Without the fix the callback goroutine panics (and -race reports
 // the data race) within a few rounds.

@@ -13,8 +13,7 @@ import (
 // call and one Step. Made by the host, each is a round trip to a plugin
 // process, and with 500 states per snapshot that was ~0.4 s a snapshot
 // on this project's VM, a tenth of the default job's training loop
-// (docs/benchmarks.md, "Session 6: snapshot sampling through the direct
-// link"). In the direct mode the algorithm plugin already steps the
+// (measured with scripts/bench-mainjob-ab.sh). In the direct mode the algorithm plugin already steps the
 // environment plugin through its shared-memory segment (direct.go), so
 // it can take the states itself: the host makes one Sample call, the
 // plugin runs SamplePolicy against the segment and its own Policy, and

@@ -118,7 +118,7 @@ func (s *spinner) learn(waited time.Duration) {
 // told them apart: at 150 us or 500 us training alone ran ~10% faster
 // and with half the system time, but beside one busy thread 30-40%
 // slower, and the main job's wall time did not change
-// (docs/benchmarks.md, "Session 6"). NT_SHM_PREEMPT_GAP sets it, e.g.
+// (scripts/bench-transport.sh, scripts/bench-mainjob-ab.sh). NT_SHM_PREEMPT_GAP sets it, e.g.
 // 500us on a machine that runs nothing else.
 var preemptedGap = envDuration("NT_SHM_PREEMPT_GAP", 30*time.Microsecond)
 

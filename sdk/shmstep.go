@@ -13,8 +13,8 @@ import (
 // into and out of the slots, so no value can change, and neither side
 // builds or parses a message, allocates a map or produces garbage for
 // the collector per step. With one environment those were a fair part of
-// what a step through plugins cost beyond the physics (docs/benchmarks.md,
-// "Session 5: per-step transport"). Only Drive uses it, and Drive reads
+// what a step through plugins cost beyond the physics
+// (scripts/bench-transport.sh). Only Drive uses it, and Drive reads
 // nothing of a StepResult but observations, rewards, episode ends, final
 // observations and episode statistics, so Info is not carried. Both ends
 // are this package, built into both plugins; the slot size in the offer

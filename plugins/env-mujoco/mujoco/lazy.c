@@ -6,8 +6,8 @@
 // program, whatever the command. libOSMesa pulls in libLLVM-15, whose
 // relocation alone touches about 45 MB: `nthost tda` on 20 points peaked
 // at 85 MB resident, most of it these pages, though it never steps a
-// physics model or renders a frame (docs/benchmarks.md, Session 5:
-// start-up floor). Loaded here on demand, a program pays for MuJoCo when
+// physics model or renders a frame (docs/benchmarks.md, "`nthost tda`
+// on point clouds"). Loaded here on demand, a program pays for MuJoCo when
 // it loads a model and for OSMesa when it makes a renderer.
 //
 // Each wrapper has the name and signature mujoco.h (osmesa.h) declares,

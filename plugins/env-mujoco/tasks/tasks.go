@@ -1,5 +1,5 @@
 // Package tasks defines the MuJoCo control tasks with Gymnasium v4
-// semantics (shared/facts/gymnasium-mujoco-v4.md): the model, the frame
+// semantics (SPEC.md): the model, the frame
 // skip, the reset noise, the observation layout, the reward terms and the
 // healthy rule of each. It knows nothing about batching or plugins; mjenv
 // does that.

@@ -10,8 +10,8 @@ import (
 	"github.com/neuraltopology/neuraltopology/plugins/env-mujoco/mujoco"
 )
 
-// The expectations below are typed in from shared/facts/gymnasium-mujoco-v4.md
-// (degrees and global coordinates as the facts give them), not from our MJCF.
+// The expectations below are typed in from SPEC.md (degrees and global
+// coordinates as it gives them), not from our MJCF.
 
 type wantJoint struct {
 	name              string

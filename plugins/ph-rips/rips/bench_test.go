@@ -85,7 +85,7 @@ func benchClouds(b *testing.B) []namedMatrix {
 // geodesic, dimensions 0..2, enclosing-radius threshold). The run
 // directory comes from RIPS_CLOUDS and RIPS_CLOUDS_ONLY picks clouds
 // whose name contains it; without RIPS_CLOUDS the benchmark is skipped.
-// It is the profile target for issue 14 (-cpuprofile).
+// It is the profile target for the main job's homology (-cpuprofile).
 func BenchmarkClouds(b *testing.B) {
 	inputs := benchClouds(b)
 	var cpu time.Duration

@@ -646,7 +646,7 @@ func collapsedEngine(ctx context.Context, adj *adjacency, d64 []float64, dense b
 // on up to N of the engine's workers (pass.parallel). Off by default: on
 // the shared 2-core machine, where the process got under one core, two
 // workers took 1.4-1.6x the wall time and CPU of one (clifford-torus,
-// o3_4096; docs/benchmarks.md, session 5); not yet measured quiet.
+// o3_4096); not yet measured on a quiet machine.
 var collapseWorkers, _ = strconv.Atoi(os.Getenv("RIPS_COLLAPSE_WORKERS"))
 
 // traceCollapse (RIPS_TRACE_COLLAPSE=1) prints how many of the edges

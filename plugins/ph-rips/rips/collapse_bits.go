@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 )
 
-// The dense form's search of an edge's time with vertex sets (issue 14).
+// The dense form's search of an edge's time with vertex sets.
 //
 // On the main job's clouds (500 points, a full k-NN geodesic matrix,
 // every pair within the threshold) the pass visits 90-125K edges, most

@@ -6,8 +6,7 @@ import (
 	"slices"
 )
 
-// The collapse pass as it was before session 5 (commit 14a64f7), kept
-// as the reference the faster pass must reproduce edge for edge: same
+// The earlier, simpler collapse pass, kept as the reference the faster pass must reproduce edge for edge: same
 // surviving edges, same float32 times, same float64 values.
 
 // refNoStop turns the reference's early stop off, as RIPS_COLLAPSE=on

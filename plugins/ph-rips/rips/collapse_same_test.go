@@ -61,7 +61,7 @@ func collapseBoth(t testing.TB, d []float64, n int, thr float32, dense bool, wor
 }
 
 // TestCollapseSameAsReference checks that the pass gives, edge for
-// edge, the graph the session-4 pass gave (the oracle tests compare
+// edge, the graph the reference pass gives (the oracle tests compare
 // barcodes only): graph metrics full of ties, rounded and plain clouds,
 // thresholds, both forms, one and two workers.
 func TestCollapseSameAsReference(t *testing.T) {
@@ -236,7 +236,7 @@ func TestCollapseFiles(t *testing.T) {
 }
 
 // cpuTime is the process's user+sys time so far: wall times on the
-// shared machine swing with the other helpers' load.
+// shared machine swing with the other work's load.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -250,7 +250,7 @@ func cpuTime() time.Duration {
 // metrics scaled by 1 + k*1e-12), where the value an edge takes depends
 // on the dominators and the order of the search (delayBits hands those
 // searches to sweep.delay), and on clouds
-// like the main job's. (The session-4 reference takes other values on
+// like the main job's. (The reference pass takes other values on
 // the scaled graph metrics, in both forms: not looked into yet.)
 func TestCollapseSetsSameAsRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 14))

@@ -44,7 +44,7 @@ type engine struct {
 	// dist, searching the sampled ones (samp) first: a quarter less
 	// memory on clouds at the enclosing radius (nearly all pairs listed;
 	// 2000 points in R^3: 88-91 -> 74-75 MB) for ~5% more CPU
-	// (docs/benchmarks.md, "Session 5: tda point clouds without a matrix").
+	// (measured with nthost tda --points under scripts/proc-cpu.py).
 	lean bool
 	// samp[sampOff[u]:sampOff[u+1]] (lean engines) are the distances of
 	// every sampleStep-th entry of u's list in byD.

@@ -127,7 +127,7 @@ func densePointsEngine(ctx context.Context, pts sdk.Matrix, cfg settings, maxDim
 	}
 	tr := newTracer()
 	// Lean: this path is taken for its memory (ripser's peak is the
-	// bar, issue 11), and it still costs less CPU than the matrix sent
+	// bar), and it still costs less CPU than the matrix sent
 	// through the host did.
 	e := newDenseEngine(dist, n, top, thr, cfg.p, true)
 	e.pts, e.ptsDim = pts.Data, pts.Cols
