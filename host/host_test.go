@@ -371,7 +371,8 @@ func checkProvenance(t *testing.T, runDir string) {
 		t.Fatalf("provenance: %d records (resumed %v), want the start and the resume", len(recs), recs)
 	}
 	// Go stamps the commit into binaries built in a plain checkout (a
-	// .git folder at the top), as CI's is; not in a linked git worktree.
+	// .git folder at the top), as CI's is; not where .git is a file that
+	// points into another checkout's repository.
 	head, gitErr := exec.Command("git", "rev-parse", "HEAD").Output()
 	if st, err := os.Stat("../.git"); err != nil || !st.IsDir() {
 		gitErr = errors.New("not a plain checkout")
