@@ -57,10 +57,14 @@ run: build
 # its own); plugin tests start the real plugin binaries. Plain go test
 # replays every fuzz target's seeds (testdata/fuzz and f.Add); fuzz-short
 # then fuzzes each target for FUZZTIME.
+# test runs every suite even when one fails (a failure in ./... must not
+# hide the sdk's results), and fails if any did.
 test: build vet
-	$(GO) test -count=1 -timeout 25m ./...
-	cd sdk && $(GO) test -count=1 -timeout 10m ./...
-	$(MAKE) fuzz-short
+	status=0; \
+	$(GO) test -count=1 -timeout 25m ./... || status=1; \
+	(cd sdk && $(GO) test -count=1 -timeout 10m ./...) || status=1; \
+	$(MAKE) fuzz-short || status=1; \
+	exit $$status
 
 # Fuzz targets: package and target name. Each reader of outside data has
 # one; see docs/reliability.md.
