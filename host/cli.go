@@ -121,7 +121,7 @@ func newRoot(ctx context.Context, a *app, completing bool) *cobra.Command {
 		run := commands[name]
 		cmd := &cobra.Command{
 			Use:                name,
-			Short:              purposes[name],
+			Short:              purpose(name),
 			DisableFlagParsing: !completing,
 			RunE:               leafRunE(ctx, a, name, run),
 		}
@@ -185,13 +185,31 @@ func leafRunE(ctx context.Context, a *app, path string, run cmdFunc) func(*cobra
 // describe runs a command only as far as its flag parsing and returns its
 // flags, or nil for a command that defines none (a dispatcher).
 func describe(run cmdFunc) *pflag.FlagSet {
+	fs, _ := describeWithSynopsis(run)
+	return fs
+}
+
+// describeWithSynopsis is describe with the command's usage line.
+func describeWithSynopsis(run cmdFunc) (*pflag.FlagSet, string) {
 	var fs *pflag.FlagSet
 	a := &app{stdout: io.Discard, stderr: io.Discard, describeTo: &fs}
 	_ = run(context.Background(), a, nil)
 	if fs != nil {
 		describing.Delete(fs)
 	}
-	return fs
+	return fs, a.synopsis
+}
+
+// purpose is the line `nthost -h` shows for a command: its entry in
+// purposes, else its usage line.
+func purpose(name string) string {
+	if p := purposes[name]; p != "" {
+		return p
+	}
+	if _, syn := describeWithSynopsis(commands[name]); syn != "" {
+		return syn
+	}
+	return "(nthost " + name + " -h)"
 }
 
 func isHelp(s string) bool { return s == "-h" || s == "--help" || s == "help" }
@@ -211,7 +229,7 @@ commands:
 	for _, name := range orderedCommands() {
 		subs := subcommands[name]
 		if len(subs) == 0 || describe(commands[name]) != nil {
-			fmt.Fprintf(tw, "  %s\t%s\n", name, purposes[name])
+			fmt.Fprintf(tw, "  %s\t%s\n", name, purpose(name))
 		}
 		for _, s := range subs {
 			fmt.Fprintf(tw, "  %s %s\t%s\n", name, s.name, s.purpose)

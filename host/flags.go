@@ -28,6 +28,7 @@ func newFlags(a *app, name, synopsis string) *pflag.FlagSet {
 	}
 	if a.describeTo != nil {
 		*a.describeTo = fs
+		a.synopsis = synopsis
 		describing.Store(fs, true)
 	}
 	return fs

@@ -53,6 +53,8 @@ type app struct {
 	// describeTo, when set, receives the command's FlagSet and the command
 	// stops at parse (cli.go's describe).
 	describeTo **pflag.FlagSet
+	// synopsis is the described command's usage line (newFlags).
+	synopsis string
 }
 
 // common are the flags every command takes.
