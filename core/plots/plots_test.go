@@ -54,9 +54,9 @@ func synthRun(name string, snaps int, shift float64) RunData {
 	for u := 1; u <= snaps*10; u++ {
 		v := map[string]float64{"losses/value_loss": 1 / float64(u), "charts/SPS": 900}
 		if u%3 != 0 {
-			v[EpisodicReturn] = shift + 10*math.Sqrt(float64(u))
+			v[LearningCurveScalar] = shift + 10*math.Sqrt(float64(u))
 		} else {
-			v[EpisodicReturn] = math.NaN() // must be skipped, not break the plot
+			v[LearningCurveScalar] = math.NaN() // must be skipped, not break the plot
 		}
 		run.Scalars = append(run.Scalars, summary.ScalarRecord{Step: u * 2048, Update: u, Values: v})
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/summary"
 )
 
-// EpisodicReturn is the scalar name of the learning curve.
-const EpisodicReturn = "charts/episodic_return"
+// LearningCurveScalar is the scalar the learning curve draws: at each
+// update, the mean return of the last 100 episodes (summary.ReturnMean).
+const LearningCurveScalar = summary.ReturnMean
 
 // scalarSeries returns the (step, value) pairs of name in step order.
 func scalarSeries(recs []summary.ScalarRecord, name string) (xs, ys []float64) {
@@ -65,12 +66,12 @@ func LearningCurve(runs []RunData, path string) error {
 	if err := checkRuns(runs, path); err != nil {
 		return err
 	}
-	p, ok, err := scalarPanel(runs, EpisodicReturn, "Learning curve", "episodic return (sum of rewards)")
+	p, ok, err := scalarPanel(runs, LearningCurveScalar, "Learning curve", "episodic return, mean of the last 100 episodes")
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	if !ok {
-		return fmt.Errorf("plot %s: no run logged %s: %w", path, EpisodicReturn, ErrNoData)
+		return fmt.Errorf("plot %s: no run logged %s: %w", path, LearningCurveScalar, ErrNoData)
 	}
 	return figure{cols: 1, rows: 1, panels: []*plot.Plot{p}, w: 10 * vg.Inch, h: 6 * vg.Inch}.save(path)
 }

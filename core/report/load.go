@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -121,24 +120,10 @@ func (r *run) steps() int {
 	return s
 }
 
-// finalReturn is the mean of the last (up to) 10 logged episodic returns:
-// one episode's return is too noisy to stand for a run.
+// finalReturn is the run's final return as its log printed it: the mean
+// return of its last 100 episodes (summary.FinalReturn).
 func (r *run) finalReturn() (float64, bool) {
-	var vals []float64
-	for _, x := range r.Scalars {
-		if v, ok := x.Values[plots.EpisodicReturn]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
-			vals = append(vals, v)
-		}
-	}
-	if len(vals) == 0 {
-		return 0, false
-	}
-	vals = vals[max(0, len(vals)-10):]
-	s := 0.0
-	for _, v := range vals {
-		s += v
-	}
-	return s / float64(len(vals)), true
+	return summary.FinalReturn(r.Scalars)
 }
 
 // at returns the topology records of one snapshot in cloud order (input

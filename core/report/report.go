@@ -32,7 +32,7 @@ import (
 // TrainingScalars are the CleanRL statistics drawn beside the learning
 // curve, in the order CleanRL's dashboards list them.
 var TrainingScalars = []string{
-	"charts/episodic_length", "charts/learning_rate", "charts/SPS",
+	"charts/episodic_length_mean100", "charts/learning_rate", "charts/SPS",
 	"losses/value_loss", "losses/policy_loss", "losses/entropy",
 	"losses/old_approx_kl", "losses/approx_kl", "losses/clipfrac",
 	"losses/explained_variance",
@@ -267,7 +267,7 @@ func runsTable(runs []*run) table {
 func (b *builder) single(r *run) (*page, error) {
 	pg := &page{Title: "NeuralTopology run " + r.Name}
 	overview := section{ID: "run", Title: "Run", Notes: r.Notes, Tables: []table{runsTable([]*run{r})}}
-	overview.Tables[0].Caption = "Final return is the mean of the last (up to) 10 logged episodic returns."
+	overview.Tables[0].Caption = "Final return is the mean return of the last (up to) 100 episodes, as the run's log prints it."
 	overview.Tables = append(overview.Tables, provenanceTable(r))
 	learn, topo, err := b.overTraining([]*run{r})
 	if err != nil {
@@ -457,7 +457,7 @@ func timingsSection(tm map[string]float64) section {
 func (b *builder) several(runs []*run) (*page, error) {
 	pg := &page{Title: fmt.Sprintf("NeuralTopology: %d runs", len(runs))}
 	overview := section{ID: "runs", Title: "Runs", Tables: []table{runsTable(runs)}}
-	overview.Tables[0].Caption = "Final return is the mean of the last (up to) 10 logged episodic returns."
+	overview.Tables[0].Caption = "Final return is the mean return of the last (up to) 100 episodes, as the run's log prints it."
 	for _, r := range runs {
 		for _, n := range r.Notes {
 			overview.Notes = append(overview.Notes, r.Name+": "+n)

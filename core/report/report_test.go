@@ -79,10 +79,14 @@ func makeRun(t testing.TB, dir string, snaps int, skipNPZ map[string]bool) {
 	}
 	for u := 1; u <= snaps*10; u++ {
 		v := map[string]float64{"losses/value_loss": 1 / float64(u), "charts/SPS": 1000, "losses/explained_variance": math.NaN()}
-		if u%2 == 0 {
-			v["charts/episodic_return"] = float64(u)
+		// Four episodes per update, returns 4u .. 4u+3: the last 100
+		// are those of updates 26..50, whose mean is 153.5.
+		var eps []summary.Episode
+		for k := range 4 {
+			eps = append(eps, summary.Episode{Step: u*2048 - 500*k, Return: float64(4*u + k), Length: 500})
 		}
-		if err := summary.AppendLine(&sc, summary.ScalarRecord{Step: u * 2048, Update: u, Values: v}); err != nil {
+		v[summary.ReturnMean] = float64(4*u) + 1.5
+		if err := summary.AppendLine(&sc, summary.ScalarRecord{Step: u * 2048, Update: u, Values: v, Episodes: eps}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -207,7 +211,7 @@ func TestBuildOneRun(t *testing.T) {
 		"step 20,480", "step 61,440", "step 102,400", // first, middle, last snapshot
 		"critic/2: no diagram file", // the missing .npz is said, not hidden
 		"Persistence diagrams at step 102,400",
-		"41.0", // final return: mean of the last 10 logged returns, updates 32, 34, ..., 50
+		"153.5", // final return: mean of the last 100 episodes' returns
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q", want)

@@ -31,9 +31,10 @@ type loop struct {
 	analysisH int
 
 	step, update, snapshots int
-	meanReturn              float64      // of the last 100 episodes; NaN before any
-	from                    *Resumption  // the resume point of a resumed run
-	stopped                 *train.State // the loop's state when Options.Stop ended it
+	meanReturn              float64           // summary.MeanReturn of the episodes so far; NaN before any
+	episodes                []summary.Episode // finished since the last update's record
+	from                    *Resumption       // the resume point of a resumed run
+	stopped                 *train.State      // the loop's state when Options.Stop ended it
 
 	t0                                                      time.Time
 	priorSeconds                                            float64 // wall time of the run before a resume
@@ -67,10 +68,15 @@ func (l *loop) train(ctx context.Context) error {
 		},
 		OnEpisode: func(_ context.Context, step int, ep sdk.EpisodeStat) error {
 			l.step = step
-			if err := l.tb.Scalar("charts/episodic_return", int64(step), ep.Return); err != nil {
+			// As CleanRL logs it: each episode at the step it ended.
+			// scalars.jsonl gets the update's episodes with its record.
+			if !math.IsNaN(ep.Return) && !math.IsInf(ep.Return, 0) {
+				l.episodes = append(l.episodes, summary.Episode{Step: step, Return: ep.Return, Length: ep.Length})
+			}
+			if err := l.tb.Scalar(summary.EpisodicReturn, int64(step), ep.Return); err != nil {
 				return err
 			}
-			return l.tb.Scalar("charts/episodic_length", int64(step), float64(ep.Length))
+			return l.tb.Scalar(summary.EpisodicLength, int64(step), float64(ep.Length))
 		},
 		OnUpdate: func(ctx context.Context, p train.Progress) error {
 			if err := l.onUpdate(ctx, p); err != nil {
@@ -103,6 +109,7 @@ func (l *loop) start() error {
 			return err
 		}
 		l.update, l.step, l.snapshots, l.priorSeconds = f.State.Update, f.State.Step, f.State.Snapshots, f.State.Seconds
+		l.episodes = f.ck.Episodes
 		if f.ck.Train.Env == nil {
 			l.opt.Log.Warn().Msg("the environment plugin cannot save its state: the resumed run's episodes start afresh, so it will differ from an uninterrupted run")
 		}
@@ -124,21 +131,23 @@ func (l *loop) onUpdate(ctx context.Context, p train.Progress) error {
 	for k, v := range p.Stats {
 		vals[k] = v
 	}
-	if !math.IsNaN(p.MeanReturn) {
-		l.meanReturn = p.MeanReturn
-		vals["charts/episodic_return"] = p.MeanReturn
-		vals["charts/episodic_length"] = p.MeanLength
+	if m, ok := summary.MeanReturn(p.Recent); ok {
+		l.meanReturn = m
+		vals[summary.ReturnMean] = m
+		vals[summary.LengthMean] = p.MeanLength
 	}
-	if err := l.store.Append(runstore.ScalarsFile, summary.ScalarRecord{Step: l.step, Update: l.update, Values: vals}); err != nil {
+	rec := summary.ScalarRecord{Step: l.step, Update: l.update, Values: vals, Episodes: l.episodes}
+	l.episodes = nil
+	if err := l.store.Append(runstore.ScalarsFile, rec); err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(p.Stats))
-	for k := range p.Stats {
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if err := l.tb.Scalar(k, int64(l.step), p.Stats[k]); err != nil {
+		if err := l.tb.Scalar(k, int64(l.step), vals[k]); err != nil {
 			return err
 		}
 	}
@@ -240,7 +249,7 @@ func (l *loop) checkpoint(ctx context.Context, ts *train.State, stopped bool) er
 		return err
 	}
 	ck := checkpoint{Format: checkpointFormat, Identity: Identity(l.cfg), Update: l.update, Step: l.step, Snapshots: l.snapshots,
-		Stopped: stopped, Train: *ts, Analysis: analysis}
+		Stopped: stopped, Train: *ts, Analysis: analysis, Episodes: l.episodes}
 	data, err := encodeCheckpoint(ck)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/neuraltopology/neuraltopology/core/config"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/core/tbevents"
 	"github.com/neuraltopology/neuraltopology/core/train"
 	"github.com/neuraltopology/neuraltopology/sdk/statebin"
@@ -28,11 +29,45 @@ type checkpoint struct {
 	Stopped                 bool
 	Train                   train.State
 	Analysis                []byte // nil if the environment cannot save its state
+	// Episodes finished since the last update's record: a run stopped
+	// mid-rollout writes them with that update's record once resumed.
+	Episodes []summary.Episode
+}
+
+// checkpointV1 is the layout of format 1, before Episodes; such
+// checkpoints still resume (a stop between updates loses nothing, one
+// mid-rollout the episodes before the stop in that update's record).
+type checkpointV1 struct {
+	Format                  int
+	Identity                string
+	Update, Step, Snapshots int
+	Stopped                 bool
+	Train                   train.State
+	Analysis                []byte
 }
 
 // checkpointFormat is the version of checkpoint's layout; statebin
 // encodes fields by position, so any change to the struct bumps it.
-const checkpointFormat = 1
+const checkpointFormat = 2
+
+// decodeCheckpoint reads a checkpoint of the current format or of
+// format 1.
+func decodeCheckpoint(payload []byte) (checkpoint, error) {
+	var ck checkpoint
+	err := statebin.Unmarshal(payload, &ck)
+	if err == nil && ck.Format == checkpointFormat {
+		return ck, nil
+	}
+	var v1 checkpointV1
+	if statebin.Unmarshal(payload, &v1) == nil && v1.Format == 1 {
+		return checkpoint{Format: checkpointFormat, Identity: v1.Identity, Update: v1.Update, Step: v1.Step,
+			Snapshots: v1.Snapshots, Stopped: v1.Stopped, Train: v1.Train, Analysis: v1.Analysis}, nil
+	}
+	if err == nil {
+		err = fmt.Errorf("format %d", ck.Format)
+	}
+	return ck, err
+}
 
 // Identity names what determines a run's results: a SHA-256 of its
 // resolved config without the keys that do not (run_dir, snapshot_jobs).
@@ -75,8 +110,8 @@ func CheckResume(store *runstore.Store, cfg config.Config) (*Resumption, error) 
 	if st == nil {
 		return &Resumption{fresh: true}, nil
 	}
-	var ck checkpoint
-	if err := statebin.Unmarshal(payload, &ck); err != nil || ck.Format != checkpointFormat {
+	ck, err := decodeCheckpoint(payload)
+	if err != nil {
 		return nil, fmt.Errorf("resume: checkpoint %s is not a format %d run checkpoint of this nthost (%v)", st.Checkpoint, checkpointFormat, err)
 	}
 	if ck.Identity != Identity(cfg) {

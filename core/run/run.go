@@ -85,7 +85,7 @@ type Result struct {
 	Steps      int
 	Updates    int
 	Snapshots  int
-	LastReturn float64 // mean episodic return of the last (up to) 100 episodes
+	LastReturn float64 // the final return, summary.MeanReturn of the last 100 episodes
 	Timings    map[string]float64
 }
 

@@ -51,11 +51,13 @@ type TopologyRecord struct {
 
 // ScalarRecord is one line of RUN_DIR/scalars.jsonl: the training
 // statistics of one update, under CleanRL's names
-// ("charts/episodic_return", "losses/value_loss", ...).
+// ("charts/episodic_return_mean100", "losses/value_loss", ...), and the
+// episodes that finished during its rollout (see EpisodicReturn).
 type ScalarRecord struct {
-	Step   int                `json:"step"`
-	Update int                `json:"update"`
-	Values map[string]float64 `json:"values"`
+	Step     int                `json:"step"`
+	Update   int                `json:"update"`
+	Values   map[string]float64 `json:"values"`
+	Episodes []Episode          `json:"episodes,omitempty"`
 }
 
 // AppendLine writes v as one JSON line with a single Write call, so a
@@ -78,8 +80,17 @@ func ReadTopology(path string) ([]TopologyRecord, error) {
 }
 
 // ReadScalars reads a scalars.jsonl file.
+//
+// Records of files written before episodes were recorded one by one are
+// upgraded: their 100-episode means come under ReturnMean and LengthMean.
 func ReadScalars(path string) ([]ScalarRecord, error) {
-	return readJSONL[ScalarRecord](path)
+	recs, err := readJSONL[ScalarRecord](path)
+	for i := range recs {
+		if len(recs[i].Episodes) == 0 {
+			recs[i].upgrade()
+		}
+	}
+	return recs, err
 }
 
 // readJSONL decodes one record per line. Blank lines are skipped. A last
@@ -252,23 +263,25 @@ func (r ScalarRecord) MarshalJSON() ([]byte, error) {
 		}
 	}
 	return json.Marshal(struct {
-		Step   int            `json:"step"`
-		Update int            `json:"update"`
-		Values map[string]any `json:"values"`
-	}{r.Step, r.Update, vals})
+		Step     int            `json:"step"`
+		Update   int            `json:"update"`
+		Values   map[string]any `json:"values"`
+		Episodes []Episode      `json:"episodes,omitempty"`
+	}{r.Step, r.Update, vals, r.Episodes})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (r *ScalarRecord) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		Step   int                        `json:"step"`
-		Update int                        `json:"update"`
-		Values map[string]json.RawMessage `json:"values"`
+		Step     int                        `json:"step"`
+		Update   int                        `json:"update"`
+		Values   map[string]json.RawMessage `json:"values"`
+		Episodes []Episode                  `json:"episodes"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	r.Step, r.Update = raw.Step, raw.Update
+	r.Step, r.Update, r.Episodes = raw.Step, raw.Update, raw.Episodes
 	r.Values = make(map[string]float64, len(raw.Values))
 	for k, m := range raw.Values {
 		var v float64

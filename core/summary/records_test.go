@@ -46,9 +46,9 @@ func TestRecordsRoundTrip(t *testing.T) {
 
 	buf.Reset()
 	sc := ScalarRecord{Step: 4096, Update: 2, Values: map[string]float64{
-		"charts/episodic_return": 12.5, "losses/explained_variance": math.NaN(),
+		"charts/episodic_return_mean100": 12.5, "losses/explained_variance": math.NaN(),
 		"a": math.Inf(1), "b": math.Inf(-1),
-	}}
+	}, Episodes: []Episode{{Step: 4000, Return: 11, Length: 70}}}
 	if err := AppendLine(&buf, sc); err != nil {
 		t.Fatalf("a NaN scalar must still be written: %v", err)
 	}
@@ -57,7 +57,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := gs[0].Values
-	if gs[0].Step != 4096 || gs[0].Update != 2 || v["charts/episodic_return"] != 12.5 ||
+	if gs[0].Step != 4096 || gs[0].Update != 2 || v["charts/episodic_return_mean100"] != 12.5 || len(gs[0].Episodes) != 1 || gs[0].Episodes[0] != (Episode{4000, 11, 70}) ||
 		!math.IsNaN(v["losses/explained_variance"]) || !math.IsInf(v["a"], 1) || !math.IsInf(v["b"], -1) {
 		t.Errorf("scalars round trip: %+v", gs[0])
 	}

@@ -245,20 +245,14 @@ func (r seedRun) netTotal(net string, step, dim int, measure string) (float64, b
 	return s, found
 }
 
-// returns is one run's learning curve: at each update's step, the mean of
-// the last (up to) 10 episodic returns finished so far.
+// returns is one run's learning curve: at each update's step, the mean
+// return of the last 100 episodes finished so far (summary.ReturnMean),
+// so that its last point is the run's final return (summary.FinalReturn).
 func (r seedRun) returns() map[int]float64 {
 	out := map[int]float64{}
-	var last []float64
 	for _, s := range r.Scalars {
-		if v, ok := s.Values[plots.EpisodicReturn]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
-			last = append(last, v)
-			if len(last) > 10 {
-				last = last[1:]
-			}
-		}
-		if len(last) > 0 {
-			out[s.Step] = stats.Mean(last)
+		if v, ok := s.Values[plots.LearningCurveScalar]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			out[s.Step] = v
 		}
 	}
 	return out

@@ -17,7 +17,7 @@ func markdown(pg page, all []Claim) string {
 	for _, warn := range pg.Warnings {
 		w("\n**Warning:** %s.\n", warn)
 	}
-	w("\nFinal return per seed = mean of its last 10 episodes; mean with its %.0f%% t interval, interquartile mean (IQM) with its %.0f%% bootstrap interval (%d resamples).\n\n", pg.Level, pg.Level, pg.Resamples)
+	w("\nFinal return per seed = mean of its last 100 episodes; mean with its %.0f%% t interval, interquartile mean (IQM) with its %.0f%% bootstrap interval (%d resamples).\n\n", pg.Level, pg.Level, pg.Resamples)
 	w("| group | seeds | mean return [95%% CI] | IQM [95%% CI] |\n|---|---|---|---|\n")
 	for _, g := range pg.Groups {
 		r := g.Return

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/neuraltopology/neuraltopology/core/plots"
+	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/stats"
 	"github.com/neuraltopology/neuraltopology/core/sweep"
@@ -252,7 +253,7 @@ func (gs *groupSection) figures(g *Group, out string, t *tables) error {
 			}
 			b.Seeds = append(b.Seeds, ys)
 		}
-		if err := gs.plot(out, g.Name+"_learning_curve.png", title("episodic return, mean of the last 10 episodes"),
+		if err := gs.plot(out, g.Name+"_learning_curve.png", title("episodic return, mean of the last 100 episodes"),
 			[]plots.BandPanel{{Title: "learning curve", YLabel: "episodic return", Series: []plots.Band{b}}}); err != nil {
 			return err
 		}
@@ -289,17 +290,20 @@ type ReturnSummary struct {
 	Missing           int // seeds with no finished episode
 }
 
-// finalReturn is one seed's return at the end: the mean of its last 10
-// finished episodes, the last point of its learning curve.
+// finalReturn is one seed's return at the end, as its run's log printed
+// it and its run report shows it (summary.FinalReturn: the mean of its
+// last 100 episodes), with the step of the last point of its learning
+// curve.
 func (r seedRun) finalReturn() (float64, int) {
-	curve := r.returns()
-	last, step := math.NaN(), -1
-	for s, v := range curve {
-		if s > step {
-			step, last = s, v
-		}
+	step := -1
+	for s := range r.returns() {
+		step = max(step, s)
 	}
-	return last, step
+	v, ok := summary.FinalReturn(r.Scalars)
+	if !ok || step < 0 {
+		return math.NaN(), -1
+	}
+	return v, step
 }
 
 func finalReturns(g *Group) ReturnSummary {
@@ -546,7 +550,7 @@ the faint lines are the seeds. Tests at {{.Alpha}}.</p>
 {{range .Groups}}
 <h2>{{.Name}}</h2>
 <p>{{.Seeds}} seeds ({{range $i, $s := .SeedList}}{{if $i}}, {{end}}{{$s}}{{end}}), {{.Snapshots}} snapshots common to all.
-Final return (mean of the last 10 episodes, per seed): mean {{fnum .Return.Mean}} [{{fnum .Return.Lo}}, {{fnum .Return.Hi}}] (t interval),
+Final return (mean of the last 100 episodes, per seed): mean {{fnum .Return.Mean}} [{{fnum .Return.Lo}}, {{fnum .Return.Hi}}] (t interval),
 interquartile mean {{fnum .Return.IQM}} [{{fnum .Return.IQMLo}}, {{fnum .Return.IQMHi}}] (bootstrap interval), n = {{.Return.N}}.</p>
 <table><tr><th>family</th><th>statement</th><th>test</th><th>n</th><th>effect [CI]</th><th>per seed</th><th>p</th><th>adjusted</th><th>detectable</th><th>result</th></tr>
 {{range .Claims}}<tr><td>{{.Family}}</td><td>{{.Statement}}{{if .SeedWords}}<br><span class="small">seed: "{{.SeedWords}}"</span>{{end}}</td><td class="small">{{.Test}}</td><td>{{.N}}</td><td>{{.EffectText}}</td><td class="small">{{.PerSeedText}}</td><td>{{.PText}}</td><td>{{.PAdjText}}</td><td>{{.DetectText}}</td><td class="{{if .Supported}}yes{{else if eq .Verdict "contradicted"}}bad{{else}}no{{end}}">{{.Verdict}}</td></tr>

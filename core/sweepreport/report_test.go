@@ -53,6 +53,8 @@ func synthSweep(t *testing.T) string {
 					t.Fatal(err)
 				}
 			}
+			// The name of run directories written before episodes were
+			// recorded one by one: read as charts/episodic_return_mean100.
 			sc := summary.ScalarRecord{Step: step, Update: snap, Values: map[string]float64{"charts/episodic_return": float64(100*snap + seed)}}
 			if err := st.Append(summary.ScalarsFile, sc); err != nil {
 				t.Fatal(err)
