@@ -10,6 +10,7 @@ MODULE  := github.com/neuraltopology/neuraltopology
 DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
             python3 python3-numpy python3-gudhi python3-grpcio python3-protobuf \
             python3-pot python3-sklearn python3-scipy python3-cryptography \
+            python3-pandas python3-yaml python3-pip python3-setuptools \
             protobuf-compiler libopenblas-dev time slurm-wlm munge
 GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
 RUN_FLAGS ?=
@@ -17,8 +18,11 @@ RUN_FLAGS ?=
 # their build information, which every run records in provenance.json;
 # -buildvcs=auto overrides a GOFLAGS=-buildvcs=false of the environment.
 BUILDVCS := -buildvcs=auto
+# Debian's python3, where the packages above live (not a python3 that
+# comes first in PATH).
+PYTHON  ?= /usr/bin/python3
 
-.PHONY: all deps build run test fuzz-short fuzz vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-backends bench-env bench-ppo bench-main bench-sweep bench-transport
+.PHONY: all deps build run test test-python fuzz-short fuzz vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-backends bench-env bench-ppo bench-main bench-sweep bench-transport
 
 all: build
 
@@ -63,8 +67,14 @@ test: build vet
 	status=0; \
 	$(GO) test -count=1 -timeout 25m ./... || status=1; \
 	(cd sdk && $(GO) test -count=1 -timeout 10m ./...) || status=1; \
+	$(MAKE) test-python || status=1; \
 	$(MAKE) fuzz-short || status=1; \
 	exit $$status
+
+# test-python tests the Python package (python/) against Debian's ripser
+# and real runs of ./bin/nthost, and runs examples/python/quickstart.py.
+test-python: build
+	$(PYTHON) -m unittest discover -s python/tests
 
 # Fuzz targets: package and target name. Each reader of outside data has
 # one; see docs/reliability.md.

@@ -185,6 +185,9 @@ def load_diagrams(path):
 
 
 def _num(v):
+    """A number as the run files write it: non-finite values are the
+    strings "NaN", "Inf", "-Inf" (JSON has no such numbers); null in a
+    diagram is an infinite death."""
     if v is None:
         return math.inf
     if isinstance(v, str):
@@ -202,28 +205,27 @@ def load_run(path, diagrams=True):
         raise ValueError("%s is not a run directory (no config.yaml, scalars.jsonl or topology.jsonl)" % path)
     config = _load_config(files[0])
     recs = _read_jsonl(files[1])
-    recs = _latest(recs, lambda r: (r.get("update"), r.get("episode", 0)))
-    legacy = not any(RETURN_MEAN in r.get("values", {}) or r.get("episode") for r in recs)
+    recs = _latest(recs, lambda r: r.get("update"))
     upd_rows, ep_rows = [], []
     for r in recs:
         vals = dict(r.get("values", {}))
-        if r.get("episode"):
-            row = {"step": r["step"], "update": r.get("update"), "episode": r["episode"]}
-            row.update(vals)
-            ep_rows.append(row)
-            continue
-        if legacy:
+        eps = r.get("episodes") or []
+        for e in eps:
+            ep_rows.append({"step": e["step"], "update": r.get("update"),
+                            EPISODIC_RETURN: _num(e["return"]), EPISODIC_LENGTH: e["length"]})
+        if not eps:
             # Old files: the 100-episode mean under the per-episode name.
             for old, new in ((EPISODIC_RETURN, RETURN_MEAN), (EPISODIC_LENGTH, LENGTH_MEAN)):
                 if old in vals:
-                    vals[new] = vals.pop(old)
+                    vals.setdefault(new, vals[old])
+                    del vals[old]
         row = {"step": r.get("step"), "update": r.get("update")}
-        row.update(vals)
+        row.update({k: _num(v) for k, v in vals.items()})
         upd_rows.append(row)
     if ep_rows:
-        final = final_return([r.get(EPISODIC_RETURN, math.nan) for r in ep_rows])
+        final = final_return([r[EPISODIC_RETURN] for r in ep_rows])
     else:
-        means = [r[RETURN_MEAN] for r in upd_rows if isinstance(r.get(RETURN_MEAN), (int, float))]
+        means = [r[RETURN_MEAN] for r in upd_rows if math.isfinite(r.get(RETURN_MEAN, math.nan))]
         final = float(means[-1]) if means else math.nan
 
     topo_rows = []
@@ -259,7 +261,7 @@ def load_run(path, diagrams=True):
                                         "birth": float(b), "death": float(d)})
     return Run(path, config,
                _table(upd_rows, None if upd_rows else ["step", "update"]),
-               _table(ep_rows, ["step", "update", "episode", EPISODIC_RETURN, EPISODIC_LENGTH]),
+               _table(ep_rows, ["step", "update", EPISODIC_RETURN, EPISODIC_LENGTH]),
                _table(topo_rows, None if topo_rows else ["step", "update", "cloud", "dim"]),
                _table(dg_rows, ["step", "cloud", "dim", "birth", "death"]),
                final)
