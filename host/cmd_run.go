@@ -222,6 +222,9 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	a.log.Info().Str("dir", dir).Str("env_id", cfg.EnvID).Int("steps", cfg.TotalTimesteps).
 		Int64("seed", cfg.Seed).Str("dist", cfg.Dist).Str("ph", cfg.PH).
 		Str("env_transport", transports[sdk.KindEnv]).Str("algo_transport", transports[sdk.KindAlgo]).Msg("run starting")
+	if n := cfg.TrackNotice(dir); n != "" {
+		a.log.Warn().Msg(n)
+	}
 	res, err := runcore.Run(ctx, p, cfg, opt)
 	if err != nil {
 		return fmt.Errorf("run %s: %w", dir, err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -43,6 +44,12 @@ type Config struct {
 	TopologyAnalysisInterval int     `yaml:"topology_analysis_interval"`
 	SaveCheckpointInterval   int     `yaml:"save_checkpoint_interval"`
 	CaptureVideo             bool    `yaml:"capture_video"`
+	// The seed's experiment-tracker keys. nthost does not reach W&B
+	// itself; with track true a run prints how to upload its
+	// TensorBoard files afterwards (TrackNotice).
+	Track            bool   `yaml:"track"`
+	WandbProjectName string `yaml:"wandb_project_name"`
+	WandbEntity      string `yaml:"wandb_entity"`
 
 	// This project's keys.
 	Env          string  `yaml:"env"`              // environment plugin name
@@ -91,10 +98,10 @@ func Default() Config {
 // aliases maps alternative spellings found in the seed's files to keys.
 var aliases = map[string]string{"hidden_szie": "hidden_size"}
 
-// ignored are seed keys that only concern its experiment tracker; they are
-// accepted so its files load, and have no effect here.
+// ignored are seed keys that have no effect here (CleanRL's derived sizes,
+// its torch switches, its run name); they are accepted so its files load.
 var ignored = map[string]bool{
-	"exp_name": true, "track": true, "wandb_project_name": true, "wandb_entity": true,
+	"exp_name":            true,
 	"torch_deterministic": true, "cuda": true, "batch_size": true, "minibatch_size": true,
 	"num_iterations": true,
 }
@@ -416,6 +423,42 @@ func (c *Config) YAML() []byte {
 		fmt.Fprintf(&b, "%s: %s\n", k, v)
 	}
 	return b.Bytes()
+}
+
+// TrackerKeys are the keys of the experiment tracker: they do not change
+// a run's results.
+var TrackerKeys = []string{"track", "wandb_project_name", "wandb_entity"}
+
+// TrackNotice is the line a run prints at its start when track is true:
+// W&B cannot be reached from nthost, so the run's TensorBoard files (in
+// runDir/tb) are uploaded after the run with wandb sync, with the
+// project and entity of the config. "" when track is false.
+func (c *Config) TrackNotice(runDir string) string {
+	if !c.Track {
+		return ""
+	}
+	cmd := "wandb sync --sync-tensorboard"
+	if c.WandbProjectName != "" {
+		cmd += " -p " + shellQuote(c.WandbProjectName)
+	}
+	if c.WandbEntity != "" {
+		cmd += " -e " + shellQuote(c.WandbEntity)
+	}
+	return "track: nthost does not upload to W&B itself; after the run: " + cmd + " " + shellQuote(filepath.Join(runDir, "tb"))
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and ./_-+=:@,.
+func shellQuote(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("./_-+=:@,", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	if s == "" {
+		return "''"
+	}
+	return s
 }
 
 // safeName reports whether s can be one component of a path: letters,

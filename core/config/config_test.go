@@ -120,3 +120,17 @@ func TestParamMaps(t *testing.T) {
 		t.Fatalf("want an error naming the bad pair, got %v", err)
 	}
 }
+
+// TestTrackNotice: the notice names the project, the entity and the run's
+// TensorBoard folder, quoted for a shell, and is empty without track.
+func TestTrackNoticeText(t *testing.T) {
+	c := Default()
+	if n := c.TrackNotice("runs/a"); n != "" {
+		t.Errorf("track false: %q", n)
+	}
+	c.Track, c.WandbProjectName = true, "my proj"
+	n := c.TrackNotice("runs/a b")
+	if !strings.HasSuffix(n, "wandb sync --sync-tensorboard -p 'my proj' 'runs/a b/tb'") {
+		t.Errorf("notice %q", n)
+	}
+}

@@ -1,7 +1,12 @@
 package run
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"testing"
+
+	"github.com/neuraltopology/neuraltopology/core/config"
 
 	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/core/train"
@@ -29,5 +34,29 @@ func TestCheckpointFormats(t *testing.T) {
 	}
 	if _, err := decodeCheckpoint([]byte("junk")); err == nil {
 		t.Error("junk decoded")
+	}
+}
+
+// TestIdentityIgnoresTrackerKeys: the tracker's keys change no result, so
+// neither the identity; and a config without them (a run written before
+// they were keys) hashes as before.
+func TestIdentityIgnoresTrackerKeys(t *testing.T) {
+	a := config.Default()
+	b := a
+	b.Track, b.WandbProjectName, b.WandbEntity = true, "p", "e"
+	if Identity(a) != Identity(b) {
+		t.Error("tracker keys change the identity")
+	}
+	plain := config.Default()
+	plain.SnapshotJobs = 0
+	var old []string
+	for _, l := range strings.SplitAfter(string(plain.YAML()), "\n") {
+		if !strings.HasPrefix(l, "track:") && !strings.HasPrefix(l, "wandb_") {
+			old = append(old, l)
+		}
+	}
+	sum := sha256.Sum256([]byte(strings.Join(old, "")))
+	if Identity(config.Default()) != hex.EncodeToString(sum[:]) {
+		t.Error("identity of a config without tracker keys changed")
 	}
 }

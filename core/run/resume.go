@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -74,13 +75,25 @@ func decodeCheckpoint(payload []byte) (checkpoint, error) {
 // A checkpoint is only resumed by a run of the same identity.
 func Identity(cfg config.Config) string {
 	cfg.RunDir, cfg.SnapshotJobs = "", 0
-	sum := sha256.Sum256(cfg.YAML())
+	// The tracker's keys leave the results alone; dropping their lines
+	// also keeps the identity of runs written before they were keys.
+	var kept []byte
+	for _, line := range bytes.SplitAfter(cfg.YAML(), []byte("\n")) {
+		tracker := false
+		for _, k := range config.TrackerKeys {
+			tracker = tracker || bytes.HasPrefix(line, []byte(k+":"))
+		}
+		if !tracker {
+			kept = append(kept, line...)
+		}
+	}
+	sum := sha256.Sum256(kept)
 	return hex.EncodeToString(sum[:])
 }
 
 // ResumeOverridable lists the config keys a resumed run may change: they
 // do not change its results.
-var ResumeOverridable = []string{"snapshot_jobs"}
+var ResumeOverridable = append([]string{"snapshot_jobs"}, config.TrackerKeys...)
 
 // Resumption is a checked resume point of a run directory.
 type Resumption struct {
