@@ -22,8 +22,25 @@ type CloudDiagrams struct {
 // Diagrams draws one persistence-diagram panel per cloud (three per row)
 // under a common title, e.g. every cloud of one snapshot.
 func Diagrams(clouds []CloudDiagrams, figTitle string, path string) error {
+	f, err := diagramsFigure(clouds, figTitle)
+	if err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return f.save(path)
+}
+
+// DiagramsPNG is Diagrams as PNG bytes (for TensorBoard).
+func DiagramsPNG(clouds []CloudDiagrams, figTitle string) ([]byte, error) {
+	f, err := diagramsFigure(clouds, figTitle)
+	if err != nil {
+		return nil, err
+	}
+	return f.render()
+}
+
+func diagramsFigure(clouds []CloudDiagrams, figTitle string) (figure, error) {
 	if len(clouds) == 0 {
-		return fmt.Errorf("plot %s: no clouds given: %w", path, ErrNoData)
+		return figure{}, fmt.Errorf("no clouds given: %w", ErrNoData)
 	}
 	cols := min(len(clouds), 3)
 	rows := (len(clouds) + cols - 1) / cols
@@ -31,12 +48,12 @@ func Diagrams(clouds []CloudDiagrams, figTitle string, path string) error {
 	for i, c := range clouds {
 		p, err := diagramPanel(c)
 		if err != nil {
-			return fmt.Errorf("plot %s: %w", path, err)
+			return figure{}, err
 		}
 		panels[i] = p
 	}
 	return figure{title: figTitle, cols: cols, rows: rows, panels: panels,
-		w: vg.Length(cols) * 5 * vg.Inch, h: vg.Length(rows)*4.8*vg.Inch + 0.5*vg.Inch}.save(path)
+		w: vg.Length(cols) * 5 * vg.Inch, h: vg.Length(rows)*4.8*vg.Inch + 0.5*vg.Inch}, nil
 }
 
 // Diagram draws the persistence diagram of one cloud.

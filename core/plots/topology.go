@@ -128,6 +128,9 @@ func BettiAcrossLayers(recs []summary.TopologyRecord, step int, net string, path
 	return figure{cols: 1, rows: 1, panels: []*plot.Plot{p}, w: 10 * vg.Inch, h: 6 * vg.Inch}.save(path)
 }
 
+// GroupDigits writes 512000 as 512,000, as the figures' titles do.
+func GroupDigits(n int) string { return groupDigits(n) }
+
 // groupDigits writes 512000 as 512,000.
 func groupDigits(n int) string {
 	s := fmt.Sprint(n)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/neuraltopology/neuraltopology/core/config"
+	"github.com/neuraltopology/neuraltopology/core/plots"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/snapshot"
 	"github.com/neuraltopology/neuraltopology/core/summary"
@@ -120,6 +121,13 @@ func (l *loop) start() error {
 		return err
 	}
 	l.tb = tb
+	if l.from == nil || l.from.fresh {
+		// The resolved config, as TensorBoard's Text tab shows it; a
+		// resumed run keeps the one written at its start.
+		if err := tb.Text("config", 0, "```yaml\n"+string(l.cfg.YAML())+"```"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -226,12 +234,27 @@ func (l *loop) writeSnapshot(j job, results []snapshot.Result) error {
 		}
 	}
 	recs := make([]summary.TopologyRecord, len(results))
+	clouds := make([]plots.CloudDiagrams, len(results))
 	for i, r := range results {
 		recs[i] = r.Record
+		recs[i].Step, recs[i].Update = j.step, j.update
+		clouds[i] = plots.CloudDiagrams{Cloud: r.Record.Cloud, Diagrams: r.Diagrams}
 	}
 	for _, net := range []string{"actor", "critic"} {
 		total := summary.NetTotalBetti(recs, net)
 		if err := l.tb.Scalar("topology/"+net+"/total_betti", int64(j.step), float64(total)); err != nil {
+			return err
+		}
+	}
+	// The snapshot's figures as TensorBoard images. A figure that cannot
+	// be drawn (no data) is left out; the numbers above are what count.
+	if png, err := plots.DiagramsPNG(clouds, fmt.Sprintf("Persistence diagrams at step %s", plots.GroupDigits(j.step))); err == nil {
+		if err := l.tb.Image("topology/persistence_diagrams", int64(j.step), png); err != nil {
+			return err
+		}
+	}
+	if png, err := plots.BettiCurvesPNG(recs, j.step); err == nil {
+		if err := l.tb.Image("topology/betti_curves", int64(j.step), png); err != nil {
 			return err
 		}
 	}

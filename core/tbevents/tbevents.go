@@ -1,6 +1,7 @@
-// Package tbevents writes TensorBoard event files holding scalars, so
-// `tensorboard --logdir runs` shows a run's training curves and topology
-// numbers without TensorFlow or any Python on the writing side.
+// Package tbevents writes TensorBoard event files holding scalars, images
+// (PNG) and text, so `tensorboard --logdir runs` shows a run's training
+// curves, topology numbers, persistence diagrams and config without
+// TensorFlow or any Python on the writing side.
 //
 // An event file is a sequence of TFRecords, each
 //
@@ -18,10 +19,14 @@ package tbevents
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"image"
+	"image/color"
+	_ "image/png" // DecodeConfig of the images
 	"math"
 	"os"
 	"path/filepath"
@@ -47,6 +52,21 @@ const (
 	summaryValue     protowire.Number = 1 // repeated Summary.Value
 	valueTag         protowire.Number = 1 // string
 	valueSimpleValue protowire.Number = 2 // float
+	valueImage       protowire.Number = 4 // Summary.Image
+	valueTensor      protowire.Number = 8 // TensorProto
+	valueMetadata    protowire.Number = 9 // SummaryMetadata
+	imageHeight      protowire.Number = 1 // int32
+	imageWidth       protowire.Number = 2 // int32
+	imageColorspace  protowire.Number = 3 // int32: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
+	imageEncoded     protowire.Number = 4 // bytes
+	metaPluginData   protowire.Number = 1 // SummaryMetadata.PluginData
+	metaDataClass    protowire.Number = 4 // DataClass enum
+	pluginName       protowire.Number = 1 // string
+	tensorDtype      protowire.Number = 1 // DataType enum
+	tensorShape      protowire.Number = 2 // TensorShapeProto
+	tensorStringVal  protowire.Number = 8 // repeated bytes
+	dtString                          = 7 // DataType DT_STRING
+	dataClassTensor                   = 2 // DataClass DATA_CLASS_TENSOR
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -141,6 +161,81 @@ func (w *Writer) Scalars(step int64, values map[string]float64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.writeRecord(encodeEvent(wallTime(w.now()), step, "", vals))
+}
+
+// Image appends one event with one PNG image under tag (TensorBoard's
+// Images tab). Width, height and colour space are read from the PNG.
+func (w *Writer) Image(tag string, step int64, png []byte) error {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(png))
+	if err != nil || format != "png" {
+		return fmt.Errorf("tensorboard events %s: image %q is not a PNG (%v)", w.path, tag, err)
+	}
+	space := 4 // RGBA
+	switch cfg.ColorModel {
+	case color.GrayModel, color.Gray16Model:
+		space = 1
+	}
+	var img []byte
+	img = protowire.AppendTag(img, imageHeight, protowire.VarintType)
+	img = protowire.AppendVarint(img, uint64(cfg.Height))
+	img = protowire.AppendTag(img, imageWidth, protowire.VarintType)
+	img = protowire.AppendVarint(img, uint64(cfg.Width))
+	img = protowire.AppendTag(img, imageColorspace, protowire.VarintType)
+	img = protowire.AppendVarint(img, uint64(space))
+	img = protowire.AppendTag(img, imageEncoded, protowire.BytesType)
+	img = protowire.AppendBytes(img, png)
+	var val []byte
+	val = protowire.AppendTag(val, valueTag, protowire.BytesType)
+	val = protowire.AppendString(val, tag)
+	val = protowire.AppendTag(val, valueImage, protowire.BytesType)
+	val = protowire.AppendBytes(val, img)
+	return w.writeValue(tag, step, val)
+}
+
+// Text appends one event with text under tag, as TensorBoard's text
+// plugin reads it: a scalar DT_STRING tensor whose metadata names the
+// plugin "text". TensorBoard renders it as Markdown.
+func (w *Writer) Text(tag string, step int64, text string) error {
+	var plugin []byte
+	plugin = protowire.AppendTag(plugin, pluginName, protowire.BytesType)
+	plugin = protowire.AppendString(plugin, "text")
+	var meta []byte
+	meta = protowire.AppendTag(meta, metaPluginData, protowire.BytesType)
+	meta = protowire.AppendBytes(meta, plugin)
+	meta = protowire.AppendTag(meta, metaDataClass, protowire.VarintType)
+	meta = protowire.AppendVarint(meta, dataClassTensor)
+	var tensor []byte
+	tensor = protowire.AppendTag(tensor, tensorDtype, protowire.VarintType)
+	tensor = protowire.AppendVarint(tensor, dtString)
+	tensor = protowire.AppendTag(tensor, tensorShape, protowire.BytesType)
+	tensor = protowire.AppendBytes(tensor, nil) // rank 0
+	tensor = protowire.AppendTag(tensor, tensorStringVal, protowire.BytesType)
+	tensor = protowire.AppendString(tensor, text)
+	var val []byte
+	val = protowire.AppendTag(val, valueTag, protowire.BytesType)
+	val = protowire.AppendString(val, tag)
+	val = protowire.AppendTag(val, valueMetadata, protowire.BytesType)
+	val = protowire.AppendBytes(val, meta)
+	val = protowire.AppendTag(val, valueTensor, protowire.BytesType)
+	val = protowire.AppendBytes(val, tensor)
+	return w.writeValue(tag, step, val)
+}
+
+// writeValue appends one event whose summary holds the encoded
+// Summary.Value val.
+func (w *Writer) writeValue(tag string, step int64, val []byte) error {
+	if tag == "" {
+		return fmt.Errorf("tensorboard events %s: empty tag", w.path)
+	}
+	var sum []byte
+	sum = protowire.AppendTag(sum, summaryValue, protowire.BytesType)
+	sum = protowire.AppendBytes(sum, val)
+	b := encodeEvent(wallTime(w.now()), step, "", nil)
+	b = protowire.AppendTag(b, eventSummary, protowire.BytesType)
+	b = protowire.AppendBytes(b, sum)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writeRecord(b)
 }
 
 // Flush writes buffered events to the file.

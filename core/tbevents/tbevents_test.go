@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -272,5 +274,66 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	if len(seen) != goroutines*each {
 		t.Errorf("%d distinct scalars, want %d", len(seen), goroutines*each)
+	}
+}
+
+// TestProtocDecodesImageAndText checks images and text against protoc's
+// parser with the field numbers of TensorBoard's summary.proto.
+func TestProtocDecodesImageAndText(t *testing.T) {
+	protoc, err := exec.LookPath("protoc")
+	if err != nil {
+		t.Fatal("protoc not found: install Debian's protobuf-compiler (make deps does)")
+	}
+	w, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 7, 3))
+	var png_ bytes.Buffer
+	if err := png.Encode(&png_, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Image("topology/persistence_diagrams", 512, png_.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Text("config", 0, "env_id: \"Hopper-v4\""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Image("bad", 1, []byte("not a png")); err == nil {
+		t.Error("a non-PNG image was accepted")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for off := 0; off < len(b); {
+		n := int(binary.LittleEndian.Uint64(b[off:]))
+		cmd := exec.Command(protoc, "--proto_path=testdata", "--decode=tensorflow.Event", "event.proto")
+		cmd.Stdin = bytes.NewReader(b[off+12 : off+12+n])
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("protoc rejects record at %d: %v\n%s", off, err, out)
+		}
+		texts = append(texts, string(out))
+		off += 12 + n + 4
+	}
+	wants := [][]string{
+		{`file_version: "brain.Event:2"`},
+		{"step: 512", `tag: "topology/persistence_diagrams"`, "height: 3", "width: 7", "colorspace: 4", `encoded_image_string: "\211PNG`},
+		{`tag: "config"`, `plugin_name: "text"`, "data_class: 2", "dtype: 7", "tensor_shape {", `string_val: "env_id: \"Hopper-v4\""`},
+	}
+	if len(texts) != len(wants) {
+		t.Fatalf("%d records, want %d", len(texts), len(wants))
+	}
+	for i, want := range wants {
+		for _, s := range want {
+			if !strings.Contains(texts[i], s) {
+				t.Errorf("record %d lacks %q:\n%.600s", i, s, texts[i])
+			}
+		}
 	}
 }

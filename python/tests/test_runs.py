@@ -17,6 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import neuraltopology as nt  # noqa: E402
+import tbreader  # noqa: E402
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 
@@ -93,6 +94,40 @@ class LoadRun(unittest.TestCase):
         self.assertEqual(checked, 2 * 5 * 2)  # snapshots x clouds x dims
         self.assertEqual(len(rows), 10)
         self.assertEqual(self.r.config["env_id"], "Hopper-v4")
+
+    def test_tensorboard(self):
+        # Read with protoc-generated classes, not nthost's own reader.
+        events = tbreader.read_events(os.path.join(self.dir, "tb"))
+        self.assertEqual(events[0].file_version, "brain.Event:2")
+        scalars, images, texts = {}, {}, {}
+        for e in events:
+            for v in e.summary.value:
+                kind = v.WhichOneof("value")
+                if kind == "simple_value":
+                    scalars.setdefault(v.tag, []).append((e.step, v.simple_value))
+                elif kind == "image":
+                    images.setdefault(v.tag, []).append((e.step, v.image))
+                elif kind == "tensor":
+                    texts[v.tag] = (e.step, v)
+        # CleanRL's charts/episodic_return: every episode at its step,
+        # the same episodes as scalars.jsonl.
+        eps = self.r.episodes
+        want = [(int(s), float(np.float32(r))) for s, r in zip(col(eps, "step"), col(eps, nt.EPISODIC_RETURN))]
+        got = [(s, float(np.float32(v))) for s, v in scalars[nt.EPISODIC_RETURN]]
+        self.assertEqual(got, want)
+        means = [float(np.float32(v)) for v in col(self.r.scalars, nt.RETURN_MEAN)]
+        self.assertEqual([float(np.float32(v)) for _, v in scalars[nt.RETURN_MEAN]], means)
+        # The figures of each snapshot as PNG images.
+        for tag in ("topology/persistence_diagrams", "topology/betti_curves"):
+            self.assertEqual([s for s, _ in images[tag]], [768, 1536], tag)
+            for _, img in images[tag]:
+                self.assertEqual(tbreader.png_size(img.encoded_image_string), (img.width, img.height))
+                self.assertGreater(img.width, 300)
+        # The config as text for the text plugin.
+        step, v = texts["config"]
+        self.assertEqual(v.metadata.plugin_data.plugin_name, "text")
+        self.assertEqual(v.tensor.dtype, 7)
+        self.assertIn(b'env_id: "Hopper-v4"', v.tensor.string_val[0])
 
     def test_saved_diagram_formats(self):
         pts = os.path.join(self.tmp, "pts.npy")
