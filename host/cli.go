@@ -27,6 +27,7 @@ var purposes = map[string]string{
 	"tda":     "persistent homology of a point cloud or distance matrix file",
 	"dist":    "distance matrix of a point cloud file",
 	"compare": "distances between two files of persistence diagrams",
+	"plot":    "draw a saved persistence diagram (.npz, .json, ripser text) or its barcode",
 	"report":  "rebuild report.html of one or more runs, or of a sweep",
 	"sweep":   "a grid of runs, locally or on SLURM",
 	"bench":   "benchmarks",
@@ -61,7 +62,7 @@ var subcommands = map[string][]subcommand{
 
 // commandOrder is the order `nthost -h` lists commands in; commands not
 // named here follow in alphabetical order.
-var commandOrder = []string{"run", "tda", "dist", "compare", "report", "sweep", "bench", "env", "plugins", "plugin", "version"}
+var commandOrder = []string{"run", "tda", "dist", "compare", "plot", "report", "sweep", "bench", "env", "plugins", "plugin", "version"}
 
 // execute runs the command line args. With no command but flags it is
 // `nthost run`, so `nthost --env mujoco --algo ppo --ph rips` trains.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/report"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
@@ -15,10 +17,20 @@ import (
 // runs (seeds, tasks) on the over-training plots; for a sweep directory,
 // the sweep's statistics across seeds.
 func cmdReport(_ context.Context, a *app, args []string) error {
-	fs := newFlags(a, "report", "nthost report RUN_DIR... [--out report.html] | nthost report SWEEP_DIR [--markdown]")
+	fs := newFlags(a, "report", "nthost report RUN_DIR... [--out report.html] [--steps S1,S2 | --updates U1,U2] | nthost report SWEEP_DIR [--markdown]")
 	out := fs.String("out", "", "output HTML (default: RUN_DIR/report.html for one run, ./report.html for several)")
 	md := fs.Bool("markdown", false, "for a sweep: also print its results (returns, the seed's claims with their tests, provenance) as Markdown, as the README quotes them")
+	stepsFlag := fs.String("steps", "", "environment steps whose persistence diagrams and barcodes to show, each at the nearest snapshot (default: the first and the last)")
+	updatesFlag := fs.String("updates", "", "the same by update number, e.g. 10,480")
 	if err := parse(fs, args, -1); err != nil {
+		return err
+	}
+	var opt report.Options
+	var err error
+	if opt.Steps, err = intList("--steps", *stepsFlag); err != nil {
+		return err
+	}
+	if opt.Updates, err = intList("--updates", *updatesFlag); err != nil {
 		return err
 	}
 	dirs := fs.Args()
@@ -50,9 +62,25 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 			*out = filepath.Join(dirs[0], runstore.ReportFile)
 		}
 	}
-	if err := report.Build(dirs, *out); err != nil {
+	if err := report.BuildWith(dirs, *out, opt); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "report: %s\n", *out)
 	return nil
+}
+
+// intList parses "10,480" into non-negative integers.
+func intList(flag, s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("report: %s %q: want comma-separated whole numbers >= 0, e.g. 20480,532480", flag, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -180,6 +180,7 @@ var commands = map[string]func(ctx context.Context, a *app, args []string) error
 	"env":     cmdEnv,
 	"report":  cmdReport,
 	"compare": cmdCompare,
+	"plot":    cmdPlot,
 	"bench":   cmdBench,
 	"sweep":   cmdSweep,
 	"version": cmdVersion,

@@ -246,3 +246,30 @@ func ReadNPZ(path string) ([]sdk.Diagram, error) {
 	}
 	return Sorted(out), nil
 }
+
+// ReadFile reads a saved diagram file by its extension: .npz (ReadNPZ),
+// .json (`nthost tda --format json`), anything else as Ripser's text
+// output.
+func ReadFile(path string) ([]sdk.Diagram, error) {
+	if strings.HasSuffix(strings.ToLower(path), ".npz") {
+		return ReadNPZ(path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ds []sdk.Diagram
+	if strings.HasSuffix(strings.ToLower(path), ".json") {
+		ds, err = ReadJSON(f)
+	} else {
+		ds, err = ParseRipserText(f)
+		if err == nil && len(ds) == 0 {
+			err = fmt.Errorf("no \"persistence intervals in dim\" line: not Ripser's output (want .npz, .json or Ripser's text)")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return Sorted(ds), nil
+}

@@ -2,7 +2,9 @@ package diagram
 
 import (
 	"bytes"
+	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -133,5 +135,52 @@ func TestNPZReadsSavezPositionalArrays(t *testing.T) {
 	}
 	if _, err := ReadNPZ(mixed); err == nil || !strings.Contains(err.Error(), "both") {
 		t.Fatalf("mixed namings: %v, want a refusal", err)
+	}
+}
+
+// TestReadFileFormats reads one diagram saved in each format ReadFile
+// takes, and an .npz as np.savez(f, *dgms) names its arrays.
+func TestReadFileFormats(t *testing.T) {
+	dir := t.TempDir()
+	ds := []sdk.Diagram{
+		{Dim: 0, Pairs: [][2]float64{{0, 0.5}, {0, math.Inf(1)}}},
+		{Dim: 1, Pairs: [][2]float64{{0.25, 0.75}}},
+	}
+	npz := filepath.Join(dir, "d.npz")
+	if err := WriteNPZ(npz, ds); err != nil {
+		t.Fatal(err)
+	}
+	var js, txt bytes.Buffer
+	if err := WriteJSON(&js, ds); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteRipserText(&txt, ds); err != nil {
+		t.Fatal(err)
+	}
+	arrs := NPZArrays(ds)
+	for i := range arrs {
+		arrs[i].Name = fmt.Sprintf("arr_%d", i)
+	}
+	positional := filepath.Join(dir, "savez.npz")
+	if err := matio.WriteNPZ(positional, arrs); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"d.json": js.Bytes(), "d.txt": txt.Bytes(), "junk.txt": []byte("hello\n")}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"d.npz", "savez.npz", "d.json", "d.txt"} {
+		got, err := ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != 2 || len(got[0].Pairs) != 2 || got[1].Pairs[0] != [2]float64{0.25, 0.75} || !math.IsInf(got[0].Pairs[1][1], 1) {
+			t.Errorf("%s read as %v", name, got)
+		}
+	}
+	if _, err := ReadFile(filepath.Join(dir, "junk.txt")); err == nil || !strings.Contains(err.Error(), "junk.txt") {
+		t.Errorf("junk: %v", err)
 	}
 }

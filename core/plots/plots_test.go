@@ -340,3 +340,26 @@ func TestBands(t *testing.T) {
 		t.Fatal("a figure of NaNs must be an error")
 	}
 }
+
+// TestBarcodes draws the barcodes of clouds of several sizes, among them
+// one with more bars than a panel shows and one with no pairs at all.
+func TestBarcodes(t *testing.T) {
+	dir := t.TempDir()
+	many := sdk.Diagram{Dim: 0}
+	for i := range 300 {
+		many.Pairs = append(many.Pairs, [2]float64{0, float64(i) / 100})
+	}
+	many.Pairs = append(many.Pairs, [2]float64{0, math.Inf(1)})
+	clouds := []CloudDiagrams{
+		{Cloud: "input", Diagrams: []sdk.Diagram{many, {Dim: 1, Pairs: [][2]float64{{1, 2}, {1.5, 1.7}}}}},
+		{Cloud: "actor/1", Diagrams: []sdk.Diagram{{Dim: 0}, {Dim: 1}}},
+	}
+	p := filepath.Join(dir, "barcodes.png")
+	if err := Barcodes(clouds, "Barcodes at step 1,024", p); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, p, 1200, 660)
+	if err := Barcodes(nil, "x", p); err == nil {
+		t.Error("no clouds: no error")
+	}
+}

@@ -2,7 +2,8 @@
 // figures embedded as PNG data URIs) a user can open, mail or archive
 // without the run directory. For one run it shows the learning curve, the
 // topology over training, the Betti numbers across layers at the first,
-// middle and last snapshots, the persistence diagrams of the last one,
+// middle and last snapshots, the persistence diagrams and barcodes of the
+// first and last (or chosen) ones,
 // timings and the resolved config; for several runs it overlays them and
 // tables their outcomes. The PNGs are also left in a plots folder so users
 // get the files too.
@@ -18,6 +19,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,9 +44,21 @@ var TrainingScalars = []string{
 // directory (or beside the report of several runs), that receives the PNGs.
 const PlotsDir = "plots"
 
+// Options choose what the report of one run shows.
+type Options struct {
+	// Steps are environment steps whose persistence diagrams and
+	// barcodes are shown, each at the snapshot nearest to it; Updates
+	// the same by update number. With neither: the first snapshot and
+	// the last, the seed's early and late figures.
+	Steps, Updates []int
+}
+
 // Build writes the report of the runs in runDirs to out. With one run the
 // PNGs go to RUN_DIR/plots/, with several to plots/ beside out.
-func Build(runDirs []string, out string) error {
+func Build(runDirs []string, out string) error { return BuildWith(runDirs, out, Options{}) }
+
+// BuildWith is Build with options.
+func BuildWith(runDirs []string, out string, opt Options) error {
 	if len(runDirs) == 0 {
 		return errors.New("report: no run directories given")
 	}
@@ -57,7 +71,7 @@ func Build(runDirs []string, out string) error {
 		runs = append(runs, r)
 	}
 	dedupNames(runs)
-	b := &builder{plotDir: filepath.Join(filepath.Dir(out), PlotsDir)}
+	b := &builder{plotDir: filepath.Join(filepath.Dir(out), PlotsDir), opt: opt}
 	var pg *page
 	var err error
 	if len(runs) == 1 {
@@ -128,6 +142,7 @@ type figure struct {
 // builder draws figures into plotDir and embeds them.
 type builder struct {
 	plotDir string
+	opt     Options
 }
 
 // fig draws one PNG with draw and returns it embedded. Nothing to draw is
@@ -294,9 +309,12 @@ func (b *builder) single(r *run) (*page, error) {
 
 	if len(steps) > 0 {
 		last := steps[len(steps)-1]
-		dg, err := b.diagrams(r, last)
-		if err != nil {
-			return nil, err
+		for _, s := range diagramSteps(r, b.opt) {
+			dg, err := b.diagrams(r, s)
+			if err != nil {
+				return nil, err
+			}
+			pg.Sections = append(pg.Sections, dg)
 		}
 		num := numbersSection(r, last)
 		f, err := b.fig(fmt.Sprintf("betti_curves_step_%d", last), "Betti curves: bars alive against scale",
@@ -306,7 +324,7 @@ func (b *builder) single(r *run) (*page, error) {
 		}
 		f.Wide = true
 		num.Figures = append(num.Figures, f)
-		pg.Sections = append(pg.Sections, dg, num)
+		pg.Sections = append(pg.Sections, num)
 	}
 	if sec, ok, err := policySection(r); err != nil {
 		return nil, err
@@ -367,9 +385,52 @@ func pickSteps(steps []int) []int {
 	return out
 }
 
-// diagrams draws the persistence diagrams stored for one snapshot.
+// diagramSteps are the snapshot steps whose diagrams the report shows:
+// those nearest to opt's steps and updates, else the first and the last.
+func diagramSteps(r *run, opt Options) []int {
+	steps := plots.Steps(r.Topology)
+	if len(steps) == 0 {
+		return nil
+	}
+	update := map[int]int{}
+	for _, t := range r.Topology {
+		update[t.Step] = t.Update
+	}
+	nearest := func(want int, of func(step int) int) int {
+		best := steps[0]
+		for _, s := range steps {
+			if abs(of(s)-want) < abs(of(best)-want) {
+				best = s
+			}
+		}
+		return best
+	}
+	var out []int
+	add := func(s int) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range opt.Steps {
+		add(nearest(s, func(s int) int { return s }))
+	}
+	for _, u := range opt.Updates {
+		add(nearest(u, func(s int) int { return update[s] }))
+	}
+	if len(out) == 0 {
+		add(steps[0])
+		add(steps[len(steps)-1])
+	}
+	slices.Sort(out)
+	return out
+}
+
+func abs(v int) int { return max(v, -v) }
+
+// diagrams draws the persistence diagrams and barcodes stored for one
+// snapshot.
 func (b *builder) diagrams(r *run, step int) (section, error) {
-	sec := section{ID: "diagrams", Title: fmt.Sprintf("Persistence diagrams at step %s", groupDigits(step))}
+	sec := section{ID: fmt.Sprintf("diagrams_%d", step), Title: fmt.Sprintf("Persistence diagrams and barcodes at step %s", groupDigits(step))}
 	var clouds []plots.CloudDiagrams
 	for _, rec := range r.at(step) {
 		rel := filepath.Join("diagrams", fmt.Sprintf("step_%d", step), runstore.SafeName(rec.Cloud)+".npz")
@@ -383,15 +444,25 @@ func (b *builder) diagrams(r *run, step int) (section, error) {
 		}
 		clouds = append(clouds, plots.CloudDiagrams{Cloud: rec.Cloud, Diagrams: ds})
 	}
-	f, err := b.fig(fmt.Sprintf("diagrams_step_%d", step), sec.Title, func(p string) error {
-		return plots.Diagrams(clouds, sec.Title, p)
+	title := fmt.Sprintf("Persistence diagrams at step %s", groupDigits(step))
+	f, err := b.fig(fmt.Sprintf("diagrams_step_%d", step), title, func(p string) error {
+		return plots.Diagrams(clouds, title, p)
 	})
 	if err != nil {
 		return section{}, err
 	}
 	f.Wide = true
-	sec.Figures = []figure{f}
-	sec.Notes = append(sec.Notes, "Points on the dashed line at the top, labelled inf, are essential classes that never die.")
+	btitle := fmt.Sprintf("Barcodes at step %s", groupDigits(step))
+	bf, err := b.fig(fmt.Sprintf("barcodes_step_%d", step), btitle, func(p string) error {
+		return plots.Barcodes(clouds, btitle, p)
+	})
+	if err != nil {
+		return section{}, err
+	}
+	bf.Wide = true
+	sec.Figures = []figure{f, bf}
+	sec.Notes = append(sec.Notes, "Points on the dashed line at the top, labelled inf, are essential classes that never die.",
+		fmt.Sprintf("Barcodes show the %d longest bars of each dimension; bars reaching the dashed line at inf never die.", plots.BarcodeMaxBars))
 	return sec, nil
 }
 

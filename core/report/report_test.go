@@ -42,8 +42,8 @@ func diagramsFor(snap, layer int) []sdk.Diagram {
 const configYAML = "env_id: Hopper-v4\nseed: 1\ntotal_timesteps: 1000000\ntopology_analysis_interval: 10\n"
 
 // makeRun writes a synthetic run directory: config, timings, records of
-// `snaps` snapshots, scalars, and the diagrams of the last snapshot except
-// for the clouds in skipNPZ.
+// `snaps` snapshots, scalars, and the diagrams of the first and the last
+// snapshot except for the clouds in skipNPZ.
 func makeRun(t testing.TB, dir string, snaps int, skipNPZ map[string]bool) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -66,7 +66,7 @@ func makeRun(t testing.TB, dir string, snaps int, skipNPZ map[string]bool) {
 			if err := summary.AppendLine(&topo, rec); err != nil {
 				t.Fatal(err)
 			}
-			if s == snaps && !skipNPZ[c.cloud] {
+			if (s == 1 || s == snaps) && !skipNPZ[c.cloud] {
 				p := filepath.Join(dir, "diagrams", fmt.Sprintf("step_%d", step), strings.ReplaceAll(c.cloud, "/", "_")+".npz")
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					t.Fatal(err)
@@ -193,8 +193,9 @@ func TestBuildOneRun(t *testing.T) {
 	}
 	text, imgs := parseReport(t, out)
 	// learning curve, scalars grid, total Betti, 2 nets x 2 over-training,
-	// 3 snapshots x 2 nets, one diagram grid, Betti curves, the GIF.
-	if want := 2 + 1 + 4 + 6 + 1 + 1 + 1; len(imgs) != want {
+	// 3 snapshots x 2 nets, diagrams and barcodes of the first and the
+	// last snapshot, Betti curves, the GIF.
+	if want := 2 + 1 + 4 + 6 + 4 + 1 + 1; len(imgs) != want {
 		t.Errorf("%d images, want %d", len(imgs), want)
 	}
 	if imgs[len(imgs)-1] != "gif8x6" {
@@ -210,7 +211,8 @@ func TestBuildOneRun(t *testing.T) {
 		"homology_seconds", "40.250", // timings
 		"step 20,480", "step 61,440", "step 102,400", // first, middle, last snapshot
 		"critic/2: no diagram file", // the missing .npz is said, not hidden
-		"Persistence diagrams at step 102,400",
+		"Persistence diagrams at step 102,400", "Persistence diagrams at step 20,480",
+		"Barcodes at step 102,400", "Barcodes at step 20,480",
 		"153.5", // final return: mean of the last 100 episodes' returns
 	} {
 		if !strings.Contains(text, want) {
@@ -312,5 +314,29 @@ func writeGIF(t *testing.T, path string) {
 	defer f.Close()
 	if err := gif.EncodeAll(f, g); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReportSteps: --steps and --updates choose the snapshots whose
+// diagrams and barcodes are shown, each the nearest one.
+func TestReportSteps(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	makeRun(t, dir, 5, nil)
+	for _, tc := range []struct {
+		opt        Options
+		want, not_ string
+	}{
+		{Options{Steps: []int{100000}}, "Barcodes at step 102,400", "Barcodes at step 20,480"},
+		{Options{Updates: []int{11}}, "Barcodes at step 20,480", "Barcodes at step 102,400"},
+		{Options{Updates: []int{30}}, "step 61,440", "Barcodes at step 102,400"},
+	} {
+		out := filepath.Join(dir, "r.html")
+		if err := BuildWith([]string{dir}, out, tc.opt); err != nil {
+			t.Fatal(err)
+		}
+		text, _ := parseReport(t, out)
+		if !strings.Contains(text, tc.want) || strings.Contains(text, tc.not_) {
+			t.Errorf("%+v: report holds %q: %v, %q: %v", tc.opt, tc.want, strings.Contains(text, tc.want), tc.not_, strings.Contains(text, tc.not_))
+		}
 	}
 }

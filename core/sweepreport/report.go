@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/neuraltopology/neuraltopology/core/plots"
-	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/stats"
+	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/core/sweep"
 )
 

@@ -154,8 +154,10 @@ def load_diagrams(path):
     of `nthost tda --format json`, or Ripser's text output."""
     if path.endswith(".npz"):
         z = np.load(path)
-        dims = sorted(int(k[3:]) for k in z.files if re.match(r"^dgm\d+$", k))
-        return [np.asarray(z["dgm%d" % d], dtype=np.float64).reshape(-1, 2) for d in dims]
+        # dgm0, dgm1, ...; or arr_0, arr_1, ... from np.savez(f, *dgms).
+        prefix = "dgm" if any(re.match(r"^dgm\d+$", k) for k in z.files) else "arr_"
+        dims = sorted(int(k[len(prefix):]) for k in z.files if re.match("^%s\\d+$" % prefix, k))
+        return [np.asarray(z["%s%d" % (prefix, d)], dtype=np.float64).reshape(-1, 2) for d in dims]
     with open(path) as f:
         text = f.read()
     if path.endswith(".json"):
