@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/neuraltopology/neuraltopology/core/rollout"
+	runcore "github.com/neuraltopology/neuraltopology/core/run"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -23,7 +24,7 @@ func cmdEnv(ctx context.Context, a *app, args []string) error {
 // per step (and a GIF), so users can check a task's semantics by hand.
 func cmdRollout(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "env rollout", "nthost env rollout --env mujoco --env-id ID [--steps N] [--seed S] [--policy random|zero] [--out traj.jsonl] [--gif out.gif]")
+	fs := newFlags(a, "env rollout", "nthost env rollout --env mujoco --env-id ID [--steps N] [--seed S] [--policy random|zero | --checkpoint RUN_DIR[/checkpoints/update_N.ckpt] [--stochastic]] [--out traj.jsonl] [--gif out.gif]")
 	c.register(fs)
 	env := fs.String("env", "mujoco", "environment plugin")
 	envID := fs.String("env-id", "Hopper-v4", "task id")
@@ -35,11 +36,55 @@ func cmdRollout(ctx context.Context, a *app, args []string) error {
 	width := fs.Int("width", 320, "GIF frame width")
 	height := fs.Int("height", 240, "GIF frame height")
 	envParams := paramFlag(fs, "env-param", pluginParamUsage("environment"))
+	ckpt := fs.String("checkpoint", "", "roll out the policy trained in this run directory (its latest checkpoint) or checkpoint file; env and task come from the run's config")
+	stochastic := fs.Bool("stochastic", false, "with --checkpoint: sample actions from the policy instead of taking its mean")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	if err := a.setup(c); err != nil {
 		return err
+	}
+	var newActor func(context.Context, sdk.EnvSpec) (rollout.Actor, error)
+	if *ckpt != "" {
+		if flagSet(fs, "policy") {
+			return fmt.Errorf("env rollout: --policy and --checkpoint exclude each other")
+		}
+		tr, err := runcore.ReadTrained(*ckpt)
+		if err != nil {
+			return err
+		}
+		for flag, v := range map[string]string{"env": tr.Config.Env, "env-id": tr.Config.EnvID} {
+			if got := fs.Lookup(flag).Value.String(); flagSet(fs, flag) && got != v {
+				return fmt.Errorf("env rollout: --%s %s, but the checkpoint's run used %s", flag, got, v)
+			}
+		}
+		if len(envParams) > 0 {
+			return fmt.Errorf("env rollout: --env-param and --checkpoint exclude each other: the run's env_params are used")
+		}
+		*env, *envID, envParams = tr.Config.Env, tr.Config.EnvID, tr.Config.EnvParams
+		acl, err := a.open(ctx, sdk.KindAlgo, tr.Config.Algo)
+		if err != nil {
+			return err
+		}
+		alg, err := acl.Algo()
+		if err != nil {
+			return err
+		}
+		newActor = func(ctx context.Context, spec sdk.EnvSpec) (rollout.Actor, error) {
+			// The learner is rebuilt as it was trained (its batch of
+			// environments included), then loaded; Policy takes any batch.
+			spec.NumEnvs = tr.Config.NumEnvs
+			if _, err := alg.Init(ctx, sdk.AlgoConfig{Env: spec, Seed: tr.Config.Seed, Hyper: tr.Config.Hyper()}); err != nil {
+				return nil, fmt.Errorf("checkpoint %s: init learner: %w", *ckpt, err)
+			}
+			if err := alg.Load(ctx, tr.Learner); err != nil {
+				return nil, fmt.Errorf("checkpoint %s: load learner: %w", *ckpt, err)
+			}
+			a.log.Info().Str("run", tr.Dir).Int("update", tr.Update).Int("step", tr.Step).Msg("policy loaded")
+			return func(ctx context.Context, obs sdk.Matrix) (sdk.Matrix, error) {
+				return alg.Policy(ctx, obs, !*stochastic)
+			}, nil
+		}
 	}
 	cl, err := a.open(ctx, sdk.KindEnv, *env)
 	if err != nil {
@@ -57,7 +102,7 @@ func cmdRollout(ctx context.Context, a *app, args []string) error {
 		bw := bufio.NewWriterSize(w, 1<<16)
 		var err error
 		sum, err = rollout.Run(ctx, e, rollout.Options{
-			TaskID: *envID, Steps: *steps, Seed: *seed, Policy: *policy,
+			TaskID: *envID, Steps: *steps, Seed: *seed, Policy: *policy, NewActor: newActor,
 			GIF: *gifPath, Width: *width, Height: *height, EnvOptions: envParams,
 		}, bw)
 		if err == nil {

@@ -23,15 +23,24 @@ import (
 const (
 	PolicyRandom = "random" // uniform in the action bounds
 	PolicyZero   = "zero"   // all-zero actions
+	// PolicyTrained is a trained learner's, given as Options.NewActor.
+	PolicyTrained = "trained"
 )
+
+// Actor maps a batch of observations to actions: a trained policy.
+type Actor func(ctx context.Context, obs sdk.Matrix) (sdk.Matrix, error)
 
 // Options configure a rollout.
 type Options struct {
 	TaskID     string
 	Steps      int
 	Seed       int64             // seeds the environment and the random policy
-	Policy     string            // PolicyRandom (default) or PolicyZero
+	Policy     string            // PolicyRandom (default) or PolicyZero; PolicyTrained with NewActor
 	EnvOptions map[string]string // passed to the environment's Open
+	// NewActor, if set, makes the policy from the opened environment's
+	// spec (a learner loaded from a checkpoint); Policy is then
+	// PolicyTrained.
+	NewActor func(ctx context.Context, spec sdk.EnvSpec) (Actor, error)
 
 	// GIF, if not empty, is the path of an animated GIF of the rollout.
 	// It is written to a temporary name beside it and renamed at the end,
@@ -72,10 +81,12 @@ func Run(ctx context.Context, env sdk.Environment, opts Options, w io.Writer) (S
 	if opts.Steps < 1 {
 		return sum, fmt.Errorf("rollout: steps %d, want at least 1", opts.Steps)
 	}
-	switch opts.Policy {
-	case "":
+	switch {
+	case opts.NewActor != nil:
+		opts.Policy = PolicyTrained
+	case opts.Policy == "":
 		opts.Policy = PolicyRandom
-	case PolicyRandom, PolicyZero:
+	case opts.Policy == PolicyRandom || opts.Policy == PolicyZero:
 	default:
 		return sum, fmt.Errorf("rollout: unknown policy %q (valid: %s, %s)", opts.Policy, PolicyRandom, PolicyZero)
 	}
@@ -91,7 +102,12 @@ func Run(ctx context.Context, env sdk.Environment, opts Options, w io.Writer) (S
 		return sum, fmt.Errorf("rollout: open %s: %w", opts.TaskID, err)
 	}
 	defer env.Close(context.WithoutCancel(ctx), h)
-	pol, err := newPolicy(opts.Policy, spec, opts.Seed)
+	var pol Actor
+	if opts.NewActor != nil {
+		pol, err = opts.NewActor(ctx, spec)
+	} else {
+		pol, err = newPolicy(opts.Policy, spec, opts.Seed)
+	}
 	if err != nil {
 		return sum, err
 	}
@@ -130,7 +146,13 @@ func Run(ctx context.Context, env sdk.Environment, opts Options, w io.Writer) (S
 	sort.Strings(keys)
 	cur := append([]float64(nil), obs.Row(0)...)
 	for step := range opts.Steps {
-		act := pol()
+		act, err := pol(ctx, obs)
+		if err != nil {
+			return sum, fmt.Errorf("rollout: policy at step %d: %w", step, err)
+		}
+		if act.Rows != 1 || act.Cols != spec.ActDim {
+			return sum, fmt.Errorf("rollout: policy gave a %dx%d action, want 1x%d", act.Rows, act.Cols, spec.ActDim)
+		}
 		res, err := env.Step(ctx, h, act)
 		if err != nil {
 			return sum, fmt.Errorf("rollout: step %d: %w", step, err)
@@ -157,6 +179,7 @@ func Run(ctx context.Context, env sdk.Environment, opts Options, w io.Writer) (S
 		sum.Return += rec.Reward
 		sum.Episodes = append(sum.Episodes, res.Episodes...)
 		cur = append([]float64(nil), res.Obs.Row(0)...)
+		obs = res.Obs
 		if gifw != nil && (step+1)%opts.FrameEvery == 0 {
 			if err := frame(); err != nil {
 				return sum, err
@@ -191,10 +214,10 @@ func jsonSafe(v float64) float64 {
 	return v
 }
 
-// newPolicy returns a function giving the next 1 x ActDim action.
-func newPolicy(name string, spec sdk.EnvSpec, seed int64) (func() sdk.Matrix, error) {
+// newPolicy returns a fixed policy giving the next 1 x ActDim action.
+func newPolicy(name string, spec sdk.EnvSpec, seed int64) (Actor, error) {
 	if name == PolicyZero {
-		return func() sdk.Matrix { return sdk.NewMatrix(1, spec.ActDim) }, nil
+		return func(context.Context, sdk.Matrix) (sdk.Matrix, error) { return sdk.NewMatrix(1, spec.ActDim), nil }, nil
 	}
 	if len(spec.ActLow) != spec.ActDim || len(spec.ActHigh) != spec.ActDim {
 		return nil, errors.New("rollout: environment spec has no action bounds for the random policy")
@@ -208,12 +231,12 @@ func newPolicy(name string, spec sdk.EnvSpec, seed int64) (func() sdk.Matrix, er
 	// Its own stream, apart from the environment's, so that changing the
 	// policy does not change the reset noise.
 	r := rand.New(rand.NewPCG(uint64(seed), 0x706f6c696379))
-	return func() sdk.Matrix {
+	return func(context.Context, sdk.Matrix) (sdk.Matrix, error) {
 		a := sdk.NewMatrix(1, spec.ActDim)
 		for j := range a.Data {
 			a.Data[j] = spec.ActLow[j] + (spec.ActHigh[j]-spec.ActLow[j])*r.Float64()
 		}
-		return a
+		return a, nil
 	}, nil
 }
 

@@ -211,3 +211,34 @@ func rollBack(store *runstore.Store, st runstore.State, fromCheckpoint bool) err
 	store.RemoveTemps()
 	return nil
 }
+
+// Trained is a learner's state read from a run's checkpoint, with the
+// run's config: what a rollout of the trained policy needs.
+type Trained struct {
+	Dir          string
+	Config       config.Config
+	Update, Step int
+	Learner      []byte // sdk.Algorithm.Load's input
+}
+
+// ReadTrained reads the checkpoint at path (a run directory, for its
+// latest checkpoint, or a checkpoints/update_*.ckpt file) and the run's
+// config.yaml, without locking the run.
+func ReadTrained(path string) (*Trained, error) {
+	dir, payload, err := runstore.ReadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.Default()
+	if _, err := cfg.Load(filepath.Join(dir, runstore.ConfigFile)); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: the run's config: %w", path, err)
+	}
+	ck, err := decodeCheckpoint(payload)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s is not a format %d run checkpoint of this nthost (%v)", path, checkpointFormat, err)
+	}
+	if ck.Identity != Identity(cfg) {
+		return nil, fmt.Errorf("checkpoint %s belongs to another run (its config differs from %s)", path, filepath.Join(dir, runstore.ConfigFile))
+	}
+	return &Trained{Dir: dir, Config: cfg, Update: ck.Update, Step: ck.Step, Learner: ck.Train.Algo}, nil
+}

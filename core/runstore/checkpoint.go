@@ -192,3 +192,40 @@ func (s *Store) RemoveTemps() {
 		return nil
 	})
 }
+
+// ReadCheckpoint reads a checkpoint without locking the run directory, so
+// a run still writing it can be looked at: path is a run directory (its
+// latest checkpoint) or one of its checkpoints/update_*.ckpt files. It
+// returns the run directory and the checked payload.
+func ReadCheckpoint(path string) (dir string, payload []byte, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	file := path
+	if fi.IsDir() {
+		dir = path
+		s := &Store{Dir: dir}
+		st, err := s.LoadState()
+		if err != nil {
+			return "", nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		if st == nil {
+			return "", nil, fmt.Errorf("checkpoint: %s has no checkpoint yet (no %s)", dir, StateFile)
+		}
+		file = s.Path(st.Checkpoint)
+	} else {
+		if !checkpointFile.MatchString(filepath.Base(path)) {
+			return "", nil, fmt.Errorf("checkpoint: %s: want a run directory or its checkpoints/update_<N>.ckpt", path)
+		}
+		dir = filepath.Dir(filepath.Dir(path))
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	if payload, err = unseal(b); err != nil {
+		return "", nil, fmt.Errorf("checkpoint %s: %w", file, err)
+	}
+	return dir, payload, nil
+}
