@@ -69,6 +69,9 @@ var docs = map[string]KeyDoc{
 	"save_checkpoint_interval": {GroupOutput, "updates between checkpoints"},
 	"capture_video":            {GroupOutput, "record a video of the final policy"},
 	"save_clouds":              {GroupOutput, "keep each snapshot's point clouds as .npz (inputs for nthost bench ph --from-run)"},
+	"track":                    {GroupOutput, "print how to upload the run to W&B afterwards (wandb sync --sync-tensorboard RUN_DIR/tb)"},
+	"wandb_project_name":       {GroupOutput, "W&B project named in the upload command (track)"},
+	"wandb_entity":             {GroupOutput, "W&B entity named in the upload command (track)"},
 }
 
 // Doc returns key's group and meaning; ok is false for an unknown key.

@@ -170,10 +170,11 @@ func TestBuildKnownClaims(t *testing.T) {
 	if !seen {
 		t.Error("betti.csv lacks the input's beta0")
 	}
-	// Final returns: the mean of the 8 episodes, 450 + seed; mean 453.5,
-	// and the IQM of 451..456 is the mean of 452..455.
+	// Final returns: each seed's last 100-episode mean, as its log
+	// printed it, 800 + seed; mean 803.5, and the IQM of 801..806 is the
+	// mean of 802..805.
 	fr := readCSV(t, filepath.Join(dir, Dir, ReturnsCSV))
-	if len(fr) != 1 || fr[0]["mean"] != "453.5" || fr[0]["iqm"] != "453.5" || fr[0]["n"] != "6" {
+	if len(fr) != 1 || fr[0]["mean"] != "803.5" || fr[0]["iqm"] != "803.5" || fr[0]["n"] != "6" {
 		t.Errorf("final returns: %v", fr)
 	}
 	lc := readCSV(t, filepath.Join(dir, Dir, LearningCSV))
