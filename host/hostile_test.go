@@ -1,0 +1,148 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// treeHash is a SHA-256 per file under dir (and per symlink target), to
+// show that a refused command changed nothing.
+func treeHash(t *testing.T, dir string) map[string][32]byte {
+	t.Helper()
+	out := map[string][32]byte{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			l, _ := os.Readlink(p)
+			out[p] = sha256.Sum256([]byte("link:" + l))
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			out[p] = sha256.Sum256([]byte("special:" + d.Type().String()))
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		out[p] = sha256.Sum256(b)
+		return nil
+	})
+	return out
+}
+
+func sameTree(t *testing.T, what string, before, after map[string][32]byte) {
+	t.Helper()
+	if len(before) != len(after) {
+		t.Errorf("%s: %d files before, %d after", what, len(before), len(after))
+	}
+	for p, h := range before {
+		if after[p] != h {
+			t.Errorf("%s: %s changed", what, p)
+		}
+	}
+}
+
+// TestHostileInputsChangeNothing: run directories that are someone's
+// folder (directly or through a symlink), readers pointed at /dev/zero
+// or a FIFO, and a forged sweep manifest: each is refused in one line
+// naming the culprit, quickly, and nothing on disk changes.
+func TestHostileInputsChangeNothing(t *testing.T) {
+	work := t.TempDir()
+	mine := filepath.Join(work, "mydata")
+	os.MkdirAll(mine, 0o755)
+	os.WriteFile(filepath.Join(mine, "scalars.jsonl"), []byte(`{"mine":1}`+"\n"), 0o644)
+	os.WriteFile(filepath.Join(mine, "notes.txt"), []byte("mine"), 0o644)
+	link := filepath.Join(work, "link")
+	os.Symlink(mine, link)
+	zlink := filepath.Join(work, "zero.yaml")
+	os.Symlink("/dev/zero", zlink)
+	fifo := filepath.Join(work, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A sweep whose manifest names a trial outside the sweep.
+	sw := filepath.Join(work, "sweep")
+	os.MkdirAll(sw, 0o755)
+	manifest, _ := json.Marshal(map[string]any{"version": 1, "trials": []map[string]any{{"index": 0, "name": "../../../../tmp/x"}}})
+	os.WriteFile(filepath.Join(sw, "sweep.json"), manifest, 0o644)
+
+	bins(t) // built before the clock starts
+	before := treeHash(t, work)
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"run-dir holds user files", []string{"run", "--run-dir", mine}, "is not empty (it holds"},
+		{"run-dir symlink to user files", []string{"run", "--run-dir", link}, "-> " + mine},
+		{"run-dir /etc", []string{"run", "--run-dir", "/etc"}, "/etc is not empty"},
+		{"config /dev/zero", []string{"run", "--config", "/dev/zero"}, "not a regular file"},
+		{"config symlink to /dev/zero", []string{"run", "--config", zlink}, "not a regular file"},
+		{"config FIFO", []string{"run", "--config", fifo}, "named pipe"},
+		{"sweep spec /dev/zero", []string{"sweep", "run", "/dev/zero", "--out", filepath.Join(work, "s2")}, "not a regular file"},
+		{"plugin lock /dev/zero", []string{"plugins", "--plugin-lock", "/dev/zero"}, "not a regular file"},
+		{"sweep trial escapes", []string{"sweep", "status", sw}, `"../../../../tmp/x"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t0 := time.Now()
+			_, errs, code := nthost(t, work, c.args...)
+			lines := strings.Split(strings.TrimSpace(errs), "\n")
+			if code == 0 || len(lines) != 1 || !strings.Contains(errs, c.want) {
+				t.Fatalf("want exit != 0 and one line containing %q; exit %d, stderr:\n%s", c.want, code, errs)
+			}
+			if d := time.Since(t0); d > 30*time.Second {
+				t.Errorf("took %v", d)
+			}
+			t.Logf("%s", lines[0])
+		})
+	}
+	sameTree(t, "work folder", before, treeHash(t, work))
+	if _, err := os.Stat("/tmp/x"); err == nil {
+		t.Log("/tmp/x exists (not necessarily ours)")
+	}
+}
+
+// TestSignalEndsBlockedCommand: a command blocked where no context
+// reaches (tda reading a FIFO nobody writes) still ends on SIGTERM
+// within seconds, with 128+15.
+func TestSignalEndsBlockedCommand(t *testing.T) {
+	work := t.TempDir()
+	fifo := filepath.Join(work, "points.csv")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		cmd := exec.Command(filepath.Join(bins(t), "nthost"), "tda", "--points", fifo, "--out", filepath.Join(work, "o.json"))
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "NT_PLUGIN_DIR=")
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		t0 := time.Now()
+		cmd.Process.Signal(sig)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("%v: nthost tda on a FIFO still running 30 s after the signal", sig)
+		}
+		if got, want := cmd.ProcessState.ExitCode(), 128+int(sig); got != want {
+			t.Errorf("%v: exit %d, want %d; stderr %q", sig, got, want, errb.String())
+		}
+		t.Logf("%v: ended after %v: %s", sig, time.Since(t0).Round(time.Millisecond), strings.TrimSpace(errb.String()))
+	}
+}
