@@ -138,8 +138,8 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		if from, err = runcore.CheckResume(store, cfg); err != nil {
 			return err
 		}
-	} else if _, err := os.Stat(filepath.Join(dir, runstore.StateFile)); err == nil {
-		return fmt.Errorf("%s already holds a run; continue it with --resume %s or choose another --run-dir", dir, dir)
+	} else if err := runstore.CheckNew(dir); err != nil {
+		return err
 	}
 
 	// Start every plugin before any work, so a missing or mismatched one

@@ -45,7 +45,7 @@ type LockEntry struct {
 
 // ReadLock reads the lock file at file.
 func ReadLock(file string) (*Lock, error) {
-	b, err := os.ReadFile(file)
+	b, err := readSmallFile(file, maxLockBytes)
 	if err != nil {
 		return nil, fmt.Errorf("plugin lock: %v", err)
 	}
@@ -126,21 +126,68 @@ func (l *Lock) Write(file string) error {
 func (l *Lock) File() string { return l.file }
 
 // Find returns the entry for the binary at path, if the lock has one.
+// Paths are compared with symlinks resolved, so one binary reached
+// through a symlinked folder (or ./bin and its absolute path) is the
+// same entry.
 func (l *Lock) Find(path string) (LockEntry, bool) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return LockEntry{}, false
-	}
+	abs := resolvePath(path)
 	for _, e := range l.Plugins {
 		p := e.Path
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(l.file), p)
 		}
-		if filepath.Clean(p) == abs {
+		if resolvePath(p) == abs {
 			return e, true
 		}
 	}
 	return LockEntry{}, false
+}
+
+// resolvePath is path made absolute and clean, with symlinks resolved
+// when it exists.
+func resolvePath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		return r
+	}
+	return abs
+}
+
+// maxLockBytes bounds a lock file: thousands of entries fit in 1 MiB.
+const maxLockBytes = 16 << 20
+
+// readSmallFile reads a regular file of at most limit bytes, refusing
+// devices and pipes (a lock linked to /dev/zero would never end).
+func readSmallFile(path string, limit int64) ([]byte, error) {
+	// Stat before opening: opening a FIFO blocks until someone writes.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, over the %d a lock may have", path, st.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("%s grew over %d bytes while being read", path, limit)
+	}
+	return b, err
 }
 
 // FileSHA256 returns the hex SHA-256 of the file at path.

@@ -7,13 +7,13 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/sdk"
 	"go.yaml.in/yaml/v3"
 )
@@ -110,7 +110,7 @@ var ignored = map[string]bool{
 // (a typo must not silently fall back to a default); the seed's misspelt
 // hidden_szie is accepted.
 func (c *Config) Load(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := runstore.ReadFileLimit(path, runstore.MaxSmallFile)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

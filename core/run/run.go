@@ -103,7 +103,7 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 		if opt.Resume {
 			store, err = runstore.OpenExisting(opt.Dir)
 		} else {
-			store, err = runstore.Open(opt.Dir)
+			store, err = runstore.Create(opt.Dir)
 		}
 		if err != nil {
 			return Result{}, err

@@ -291,3 +291,62 @@ func umask() os.FileMode {
 	}
 	return 0o022
 }
+
+// CheckNew refuses dir as the directory of a new run unless it is
+// missing or empty. A new run writes config.yaml, scalars.jsonl, tb/ and
+// checkpoints/ into it and appends to logs already there, so a folder of
+// the user's own files (or, through a symlink or as root, /etc or /) must
+// never be taken. The check looks through symlinks at the folder they
+// name.
+func CheckNew(dir string) error {
+	if dir == "" {
+		return fmt.Errorf("run directory: empty path")
+	}
+	st, err := os.Stat(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("run directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("run directory %s is not a directory", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, StateFile)); err == nil {
+		return fmt.Errorf("%s already holds a run; continue it with --resume %s or choose another --run-dir", dir, dir)
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("run directory: %w", err)
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(1)
+	if len(names) > 0 {
+		where := dir
+		if real, err := filepath.EvalSymlinks(dir); err == nil && real != filepath.Clean(dir) {
+			where = fmt.Sprintf("%s (-> %s)", dir, real)
+		}
+		if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
+			return fmt.Errorf("run directory %s holds a run stopped before its first checkpoint; continue it with --resume %s, or choose a new or empty --run-dir", where, dir)
+		}
+		return fmt.Errorf("run directory %s is not empty (it holds %s, ...) and is not a run; a new run needs a new or empty --run-dir", where, names[0])
+	}
+	return nil
+}
+
+// Create opens the directory of a new run: dir must be missing or empty
+// (CheckNew); it is created and locked, and checked again once locked.
+func Create(dir string) (*Store, error) {
+	if err := CheckNew(dir); err != nil {
+		return nil, err
+	}
+	s, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckNew(dir); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}

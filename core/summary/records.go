@@ -10,10 +10,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/neuraltopology/neuraltopology/core/runstore"
 )
 
 // File names of the records inside a run directory.
@@ -98,7 +99,7 @@ func ReadScalars(path string) ([]ScalarRecord, error) {
 // mid-write leaves behind: it is dropped and the rest returned. Any other
 // bad line is an error naming the file and line.
 func readJSONL[T any](path string) ([]T, error) {
-	f, err := os.Open(path)
+	f, err := runstore.OpenRegular(path, runstore.MaxLog)
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +114,11 @@ func readJSONL[T any](path string) ([]T, error) {
 		defer gz.Close()
 		src = gz
 	}
-	r := bufio.NewReaderSize(src, 1<<16)
+	// Bounded after decompression too: a small .gz can expand without end.
+	r := bufio.NewReaderSize(io.LimitReader(src, runstore.MaxLog), 1<<16)
 	var out []T
 	for n := 1; ; n++ {
-		line, err := r.ReadBytes('\n')
+		line, err := readLine(r, maxRecordLine)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return out, fmt.Errorf("%s: line %d: %w", path, n, err)
 		}
@@ -134,6 +136,27 @@ func readJSONL[T any](path string) ([]T, error) {
 		if err != nil { // io.EOF
 			return out, nil
 		}
+	}
+}
+
+// maxRecordLine bounds one JSON line of a log: a record is a few KB, so
+// a longer line is damage (or not a log at all), not something to buffer.
+const maxRecordLine = 64 << 20
+
+// readLine is bufio.Reader.ReadBytes('\n') that gives up on a line
+// longer than limit.
+func readLine(r *bufio.Reader, limit int) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		line = append(line, frag...)
+		if len(line) > limit {
+			return nil, fmt.Errorf("longer than %d MiB: not a JSON-lines log", limit>>20)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return line, err
 	}
 }
 

@@ -65,7 +65,7 @@ func IsSweepDir(dir string) bool {
 
 // Open reads the manifest of an existing sweep.
 func Open(dir string) (*Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	b, err := runstore.ReadFileLimit(filepath.Join(dir, ManifestFile), runstore.MaxManifest)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s is not a sweep directory (no %s)", dir, ManifestFile)
 	}
@@ -75,6 +75,16 @@ func Open(dir string) (*Manifest, error) {
 	m := &Manifest{dir: dir}
 	if err := json.Unmarshal(b, m); err != nil {
 		return nil, fmt.Errorf("%s: %v", filepath.Join(dir, ManifestFile), err)
+	}
+	// Trial names become paths inside the sweep: a damaged or forged
+	// manifest must not send a trial's files anywhere else.
+	for i, t := range m.Trials {
+		if t.Index != i {
+			return nil, fmt.Errorf("%s: trial %d has index %d", filepath.Join(dir, ManifestFile), i, t.Index)
+		}
+		if t.Name == "" || t.Name != safe(t.Name) || t.Name[0] == '.' {
+			return nil, fmt.Errorf("%s: trial %d name %q: want letters, digits, '.', '_' and '-' only, not starting with '.'", filepath.Join(dir, ManifestFile), i, t.Name)
+		}
 	}
 	return m, nil
 }

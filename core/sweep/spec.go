@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/neuraltopology/neuraltopology/core/config"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
 )
 
 // Param is one config key and its value as text, as --config takes it.
@@ -60,7 +60,7 @@ type Spec struct {
 
 // ReadSpec reads and parses a spec file.
 func ReadSpec(path string) (*Spec, error) {
-	b, err := os.ReadFile(path)
+	b, err := runstore.ReadFileLimit(path, runstore.MaxSmallFile)
 	if err != nil {
 		return nil, fmt.Errorf("sweep spec: %w", err)
 	}
