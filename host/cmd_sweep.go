@@ -15,6 +15,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	runcore "github.com/neuraltopology/neuraltopology/core/run"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/sweep"
 	"github.com/neuraltopology/neuraltopology/core/sweepreport"
@@ -68,6 +69,7 @@ func sweepRun(ctx context.Context, a *app, args []string) error {
 	if err := parse(fs, rest, 1); err != nil {
 		return err
 	}
+	a.patientStop() // the trials checkpoint on the first signal
 	if pos == "" {
 		pos = fs.Arg(0)
 	}
@@ -433,7 +435,7 @@ func sweepTrial(ctx context.Context, a *app, args []string) error {
 	}
 	release, err := m.Lock(sweep.TrialLock(t.Index))
 	if err != nil {
-		return fmt.Errorf("trial %d %s is running elsewhere: %v", t.Index, t.Name, err)
+		return fmt.Errorf("trial %d %s is still running in another process (an earlier sweep pass's child stopping, or a SLURM task): %v", t.Index, t.Name, err)
 	}
 	defer release()
 	dir := m.RunDir(t)
@@ -457,7 +459,7 @@ func sweepTrial(ctx context.Context, a *app, args []string) error {
 	switch {
 	case runErr == nil:
 		return m.WriteMarker(t, sweep.StateDone, nil)
-	case ctx.Err() != nil || errors.Is(runErr, context.Canceled):
+	case ctx.Err() != nil || errors.Is(runErr, context.Canceled) || errors.Is(runErr, runcore.ErrStopped):
 		// Stopped, not failed: the next attempt continues from the checkpoint.
 		return runErr
 	default:

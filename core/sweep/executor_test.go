@@ -66,7 +66,8 @@ func TestScript(t *testing.T) {
 // TestRunLocal drives the local executor with shell children standing in
 // for `nthost sweep trial` (the host tests run the real one): at most
 // Parallel at once, a failing child is reported with its run dir and log
-// and the others go on.
+// and the others go on. The child's last line (nthost's one-line error)
+// is part of the report, so a bare exit status never hides the cause.
 func TestRunLocal(t *testing.T) {
 	spec, _ := ParseSpec([]byte("base: {total_timesteps: 100}\ngrid: {seed: [1, 2, 3, 4, 5]}\n"))
 	m, err := Create(t.TempDir(), spec)
@@ -97,7 +98,7 @@ func TestRunLocal(t *testing.T) {
 	if f.Index != 2 || !strings.Contains(f.Error, "exit status 3") {
 		t.Errorf("failed trial: %+v", f)
 	}
-	if !strings.Contains(progress.String(), "trial 2 seed-3 failed: exit status 3 (run dir "+m.RunDir(f.Trial)+", log "+m.LogPath(f.Trial)+")") {
+	if !strings.Contains(progress.String(), "trial 2 seed-3 failed: exit status 3: working on 2 (run dir "+m.RunDir(f.Trial)+", log "+m.LogPath(f.Trial)+")") {
 		t.Errorf("progress does not name the failed trial:\n%s", progress.String())
 	}
 	if !strings.Contains(progress.String(), "sweep: 4/5 done, 0 running, 1 failed") {

@@ -84,6 +84,9 @@ func (m *Manifest) RunLocal(ctx context.Context, todo []Trial, opt Local) Outcom
 			defer wg.Done()
 			defer func() { <-slots }()
 			runErr := m.runChild(ctx, t, opt.Command(t))
+			if runErr != nil {
+				runErr = m.explainExit(t, runErr)
+			}
 			st := m.TrialStatus(t)
 			mu.Lock()
 			defer mu.Unlock()
@@ -122,7 +125,9 @@ func (m *Manifest) runChild(ctx context.Context, t Trial, cmd *exec.Cmd) error {
 	defer log.Close()
 	fmt.Fprintf(log, "=== %s: %s\n", time.Now().UTC().Format(time.RFC3339), strings.Join(cmd.Args, " "))
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a trial whose sweep was killed (kill -9) stops with a
+	// checkpoint instead of running on unwatched; the next pass resumes it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -142,6 +147,28 @@ func (m *Manifest) runChild(ctx context.Context, t Trial, cmd *exec.Cmd) error {
 	err = cmd.Wait()
 	close(done)
 	return err
+}
+
+// explainExit turns a child's bare "exit status 1" into the last line it
+// wrote to its log (the one-line error every nthost command ends with),
+// so the sweep's own output names the cause.
+func (m *Manifest) explainExit(t Trial, err error) error {
+	f, ferr := os.Open(m.LogPath(t))
+	if ferr != nil {
+		return err
+	}
+	defer f.Close()
+	const tail = 4096
+	if st, serr := f.Stat(); serr == nil && st.Size() > tail {
+		f.Seek(st.Size()-tail, io.SeekStart)
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, tail))
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if last == "" || strings.HasPrefix(last, "===") {
+		return err
+	}
+	return fmt.Errorf("%v: %s", err, strings.TrimPrefix(last, "nthost: "))
 }
 
 // progress is the sweep's one progress line.
