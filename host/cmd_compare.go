@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/neuraltopology/neuraltopology/core/diagdist"
 	"github.com/neuraltopology/neuraltopology/core/diagram"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -87,7 +87,7 @@ func readDiagrams(path string) ([]sdk.Diagram, error) {
 	case hasExt(path, ".npz"):
 		return diagram.ReadNPZ(path)
 	case hasExt(path, ".json"):
-		f, err := os.Open(path)
+		f, err := runstore.OpenRegular(path, maxDiagramFile)
 		if err != nil {
 			return nil, err
 		}
@@ -100,5 +100,8 @@ func readDiagrams(path string) ([]sdk.Diagram, error) {
 	}
 	return nil, fmt.Errorf("%s: want a .npz or .json diagram file", path)
 }
+
+// maxDiagramFile bounds a diagram JSON file (millions of pairs fit).
+const maxDiagramFile = 1 << 30
 
 func hasExt(path, ext string) bool { return strings.HasSuffix(strings.ToLower(path), ext) }

@@ -11,6 +11,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/neuraltopology/neuraltopology/core/diagram"
+	"github.com/neuraltopology/neuraltopology/core/matio"
+	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
 // treeHash is a SHA-256 per file under dir (and per symlink target), to
@@ -74,6 +78,15 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 	manifest, _ := json.Marshal(map[string]any{"version": 1, "trials": []map[string]any{{"index": 0, "name": "../../../../tmp/x"}}})
 	os.WriteFile(filepath.Join(sw, "sweep.json"), manifest, 0o644)
 
+	// Diagram files whose dimension would size the comparison.
+	hugeJSON := filepath.Join(work, "huge.json")
+	os.WriteFile(hugeJSON, []byte(`{"diagrams":[{"dim":1000000000,"pairs":[[0,1]]}]}`), 0o644)
+	good := filepath.Join(work, "good.npz")
+	diagram.WriteNPZ(good, []sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{0, 1}}}})
+	hugeNPZ := filepath.Join(work, "huge.npz")
+	matio.WriteNPZ(hugeNPZ, []matio.NamedArray{{Name: "dgm99999999999", Matrix: sdk.Matrix{Rows: 1, Cols: 2, Data: []float64{0, 1}}}})
+	negNPZ := filepath.Join(work, "neg.npz")
+	matio.WriteNPZ(negNPZ, []matio.NamedArray{{Name: "dgm-5", Matrix: sdk.Matrix{Rows: 1, Cols: 2, Data: []float64{0, 1}}}})
 	bins(t) // built before the clock starts
 	before := treeHash(t, work)
 	for _, c := range []struct {
@@ -89,6 +102,9 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 		{"config FIFO", []string{"run", "--config", fifo}, "named pipe"},
 		{"sweep spec /dev/zero", []string{"sweep", "run", "/dev/zero", "--out", filepath.Join(work, "s2")}, "not a regular file"},
 		{"plugin lock /dev/zero", []string{"plugins", "--plugin-lock", "/dev/zero"}, "not a regular file"},
+		{"compare dim 1e9", []string{"compare", hugeJSON, good}, "dimension 1000000000"},
+		{"compare dgm99999999999", []string{"compare", hugeNPZ, good}, "dgm99999999999"},
+		{"compare dgm-5", []string{"compare", negNPZ, good}, "dgm-5"},
 		{"sweep trial escapes", []string{"sweep", "status", sw}, `"../../../../tmp/x"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/neuraltopology/neuraltopology/sdk/pb"
@@ -161,17 +162,20 @@ func toPBDiagrams(ds []Diagram) []*pb.Diagram {
 	return out
 }
 
-func fromPBDiagrams(ds []*pb.Diagram) []Diagram {
+func fromPBDiagrams(ds []*pb.Diagram) ([]Diagram, error) {
 	out := make([]Diagram, len(ds))
 	for i, d := range ds {
-		n := min(len(d.Births), len(d.Deaths))
+		if len(d.Births) != len(d.Deaths) {
+			return nil, fmt.Errorf("dimension %d has %d births but %d deaths", d.Dim, len(d.Births), len(d.Deaths))
+		}
+		n := len(d.Births)
 		x := Diagram{Dim: int(d.Dim), Pairs: make([][2]float64, n)}
 		for j := 0; j < n; j++ {
 			x.Pairs[j] = [2]float64{d.Births[j], d.Deaths[j]}
 		}
 		out[i] = x
 	}
-	return out
+	return out, nil
 }
 
 // threshold maps the wire's "0 means no threshold" to +Inf; every other

@@ -95,14 +95,81 @@ func TestEdgesCrossTheProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][2]float64{{5, 0.25}, {22, 1e-300}, {44, 3.5}}
-	if len(ds) != 1 || ds[0].Dim != 1 || len(ds[0].Pairs) != len(want) {
+	inf := math.Inf(1)
+	want := [][2]float64{{5, inf}, {0.25, inf}, {22, inf}, {1e-300, inf}, {44, inf}, {3.5, inf}}
+	if len(ds) != 1 || ds[0].Dim != 0 || len(ds[0].Pairs) != len(want) {
 		t.Fatalf("plugin answered %v, want the echo of 3 edges", ds)
 	}
 	for k, p := range want {
 		if ds[0].Pairs[k] != p {
 			t.Errorf("pair %d: plugin saw %v, want %v", k, ds[0].Pairs[k], p)
 		}
+	}
+}
+
+// TestMalformedDiagramsAreRefused: whatever a homology plugin answers,
+// the host gets either diagrams that satisfy the contract (one per
+// dimension 0..MaxDim, finite births >= 0, deaths >= births) or one line
+// naming the plugin and the fault; never a panic or an allocation sized
+// by a forged dimension.
+func TestMalformedDiagramsAreRefused(t *testing.T) {
+	c := plugintest.Open(t, faulty(t))
+	h, err := c.PH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := sdk.NewMatrix(2, 2)
+	m.Data[1], m.Data[2] = 1, 1
+	for g, want := range map[string]string{
+		"negative-dim":       "dimension -1",
+		"huge-dim":           "dimension 1073741824",
+		"above-maxdim":       "3 diagrams for dimensions 0..1",
+		"none":               "no diagram for dimension 0",
+		"missing-dim":        "no diagram for dimension 1",
+		"duplicate-dim":      "dimension 0 twice",
+		"nan-birth":          "birth NaN",
+		"negative-birth":     "birth -1",
+		"death-before-birth": "dies at 1 before its birth 2",
+	} {
+		_, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &m, MaxDim: 1, Params: map[string]string{"garbage": g}})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "nt-ph-faulty") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: got %v, want one line naming nt-ph-faulty and %q", g, err, want)
+		}
+	}
+	if ds, err := h.Compute(context.Background(), sdk.HomologyRequest{Distances: &m, MaxDim: 1, Params: map[string]string{"garbage": "valid"}}); err != nil || len(ds) != 2 {
+		t.Errorf("a valid answer: %v %v", ds, err)
+	}
+}
+
+// TestDistanceResultIsChecked: a distance plugin's matrix must be n x n
+// for n points and a distance matrix.
+func TestDistanceResultIsChecked(t *testing.T) {
+	good := sdk.NewMatrix(3, 3)
+	for i := range 3 {
+		for j := range 3 {
+			good.Data[i*3+j] = math.Abs(float64(i - j))
+		}
+	}
+	small := sdk.NewMatrix(2, 2)
+	short := sdk.Matrix{Rows: 3, Cols: 3, Data: good.Data[:8]}
+	nan := sdk.NewMatrix(3, 3)
+	copy(nan.Data, good.Data)
+	nan.Data[1], nan.Data[3] = math.NaN(), math.NaN()
+	for _, c := range []struct {
+		r    sdk.DistanceResult
+		want string
+	}{
+		{sdk.DistanceResult{Distances: small, Components: 1}, "2x2 matrix with 4 values for 3 points, want 3x3"},
+		{sdk.DistanceResult{Distances: short, Components: 1}, "3x3 matrix with 8 values"},
+		{sdk.DistanceResult{Distances: nan, Components: 1}, "NaN"},
+		{sdk.DistanceResult{Distances: good, Components: 0}, "0 connected components"},
+	} {
+		if err := sdk.ValidateDistanceResult(3, c.r); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+	if err := sdk.ValidateDistanceResult(3, sdk.DistanceResult{Distances: good, Components: 1}); err != nil {
+		t.Error(err)
 	}
 }
 

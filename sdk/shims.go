@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/neuraltopology/neuraltopology/sdk/pb"
@@ -31,6 +32,11 @@ func (w *errWrap) err(ctx context.Context, op string, err error) error {
 		return ctx.Err()
 	}
 	st, ok := status.FromError(err)
+	if d, has := ctx.Deadline(); ok && has && st.Code() == codes.DeadlineExceeded && !time.Now().Before(d.Add(-50*time.Millisecond)) {
+		// The plugin's side (told the deadline in the call) can see it
+		// pass a moment before this side's timer fires.
+		return context.DeadlineExceeded
+	}
 	if ok && st.Code() == codes.Unknown {
 		err = errors.New(st.Message())
 	} else if ok {
@@ -466,7 +472,11 @@ func (c *distClient) Compute(ctx context.Context, points Matrix, params map[stri
 	if err != nil {
 		return DistanceResult{}, c.err(ctx, "compute distances", err)
 	}
-	return DistanceResult{Distances: fromPBMatrix(r.Distances), Components: int(r.Components)}, nil
+	res := DistanceResult{Distances: fromPBMatrix(r.Distances), Components: int(r.Components)}
+	if err := ValidateDistanceResult(points.Rows, res); err != nil {
+		return DistanceResult{}, c.err(ctx, "compute distances", err)
+	}
+	return res, nil
 }
 
 // ---- Homology ----
@@ -531,5 +541,12 @@ func (c *phClient) Compute(ctx context.Context, req HomologyRequest) ([]Diagram,
 	if err != nil {
 		return nil, c.err(ctx, "compute homology", err)
 	}
-	return fromPBDiagrams(r.Diagrams), nil
+	ds, err := fromPBDiagrams(r.Diagrams)
+	if err == nil {
+		err = ValidateDiagrams(ds, req.MaxDim)
+	}
+	if err != nil {
+		return nil, c.err(ctx, "compute homology", fmt.Errorf("bad result: %w", err))
+	}
+	return ds, nil
 }

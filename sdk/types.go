@@ -120,6 +120,26 @@ func (m Matrix) ValidateDistances() error {
 	return nil
 }
 
+// ValidateDistanceResult checks what a distance backend returned for n
+// points: an n x n distance matrix (ValidateDistances) and at least one
+// component.
+func ValidateDistanceResult(n int, r DistanceResult) error {
+	m := r.Distances
+	if m.Rows != n || m.Cols != n || len(m.Data) != n*n {
+		return fmt.Errorf("bad result: %dx%d matrix with %d values for %d points, want %dx%d", m.Rows, m.Cols, len(m.Data), n, n, n)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := m.ValidateDistances(); err != nil {
+		return fmt.Errorf("bad result: %w", err)
+	}
+	if r.Components < 1 || r.Components > n {
+		return fmt.Errorf("bad result: %d connected components for %d points", r.Components, n)
+	}
+	return nil
+}
+
 // Describer is the call every plugin answers.
 type Describer interface {
 	Describe(ctx context.Context) (Info, error)
@@ -418,6 +438,43 @@ func (e Edges) Dense(t float64) (m Matrix, thr float64) {
 type Diagram struct {
 	Dim   int
 	Pairs [][2]float64
+}
+
+// ValidateDiagrams checks what a homology backend returned for a
+// request up to maxDim: one diagram for each dimension 0..maxDim, no
+// other and none twice, every birth finite and >= 0, every death NaN-free
+// and >= its birth (+Inf for an essential class). The host checks every
+// plugin's answer so; the error names the first fault.
+func ValidateDiagrams(ds []Diagram, maxDim int) error {
+	if len(ds) > maxDim+1 {
+		// Checked first, so a forged dimension never sizes anything.
+		return fmt.Errorf("returned %d diagrams for dimensions 0..%d", len(ds), maxDim)
+	}
+	seen := make([]bool, maxDim+1)
+	for _, d := range ds {
+		if d.Dim < 0 || d.Dim > maxDim {
+			return fmt.Errorf("returned a diagram of dimension %d; asked for dimensions 0..%d", d.Dim, maxDim)
+		}
+		if seen[d.Dim] {
+			return fmt.Errorf("returned dimension %d twice", d.Dim)
+		}
+		seen[d.Dim] = true
+		for j, p := range d.Pairs {
+			b, e := p[0], p[1]
+			switch {
+			case math.IsNaN(b) || math.IsInf(b, 0) || b < 0:
+				return fmt.Errorf("dimension %d pair %d has birth %v: want a finite value >= 0", d.Dim, j, b)
+			case math.IsNaN(e) || e < b:
+				return fmt.Errorf("dimension %d pair %d dies at %v before its birth %v", d.Dim, j, e, b)
+			}
+		}
+	}
+	for k, ok := range seen {
+		if !ok {
+			return fmt.Errorf("returned no diagram for dimension %d (want one per dimension 0..%d, empty if it has no pairs)", k, maxDim)
+		}
+	}
+	return nil
 }
 
 // Homology computes persistence diagrams.

@@ -75,6 +75,18 @@ func WriteJSONWith(w io.Writer, ds []sdk.Diagram, summary any) error {
 	return enc.Encode(doc)
 }
 
+// MaxDim is the highest homology dimension a diagram file may hold. No
+// backend computes beyond it (ripser's limit); a larger number is damage,
+// and readers refuse it before anything is sized by it.
+const MaxDim = 64
+
+func checkDim(dim int) error {
+	if dim < 0 || dim > MaxDim {
+		return fmt.Errorf("dimension %d: want 0..%d", dim, MaxDim)
+	}
+	return nil
+}
+
 // ReadJSON reads diagrams written by WriteJSON.
 func ReadJSON(r io.Reader) ([]sdk.Diagram, error) {
 	var doc jsonDoc
@@ -83,6 +95,9 @@ func ReadJSON(r io.Reader) ([]sdk.Diagram, error) {
 	}
 	out := make([]sdk.Diagram, len(doc.Diagrams))
 	for i, jd := range doc.Diagrams {
+		if err := checkDim(jd.Dim); err != nil {
+			return nil, fmt.Errorf("diagram JSON: %v", err)
+		}
 		out[i].Dim = jd.Dim
 		for j, p := range jd.Pairs {
 			if p[0] == nil {
@@ -140,6 +155,9 @@ func ParseRipserText(r io.Reader) ([]sdk.Diagram, error) {
 		line = strings.TrimSpace(line)
 		if rest, ok := strings.CutPrefix(line, "persistence intervals in dim "); ok {
 			dim, err := strconv.Atoi(strings.TrimSuffix(rest, ":"))
+			if err == nil {
+				err = checkDim(dim)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("ripser text line %d: bad dimension in %q", n+1, line)
 			}
@@ -177,11 +195,16 @@ func ParseRipserText(r io.Reader) ([]sdk.Diagram, error) {
 func NPZArrays(ds []sdk.Diagram) []matio.NamedArray {
 	maxDim := -1
 	for _, d := range ds {
+		if d.Dim < 0 {
+			continue // no dgm-1; sdk.ValidateDiagrams refuses such answers
+		}
 		maxDim = max(maxDim, d.Dim)
 	}
 	byDim := make([][][2]float64, maxDim+1)
 	for _, d := range ds {
-		byDim[d.Dim] = append(byDim[d.Dim], d.Pairs...)
+		if d.Dim >= 0 {
+			byDim[d.Dim] = append(byDim[d.Dim], d.Pairs...)
+		}
 	}
 	out := make([]matio.NamedArray, maxDim+1)
 	for k, pairs := range byDim {
@@ -224,8 +247,11 @@ func ReadNPZ(path string) ([]sdk.Diagram, error) {
 			p = "arr_"
 		}
 		dim, err := strconv.Atoi(rest)
-		if err != nil || dim < 0 {
+		if err != nil {
 			continue
+		}
+		if err := checkDim(dim); err != nil {
+			return nil, fmt.Errorf("%s: %s: %v", path, a.Name, err)
 		}
 		if prefix != "" && prefix != p {
 			return nil, fmt.Errorf("%s: has both dgm<k> and arr_<k> arrays; keep one kind", path)

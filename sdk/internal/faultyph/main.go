@@ -22,8 +22,12 @@ func (faulty) Describe(context.Context) (sdk.Info, error) {
 // for MaxDim 97, starts a child that holds its stdout and stderr and
 // returns the child's pid for MaxDim 96, panics only the first time
 // $NT_FAULTY_MARK names a file that does not exist yet for MaxDim 95, and
-// otherwise echoes the matrix size as one H0 pair.
+// otherwise echoes the matrix size as one H0 pair. Params["garbage"]
+// names a malformed answer (see garbage) the host must refuse.
 func (faulty) Compute(ctx context.Context, r sdk.HomologyRequest) ([]sdk.Diagram, error) {
+	if g, ok := r.Params["garbage"]; ok {
+		return garbage(g), nil
+	}
 	switch r.MaxDim {
 	case 96:
 		// Like gudhi's forked worker: a descendant with the plugin's pipes.
@@ -33,7 +37,7 @@ func (faulty) Compute(ctx context.Context, r sdk.HomologyRequest) ([]sdk.Diagram
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
-		return []sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{float64(cmd.Process.Pid), math.Inf(1)}}}}, nil
+		return pad([]sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{float64(cmd.Process.Pid), math.Inf(1)}}}}, r.MaxDim), nil
 	case 95:
 		mark := os.Getenv("NT_FAULTY_MARK")
 		if _, err := os.Stat(mark); mark != "" && os.IsNotExist(err) {
@@ -51,10 +55,11 @@ func (faulty) Compute(ctx context.Context, r sdk.HomologyRequest) ([]sdk.Diagram
 		sdk.Logger().Warn("faulty plugin says hello", "dim", 97)
 	}
 	if e := r.Edges; e != nil {
-		// Echo the pairs as (i*N+j, d), so a test sees what crossed.
-		out := sdk.Diagram{Dim: 1}
+		// Echo each pair as two essential classes born at i*N+j and at
+		// d, so a test sees what crossed.
+		out := sdk.Diagram{Dim: 0}
 		for k, d := range e.D {
-			out.Pairs = append(out.Pairs, [2]float64{float64(int(e.I[k])*e.N + int(e.J[k])), d})
+			out.Pairs = append(out.Pairs, [2]float64{float64(int(e.I[k])*e.N + int(e.J[k])), math.Inf(1)}, [2]float64{d, math.Inf(1)})
 		}
 		return []sdk.Diagram{out}, nil
 	}
@@ -62,7 +67,44 @@ func (faulty) Compute(ctx context.Context, r sdk.HomologyRequest) ([]sdk.Diagram
 	if r.Distances != nil {
 		n = float64(len(r.Distances.Data))
 	}
-	return []sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{n, math.Inf(1)}}}}, nil
+	return pad([]sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{n, math.Inf(1)}}}}, r.MaxDim), nil
+}
+
+// pad adds the empty diagrams of dimensions 1..maxDim the contract asks
+// for.
+func pad(ds []sdk.Diagram, maxDim int) []sdk.Diagram {
+	for d := 1; d <= maxDim; d++ {
+		ds = append(ds, sdk.Diagram{Dim: d})
+	}
+	return ds
+}
+
+// garbage returns the malformed answer named g, for a request of
+// MaxDim 1.
+func garbage(g string) []sdk.Diagram {
+	inf := math.Inf(1)
+	ok := func(dim int) sdk.Diagram { return sdk.Diagram{Dim: dim, Pairs: [][2]float64{{0, inf}}} }
+	switch g {
+	case "negative-dim":
+		return []sdk.Diagram{ok(0), ok(-1)}
+	case "huge-dim":
+		return []sdk.Diagram{ok(0), ok(1 << 30)}
+	case "above-maxdim":
+		return []sdk.Diagram{ok(0), ok(1), ok(7)}
+	case "none":
+		return nil
+	case "missing-dim":
+		return []sdk.Diagram{ok(0)}
+	case "duplicate-dim":
+		return []sdk.Diagram{ok(0), ok(0)}
+	case "nan-birth":
+		return []sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{math.NaN(), inf}}}, ok(1)}
+	case "negative-birth":
+		return []sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{-1, inf}}}, ok(1)}
+	case "death-before-birth":
+		return []sdk.Diagram{ok(0), {Dim: 1, Pairs: [][2]float64{{2, 1}}}}
+	}
+	return []sdk.Diagram{ok(0), ok(1)}
 }
 
 func main() { sdk.Serve(faulty{}) }
