@@ -104,7 +104,7 @@ func (l *loop) start() error {
 		if err := rollBack(l.store, f.State, false); err != nil {
 			return err
 		}
-		l.opt.Log.Info().Str("dir", l.store.Dir).Msg("no checkpoint yet: starting the run over")
+		l.opt.Log.Warn().Str("dir", l.store.Dir).Msg("no checkpoint yet: starting the run over")
 	} else if f != nil {
 		if err := rollBack(l.store, f.State, true); err != nil {
 			return err

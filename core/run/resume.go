@@ -121,6 +121,14 @@ func CheckResume(store *runstore.Store, cfg config.Config) (*Resumption, error) 
 		return nil, fmt.Errorf("resume: %w", err)
 	}
 	if st == nil {
+		// No latest.json. A run killed before it named its first
+		// checkpoint has at most that one checkpoint file and starts
+		// over; more than one (or a stop checkpoint) means latest.json
+		// was lost, and starting over would discard them.
+		files, _ := filepath.Glob(store.Path("checkpoints", "update_*.ckpt"))
+		if len(files) > 1 || (len(files) == 1 && strings.Contains(filepath.Base(files[0]), "_step_")) {
+			return nil, fmt.Errorf("resume: %s is damaged: %s is missing but %d checkpoints (%s, ...) exist; restore it, or start a new run", store.Dir, runstore.StateFile, len(files), filepath.Base(files[len(files)-1]))
+		}
 		return &Resumption{fresh: true}, nil
 	}
 	ck, err := decodeCheckpoint(payload)
@@ -139,7 +147,86 @@ func CheckResume(store *runstore.Store, cfg config.Config) (*Resumption, error) 
 	if ck.Step > cfg.TotalTimesteps || ck.Update > ck.Step || (ck.Step > 0 && ck.Update == 0 && !ck.Stopped) {
 		return nil, fmt.Errorf("resume: checkpoint at update %d step %d does not fit a run of %d steps", ck.Update, ck.Step, cfg.TotalTimesteps)
 	}
+	if err := checkRecords(store, *st); err != nil {
+		return nil, fmt.Errorf("resume: %s is damaged: %v; restore it, or start a new run", store.Dir, err)
+	}
 	return &Resumption{State: *st, ck: ck}, nil
+}
+
+// checkRecords checks that everything the run wrote up to its resume
+// point st is still there: a scalar record for each update 1..Update,
+// the topology records of st.Snapshots snapshots with the same clouds
+// each, their diagram files, and TensorBoard events. A resumed run keeps
+// these and never writes them again, so a lost one would be lost for
+// good.
+func checkRecords(store *runstore.Store, st runstore.State) error {
+	if st.Update > 0 {
+		if _, err := os.Stat(store.Path(runstore.ScalarsFile)); err != nil {
+			return fmt.Errorf("%s is missing (the checkpoint is at update %d)", runstore.ScalarsFile, st.Update)
+		}
+	}
+	updates := map[int]bool{}
+	err := store.ReadLines(runstore.ScalarsFile, func(line []byte) error {
+		var r summary.ScalarRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		if r.Update <= st.Update {
+			updates[r.Update] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for u := 1; u <= st.Update; u++ {
+		if !updates[u] {
+			return fmt.Errorf("%s has no record of update %d (the checkpoint is at update %d)", runstore.ScalarsFile, u, st.Update)
+		}
+	}
+	if st.Snapshots > 0 {
+		if _, err := os.Stat(store.Path(runstore.TopologyFile)); err != nil {
+			return fmt.Errorf("%s is missing (the checkpoint follows %d snapshots)", runstore.TopologyFile, st.Snapshots)
+		}
+	}
+	bySnap := map[int][]summary.TopologyRecord{}
+	err = store.ReadLines(runstore.TopologyFile, func(line []byte) error {
+		var r summary.TopologyRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		if r.Update <= st.Update {
+			bySnap[r.Step] = append(bySnap[r.Step], r)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(bySnap) != st.Snapshots {
+		return fmt.Errorf("%s holds %d snapshots up to the checkpoint, which follows %d", runstore.TopologyFile, len(bySnap), st.Snapshots)
+	}
+	clouds := 0
+	for _, recs := range bySnap {
+		clouds = max(clouds, len(recs))
+	}
+	for step, recs := range bySnap {
+		if len(recs) != clouds {
+			return fmt.Errorf("%s holds %d of the %d cloud records of the snapshot at step %d", runstore.TopologyFile, len(recs), clouds, step)
+		}
+		for _, r := range recs {
+			p := filepath.Join("diagrams", fmt.Sprintf("step_%d", step), runstore.SafeName(r.Cloud)+".npz")
+			if fi, err := os.Stat(store.Path(p)); err != nil || !fi.Mode().IsRegular() {
+				return fmt.Errorf("%s is missing", p)
+			}
+		}
+	}
+	if st.Update > 0 {
+		if events, _ := filepath.Glob(store.Path("tb", "*tfevents*")); len(events) == 0 {
+			return fmt.Errorf("tb/ holds no TensorBoard events (the checkpoint is at update %d)", st.Update)
+		}
+	}
+	return nil
 }
 
 // configDiff says which keys of a resumed run's config differ from the
