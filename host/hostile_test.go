@@ -87,6 +87,13 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 	matio.WriteNPZ(hugeNPZ, []matio.NamedArray{{Name: "dgm99999999999", Matrix: sdk.Matrix{Rows: 1, Cols: 2, Data: []float64{0, 1}}}})
 	negNPZ := filepath.Join(work, "neg.npz")
 	matio.WriteNPZ(negNPZ, []matio.NamedArray{{Name: "dgm-5", Matrix: sdk.Matrix{Rows: 1, Cols: 2, Data: []float64{0, 1}}}})
+	// Run directories with records no run writes.
+	hugeStep := filepath.Join(work, "huge-step")
+	os.MkdirAll(hugeStep, 0o755)
+	os.WriteFile(filepath.Join(hugeStep, "scalars.jsonl"), []byte(`{"step":9223372036854775807,"update":1,"values":{"charts/episodic_return":1}}`+"\n"), 0o644)
+	negDim := filepath.Join(work, "neg-dim")
+	os.MkdirAll(negDim, 0o755)
+	os.WriteFile(filepath.Join(negDim, "topology.jsonl"), []byte(`{"step":1,"update":1,"cloud":"input","net":"input","points":5,"dim":2,"summary":{"dims":[{"dim":-5,"betti":1}]}}`+"\n"), 0o644)
 	bins(t) // built before the clock starts
 	before := treeHash(t, work)
 	for _, c := range []struct {
@@ -105,6 +112,8 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 		{"compare dim 1e9", []string{"compare", hugeJSON, good}, "dimension 1000000000"},
 		{"compare dgm99999999999", []string{"compare", hugeNPZ, good}, "dgm99999999999"},
 		{"compare dgm-5", []string{"compare", negNPZ, good}, "dgm-5"},
+		{"report step 2^63-1", []string{"report", hugeStep}, "step 9223372036854775807"},
+		{"report dimension -5", []string{"report", negDim}, "dimension -5"},
 		{"sweep trial escapes", []string{"sweep", "status", sw}, `"../../../../tmp/x"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,6 +132,26 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 	sameTree(t, "work folder", before, treeHash(t, work))
 	if _, err := os.Stat("/tmp/x"); err == nil {
 		t.Log("/tmp/x exists (not necessarily ours)")
+	}
+}
+
+// TestReportOnExtremeReturns: returns of +-1.797e308 (finite, but their
+// span is not) once sent the report's tick loops spinning forever.
+func TestReportOnExtremeReturns(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "scalars.jsonl"), []byte(`{"step":1,"update":1,"values":{"charts/episodic_return":1.797e308}}`+"\n"+
+		`{"step":2,"update":2,"values":{"charts/episodic_return":-1.797e308}}`+"\n"+`{"step":3,"update":3,"values":{"charts/episodic_return":5}}`+"\n"), 0o644)
+	bins(t)
+	t0 := time.Now()
+	_, errs, code := nthost(t, dir, "report", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if d := time.Since(t0); d > time.Minute {
+		t.Errorf("report took %v", d)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -136,7 +136,13 @@ func roomForLegend(p *plot.Plot, n int) {
 	p.Y.Max += span * frac / (1 - frac)
 }
 
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+// finite reports whether v can be drawn: not NaN and small enough that
+// an axis span between two such values stays finite (a return of
+// 1.797e308 beside -1.797e308 overflowed the span to +Inf and the tick
+// loops never ended). The CSVs keep every value.
+func finite(v float64) bool { return !math.IsNaN(v) && math.Abs(v) <= maxPlotted }
+
+const maxPlotted = 1e150
 
 // stepTicks labels environment-step axes as 200k, 1.5M, ... instead of
 // 1e+06, so the axis reads in steps without a hidden multiplier.
@@ -168,6 +174,9 @@ func humanSteps(v float64) string {
 type intTicks struct{}
 
 func (intTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !finite(lo) || !finite(hi) || hi < lo {
+		return nil
+	}
 	step := 1.0
 	for (hi-lo)/step > 10 {
 		switch m := step / math.Pow(10, math.Floor(math.Log10(step))); m {
@@ -180,7 +189,7 @@ func (intTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	var out []plot.Tick
-	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+	for v := math.Ceil(lo/step) * step; v <= hi && len(out) <= 20; v += step {
 		v += 0 // turns -0 into 0 so the label reads "0"
 		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
 	}

@@ -125,10 +125,14 @@ func readJSONL[T any](path string) ([]T, error) {
 		complete := len(line) > 0 && line[len(line)-1] == '\n'
 		if t := bytes.TrimSpace(line); len(t) > 0 {
 			var v T
-			if derr := json.Unmarshal(t, &v); derr != nil {
-				if !complete {
-					return out, nil // truncated last line
-				}
+			derr := json.Unmarshal(t, &v)
+			if derr != nil && !complete {
+				return out, nil // truncated last line
+			}
+			if c, ok := any(&v).(interface{ check() error }); ok && derr == nil {
+				derr = c.check()
+			}
+			if derr != nil {
 				return out, fmt.Errorf("%s: line %d: %v", path, n, derr)
 			}
 			out = append(out, v)
@@ -137,6 +141,61 @@ func readJSONL[T any](path string) ([]T, error) {
 			return out, nil
 		}
 	}
+}
+
+// Bounds of what a record may say. nthost writes nothing beyond them; a
+// file that does is damaged or forged, and values past them once sized
+// plot axes and loops (an out-of-range step panicked the report, a
+// dimension of -5 too).
+const (
+	maxRecordStep  = 1 << 50 // steps and updates
+	maxRecordDim   = 64      // homology dimension (diagram.MaxDim)
+	maxRecordCount = 1 << 40 // Betti numbers, bars, points
+)
+
+func checkCounter(what string, v int) error {
+	if v < 0 || v > maxRecordStep {
+		return fmt.Errorf("%s %d: want 0..%d", what, v, maxRecordStep)
+	}
+	return nil
+}
+
+func (r *ScalarRecord) check() error {
+	if err := checkCounter("step", r.Step); err != nil {
+		return err
+	}
+	return checkCounter("update", r.Update)
+}
+
+func (r *TopologyRecord) check() error {
+	if err := checkCounter("step", r.Step); err != nil {
+		return err
+	}
+	if err := checkCounter("update", r.Update); err != nil {
+		return err
+	}
+	if r.Layer < 0 || r.Layer > maxRecordCount || r.Points < 0 || r.Points > maxRecordCount || r.Dim < 0 || r.Dim > maxRecordCount {
+		return fmt.Errorf("cloud %q: layer %d, %d points of dimension %d: out of range", r.Cloud, r.Layer, r.Points, r.Dim)
+	}
+	if len(r.Summary.Scales) > 1<<20 {
+		return fmt.Errorf("cloud %q: %d Betti curve scales", r.Cloud, len(r.Summary.Scales))
+	}
+	for _, d := range r.Summary.Dims {
+		if d.Dim < 0 || d.Dim > maxRecordDim {
+			return fmt.Errorf("cloud %q: dimension %d: want 0..%d", r.Cloud, d.Dim, maxRecordDim)
+		}
+		for _, c := range []int{d.Pairs, d.Infinite, d.Betti, d.Persistent} {
+			if c < 0 || c > maxRecordCount {
+				return fmt.Errorf("cloud %q dimension %d: count %d out of range", r.Cloud, d.Dim, c)
+			}
+		}
+		for _, c := range d.BettiCurve {
+			if c < 0 || c > maxRecordCount {
+				return fmt.Errorf("cloud %q dimension %d: Betti curve value %d out of range", r.Cloud, d.Dim, c)
+			}
+		}
+	}
+	return nil
 }
 
 // maxRecordLine bounds one JSON line of a log: a record is a few KB, so
