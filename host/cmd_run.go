@@ -106,6 +106,9 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	stored := cfg
+	if err := kAgrees(set); err != nil {
+		return err
+	}
 	for _, k := range order {
 		if err := cfg.Set(k, set[k]); err != nil {
 			return fmt.Errorf("--%s: %v", dash(k), err)
@@ -259,6 +262,21 @@ func runProvenance(infos map[sdk.Kind]sdk.Info, clients map[sdk.Kind]*sdk.Client
 		rec.Plugins = append(rec.Plugins, p)
 	}
 	return rec
+}
+
+// kAgrees refuses --k N beside --dist-param k=M with M != N: they are
+// one setting, and the later would silently win.
+func kAgrees(set map[string]string) error {
+	k, ok := set["k"]
+	if !ok {
+		return nil
+	}
+	for _, kv := range strings.Split(set["dist_params"], ",") {
+		if name, v, _ := strings.Cut(kv, "="); strings.TrimSpace(name) == "k" && strings.TrimSpace(v) != strings.TrimSpace(k) {
+			return fmt.Errorf("--k %s and --dist-param k=%s disagree: they are one setting; give one", k, strings.TrimSpace(v))
+		}
+	}
+	return nil
 }
 
 // paramKind tells whether a config key holds a plugin's parameters, and

@@ -114,6 +114,9 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 		{"compare dgm-5", []string{"compare", negNPZ, good}, "dgm-5"},
 		{"report step 2^63-1", []string{"report", hugeStep}, "step 9223372036854775807"},
 		{"report dimension -5", []string{"report", negDim}, "dimension -5"},
+		{"dist-param k=100000", []string{"run", "--dist-param", "k=100000", "--run-dir", filepath.Join(work, "r-k")}, "k must be in 1..tda_samples-1 (got 100000)"},
+		{"--k 5 --dist-param k=7", []string{"run", "--k", "5", "--dist-param", "k=7", "--run-dir", filepath.Join(work, "r-k")}, "disagree"},
+		{"sweep run run-dir escapes", []string{"sweep", "run", "/dev/zero", "--out", filepath.Join(work, "s3")}, "not a regular file"},
 		{"sweep trial escapes", []string{"sweep", "status", sw}, `"../../../../tmp/x"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

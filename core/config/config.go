@@ -6,6 +6,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -228,6 +229,16 @@ func (c *Config) Set(key, text string) error {
 		if len(m) == 0 {
 			m = nil
 		}
+		if kt, ok := m["k"]; ok && key == "dist_params" {
+			// dist_params k and k are one setting (--k is the short form
+			// of --dist-param k=N): keep them equal, so config.yaml says
+			// what the run uses and Validate checks its range.
+			k, err := strconv.Atoi(kt)
+			if err != nil {
+				return fmt.Errorf("dist_params: k=%s is not an integer", kt)
+			}
+			c.K = k
+		}
 		f.Set(reflect.ValueOf(m))
 	case reflect.String:
 		f.SetString(text)
@@ -244,6 +255,11 @@ func (c *Config) Set(key, text string) error {
 			return fmt.Errorf("%s: %q is not an integer", key, text)
 		}
 		f.SetInt(int64(x))
+		if _, ok := c.DistParams["k"]; ok && key == "k" {
+			m := maps.Clone(c.DistParams)
+			m["k"] = strconv.Itoa(c.K)
+			c.DistParams = m
+		}
 	case reflect.Float64:
 		if key == "target_kl" && (text == "" || text == "~" || strings.EqualFold(text, "none") || strings.EqualFold(text, "null")) {
 			f.SetFloat(0)
@@ -355,7 +371,7 @@ func (c *Config) Validate() error {
 	if c.MaxDim < 0 || c.MaxDim > 3 {
 		errs = append(errs, fmt.Sprintf("maxdim must be 0..3 (got %d)", c.MaxDim))
 	}
-	if c.Dist == "geodesic" && (c.K < 1 || c.K >= c.TDASamples) {
+	if _, kParam := c.DistParams["k"]; (c.Dist == "geodesic" || kParam) && (c.K < 1 || c.K >= c.TDASamples) {
 		errs = append(errs, fmt.Sprintf("k must be in 1..tda_samples-1 (got %d)", c.K))
 	}
 	if c.LearningRate <= 0 {

@@ -82,6 +82,7 @@ func TestYAMLRoundTrip(t *testing.T) {
 	c.EnvID = "InvertedPendulum-v4"
 	c.TargetKL = 0.1
 	c.HiddenSize = "32,16"
+	c.K = 9 // dist_params k and k are one setting (TestDistParamKIsK)
 	c.DistParams = map[string]string{"k": "9", "weights": "unit"}
 	c.AlgoParams = map[string]string{"clip_obs": "5"}
 	var d Config
@@ -132,5 +133,32 @@ func TestTrackNoticeText(t *testing.T) {
 	n := c.TrackNotice("runs/a b")
 	if !strings.HasSuffix(n, "wandb sync --sync-tensorboard -p 'my proj' 'runs/a b/tb'") {
 		t.Errorf("notice %q", n)
+	}
+}
+
+// TestDistParamKIsK: dist_params k and k are one setting, whichever is
+// given, so config.yaml says what the run uses and the range is checked.
+func TestDistParamKIsK(t *testing.T) {
+	c := Default()
+	if err := c.Set("dist_params", "k=7"); err != nil {
+		t.Fatal(err)
+	}
+	if c.K != 7 {
+		t.Errorf("dist_params k=7 left k at %d", c.K)
+	}
+	if err := c.Set("k", "9"); err != nil {
+		t.Fatal(err)
+	}
+	if c.DistParams["k"] != "9" {
+		t.Errorf("k 9 left dist_params k at %s", c.DistParams["k"])
+	}
+	if err := c.Set("dist_params", "k=100000"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "100000") {
+		t.Errorf("dist_params k=100000 validated: %v", err)
+	}
+	if err := c.Set("dist_params", "k=x"); err == nil {
+		t.Error("dist_params k=x accepted")
 	}
 }
