@@ -39,9 +39,17 @@ func CheckPoints(points sdk.Matrix) error {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("points: coordinate %d of point %d is %v", k%points.Cols, k/points.Cols, v)
 		}
+		if math.Abs(v) > MaxCoordinate {
+			return fmt.Errorf("points: coordinate %d of point %d is %g, beyond +-%g, where squared distances overflow to +Inf; scale the data", k%points.Cols, k/points.Cols, v, MaxCoordinate)
+		}
 	}
 	return nil
 }
+
+// MaxCoordinate bounds the magnitude of a coordinate: with it, a squared
+// difference is at most 4e300, and summed over any number of columns a
+// float64 holds (points of 1e300 gave +Inf distances).
+const MaxCoordinate = 1e150
 
 // Matrix returns the n x n Euclidean distance matrix of the rows of
 // points. It checks points with CheckPoints first.

@@ -211,3 +211,21 @@ func BenchmarkMatrix(b *testing.B) {
 		}
 	})
 }
+
+// TestHugeCoordinatesAreRefused: points of 1e300 once gave +Inf
+// distances and a clean exit; they are refused, and the largest accepted
+// coordinates still give finite distances.
+func TestHugeCoordinatesAreRefused(t *testing.T) {
+	p := sdk.Matrix{Rows: 2, Cols: 1, Data: []float64{1e300, -1e300}}
+	if _, err := Matrix(p); err == nil || !strings.Contains(err.Error(), "overflow") {
+		t.Errorf("1e300: got %v", err)
+	}
+	p = sdk.Matrix{Rows: 2, Cols: 3, Data: []float64{MaxCoordinate, MaxCoordinate, MaxCoordinate, -MaxCoordinate, -MaxCoordinate, -MaxCoordinate}}
+	m, err := Matrix(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ValidateDistances(); err != nil {
+		t.Errorf("largest accepted coordinates: %v", err)
+	}
+}
