@@ -215,7 +215,8 @@ func main() {
 }
 
 // oneLine keeps an error to one line, as a user reading a terminal or a CI
-// log expects.
+// log expects, with control characters (a plugin's or a file name's
+// terminal escapes) shown escaped.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return sdk.Printable(strings.Join(strings.Fields(s), " "))
 }

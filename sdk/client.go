@@ -442,13 +442,13 @@ func (t *tailBuffer) suffix() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.fatal != "" {
-		return ": " + t.fatal
+		return ": " + Printable(t.fatal)
 	}
 	lines := strings.Split(string(bytes.TrimSpace(t.buf)), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		// JSON lines are the plugin's own log, already forwarded.
 		if s := strings.TrimSpace(lines[i]); s != "" && !strings.HasPrefix(s, "{") {
-			return ": last stderr line: " + s
+			return ": last stderr line: " + Printable(s)
 		}
 	}
 	return ""

@@ -69,16 +69,18 @@ func toPBParams(ps []ParamSpec) []*pb.ParamSpec {
 func fromPBParams(ps []*pb.ParamSpec) []ParamSpec {
 	var out []ParamSpec
 	for _, p := range ps {
-		out = append(out, ParamSpec{Name: p.GetName(), Type: ParamType(p.GetType()), Default: p.GetDefaultValue(), Doc: p.GetDoc(), Choices: p.GetChoices()})
+		out = append(out, ParamSpec{Name: Printable(p.GetName()), Type: ParamType(Printable(p.GetType())), Default: Printable(p.GetDefaultValue()), Doc: Printable(p.GetDoc()), Choices: printableAll(p.GetChoices())})
 	}
 	return out
 }
 
+// fromPBInfo converts a plugin's Info, with its text made Printable: it
+// is shown in terminals (nthost plugins, errors naming the plugin).
 func fromPBInfo(i *pb.Info) Info {
 	return Info{
-		Name: i.GetName(), Kind: Kind(i.GetKind()), Version: i.GetVersion(),
-		Protocol: int(i.GetProtocol()), Description: i.GetDescription(),
-		Capabilities: i.GetCapabilities(), Params: fromPBParams(i.GetParams()),
+		Name: Printable(i.GetName()), Kind: Kind(Printable(i.GetKind())), Version: Printable(i.GetVersion()),
+		Protocol: int(i.GetProtocol()), Description: Printable(i.GetDescription()),
+		Capabilities: printableMap(i.GetCapabilities()), Params: fromPBParams(i.GetParams()),
 	}
 }
 

@@ -38,9 +38,9 @@ func (w *errWrap) err(ctx context.Context, op string, err error) error {
 		return context.DeadlineExceeded
 	}
 	if ok && st.Code() == codes.Unknown {
-		err = errors.New(st.Message())
+		err = errors.New(Printable(st.Message()))
 	} else if ok {
-		err = fmt.Errorf("%s: %s", st.Code(), st.Message())
+		err = fmt.Errorf("%s: %s", st.Code(), Printable(st.Message()))
 	}
 	err = fmt.Errorf("%s: %w", op, err)
 	if w.onFail != nil {
