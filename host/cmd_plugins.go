@@ -214,16 +214,18 @@ func cut(s string, n int) string {
 }
 
 // cmdPluginsLock writes the plugin lock: every plugin binary discovery
-// finds, with its kind, name, version (from its Info), path and SHA-256.
-// It is how a lock is refreshed after a rebuild; the file is hashed before
-// the plugin is started to ask its version, and again after, so a binary
-// that changed meanwhile is not locked.
+// finds (or each PATH given), with its kind, name, version (from its
+// Info), path and SHA-256. Entries of the lock already there for other
+// binaries that still match are kept, so locking a plugin of one's own
+// folder does not drop the project's, and the other way round. The file
+// is hashed before the plugin is started to ask its version, and again
+// after, so a binary that changed meanwhile is not locked.
 func cmdPluginsLock(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "plugins lock", "nthost plugins lock [--out FILE] [--plugin-dir DIR]")
+	fs := newFlags(a, "plugins lock", "nthost plugins lock [--out FILE] [--plugin-dir DIR] [PATH ...]")
 	c.register(fs)
 	out := fs.String("out", "", "lock file to write (default: the lock in force, else "+sdk.LockFileName+" beside nthost)")
-	if err := parse(fs, args, 0); err != nil {
+	if err := parse(fs, args, -1); err != nil {
 		return err
 	}
 	// Where to write: --out, else the lock --plugin-lock or
@@ -247,20 +249,39 @@ func cmdPluginsLock(ctx context.Context, a *app, args []string) error {
 	if err := a.setup(c); err != nil {
 		return err
 	}
-	list := discover(a.dirs)
+	var list []found
+	if fs.NArg() > 0 {
+		for _, p := range fs.Args() {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return err
+			}
+			kind, name, ok := sdk.ParseBinaryName(filepath.Base(abs))
+			if !ok {
+				return fmt.Errorf("plugins lock: %s is not named nt-<kind>-<name>", p)
+			}
+			if st, err := os.Stat(abs); err != nil || !st.Mode().IsRegular() {
+				return fmt.Errorf("plugins lock: %s is not a plugin binary (%v)", p, err)
+			}
+			list = append(list, found{Kind: kind, Name: name, Path: abs})
+		}
+	} else {
+		list = discover(a.dirs)
+	}
 	if len(list) == 0 {
 		return fmt.Errorf("plugins lock: no plugins found in %s", strings.Join(a.dirs, ", "))
 	}
-	lock := &sdk.Lock{}
+	lock := keptEntries(file)
 	var skipped []string
+	n := 0
 	for _, f := range list {
 		before, err := sdk.FileSHA256(f.Path)
 		if err != nil {
 			return fmt.Errorf("plugins lock: %v", err)
 		}
-		e := a.describe(ctx, f)
-		if e.Error != "" {
-			fmt.Fprintf(a.stderr, "nthost: not locked (it does not start): %s\n", e.Error)
+		version, err := a.describePath(ctx, f.Path)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "nthost: not locked (it does not start): %s\n", oneLine(err.Error()))
 			skipped = append(skipped, filepath.Base(f.Path))
 			continue
 		}
@@ -271,14 +292,49 @@ func cmdPluginsLock(ctx context.Context, a *app, args []string) error {
 		if after != before {
 			return fmt.Errorf("plugins lock: %s changed while it was being locked; run again once it is built", f.Path)
 		}
-		lock.Plugins = append(lock.Plugins, sdk.LockEntry{Kind: f.Kind, Name: f.Name, Version: e.Version, Path: f.Path, SHA256: after})
+		lock = lock.With(sdk.LockEntry{Kind: f.Kind, Name: f.Name, Version: version, Path: f.Path, SHA256: after})
+		n++
 	}
 	if err := lock.Write(file); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "locked %d plugins in %s\n", len(lock.Plugins), file)
+	fmt.Fprintf(a.stdout, "locked %d plugins in %s\n", n, file)
 	if len(skipped) > 0 {
 		return fmt.Errorf("plugins lock: %d plugins did not start and are not locked (they will be refused): %s", len(skipped), strings.Join(skipped, ", "))
 	}
 	return nil
+}
+
+// keptEntries is the lock in file reduced to the entries whose binary
+// still exists with the recorded hash (an empty lock if there is none).
+func keptEntries(file string) *sdk.Lock {
+	kept := &sdk.Lock{Version: sdk.LockVersion}
+	old, err := sdk.ReadLock(file)
+	if err != nil {
+		return kept
+	}
+	for _, e := range old.Plugins {
+		p := e.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(old.File()), p)
+		}
+		if h, err := sdk.FileSHA256(p); err == nil && h == e.SHA256 {
+			e.Path = p
+			kept = kept.With(e)
+		}
+	}
+	return kept
+}
+
+// describePath starts the plugin binary at path and returns the version
+// its Info gives.
+func (a *app) describePath(ctx context.Context, path string) (string, error) {
+	octx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	cl, err := sdk.Open(octx, path, sdk.OpenOptions{Logger: pluginLogger(a.log)})
+	if err != nil {
+		return "", err
+	}
+	defer cl.Close()
+	return cl.Info.Version, nil
 }

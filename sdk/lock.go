@@ -122,6 +122,26 @@ func (l *Lock) Write(file string) error {
 	return nil
 }
 
+// With returns a copy of the lock with e added, replacing any entry for
+// the same binary (paths compared with symlinks resolved).
+func (l *Lock) With(e LockEntry) *Lock {
+	out := &Lock{Version: LockVersion, file: l.file}
+	target := resolvePath(e.Path)
+	for _, x := range l.Plugins {
+		p := x.Path
+		if !filepath.IsAbs(p) && l.file != "" {
+			p = filepath.Join(filepath.Dir(l.file), p)
+		}
+		if resolvePath(p) != target {
+			x.Path = p
+			out.Plugins = append(out.Plugins, x)
+		}
+	}
+	e.Path = target
+	out.Plugins = append(out.Plugins, e)
+	return out
+}
+
 // File is where the lock was read from or last written to.
 func (l *Lock) File() string { return l.file }
 
@@ -210,7 +230,7 @@ func FileSHA256(path string) (string, error) {
 // calls Check before it starts the runner.
 func (l *Lock) verify(path string) error {
 	base := filepath.Base(path)
-	refresh := fmt.Sprintf("if this binary is meant to run, `nthost plugins lock --out %s` records it", l.file)
+	refresh := fmt.Sprintf("if this binary is meant to run, `nthost plugins lock --out %s %s` records it", l.file, path)
 	e, ok := l.Find(path)
 	if !ok {
 		return fmt.Errorf("plugin %s: refused: %s is not in the plugin lock %s; %s", base, path, l.file, refresh)

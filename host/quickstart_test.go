@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestQuickStartUnderTheLock follows docs/plugins.md's quick start from a
+// folder outside the repository with a plugin lock in force, as after
+// `make build`: the generated Go plugin passes `nthost plugin test`
+// (the binary named is tested), a run through --plugin-dir is refused
+// with a hint whose command, run as printed, records it, and the run then
+// works. Locking everything again keeps it (the lock merges), and the
+// binary reached through a symlinked folder is the same entry.
+func TestQuickStartUnderTheLock(t *testing.T) {
+	repo, _ := filepath.Abs("..")
+	work := t.TempDir()
+	bin := filepath.Join(work, "bin")
+	os.Mkdir(bin, 0o755)
+	for _, f := range []string{"nthost", "nt-dist-euclid"} {
+		copyFile(t, filepath.Join(bins(t), f), filepath.Join(bin, f))
+	}
+	run := func(args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(bin, "nthost"), args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "NT_PLUGIN_DIR=", "NT_PLUGIN_LOCK=", "GOFLAGS=-mod=mod")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return out.String(), errb.String(), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), 0
+	}
+	if _, errs, code := run("plugins", "lock"); code != 0 {
+		t.Fatalf("plugins lock: %s", errs)
+	}
+	dir := filepath.Join(work, "DIR")
+	if _, errs, code := run("plugin", "new", "--kind", "dist", "--name", "cosine", "--sdk", filepath.Join(repo, "sdk"), dir); code != 0 {
+		t.Fatalf("plugin new: %s", errs)
+	}
+	mk := exec.Command("make")
+	mk.Dir = dir
+	mk.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	if b, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("make: %v\n%s", err, b)
+	}
+	if out, errs, code := run("plugin", "test", "./DIR/nt-dist-cosine"); code != 0 || !strings.Contains(out, "PASS") {
+		t.Fatalf("plugin test under the lock: exit %d\n%s%s", code, out, errs)
+	}
+	pts := filepath.Join(work, "p.csv")
+	os.WriteFile(pts, []byte("1,0\n0,1\n1,1\n"), 0o644)
+	use := []string{"dist", "--plugin-dir", dir, "--metric", "cosine", "--points", pts, "--out", filepath.Join(work, "d.npy")}
+	_, errs, code := run(use...)
+	hint := regexp.MustCompile("`nthost (plugins lock [^`]*)`").FindStringSubmatch(errs)
+	if code == 0 || hint == nil {
+		t.Fatalf("an unlocked plugin: exit %d, want a refusal with a command: %s", code, errs)
+	}
+	if _, errs, code := run(strings.Fields(hint[1])...); code != 0 {
+		t.Fatalf("the hint's command %q: %s", hint[1], errs)
+	}
+	if _, errs, code := run(use...); code != 0 {
+		t.Fatalf("after the hint's command: exit %d: %s", code, errs)
+	}
+	// Relocking everything discovery finds keeps the plugin locked above.
+	if _, errs, code := run("plugins", "lock"); code != 0 {
+		t.Fatalf("plugins lock: %s", errs)
+	}
+	if _, errs, code := run(use...); code != 0 {
+		t.Fatalf("plugins lock dropped the plugin locked by path: %s", errs)
+	}
+	link := filepath.Join(work, "link")
+	os.Symlink(dir, link)
+	use[2] = link
+	if _, errs, code := run(use...); code != 0 {
+		t.Fatalf("the same binary through a symlinked folder: %s", errs)
+	}
+}
