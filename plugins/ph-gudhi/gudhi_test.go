@@ -91,6 +91,7 @@ func TestBadInputIsAnErrorNotACrash(t *testing.T) {
 	for name, req := range map[string]sdk.HomologyRequest{
 		"no input":  {MaxDim: 1},
 		"not prime": {Distances: &d, Coeff: 4},
+		"too large": {Distances: &d, Coeff: 46349}, // a prime GUDHI refuses
 		"max dim":   {Distances: &d, MaxDim: 65},
 		"threshold": {Distances: &d, Threshold: -1},
 		"ragged":    {Distances: &sdk.Matrix{Rows: 3, Cols: 3, Data: []float64{0, 1}}},
@@ -102,6 +103,10 @@ func TestBadInputIsAnErrorNotACrash(t *testing.T) {
 	}
 	if c.Exited() {
 		t.Fatal("bad input killed the plugin")
+	}
+	// It declares what it computes: primes up to 46337.
+	if sdk.SupportsCoeff(c.Info, 46349) || !sdk.SupportsCoeff(c.Info, 46337) {
+		t.Errorf("declared coefficients %q", c.Info.Capabilities[sdk.CapCoeff])
 	}
 }
 

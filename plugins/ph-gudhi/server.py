@@ -98,6 +98,11 @@ def is_prime(p):
     return True
 
 
+# GUDHI's Z/p field multiplies coefficients in 32-bit integers and
+# refuses a modulus above 46337 (the largest prime whose square fits).
+MAX_COEFF = 46337
+
+
 def compute(d, max_dim, threshold, coeff):
     """Returns a list of (dim, births, deaths) for dims 0..max_dim."""
     import gudhi
@@ -334,7 +339,7 @@ class Gudhi(ntplugin.Homology):
     def __init__(self):
         self.capabilities = {
             "max_dim": str(MAX_DIM),
-            "coeff": "any",
+            "coeff": "any<%d" % (MAX_COEFF + 1),
             "input": "distances,points,edges",
             "engine": "gudhi " + gudhi_version(),
             "method": "Rips 1-skeleton, edge collapse, expansion, persistent cohomology",
@@ -369,6 +374,8 @@ class Gudhi(ntplugin.Homology):
         coeff = req.coeff or 2
         if not is_prime(coeff):
             raise BadInput("gudhi: coefficient modulus %d is not a prime" % req.coeff)
+        if coeff > MAX_COEFF:
+            raise BadInput("gudhi: coefficient modulus %d: GUDHI computes Z/p only for primes p <= %d" % (coeff, MAX_COEFF))
         t = req.threshold
         if math.isnan(t) or t < 0:
             raise BadInput("gudhi: threshold %r is not a non-negative number" % t)

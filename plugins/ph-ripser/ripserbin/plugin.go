@@ -28,7 +28,9 @@ func (p Plugin) Describe(context.Context) (sdk.Info, error) {
 		Description: "Vietoris-Rips persistent homology by Debian's ripser 1.2.1 executables (ripser, ripser-coeff)",
 		Capabilities: map[string]string{
 			"max_dim": strconv.Itoa(MaxDim),
-			"coeff":   "any", // 2 by ripser, others by ripser-coeff
+			// 2 by ripser, others by ripser-coeff, which packs a
+			// coefficient into 8 bits beside the index: primes < 256.
+			"coeff": "any<" + strconv.Itoa(MaxCoeff+1),
 			"input":   "distances,points,edges",
 			"engine":  "ripser 1.2.1 (external process)",
 		},

@@ -38,6 +38,10 @@ const (
 // keeps "--dim" a sane number.
 const MaxDim = 64
 
+// MaxCoeff is the largest prime modulus ripser-coeff handles: it keeps a
+// coefficient in the 8 bits beside each simplex index.
+const MaxCoeff = 251
+
 // Runner runs the ripser executables.
 type Runner struct {
 	// Z2 and Coeff are the executables for Z/2 and for other primes;
@@ -170,6 +174,9 @@ func (r Runner) command(ctx context.Context, opt Options) (path string, args []s
 	}
 	if !sdk.IsPrime(p) {
 		return "", nil, fmt.Errorf("ripser: coefficient modulus %d is not a prime", opt.Coeff)
+	}
+	if p > MaxCoeff {
+		return "", nil, fmt.Errorf("ripser: coefficient modulus %d: ripser-coeff stores coefficients in 8 bits and computes only Z/p for primes p <= %d (from 257 on it grew to 5 GB on 40 points)", p, MaxCoeff)
 	}
 	if t := opt.Threshold; math.IsNaN(t) || t < 0 {
 		return "", nil, fmt.Errorf("ripser: threshold %v is not a non-negative number", t)

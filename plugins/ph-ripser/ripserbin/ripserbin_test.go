@@ -86,7 +86,7 @@ func TestUnitSquare(t *testing.T) {
 	// components merge at 1, the 4-cycle is born at 1 and filled at sqrt 2.
 	pts := sdk.Matrix{Rows: 4, Cols: 2, Data: []float64{0, 0, 1, 0, 1, 1, 0, 1}}
 	d := mustEuclid(t, pts)
-	for _, p := range []int{2, 3, 5} {
+	for _, p := range []int{2, 3, 5, MaxCoeff} {
 		ds, err := Runner{}.Compute(context.Background(), d, Options{MaxDim: 2, Coeff: p})
 		if err != nil {
 			t.Fatalf("Z/%d: %v", p, err)
@@ -104,6 +104,24 @@ func TestUnitSquare(t *testing.T) {
 		if len(ds[1].Pairs) == 1 && ds[1].Pairs[0][1] != math.Sqrt2 {
 			t.Errorf("Z/%d: H1 death %v, want exactly sqrt 2", p, ds[1].Pairs[0][1])
 		}
+	}
+}
+
+// TestCoefficientsRipserCannotHold: ripser-coeff keeps coefficients in
+// 8 bits; from modulus 257 on it grew to 5 GB on 40 points. Such a field
+// is refused in one line, and the plugin declares what it computes.
+func TestCoefficientsRipserCannotHold(t *testing.T) {
+	pts := sdk.Matrix{Rows: 4, Cols: 2, Data: []float64{0, 0, 1, 0, 1, 1, 0, 1}}
+	d := mustEuclid(t, pts)
+	for _, p := range []int{257, 1009} {
+		_, err := Runner{}.Compute(context.Background(), d, Options{MaxDim: 1, Coeff: p})
+		if err == nil || !strings.Contains(err.Error(), "8 bits") {
+			t.Errorf("Z/%d: got %v, want a refusal", p, err)
+		}
+	}
+	info, _ := Plugin{}.Describe(context.Background())
+	if sdk.SupportsCoeff(info, 257) || !sdk.SupportsCoeff(info, MaxCoeff) {
+		t.Errorf("declared coefficients %q", info.Capabilities[sdk.CapCoeff])
 	}
 }
 
