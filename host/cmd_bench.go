@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -50,6 +51,14 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	pngPath := fs.String("png", "", "draw median times as a bar chart")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	switch {
+	case *repeat < 1:
+		return fmt.Errorf("bench ph: --repeat %d: want at least 1 timed run", *repeat)
+	case *timeout < 0:
+		return fmt.Errorf("bench ph: --timeout %v: want a duration >= 0 (0: none)", *timeout)
+	case !(*memLimit >= 0) || math.IsInf(*memLimit, 0):
+		return fmt.Errorf("bench ph: --mem-limit %v: want GiB >= 0 (0: half the physical memory)", *memLimit)
 	}
 	if err := a.setup(c); err != nil {
 		return err

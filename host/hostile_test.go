@@ -117,6 +117,10 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 		{"dist-param k=100000", []string{"run", "--dist-param", "k=100000", "--run-dir", filepath.Join(work, "r-k")}, "k must be in 1..tda_samples-1 (got 100000)"},
 		{"--k 5 --dist-param k=7", []string{"run", "--k", "5", "--dist-param", "k=7", "--run-dir", filepath.Join(work, "r-k")}, "disagree"},
 		{"sweep run run-dir escapes", []string{"sweep", "run", "/dev/zero", "--out", filepath.Join(work, "s3")}, "not a regular file"},
+		{"bench --repeat 0", []string{"bench", "ph", "--repeat", "0", "--workload", "W1"}, "--repeat 0"},
+		{"bench --timeout -5s", []string{"bench", "ph", "--timeout", "-5s", "--workload", "W1"}, "--timeout -5s"},
+		{"bench --mem-limit -1", []string{"bench", "ph", "--mem-limit", "-1", "--workload", "W1"}, "--mem-limit -1"},
+		{"plugin-dir missing", []string{"plugins", "--plugin-dir", filepath.Join(work, "nonexistent")}, "not a folder"},
 		{"sweep trial escapes", []string{"sweep", "status", sw}, `"../../../../tmp/x"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -131,6 +135,9 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 			}
 			t.Logf("%s", lines[0])
 		})
+	}
+	if _, errs, code := nthostEnv(t, work, []string{"NT_MEMORY_BUDGET=lots"}, "plugins"); code == 0 || !strings.Contains(errs, "NT_MEMORY_BUDGET=lots") {
+		t.Errorf("NT_MEMORY_BUDGET=lots: exit %d: %s", code, errs)
 	}
 	sameTree(t, "work folder", before, treeHash(t, work))
 	if _, err := os.Stat("/tmp/x"); err == nil {

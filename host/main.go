@@ -82,6 +82,16 @@ func (a *app) setup(c common) error {
 		return err
 	}
 	a.log = log
+	if v := os.Getenv(sdk.MemoryBudgetEnv); v != "" {
+		if b, err := sdk.ParseBytes(v); err != nil || b <= 0 {
+			return fmt.Errorf("%s=%s: want a size in bytes, or with K, M, G or T (e.g. 8G)", sdk.MemoryBudgetEnv, v)
+		}
+	}
+	for _, d := range filepath.SplitList(c.pluginDir) {
+		if st, err := os.Stat(d); d != "" && (err != nil || !st.IsDir()) {
+			return fmt.Errorf("--plugin-dir %s: not a folder", d)
+		}
+	}
 	a.dirs = pluginDirs(c.pluginDir)
 	a.lockFile, err = lockFile(c.pluginLock)
 	if err != nil {
