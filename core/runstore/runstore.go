@@ -298,7 +298,11 @@ func umask() os.FileMode {
 // the user's own files (or, through a symlink or as root, /etc or /) must
 // never be taken. The check looks through symlinks at the folder they
 // name.
-func CheckNew(dir string) error {
+func CheckNew(dir string) error { return checkNew(dir, true) }
+
+// checkNew is CheckNew; probe: first see whether a run holds dir's lock
+// (not when the caller holds it itself).
+func checkNew(dir string, probe bool) error {
 	if dir == "" {
 		return fmt.Errorf("run directory: empty path")
 	}
@@ -311,6 +315,14 @@ func CheckNew(dir string) error {
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("run directory %s is not a directory", dir)
+	}
+	// A run going on in it is the first thing to say.
+	if probe {
+		lock, err := lockDir(dir)
+		if err != nil {
+			return err
+		}
+		lock.Close()
 	}
 	if _, err := os.Stat(filepath.Join(dir, StateFile)); err == nil {
 		return fmt.Errorf("%s already holds a run; continue it with --resume %s or choose another --run-dir", dir, dir)
@@ -344,7 +356,7 @@ func Create(dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckNew(dir); err != nil {
+	if err := checkNew(dir, false); err != nil {
 		s.Close()
 		return nil, err
 	}
