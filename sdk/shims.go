@@ -508,7 +508,7 @@ func (s *phServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.Info, error) 
 }
 
 func (s *phServer) Compute(ctx context.Context, r *pb.HomologyRequest) (*pb.HomologyResult, error) {
-	ds, err := s.impl.Compute(ctx, HomologyRequest{
+	res, err := ComputeHomology(ctx, s.impl, HomologyRequest{
 		Distances: optMatrix(r.Distances), Points: optMatrix(r.Points), Edges: optEdges(r.Edges),
 		MaxDim: int(r.MaxDim), Threshold: threshold(r.Threshold), Coeff: int(r.Coeff),
 		Params: r.Params,
@@ -516,7 +516,7 @@ func (s *phServer) Compute(ctx context.Context, r *pb.HomologyRequest) (*pb.Homo
 	if err != nil {
 		return nil, err
 	}
-	return &pb.HomologyResult{Diagrams: toPBDiagrams(ds)}, nil
+	return &pb.HomologyResult{Diagrams: toPBDiagrams(res.Diagrams), Scalars: res.Scalars}, nil
 }
 
 type phClient struct {
@@ -533,20 +533,31 @@ func (c *phClient) Describe(ctx context.Context) (Info, error) {
 }
 
 func (c *phClient) Compute(ctx context.Context, req HomologyRequest) ([]Diagram, error) {
+	r, err := c.ComputeResult(ctx, req)
+	return r.Diagrams, err
+}
+
+// ComputeResult is Compute with the scalars the plugin reported (nil
+// from a plugin that reports none).
+func (c *phClient) ComputeResult(ctx context.Context, req HomologyRequest) (HomologyResult, error) {
 	r, err := c.c.Compute(ctx, &pb.HomologyRequest{
 		Distances: optPBMatrix(req.Distances), Points: optPBMatrix(req.Points), Edges: optPBEdges(req.Edges),
 		MaxDim: int32(req.MaxDim), Threshold: req.Threshold, Coeff: int32(req.Coeff),
 		Params: req.Params,
 	}, bigCalls...)
 	if err != nil {
-		return nil, c.err(ctx, "compute homology", err)
+		return HomologyResult{}, c.err(ctx, "compute homology", err)
 	}
 	ds, err := fromPBDiagrams(r.Diagrams)
 	if err == nil {
 		err = ValidateDiagrams(ds, req.MaxDim)
 	}
 	if err != nil {
-		return nil, c.err(ctx, "compute homology", fmt.Errorf("bad result: %w", err))
+		return HomologyResult{}, c.err(ctx, "compute homology", fmt.Errorf("bad result: %w", err))
 	}
-	return ds, nil
+	res := HomologyResult{Diagrams: ds}
+	if len(r.Scalars) > 0 {
+		res.Scalars = r.Scalars
+	}
+	return res, nil
 }

@@ -482,3 +482,28 @@ type Homology interface {
 	Describer
 	Compute(ctx context.Context, req HomologyRequest) ([]Diagram, error)
 }
+
+// HomologyResult is the diagrams of a computation with the named numbers
+// a backend reports beside them (e.g. "covering_radius" and
+// "bottleneck_bound" of a subsample, "approximation_factor" of a sparse
+// filtration). Scalars is nil when the backend reports none.
+type HomologyResult struct {
+	Diagrams []Diagram
+	Scalars  map[string]float64
+}
+
+// HomologyReporter is implemented by a Homology backend that reports
+// scalars with its diagrams. It is optional: ComputeHomology falls back
+// to Compute for a backend without it.
+type HomologyReporter interface {
+	ComputeResult(ctx context.Context, req HomologyRequest) (HomologyResult, error)
+}
+
+// ComputeHomology runs h on req, with its scalars when h reports them.
+func ComputeHomology(ctx context.Context, h Homology, req HomologyRequest) (HomologyResult, error) {
+	if r, ok := h.(HomologyReporter); ok {
+		return r.ComputeResult(ctx, req)
+	}
+	ds, err := h.Compute(ctx, req)
+	return HomologyResult{Diagrams: ds}, err
+}

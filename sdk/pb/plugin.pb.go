@@ -2380,8 +2380,11 @@ func (x *Diagram) GetDeaths() []float64 {
 }
 
 type HomologyResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Diagrams      []*Diagram             `protobuf:"bytes,1,rep,name=diagrams,proto3" json:"diagrams,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Diagrams []*Diagram             `protobuf:"bytes,1,rep,name=diagrams,proto3" json:"diagrams,omitempty"`
+	// Named numbers a backend reports about the computation, e.g. the
+	// covering radius of a subsample and the bottleneck bound it implies.
+	Scalars       map[string]float64 `protobuf:"bytes,10,rep,name=scalars,proto3" json:"scalars,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2419,6 +2422,13 @@ func (*HomologyResult) Descriptor() ([]byte, []int) {
 func (x *HomologyResult) GetDiagrams() []*Diagram {
 	if x != nil {
 		return x.Diagrams
+	}
+	return nil
+}
+
+func (x *HomologyResult) GetScalars() map[string]float64 {
+	if x != nil {
+		return x.Scalars
 	}
 	return nil
 }
@@ -2616,9 +2626,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\aDiagram\x12\x10\n" +
 	"\x03dim\x18\x01 \x01(\x05R\x03dim\x12\x1a\n" +
 	"\x06births\x18\x02 \x03(\x01B\x02\x10\x01R\x06births\x12\x1a\n" +
-	"\x06deaths\x18\x03 \x03(\x01B\x02\x10\x01R\x06deaths\"H\n" +
+	"\x06deaths\x18\x03 \x03(\x01B\x02\x10\x01R\x06deaths\"\xce\x01\n" +
 	"\x0eHomologyResult\x126\n" +
-	"\bdiagrams\x18\x01 \x03(\v2\x1a.neuraltopology.v1.DiagramR\bdiagrams2\xc1\x04\n" +
+	"\bdiagrams\x18\x01 \x03(\v2\x1a.neuraltopology.v1.DiagramR\bdiagrams\x12H\n" +
+	"\ascalars\x18\n" +
+	" \x03(\v2..neuraltopology.v1.HomologyResult.ScalarsEntryR\ascalars\x1a:\n" +
+	"\fScalarsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x012\xc1\x04\n" +
 	"\vEnvironment\x12=\n" +
 	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12E\n" +
 	"\x04Open\x12\x1c.neuraltopology.v1.EnvConfig\x1a\x1f.neuraltopology.v1.OpenResponse\x12C\n" +
@@ -2658,7 +2673,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: neuraltopology.v1.Empty
 	(*Matrix)(nil),              // 1: neuraltopology.v1.Matrix
@@ -2707,6 +2722,7 @@ var file_plugin_proto_goTypes = []any{
 	nil,                         // 44: neuraltopology.v1.UpdateStats.StatsEntry
 	nil,                         // 45: neuraltopology.v1.DistanceRequest.ParamsEntry
 	nil,                         // 46: neuraltopology.v1.HomologyRequest.ParamsEntry
+	nil,                         // 47: neuraltopology.v1.HomologyResult.ScalarsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	40, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
@@ -2744,56 +2760,57 @@ var file_plugin_proto_depIdxs = []int32{
 	46, // 32: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
 	37, // 33: neuraltopology.v1.HomologyRequest.edges:type_name -> neuraltopology.v1.Edges
 	38, // 34: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
-	10, // 35: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
-	0,  // 36: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
-	4,  // 37: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
-	7,  // 38: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
-	8,  // 39: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
-	12, // 40: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
-	14, // 41: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
-	15, // 42: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
-	17, // 43: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
-	0,  // 44: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
-	18, // 45: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
-	21, // 46: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
-	24, // 47: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
-	25, // 48: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
-	0,  // 49: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
-	28, // 50: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
-	29, // 51: neuraltopology.v1.Algorithm.AttachEnv:input_type -> neuraltopology.v1.EnvAttach
-	30, // 52: neuraltopology.v1.Algorithm.Drive:input_type -> neuraltopology.v1.DriveRequest
-	33, // 53: neuraltopology.v1.Algorithm.Sample:input_type -> neuraltopology.v1.SampleRequest
-	0,  // 54: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
-	34, // 55: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
-	0,  // 56: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
-	36, // 57: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
-	2,  // 58: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
-	6,  // 59: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
-	1,  // 60: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
-	11, // 61: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
-	13, // 62: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
-	0,  // 63: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
-	16, // 64: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
-	1,  // 65: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
-	2,  // 66: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
-	19, // 67: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
-	23, // 68: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
-	1,  // 69: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
-	27, // 70: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
-	28, // 71: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
-	0,  // 72: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
-	0,  // 73: neuraltopology.v1.Algorithm.AttachEnv:output_type -> neuraltopology.v1.Empty
-	32, // 74: neuraltopology.v1.Algorithm.Drive:output_type -> neuraltopology.v1.DriveResult
-	1,  // 75: neuraltopology.v1.Algorithm.Sample:output_type -> neuraltopology.v1.Matrix
-	2,  // 76: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
-	35, // 77: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
-	2,  // 78: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
-	39, // 79: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
-	58, // [58:80] is the sub-list for method output_type
-	36, // [36:58] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	47, // 35: neuraltopology.v1.HomologyResult.scalars:type_name -> neuraltopology.v1.HomologyResult.ScalarsEntry
+	10, // 36: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
+	0,  // 37: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
+	4,  // 38: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
+	7,  // 39: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
+	8,  // 40: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
+	12, // 41: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
+	14, // 42: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
+	15, // 43: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
+	17, // 44: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
+	0,  // 45: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
+	18, // 46: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
+	21, // 47: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
+	24, // 48: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
+	25, // 49: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
+	0,  // 50: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
+	28, // 51: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
+	29, // 52: neuraltopology.v1.Algorithm.AttachEnv:input_type -> neuraltopology.v1.EnvAttach
+	30, // 53: neuraltopology.v1.Algorithm.Drive:input_type -> neuraltopology.v1.DriveRequest
+	33, // 54: neuraltopology.v1.Algorithm.Sample:input_type -> neuraltopology.v1.SampleRequest
+	0,  // 55: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
+	34, // 56: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
+	0,  // 57: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
+	36, // 58: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
+	2,  // 59: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
+	6,  // 60: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
+	1,  // 61: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
+	11, // 62: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
+	13, // 63: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
+	0,  // 64: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
+	16, // 65: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
+	1,  // 66: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
+	2,  // 67: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
+	19, // 68: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
+	23, // 69: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
+	1,  // 70: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
+	27, // 71: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
+	28, // 72: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
+	0,  // 73: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
+	0,  // 74: neuraltopology.v1.Algorithm.AttachEnv:output_type -> neuraltopology.v1.Empty
+	32, // 75: neuraltopology.v1.Algorithm.Drive:output_type -> neuraltopology.v1.DriveResult
+	1,  // 76: neuraltopology.v1.Algorithm.Sample:output_type -> neuraltopology.v1.Matrix
+	2,  // 77: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
+	35, // 78: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
+	2,  // 79: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
+	39, // 80: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
+	59, // [59:81] is the sub-list for method output_type
+	37, // [37:59] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2807,7 +2824,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
