@@ -7,6 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/diagram"
@@ -23,7 +24,7 @@ import (
 // matrix from another tool.
 func cmdTDA(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "tda", "nthost tda --points FILE | --distances FILE [--input-format distance|lower-distance|upper-distance|sparse|point-cloud] [--dist euclid|geodesic] [--k 15] [--maxdim 2] [--threshold T] [--coeff 2] [--format json|npz|ripser] [--out PATH] [--plot PNG] [--betti-at T]")
+	fs := newFlags(a, "tda", "nthost tda --points FILE | --distances FILE [--input-format distance|lower-distance|upper-distance|sparse|point-cloud] [--dist euclid|geodesic] [--k 15] [--maxdim 2] [--threshold T] [--coeff 2] [--format json|npz|ripser] [--out PATH] [--plot PNG] [--betti-at T] [--subsample N [--subsample-seed S] | --sparse EPS] [--threads N]")
 	c.register(fs)
 	points := fs.String("points", "", "point cloud, n x d, .csv or .npy")
 	distances := fs.String("distances", "", "distance matrix, n x n symmetric with zero diagonal, .csv or .npy")
@@ -40,6 +41,10 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	bettiAt := fs.Float64("betti-at", 0, "report Betti numbers at this scale (birth <= t < death); default: the midpoint of the longest bar of dimension >= 1, stated in the summary")
 	distParams := paramFlag(fs, "dist-param", pluginParamUsage("distance"))
 	phParams := paramFlag(fs, "ph-param", pluginParamUsage("homology"))
+	subsample := fs.Int("subsample", 0, "homology of N points chosen by greedy furthest-point sampling; the JSON gains covering_radius r and bottleneck_bound 2r")
+	subsampleSeed := fs.Int64("subsample-seed", 0, "seed picking the first point of the greedy sampling (--subsample, --sparse)")
+	sparse := fs.Float64("sparse", 0, "sparse Rips filtration with this epsilon (0 < eps < 1); the JSON gains approximation_factor 1/(1-eps)")
+	threads := fs.Int("threads", 0, "worker threads of the homology plugin (0: all cores)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -69,6 +74,18 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		if (f == matio.RipserPoints) != (*points != "") {
 			return fmt.Errorf("tda: --input-format %s goes with --%s", f, map[bool]string{true: "points", false: "distances"}[f == matio.RipserPoints])
 		}
+	}
+	if *subsample < 0 || *threads < 0 {
+		return fmt.Errorf("tda: --subsample and --threads must be >= 0")
+	}
+	if *sparse != 0 && !(*sparse > 0 && *sparse < 1) {
+		return fmt.Errorf("tda: --sparse %v: want 0 < eps < 1", *sparse)
+	}
+	if *subsample > 0 && *sparse > 0 {
+		return fmt.Errorf("tda: give one of --subsample and --sparse")
+	}
+	if (*subsample > 0 || *sparse > 0) && *threshold > 0 {
+		return fmt.Errorf("tda: --subsample and --sparse approximate the whole filtration; give no --threshold")
 	}
 	if err := a.setup(c); err != nil {
 		return err
@@ -164,6 +181,9 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := approxParams(cl.Info, phParams, *subsample, *subsampleSeed, fs.Changed("subsample-seed"), *sparse, *threads); err != nil {
+		return err
+	}
 	if err := sdk.CheckParams(cl.Info, phParams); err != nil {
 		return err
 	}
@@ -190,11 +210,11 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	} else {
 		a.log.Debug().Str("given", "matrix").Int("points", dm.Rows).Float64("threshold", req.Threshold).Msg("homology input")
 	}
-	ds, err := h.Compute(ctx, req)
+	res, err := sdk.ComputeHomology(ctx, h, req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", input, err)
 	}
-	ds = diagram.Sorted(ds)
+	ds := diagram.Sorted(res.Diagrams)
 	if direct != nil {
 		npts = direct.Rows
 	} else if npts == 0 {
@@ -206,6 +226,13 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	switch *format {
 	case "json":
 		err = diagram.WriteJSONWith(&buf, ds, ts)
+		if err == nil && len(res.Scalars) > 0 {
+			var b []byte
+			if b, err = diagram.WithScalars(buf.Bytes(), res.Scalars); err == nil {
+				buf.Reset()
+				buf.Write(b)
+			}
+		}
 	case "ripser":
 		err = diagram.WriteRipserText(&buf, ds)
 	case "npz":
@@ -229,6 +256,47 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	fmt.Fprintf(a.stderr, "%s: %s\n", input, ts.line(ds))
+	if r, ok := res.Scalars["covering_radius"]; ok {
+		fmt.Fprintf(a.stderr, "%s: subsample of %g points, covering radius %g: diagrams within bottleneck distance %g of the whole cloud's\n", input, res.Scalars["subsample_points"], r, res.Scalars["bottleneck_bound"])
+	}
+	if f, ok := res.Scalars["approximation_factor"]; ok {
+		fmt.Fprintf(a.stderr, "%s: sparse Rips, %g edges: births and deaths within a factor %g of the exact ones\n", input, res.Scalars["sparse_edges"], f)
+	}
+	return nil
+}
+
+// approxParams turns --subsample, --subsample-seed, --sparse and
+// --threads into the homology plugin's declared parameters (ph-rips:
+// subsample, subsample_seed, sparse, threads). An approximation the
+// plugin does not declare is refused; --threads is passed only to a
+// plugin that declares it (a single-threaded backend has nothing to
+// set).
+func approxParams(info sdk.Info, params map[string]string, subsample int, seed int64, seedSet bool, sparse float64, threads int) error {
+	set := func(flag, name, value string) error {
+		if _, ok := info.Param(name); !ok {
+			return fmt.Errorf("tda: %s: ph plugin %q does not declare parameter %q", flag, info.Name, name)
+		}
+		params[name] = value
+		return nil
+	}
+	if subsample > 0 {
+		if err := set("--subsample", "subsample", strconv.Itoa(subsample)); err != nil {
+			return err
+		}
+	}
+	if sparse > 0 {
+		if err := set("--sparse", "sparse", strconv.FormatFloat(sparse, 'g', -1, 64)); err != nil {
+			return err
+		}
+	}
+	if seedSet {
+		if err := set("--subsample-seed", "subsample_seed", strconv.FormatInt(seed, 10)); err != nil {
+			return err
+		}
+	}
+	if _, ok := info.Param("threads"); ok && threads > 0 {
+		params["threads"] = strconv.Itoa(threads)
+	}
 	return nil
 }
 

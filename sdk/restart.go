@@ -80,6 +80,17 @@ func (r restartingPH) Compute(ctx context.Context, req HomologyRequest) ([]Diagr
 	return out, err
 }
 
+// ComputeResult is Compute with the plugin's scalars.
+func (r restartingPH) ComputeResult(ctx context.Context, req HomologyRequest) (HomologyResult, error) {
+	var out HomologyResult
+	err := r.c.retry(ctx, func(d Describer) error {
+		var err error
+		out, err = ComputeHomology(ctx, asPH(d), req)
+		return err
+	})
+	return out, err
+}
+
 // restartingDist is a Distance that survives one crash per call.
 type restartingDist struct{ c *Client }
 

@@ -5,6 +5,7 @@
 package diagram
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,6 +86,27 @@ func checkDim(dim int) error {
 		return fmt.Errorf("dimension %d: want 0..%d", dim, MaxDim)
 	}
 	return nil
+}
+
+// WithScalars adds each of scalars (named numbers a backend reported,
+// e.g. "covering_radius") as a top-level key to the JSON object doc
+// (WriteJSON's or WriteJSONWith's output) and returns it re-encoded.
+func WithScalars(doc []byte, scalars map[string]float64) ([]byte, error) {
+	m := map[string]any{}
+	if err := json.Unmarshal(doc, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range scalars {
+		if _, taken := m[k]; taken {
+			return nil, fmt.Errorf("diagram JSON: scalar name %q is taken", k)
+		}
+		m[k] = v
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", " ")
+	err := enc.Encode(m)
+	return b.Bytes(), err
 }
 
 // ReadJSON reads diagrams written by WriteJSON.

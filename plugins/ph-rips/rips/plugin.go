@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -17,7 +19,10 @@ type Plugin struct {
 	Workers int
 }
 
-var _ sdk.Homology = Plugin{}
+var (
+	_ sdk.Homology         = Plugin{}
+	_ sdk.HomologyReporter = Plugin{}
+)
 
 // Describe reports the plugin's name, kind and capabilities.
 func (Plugin) Describe(context.Context) (sdk.Info, error) {
@@ -34,13 +39,73 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 			"coeff":   "any<65536",
 			"input":   "distances,points,edges",
 		},
+		Params: []sdk.ParamSpec{
+			{Name: ParamSubsample, Type: sdk.ParamInt, Default: "0", Doc: "homology of this many points chosen by greedy furthest-point sampling (0: all); reports covering_radius r and bottleneck_bound 2r"},
+			{Name: ParamSubsampleSeed, Type: sdk.ParamInt, Default: "0", Doc: "seed picking the first point of the greedy sampling (subsample, sparse)"},
+			{Name: ParamSparse, Type: sdk.ParamFloat, Default: "0", Doc: "sparse Rips filtration with this epsilon, 0 < eps < 1 (0: exact); reports approximation_factor 1/(1-eps)"},
+			{Name: ParamThreads, Type: sdk.ParamInt, Default: "0", Doc: "worker goroutines (0: all cores)"},
+		},
 	}, nil
 }
+
+// The parameters the plugin declares.
+const (
+	ParamSubsample     = "subsample"
+	ParamSubsampleSeed = "subsample_seed"
+	ParamSparse        = "sparse"
+	ParamThreads       = "threads"
+)
 
 // Compute answers a HomologyRequest: distances if given, else points,
 // else edges.
 func (pl Plugin) Compute(ctx context.Context, req sdk.HomologyRequest) ([]sdk.Diagram, error) {
+	r, err := pl.ComputeResult(ctx, req)
+	return r.Diagrams, err
+}
+
+// ComputeResult is Compute with the scalars of an approximation
+// (parameters subsample or sparse): its covering radius and bottleneck
+// bound, or its approximation factor.
+func (pl Plugin) ComputeResult(ctx context.Context, req sdk.HomologyRequest) (sdk.HomologyResult, error) {
 	opt := Options{MaxDim: req.MaxDim, Threshold: req.Threshold, Coeff: req.Coeff, Workers: pl.Workers}
+	var sub, seed, threads int64
+	var eps float64
+	for name, dst := range map[string]*int64{ParamSubsample: &sub, ParamSubsampleSeed: &seed, ParamThreads: &threads} {
+		if v, ok := req.Params[name]; ok {
+			x, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || x < 0 && name != ParamSubsampleSeed {
+				return sdk.HomologyResult{}, fmt.Errorf("rips: parameter %s=%q: want an integer >= 0", name, v)
+			}
+			*dst = x
+		}
+	}
+	if v, ok := req.Params[ParamSparse]; ok {
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || x < 0 || x >= 1 {
+			return sdk.HomologyResult{}, fmt.Errorf("rips: parameter %s=%q: want 0 (exact) or 0 < eps < 1", ParamSparse, v)
+		}
+		eps = x
+	}
+	if threads > 0 {
+		opt.Workers = int(threads)
+	}
+	if sub > 0 || eps > 0 {
+		if sub > 0 && eps > 0 {
+			return sdk.HomologyResult{}, fmt.Errorf("rips: parameters %s and %s: give one of them", ParamSubsample, ParamSparse)
+		}
+		if req.Distances == nil && req.Points == nil {
+			return sdk.HomologyResult{}, fmt.Errorf("rips: %s and %s need a distance matrix or points, not edges", ParamSubsample, ParamSparse)
+		}
+		if sub > 0 {
+			return Subsample(ctx, req.Distances, req.Points, int(sub), seed, opt)
+		}
+		return Sparse(ctx, req.Distances, req.Points, eps, seed, opt)
+	}
+	ds, err := pl.exact(ctx, req, opt)
+	return sdk.HomologyResult{Diagrams: ds}, err
+}
+
+func (pl Plugin) exact(ctx context.Context, req sdk.HomologyRequest, opt Options) ([]sdk.Diagram, error) {
 	switch {
 	case req.Edges != nil && req.Distances == nil && req.Points == nil:
 		return ComputeEdges(ctx, req.Edges, opt)
