@@ -27,7 +27,7 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 // their time, peak memory and agreement with the first one.
 func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "bench ph", "nthost bench ph --ph rips,ripser,gudhi [--workload W1|W2|W3|all|suite|suite-quick] [--only SUBSTRING] [--mem-limit 6GiB] [--points F] [--distances F] [--from-run RUN_DIR [--dist geodesic --dist-param k=15]] [--repeat 3] [--timeout 10m] [--dense] [--maxdim 2] [--csv F] [--json F] [--png F]")
+	fs := newFlags(a, "bench ph", "nthost bench ph --ph rips,ripser,gudhi [--workload W1|W2|W3|all|suite|suite-quick] [--only SUBSTRING] [--mem-limit 6GiB] [--points F] [--distances F] [--from-run RUN_DIR [--dist geodesic --dist-param k=15]] [--repeat 3] [--timeout 10m] [--dense] [--maxdim 2] [--threads N] [--csv F] [--json F] [--png F]")
 	c.register(fs)
 	backends := fs.String("ph", "rips,ripser", "homology plugins, comma separated; the first is the reference")
 	workload := fs.String("workload", "", "built-in workload: W1, W2, W3, all, or the standard datasets suite / suite-quick, each at its own dimension and threshold (see docs/benchmarks.md)")
@@ -45,6 +45,7 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	maxDim := fs.Int("maxdim", 2, "homology dimensions 0..maxdim")
 	threshold := fs.Float64("threshold", 0, "filtration threshold (0: the enclosing radius)")
 	coeff := fs.Int("coeff", 2, "prime field Z/p")
+	threads := fs.Int("threads", 0, "worker threads of each backend that declares a threads parameter (ph-rips; 0: all cores)")
 	dense := fs.Bool("dense", false, "send every backend the n x n matrix, even where a thresholded input would go as an edge list to the backends that take one")
 	csvPath := fs.String("csv", "", "write the rows as CSV")
 	jsonPath := fs.String("json", "", "write the result as JSON")
@@ -126,7 +127,7 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 	res, err := phbench.Run(ctx, phbench.Config{
 		Params:   phParams,
 		Backends: paths, Inputs: inputs, Repeat: *repeat, Timeout: *timeout,
-		MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Dense: *dense, Logger: pluginLogger(a.log),
+		MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Dense: *dense, Threads: *threads, Logger: pluginLogger(a.log),
 		MemoryLimit: int64(*memLimit * (1 << 30)),
 		Progress: func(r phbench.Row) {
 			ev := a.log.Info().Str("backend", r.Backend).Str("input", r.Input).Float64("median_s", r.Median)

@@ -20,6 +20,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,6 +71,10 @@ type Config struct {
 	// threshold goes as an edge list to the backends that take one
 	// (capability input=edges), see sendEdges.
 	Dense bool
+	// Threads, if > 0, is passed as parameter "threads" to every backend
+	// that declares it (ph-rips: its worker goroutines), so that CPU
+	// times compare one worker with single-threaded backends.
+	Threads int
 	// Logger receives the plugins' log lines; nil discards them.
 	Logger hclog.Logger
 	// Progress, if set, is called with each row as it is finished.
@@ -90,6 +95,9 @@ type Row struct {
 	Max    float64 `json:"max_s"`
 	// Given says what the backend was sent: "matrix" or "edges".
 	Given string `json:"given"`
+	// Threads is the "threads" parameter the backend was given (0: none,
+	// its default).
+	Threads int `json:"threads,omitempty"`
 	// CPU is the user+system CPU time of the plugin process and the
 	// children it waited for, per successful call, in seconds: under
 	// load it says more than the wall time.
@@ -271,6 +279,10 @@ func runOne(ctx context.Context, cfg Config, path string, in Input, edges *sdk.E
 		return row
 	}
 	row.Given = "matrix"
+	if _, ok := c.Info.Param("threads"); ok && cfg.Threads > 0 {
+		req.Params = map[string]string{"threads": strconv.Itoa(cfg.Threads)}
+		row.Threads = cfg.Threads
+	}
 	if edges != nil && sdk.TakesInput(c.Info, "edges") {
 		req.Distances, req.Edges, row.Given = nil, edges, "edges"
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,7 +45,7 @@ func ComputePoints(ctx context.Context, pts *sdk.Matrix, opt Options) ([]sdk.Dia
 	if math.IsInf(cfg.t, 1) {
 		// A threshold of -1 keeps no pair: this pass only finds the
 		// enclosing radius, which Compute would take as the threshold.
-		_, enc, _, err := pointPairs(ctx, *pts, -1, -1)
+		_, enc, _, err := pointPairs(ctx, *pts, -1, -1, cfg.workers)
 		if err != nil {
 			return nil, err
 		}
@@ -61,7 +60,7 @@ func ComputePoints(ctx context.Context, pts *sdk.Matrix, opt Options) ([]sdk.Dia
 		if forceForm == "" {
 			limit = int64(n) * int64(n) / 32
 		}
-		edges, enc, ok, err := pointPairs(ctx, *pts, t32, limit)
+		edges, enc, ok, err := pointPairs(ctx, *pts, t32, limit, cfg.workers)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +99,7 @@ func densePointsEngine(ctx context.Context, pts sdk.Matrix, cfg settings, maxDim
 	if need := 12 * float64(n) * float64(n); need > float64(cfg.limit) {
 		return nil, fmt.Errorf("rips: %d x %d distances need ~%.1f GB, over the %.1f GB memory limit; give a threshold", n, n, need/1e9, float64(cfg.limit)/1e9)
 	}
-	dist, err := pointsMatrix32(ctx, pts)
+	dist, err := pointsMatrix32(ctx, pts, cfg.workers)
 	if err != nil {
 		return nil, err
 	}
@@ -153,12 +152,12 @@ func pointDist(data []float64, dim, i, j int) float64 {
 // pointsMatrix32 is the n x n matrix of the float32-rounded Euclidean
 // distances of the rows of pts: the dense engine's matrix, built without
 // the float64 one (a third of the memory).
-func pointsMatrix32(ctx context.Context, pts sdk.Matrix) ([]float32, error) {
+func pointsMatrix32(ctx context.Context, pts sdk.Matrix, threads int) ([]float32, error) {
 	n, dim := pts.Rows, pts.Cols
 	out := make([]float32, n*n)
 	workers := 1
 	if n*n*dim/2 >= 1<<16 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = threads
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -220,11 +219,11 @@ func computeSparse(ctx context.Context, adj *adjacency, cfg settings, maxDim int
 // float32) and the enclosing radius, in one pass over all pairs that
 // stores nothing else. ok is false if more than limit pairs (limit >= 0)
 // are within t32.
-func pointPairs(ctx context.Context, pts sdk.Matrix, t32 float32, limit int64) (edges []halfEdge, enc float64, ok bool, err error) {
+func pointPairs(ctx context.Context, pts sdk.Matrix, t32 float32, limit int64, threads int) (edges []halfEdge, enc float64, ok bool, err error) {
 	n, dim := pts.Rows, pts.Cols
 	workers := 1
 	if n*n*dim/2 >= 1<<16 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = threads
 	}
 	var count atomic.Int64
 	var over atomic.Bool

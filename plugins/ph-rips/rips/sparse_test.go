@@ -105,7 +105,7 @@ func TestPointPairs(t *testing.T) {
 		}
 		d := MustEuclidean(pts)
 		thr := float32(1.5)
-		edges, enc, ok, err := pointPairs(context.Background(), pts, thr, -1)
+		edges, enc, ok, err := pointPairs(context.Background(), pts, thr, -1, 2)
 		if err != nil || !ok {
 			t.Fatalf("n=%d: ok=%v err=%v", n, ok, err)
 		}
@@ -129,7 +129,7 @@ func TestPointPairs(t *testing.T) {
 			}
 		}
 		if n == 300 {
-			if _, _, ok, _ := pointPairs(context.Background(), pts, thr, int64(want/2)); ok {
+			if _, _, ok, _ := pointPairs(context.Background(), pts, thr, int64(want/2), 2); ok {
 				t.Fatalf("limit %d with %d pairs did not give up", want/2, want)
 			}
 		}

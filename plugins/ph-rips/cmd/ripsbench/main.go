@@ -49,6 +49,7 @@ func main() {
 	seed := flag.Int64("seed", 1, "workload seed")
 	ripser := flag.String("ripser", "/usr/bin/ripser", "reference binary")
 	workers := flag.Int("workers", 0, "goroutines for ours (0: all cores)")
+	flag.IntVar(workers, "threads", 0, "the same as -workers")
 	child := flag.String("child", "", "internal: compute the matrix in this file and print its barcode")
 	maxDim := flag.Int("maxdim", -1, "homology dimensions 0..maxdim (-1: each input's own)")
 	threshold := flag.Float64("threshold", 0, "internal: the child's filtration threshold")
