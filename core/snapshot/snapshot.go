@@ -160,7 +160,8 @@ func Analyze(ctx context.Context, dist sdk.Distance, ph sdk.Homology, c Cloud, o
 	}
 	distDone := time.Now()
 	maxDim := min(opt.MaxDim, c.Points.Cols-1)
-	ds, err := ph.Compute(ctx, sdk.HomologyRequest{Distances: &dr.Distances, MaxDim: maxDim, Params: opt.PHParams})
+	res, err := sdk.ComputeHomology(ctx, ph, sdk.HomologyRequest{Distances: &dr.Distances, MaxDim: maxDim, Params: opt.PHParams})
+	ds := res.Diagrams
 	if err != nil {
 		return Result{}, fmt.Errorf("snapshot: homology of %s: %w", c.Name, err)
 	}
@@ -173,8 +174,9 @@ func Analyze(ctx context.Context, dist sdk.Distance, ph sdk.Homology, c Cloud, o
 		Record: summary.TopologyRecord{
 			Cloud: c.Name, Net: c.Net, Layer: c.Layer,
 			Points: c.Points.Rows, Dim: c.Points.Cols, Metric: opt.Metric,
-			Summary: summary.Summarize(ds, diam, opt.Summary),
-			Seconds: time.Since(start).Seconds(),
+			Summary:   summary.Summarize(ds, diam, opt.Summary),
+			Seconds:   time.Since(start).Seconds(),
+			PHScalars: res.Scalars,
 		},
 	}
 	if opt.KeepClouds {

@@ -48,6 +48,10 @@ type TopologyRecord struct {
 	Summary Summary `json:"summary"`
 	// Seconds is the wall time of distance plus homology for this cloud.
 	Seconds float64 `json:"seconds"`
+	// PHScalars are the numbers the homology backend reported beside the
+	// diagrams, e.g. "covering_radius" and "bottleneck_bound" of ph-rips
+	// with parameter subsample; absent when it reported none.
+	PHScalars map[string]float64 `json:"ph_scalars,omitempty"`
 }
 
 // ScalarRecord is one line of RUN_DIR/scalars.jsonl: the training

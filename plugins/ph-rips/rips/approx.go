@@ -39,6 +39,31 @@ const (
 type metric struct {
 	n int
 	d func(i, j int) float64
+	// pts and dim, for Euclidean points, let the hot loops compute the
+	// distance inline (the same arithmetic as d) instead of a call each.
+	pts []float64
+	dim int
+}
+
+// dists sets out[v-lo] = d(c, v) for v in lo..hi-1.
+func (m metric) dists(c, lo, hi int, out []float64) {
+	if m.pts == nil {
+		for v := lo; v < hi; v++ {
+			out[v-lo] = m.d(c, v)
+		}
+		return
+	}
+	dim := m.dim
+	xc := m.pts[c*dim : (c+1)*dim]
+	for v := lo; v < hi; v++ {
+		xv := m.pts[v*dim : (v+1)*dim]
+		var s float64
+		for k, a := range xc {
+			x := a - xv[k]
+			s += x * x
+		}
+		out[v-lo] = math.Sqrt(s)
+	}
 }
 
 // metricOf returns the metric of a distance matrix or, if d is nil, of
@@ -57,7 +82,7 @@ func metricOf(d, pts *sdk.Matrix) (metric, error) {
 			return metric{}, fmt.Errorf("rips: point cloud: %w", err)
 		}
 		data, dim := pts.Data, pts.Cols
-		return metric{n: pts.Rows, d: func(i, j int) float64 { return pointDist(data, dim, i, j) }}, nil
+		return metric{n: pts.Rows, d: func(i, j int) float64 { return pointDist(data, dim, i, j) }, pts: data, dim: dim}, nil
 	}
 	return metric{}, fmt.Errorf("rips: no distance matrix or point cloud given")
 }
@@ -92,6 +117,10 @@ func greedy(ctx context.Context, m metric, count, start, workers int) (order []i
 		d float64
 	}
 	part := make([]best, workers)
+	bufs := make([][]float64, workers)
+	for w := range bufs {
+		bufs[w] = make([]float64, 512)
+	}
 	cur := start
 	var wg sync.WaitGroup
 	for k := 0; k < count; k++ {
@@ -104,16 +133,19 @@ func greedy(ctx context.Context, m metric, count, start, workers int) (order []i
 		scan := func(w int) {
 			lo, hi := w*n/workers, (w+1)*n/workers
 			b := best{-1, -1}
-			for v := lo; v < hi; v++ {
-				x := near[v]
-				if x > 0 {
-					if y := m.d(c, v); y < x {
+			buf := bufs[w]
+			for a := lo; a < hi; a += len(buf) {
+				e := min(hi, a+len(buf))
+				m.dists(c, a, e, buf)
+				for v := a; v < e; v++ {
+					x := near[v]
+					if y := buf[v-a]; x > 0 && y < x {
 						x = y
 						near[v] = x
 					}
-				}
-				if x > b.d {
-					b = best{v, x}
+					if x > b.d {
+						b = best{v, x}
+					}
 				}
 			}
 			part[w] = b
@@ -287,16 +319,18 @@ func sparseEdges(ctx context.Context, m metric, eps float64, start, workers int)
 		go func() {
 			defer wg.Done()
 			var out sdk.Edges
+			buf := make([]float64, n)
 			for i := w; i < n; i += workers {
 				if ctx.Err() != nil {
 					return
 				}
+				m.dists(i, i+1, n, buf)
 				for j := i + 1; j < n; j++ {
 					early, late := lam[i], lam[j]
 					if rank[j] < rank[i] {
 						early, late = late, early
 					}
-					d := m.d(i, j)
+					d := buf[j-i-1]
 					if t, ok := sparseTime(d, early, late, eps); ok {
 						out.I = append(out.I, int32(i))
 						out.J = append(out.J, int32(j))
