@@ -130,7 +130,7 @@ func cmdBenchPH(ctx context.Context, a *app, args []string) error {
 		MaxDim: *maxDim, Threshold: *threshold, Coeff: *coeff, Dense: *dense, Threads: *threads, Logger: pluginLogger(a.log),
 		MemoryLimit: int64(*memLimit * (1 << 30)),
 		Progress: func(r phbench.Row) {
-			ev := a.log.Info().Str("backend", r.Backend).Str("input", r.Input).Float64("median_s", r.Median)
+			ev := a.log.Info().Str("backend", r.Backend).Str("input", r.Input).Float64("median_s", r.Median).Float64("cpu_s", r.CPU).Int("threads", r.Threads)
 			if r.Error != "" {
 				ev = a.log.Warn().Str("backend", r.Backend).Str("input", r.Input).Str("error", r.Error)
 			}
