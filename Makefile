@@ -22,7 +22,7 @@ BUILDVCS := -buildvcs=auto
 # comes first in PATH).
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all deps build run test test-python fuzz-short fuzz vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-backends bench-env bench-ppo bench-main bench-sweep bench-transport
+.PHONY: all deps build run test test-python fuzz-short fuzz vet proto clean bench-boundary bench-ph bench-suite bench-suite-quick bench-sparse bench-backends bench-env bench-ppo bench-main bench-sweep bench-transport
 
 all: build
 
@@ -138,6 +138,9 @@ bench-suite: build
 bench-suite-quick: build
 	$(GO) run ./plugins/ph-rips/cmd/ripsbench -workload suite-quick
 	./$(BIN)/nthost bench ph --ph rips,ripser,gudhi --workload suite-quick --repeat 1 --timeout 10m --mem-limit 6
+# Sparse Rips at scale (docs/benchmarks.md, "Large clouds").
+bench-sparse: build
+	scripts/bench-sparse.sh 0.5 2 10000:1 10000:2 50000:1 100000:1
 bench-ppo: build
 	$(GO) run ./plugins/algo-ppo/cmd/ppobench -env Hopper-v4,Walker2d-v4 -seeds 1,2,3
 # bench-transport: plugin processes (shm-direct, shm, socket, gRPC) against --in-process.
