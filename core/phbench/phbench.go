@@ -280,7 +280,10 @@ func runOne(ctx context.Context, cfg Config, path string, in Input, edges *sdk.E
 	}
 	row.Given = "matrix"
 	if _, ok := c.Info.Param("threads"); ok && cfg.Threads > 0 {
-		req.Params = map[string]string{"threads": strconv.Itoa(cfg.Threads)}
+		if req.Params == nil {
+			req.Params = map[string]string{}
+		}
+		req.Params["threads"] = strconv.Itoa(cfg.Threads)
 		row.Threads = cfg.Threads
 	}
 	if edges != nil && sdk.TakesInput(c.Info, "edges") {
