@@ -183,6 +183,8 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		x.onFail = c.failure
 	case *phClient:
 		x.onFail = c.failure
+	case *dataClient:
+		x.onFail = c.failure
 	}
 	c.impl = raw.(Describer)
 	info, err := c.impl.Describe(ctx)

@@ -175,6 +175,11 @@ func CheckDeclaration(info Info) error {
 			return fmt.Errorf("capability %s=%q is not true or false", CapMetric, v)
 		}
 	}
+	if v, ok := c[CapSupervised]; ok {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("capability %s=%q is not true or false", CapSupervised, v)
+		}
+	}
 	if v, ok := c[CapMaxObsDim]; ok {
 		if d, err := strconv.Atoi(v); err != nil || d < 1 {
 			return fmt.Errorf("capability %s=%q is not a positive integer", CapMaxObsDim, v)

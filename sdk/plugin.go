@@ -72,6 +72,7 @@ func pluginMap(impl Describer) plugin.PluginSet {
 		string(KindAlgo): &algoPlugin{impl: asAlgo(impl)},
 		string(KindDist): &distPlugin{impl: asDist(impl)},
 		string(KindPH):   &phPlugin{impl: asPH(impl)},
+		string(KindData): &dataPlugin{impl: asData(impl)},
 	}
 }
 
@@ -79,6 +80,7 @@ func asEnv(d Describer) Environment { e, _ := d.(Environment); return e }
 func asAlgo(d Describer) Algorithm  { a, _ := d.(Algorithm); return a }
 func asDist(d Describer) Distance   { x, _ := d.(Distance); return x }
 func asPH(d Describer) Homology     { h, _ := d.(Homology); return h }
+func asData(d Describer) Data       { x, _ := d.(Data); return x }
 
 // KindOf reports which plugin kind impl implements, or an error if it
 // implements none or more than one.
@@ -96,8 +98,11 @@ func KindOf(impl Describer) (Kind, error) {
 	if asPH(impl) != nil {
 		kinds = append(kinds, KindPH)
 	}
+	if asData(impl) != nil {
+		kinds = append(kinds, KindData)
+	}
 	if len(kinds) != 1 {
-		return "", fmt.Errorf("sdk: %T must implement exactly one of Environment, Algorithm, Distance, Homology (implements %v)", impl, kinds)
+		return "", fmt.Errorf("sdk: %T must implement exactly one of Environment, Algorithm, Distance, Homology, Data (implements %v)", impl, kinds)
 	}
 	return kinds[0], nil
 }
@@ -143,8 +148,8 @@ func exitWithParent(parent int, every time.Duration) {
 //
 //	func main() { sdk.Serve(myplugin.New()) }
 //
-// impl must implement exactly one of Environment, Algorithm, Distance and
-// Homology.
+// impl must implement exactly one of Environment, Algorithm, Distance,
+// Homology and Data.
 func Serve(impl Describer) { serve(impl, ProtocolVersion) }
 
 // serve is Serve speaking protocol version; tests serve an older one to

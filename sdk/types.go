@@ -1,6 +1,6 @@
 // Package sdk is the public contract between the nthost host and its
-// plugins: the Go interfaces of the four plugin kinds (environment,
-// algorithm, distance, homology), the plain data they exchange, and the
+// plugins: the Go interfaces of the five plugin kinds (environment,
+// algorithm, distance, homology, labelled data), the plain data they exchange, and the
 // go-plugin glue that carries them over gRPC (see plugin.go).
 //
 // A plugin author implements one of the interfaces below and calls Serve
@@ -26,10 +26,11 @@ const (
 	KindAlgo Kind = "algo"
 	KindDist Kind = "dist"
 	KindPH   Kind = "ph"
+	KindData Kind = "data"
 )
 
 // Kinds lists every plugin kind in a stable order.
-var Kinds = []Kind{KindEnv, KindAlgo, KindDist, KindPH}
+var Kinds = []Kind{KindEnv, KindAlgo, KindDist, KindPH, KindData}
 
 // Info is what every plugin says about itself, so the host can list it and
 // refuse a mismatch before any work starts.

@@ -126,7 +126,7 @@ func (x *Matrix) GetData() []float64 {
 type Info struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Kind         string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // env | algo | dist | ph
+	Kind         string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // env | algo | dist | ph | data
 	Version      string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	Protocol     int32                  `protobuf:"varint,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	Description  string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
@@ -1750,6 +1750,201 @@ func (x *Checkpoint) GetData() []byte {
 	return nil
 }
 
+// FitRequest asks a supervised learner to train on points (one row per
+// example) with labels in 0..classes-1 until its accuracy on them reaches
+// target_accuracy or max_epochs epochs have passed.
+type FitRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Points         *Matrix                `protobuf:"bytes,1,opt,name=points,proto3" json:"points,omitempty"`
+	Labels         []int32                `protobuf:"varint,2,rep,packed,name=labels,proto3" json:"labels,omitempty"`
+	Classes        int32                  `protobuf:"varint,3,opt,name=classes,proto3" json:"classes,omitempty"`
+	TargetAccuracy float64                `protobuf:"fixed64,4,opt,name=target_accuracy,json=targetAccuracy,proto3" json:"target_accuracy,omitempty"` // in (0, 1]; 0 means 1
+	MaxEpochs      int32                  `protobuf:"varint,5,opt,name=max_epochs,json=maxEpochs,proto3" json:"max_epochs,omitempty"`                 // 0: the plugin's own cap
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *FitRequest) Reset() {
+	*x = FitRequest{}
+	mi := &file_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FitRequest) ProtoMessage() {}
+
+func (x *FitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FitRequest.ProtoReflect.Descriptor instead.
+func (*FitRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *FitRequest) GetPoints() *Matrix {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *FitRequest) GetLabels() []int32 {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *FitRequest) GetClasses() int32 {
+	if x != nil {
+		return x.Classes
+	}
+	return 0
+}
+
+func (x *FitRequest) GetTargetAccuracy() float64 {
+	if x != nil {
+		return x.TargetAccuracy
+	}
+	return 0
+}
+
+func (x *FitRequest) GetMaxEpochs() int32 {
+	if x != nil {
+		return x.MaxEpochs
+	}
+	return 0
+}
+
+// EpochStat is one epoch of a Fit: the mean training loss over its
+// minibatches and the accuracy on the whole set after it.
+type EpochStat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Epoch         int32                  `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Loss          float64                `protobuf:"fixed64,2,opt,name=loss,proto3" json:"loss,omitempty"`
+	Accuracy      float64                `protobuf:"fixed64,3,opt,name=accuracy,proto3" json:"accuracy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EpochStat) Reset() {
+	*x = EpochStat{}
+	mi := &file_plugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EpochStat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EpochStat) ProtoMessage() {}
+
+func (x *EpochStat) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EpochStat.ProtoReflect.Descriptor instead.
+func (*EpochStat) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *EpochStat) GetEpoch() int32 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *EpochStat) GetLoss() float64 {
+	if x != nil {
+		return x.Loss
+	}
+	return 0
+}
+
+func (x *EpochStat) GetAccuracy() float64 {
+	if x != nil {
+		return x.Accuracy
+	}
+	return 0
+}
+
+// FitResult is how a Fit ended: reached says whether the accuracy reached
+// the target before the epoch cap.
+type FitResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Epochs        []*EpochStat           `protobuf:"bytes,1,rep,name=epochs,proto3" json:"epochs,omitempty"`
+	Reached       bool                   `protobuf:"varint,2,opt,name=reached,proto3" json:"reached,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FitResult) Reset() {
+	*x = FitResult{}
+	mi := &file_plugin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FitResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FitResult) ProtoMessage() {}
+
+func (x *FitResult) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FitResult.ProtoReflect.Descriptor instead.
+func (*FitResult) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *FitResult) GetEpochs() []*EpochStat {
+	if x != nil {
+		return x.Epochs
+	}
+	return nil
+}
+
+func (x *FitResult) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
 // EnvAttach hands an algorithm plugin the environment plugin's
 // shared-memory segment offer ("<pid>:<fd>:<slot bytes>") and the pid of
 // the process the host started, which the offer must name.
@@ -1763,7 +1958,7 @@ type EnvAttach struct {
 
 func (x *EnvAttach) Reset() {
 	*x = EnvAttach{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1970,7 @@ func (x *EnvAttach) String() string {
 func (*EnvAttach) ProtoMessage() {}
 
 func (x *EnvAttach) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1983,7 @@ func (x *EnvAttach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvAttach.ProtoReflect.Descriptor instead.
 func (*EnvAttach) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{29}
+	return file_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EnvAttach) GetOffer() string {
@@ -1819,7 +2014,7 @@ type DriveRequest struct {
 
 func (x *DriveRequest) Reset() {
 	*x = DriveRequest{}
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1831,7 +2026,7 @@ func (x *DriveRequest) String() string {
 func (*DriveRequest) ProtoMessage() {}
 
 func (x *DriveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1844,7 +2039,7 @@ func (x *DriveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriveRequest.ProtoReflect.Descriptor instead.
 func (*DriveRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{30}
+	return file_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DriveRequest) GetHandle() int32 {
@@ -1880,7 +2075,7 @@ type DrivenEpisode struct {
 
 func (x *DrivenEpisode) Reset() {
 	*x = DrivenEpisode{}
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +2087,7 @@ func (x *DrivenEpisode) String() string {
 func (*DrivenEpisode) ProtoMessage() {}
 
 func (x *DrivenEpisode) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2100,7 @@ func (x *DrivenEpisode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrivenEpisode.ProtoReflect.Descriptor instead.
 func (*DrivenEpisode) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{31}
+	return file_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DrivenEpisode) GetAfterStep() int32 {
@@ -1935,7 +2130,7 @@ type DriveResult struct {
 
 func (x *DriveResult) Reset() {
 	*x = DriveResult{}
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1947,7 +2142,7 @@ func (x *DriveResult) String() string {
 func (*DriveResult) ProtoMessage() {}
 
 func (x *DriveResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1960,7 +2155,7 @@ func (x *DriveResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriveResult.ProtoReflect.Descriptor instead.
 func (*DriveResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{32}
+	return file_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DriveResult) GetSteps() int32 {
@@ -1999,7 +2194,7 @@ type SampleRequest struct {
 
 func (x *SampleRequest) Reset() {
 	*x = SampleRequest{}
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2011,7 +2206,7 @@ func (x *SampleRequest) String() string {
 func (*SampleRequest) ProtoMessage() {}
 
 func (x *SampleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2024,7 +2219,7 @@ func (x *SampleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleRequest.ProtoReflect.Descriptor instead.
 func (*SampleRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{33}
+	return file_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SampleRequest) GetHandle() int32 {
@@ -2048,6 +2243,144 @@ func (x *SampleRequest) GetSamples() int32 {
 	return 0
 }
 
+// DataRequest asks a data plugin for one split of one of its data sets.
+type DataRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DatasetId     string                 `protobuf:"bytes,1,opt,name=dataset_id,json=datasetId,proto3" json:"dataset_id,omitempty"`
+	Seed          int64                  `protobuf:"varint,2,opt,name=seed,proto3" json:"seed,omitempty"`
+	Split         string                 `protobuf:"bytes,3,opt,name=split,proto3" json:"split,omitempty"`      // "train" or "homology"
+	Samples       int32                  `protobuf:"varint,4,opt,name=samples,proto3" json:"samples,omitempty"` // 0: the data set's own size for the split
+	Params        map[string]string      `protobuf:"bytes,5,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataRequest) Reset() {
+	*x = DataRequest{}
+	mi := &file_plugin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataRequest) ProtoMessage() {}
+
+func (x *DataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataRequest.ProtoReflect.Descriptor instead.
+func (*DataRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *DataRequest) GetDatasetId() string {
+	if x != nil {
+		return x.DatasetId
+	}
+	return ""
+}
+
+func (x *DataRequest) GetSeed() int64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *DataRequest) GetSplit() string {
+	if x != nil {
+		return x.Split
+	}
+	return ""
+}
+
+func (x *DataRequest) GetSamples() int32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *DataRequest) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+// DataSet is a labelled point cloud: labels index classes.
+type DataSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Points        *Matrix                `protobuf:"bytes,1,opt,name=points,proto3" json:"points,omitempty"`
+	Labels        []int32                `protobuf:"varint,2,rep,packed,name=labels,proto3" json:"labels,omitempty"`
+	Classes       []string               `protobuf:"bytes,3,rep,name=classes,proto3" json:"classes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataSet) Reset() {
+	*x = DataSet{}
+	mi := &file_plugin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataSet) ProtoMessage() {}
+
+func (x *DataSet) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataSet.ProtoReflect.Descriptor instead.
+func (*DataSet) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *DataSet) GetPoints() *Matrix {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *DataSet) GetLabels() []int32 {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *DataSet) GetClasses() []string {
+	if x != nil {
+		return x.Classes
+	}
+	return nil
+}
+
 type DistanceRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Points        *Matrix                `protobuf:"bytes,1,opt,name=points,proto3" json:"points,omitempty"`
@@ -2058,7 +2391,7 @@ type DistanceRequest struct {
 
 func (x *DistanceRequest) Reset() {
 	*x = DistanceRequest{}
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2403,7 @@ func (x *DistanceRequest) String() string {
 func (*DistanceRequest) ProtoMessage() {}
 
 func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2416,7 @@ func (x *DistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceRequest.ProtoReflect.Descriptor instead.
 func (*DistanceRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{34}
+	return file_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DistanceRequest) GetPoints() *Matrix {
@@ -2110,7 +2443,7 @@ type DistanceResult struct {
 
 func (x *DistanceResult) Reset() {
 	*x = DistanceResult{}
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2122,7 +2455,7 @@ func (x *DistanceResult) String() string {
 func (*DistanceResult) ProtoMessage() {}
 
 func (x *DistanceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2135,7 +2468,7 @@ func (x *DistanceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistanceResult.ProtoReflect.Descriptor instead.
 func (*DistanceResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{35}
+	return file_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DistanceResult) GetDistances() *Matrix {
@@ -2169,7 +2502,7 @@ type HomologyRequest struct {
 
 func (x *HomologyRequest) Reset() {
 	*x = HomologyRequest{}
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2514,7 @@ func (x *HomologyRequest) String() string {
 func (*HomologyRequest) ProtoMessage() {}
 
 func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2527,7 @@ func (x *HomologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyRequest.ProtoReflect.Descriptor instead.
 func (*HomologyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{36}
+	return file_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *HomologyRequest) GetDistances() *Matrix {
@@ -2261,7 +2594,7 @@ type Edges struct {
 
 func (x *Edges) Reset() {
 	*x = Edges{}
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2273,7 +2606,7 @@ func (x *Edges) String() string {
 func (*Edges) ProtoMessage() {}
 
 func (x *Edges) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2286,7 +2619,7 @@ func (x *Edges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Edges.ProtoReflect.Descriptor instead.
 func (*Edges) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{37}
+	return file_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Edges) GetN() int32 {
@@ -2330,7 +2663,7 @@ type Diagram struct {
 
 func (x *Diagram) Reset() {
 	*x = Diagram{}
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2342,7 +2675,7 @@ func (x *Diagram) String() string {
 func (*Diagram) ProtoMessage() {}
 
 func (x *Diagram) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2355,7 +2688,7 @@ func (x *Diagram) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagram.ProtoReflect.Descriptor instead.
 func (*Diagram) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{38}
+	return file_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Diagram) GetDim() int32 {
@@ -2391,7 +2724,7 @@ type HomologyResult struct {
 
 func (x *HomologyResult) Reset() {
 	*x = HomologyResult{}
-	mi := &file_plugin_proto_msgTypes[39]
+	mi := &file_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2403,7 +2736,7 @@ func (x *HomologyResult) String() string {
 func (*HomologyResult) ProtoMessage() {}
 
 func (x *HomologyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[39]
+	mi := &file_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2416,7 +2749,7 @@ func (x *HomologyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyResult.ProtoReflect.Descriptor instead.
 func (*HomologyResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{39}
+	return file_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *HomologyResult) GetDiagrams() []*Diagram {
@@ -2576,7 +2909,22 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06layers\x18\x01 \x03(\v2\x18.neuraltopology.v1.LayerR\x06layers\" \n" +
 	"\n" +
 	"Checkpoint\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"3\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xbd\x01\n" +
+	"\n" +
+	"FitRequest\x121\n" +
+	"\x06points\x18\x01 \x01(\v2\x19.neuraltopology.v1.MatrixR\x06points\x12\x1a\n" +
+	"\x06labels\x18\x02 \x03(\x05B\x02\x10\x01R\x06labels\x12\x18\n" +
+	"\aclasses\x18\x03 \x01(\x05R\aclasses\x12'\n" +
+	"\x0ftarget_accuracy\x18\x04 \x01(\x01R\x0etargetAccuracy\x12\x1d\n" +
+	"\n" +
+	"max_epochs\x18\x05 \x01(\x05R\tmaxEpochs\"Q\n" +
+	"\tEpochStat\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x05R\x05epoch\x12\x12\n" +
+	"\x04loss\x18\x02 \x01(\x01R\x04loss\x12\x1a\n" +
+	"\baccuracy\x18\x03 \x01(\x01R\baccuracy\"[\n" +
+	"\tFitResult\x124\n" +
+	"\x06epochs\x18\x01 \x03(\v2\x1c.neuraltopology.v1.EpochStatR\x06epochs\x12\x18\n" +
+	"\areached\x18\x02 \x01(\bR\areached\"3\n" +
 	"\tEnvAttach\x12\x14\n" +
 	"\x05offer\x18\x01 \x01(\tR\x05offer\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\"x\n" +
@@ -2595,7 +2943,21 @@ const file_plugin_proto_rawDesc = "" +
 	"\rSampleRequest\x12\x16\n" +
 	"\x06handle\x18F \x01(\x05R\x06handle\x12/\n" +
 	"\x05first\x18G \x01(\v2\x19.neuraltopology.v1.MatrixR\x05first\x12\x18\n" +
-	"\asamples\x18H \x01(\x05R\asamples\"\xc7\x01\n" +
+	"\asamples\x18H \x01(\x05R\asamples\"\xef\x01\n" +
+	"\vDataRequest\x12\x1d\n" +
+	"\n" +
+	"dataset_id\x18\x01 \x01(\tR\tdatasetId\x12\x12\n" +
+	"\x04seed\x18\x02 \x01(\x03R\x04seed\x12\x14\n" +
+	"\x05split\x18\x03 \x01(\tR\x05split\x12\x18\n" +
+	"\asamples\x18\x04 \x01(\x05R\asamples\x12B\n" +
+	"\x06params\x18\x05 \x03(\v2*.neuraltopology.v1.DataRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"r\n" +
+	"\aDataSet\x121\n" +
+	"\x06points\x18\x01 \x01(\v2\x19.neuraltopology.v1.MatrixR\x06points\x12\x1a\n" +
+	"\x06labels\x18\x02 \x03(\x05B\x02\x10\x01R\x06labels\x12\x18\n" +
+	"\aclasses\x18\x03 \x03(\tR\aclasses\"\xc7\x01\n" +
 	"\x0fDistanceRequest\x121\n" +
 	"\x06points\x18\x01 \x01(\v2\x19.neuraltopology.v1.MatrixR\x06points\x12F\n" +
 	"\x06params\x18\x02 \x03(\v2..neuraltopology.v1.DistanceRequest.ParamsEntryR\x06params\x1a9\n" +
@@ -2642,7 +3004,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06Render\x12 .neuraltopology.v1.RenderRequest\x1a\x18.neuraltopology.v1.Frame\x12<\n" +
 	"\x05Close\x12\x19.neuraltopology.v1.Handle\x1a\x18.neuraltopology.v1.Empty\x12L\n" +
 	"\tSaveState\x12\".neuraltopology.v1.EnvStateRequest\x1a\x1b.neuraltopology.v1.EnvState\x12N\n" +
-	"\tLoadState\x12&.neuraltopology.v1.EnvStateLoadRequest\x1a\x19.neuraltopology.v1.Matrix2\xcf\x05\n" +
+	"\tLoadState\x12&.neuraltopology.v1.EnvStateLoadRequest\x1a\x19.neuraltopology.v1.Matrix2\x93\x06\n" +
 	"\tAlgorithm\x12=\n" +
 	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12B\n" +
 	"\x04Init\x12\x1d.neuraltopology.v1.AlgoConfig\x1a\x1b.neuraltopology.v1.AlgoSpec\x12B\n" +
@@ -2653,7 +3015,11 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04Load\x12\x1d.neuraltopology.v1.Checkpoint\x1a\x18.neuraltopology.v1.Empty\x12C\n" +
 	"\tAttachEnv\x12\x1c.neuraltopology.v1.EnvAttach\x1a\x18.neuraltopology.v1.Empty\x12H\n" +
 	"\x05Drive\x12\x1f.neuraltopology.v1.DriveRequest\x1a\x1e.neuraltopology.v1.DriveResult\x12E\n" +
-	"\x06Sample\x12 .neuraltopology.v1.SampleRequest\x1a\x19.neuraltopology.v1.Matrix2\x9b\x01\n" +
+	"\x06Sample\x12 .neuraltopology.v1.SampleRequest\x1a\x19.neuraltopology.v1.Matrix\x12B\n" +
+	"\x03Fit\x12\x1d.neuraltopology.v1.FitRequest\x1a\x1c.neuraltopology.v1.FitResult2\x8d\x01\n" +
+	"\x04Data\x12=\n" +
+	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12F\n" +
+	"\bGenerate\x12\x1e.neuraltopology.v1.DataRequest\x1a\x1a.neuraltopology.v1.DataSet2\x9b\x01\n" +
 	"\bDistance\x12=\n" +
 	"\bDescribe\x12\x18.neuraltopology.v1.Empty\x1a\x17.neuraltopology.v1.Info\x12P\n" +
 	"\aCompute\x12\".neuraltopology.v1.DistanceRequest\x1a!.neuraltopology.v1.DistanceResult2\x9b\x01\n" +
@@ -2673,7 +3039,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: neuraltopology.v1.Empty
 	(*Matrix)(nil),              // 1: neuraltopology.v1.Matrix
@@ -2704,113 +3070,129 @@ var file_plugin_proto_goTypes = []any{
 	(*Layer)(nil),               // 26: neuraltopology.v1.Layer
 	(*ActivationsResponse)(nil), // 27: neuraltopology.v1.ActivationsResponse
 	(*Checkpoint)(nil),          // 28: neuraltopology.v1.Checkpoint
-	(*EnvAttach)(nil),           // 29: neuraltopology.v1.EnvAttach
-	(*DriveRequest)(nil),        // 30: neuraltopology.v1.DriveRequest
-	(*DrivenEpisode)(nil),       // 31: neuraltopology.v1.DrivenEpisode
-	(*DriveResult)(nil),         // 32: neuraltopology.v1.DriveResult
-	(*SampleRequest)(nil),       // 33: neuraltopology.v1.SampleRequest
-	(*DistanceRequest)(nil),     // 34: neuraltopology.v1.DistanceRequest
-	(*DistanceResult)(nil),      // 35: neuraltopology.v1.DistanceResult
-	(*HomologyRequest)(nil),     // 36: neuraltopology.v1.HomologyRequest
-	(*Edges)(nil),               // 37: neuraltopology.v1.Edges
-	(*Diagram)(nil),             // 38: neuraltopology.v1.Diagram
-	(*HomologyResult)(nil),      // 39: neuraltopology.v1.HomologyResult
-	nil,                         // 40: neuraltopology.v1.Info.CapabilitiesEntry
-	nil,                         // 41: neuraltopology.v1.EnvConfig.OptionsEntry
-	nil,                         // 42: neuraltopology.v1.StepResult.InfoEntry
-	nil,                         // 43: neuraltopology.v1.AlgoConfig.HyperEntry
-	nil,                         // 44: neuraltopology.v1.UpdateStats.StatsEntry
-	nil,                         // 45: neuraltopology.v1.DistanceRequest.ParamsEntry
-	nil,                         // 46: neuraltopology.v1.HomologyRequest.ParamsEntry
-	nil,                         // 47: neuraltopology.v1.HomologyResult.ScalarsEntry
+	(*FitRequest)(nil),          // 29: neuraltopology.v1.FitRequest
+	(*EpochStat)(nil),           // 30: neuraltopology.v1.EpochStat
+	(*FitResult)(nil),           // 31: neuraltopology.v1.FitResult
+	(*EnvAttach)(nil),           // 32: neuraltopology.v1.EnvAttach
+	(*DriveRequest)(nil),        // 33: neuraltopology.v1.DriveRequest
+	(*DrivenEpisode)(nil),       // 34: neuraltopology.v1.DrivenEpisode
+	(*DriveResult)(nil),         // 35: neuraltopology.v1.DriveResult
+	(*SampleRequest)(nil),       // 36: neuraltopology.v1.SampleRequest
+	(*DataRequest)(nil),         // 37: neuraltopology.v1.DataRequest
+	(*DataSet)(nil),             // 38: neuraltopology.v1.DataSet
+	(*DistanceRequest)(nil),     // 39: neuraltopology.v1.DistanceRequest
+	(*DistanceResult)(nil),      // 40: neuraltopology.v1.DistanceResult
+	(*HomologyRequest)(nil),     // 41: neuraltopology.v1.HomologyRequest
+	(*Edges)(nil),               // 42: neuraltopology.v1.Edges
+	(*Diagram)(nil),             // 43: neuraltopology.v1.Diagram
+	(*HomologyResult)(nil),      // 44: neuraltopology.v1.HomologyResult
+	nil,                         // 45: neuraltopology.v1.Info.CapabilitiesEntry
+	nil,                         // 46: neuraltopology.v1.EnvConfig.OptionsEntry
+	nil,                         // 47: neuraltopology.v1.StepResult.InfoEntry
+	nil,                         // 48: neuraltopology.v1.AlgoConfig.HyperEntry
+	nil,                         // 49: neuraltopology.v1.UpdateStats.StatsEntry
+	nil,                         // 50: neuraltopology.v1.DataRequest.ParamsEntry
+	nil,                         // 51: neuraltopology.v1.DistanceRequest.ParamsEntry
+	nil,                         // 52: neuraltopology.v1.HomologyRequest.ParamsEntry
+	nil,                         // 53: neuraltopology.v1.HomologyResult.ScalarsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	40, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
+	45, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
 	3,  // 1: neuraltopology.v1.Info.params:type_name -> neuraltopology.v1.ParamSpec
-	41, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
+	46, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
 	5,  // 3: neuraltopology.v1.OpenResponse.spec:type_name -> neuraltopology.v1.EnvSpec
 	1,  // 4: neuraltopology.v1.StepRequest.actions:type_name -> neuraltopology.v1.Matrix
 	1,  // 5: neuraltopology.v1.StepResult.obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 6: neuraltopology.v1.StepResult.final_obs:type_name -> neuraltopology.v1.Matrix
 	9,  // 7: neuraltopology.v1.StepResult.episodes:type_name -> neuraltopology.v1.EpisodeStat
-	42, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
+	47, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
 	16, // 9: neuraltopology.v1.EnvStateLoadRequest.state:type_name -> neuraltopology.v1.EnvState
 	5,  // 10: neuraltopology.v1.AlgoConfig.env:type_name -> neuraltopology.v1.EnvSpec
-	43, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
+	48, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
 	1,  // 12: neuraltopology.v1.Outcome.final_obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 13: neuraltopology.v1.ActRequest.obs:type_name -> neuraltopology.v1.Matrix
 	20, // 14: neuraltopology.v1.ActRequest.prev:type_name -> neuraltopology.v1.Outcome
-	44, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
+	49, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
 	1,  // 16: neuraltopology.v1.ActResult.actions:type_name -> neuraltopology.v1.Matrix
 	22, // 17: neuraltopology.v1.ActResult.update:type_name -> neuraltopology.v1.UpdateStats
 	1,  // 18: neuraltopology.v1.PolicyRequest.obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 19: neuraltopology.v1.ActivationsRequest.states:type_name -> neuraltopology.v1.Matrix
 	1,  // 20: neuraltopology.v1.Layer.values:type_name -> neuraltopology.v1.Matrix
 	26, // 21: neuraltopology.v1.ActivationsResponse.layers:type_name -> neuraltopology.v1.Layer
-	1,  // 22: neuraltopology.v1.DriveRequest.actions:type_name -> neuraltopology.v1.Matrix
-	9,  // 23: neuraltopology.v1.DrivenEpisode.episode:type_name -> neuraltopology.v1.EpisodeStat
-	23, // 24: neuraltopology.v1.DriveResult.last:type_name -> neuraltopology.v1.ActResult
-	31, // 25: neuraltopology.v1.DriveResult.episodes:type_name -> neuraltopology.v1.DrivenEpisode
-	1,  // 26: neuraltopology.v1.SampleRequest.first:type_name -> neuraltopology.v1.Matrix
-	1,  // 27: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
-	45, // 28: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
-	1,  // 29: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 30: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
-	1,  // 31: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
-	46, // 32: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
-	37, // 33: neuraltopology.v1.HomologyRequest.edges:type_name -> neuraltopology.v1.Edges
-	38, // 34: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
-	47, // 35: neuraltopology.v1.HomologyResult.scalars:type_name -> neuraltopology.v1.HomologyResult.ScalarsEntry
-	10, // 36: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
-	0,  // 37: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
-	4,  // 38: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
-	7,  // 39: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
-	8,  // 40: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
-	12, // 41: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
-	14, // 42: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
-	15, // 43: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
-	17, // 44: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
-	0,  // 45: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
-	18, // 46: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
-	21, // 47: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
-	24, // 48: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
-	25, // 49: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
-	0,  // 50: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
-	28, // 51: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
-	29, // 52: neuraltopology.v1.Algorithm.AttachEnv:input_type -> neuraltopology.v1.EnvAttach
-	30, // 53: neuraltopology.v1.Algorithm.Drive:input_type -> neuraltopology.v1.DriveRequest
-	33, // 54: neuraltopology.v1.Algorithm.Sample:input_type -> neuraltopology.v1.SampleRequest
-	0,  // 55: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
-	34, // 56: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
-	0,  // 57: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
-	36, // 58: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
-	2,  // 59: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
-	6,  // 60: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
-	1,  // 61: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
-	11, // 62: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
-	13, // 63: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
-	0,  // 64: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
-	16, // 65: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
-	1,  // 66: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
-	2,  // 67: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
-	19, // 68: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
-	23, // 69: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
-	1,  // 70: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
-	27, // 71: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
-	28, // 72: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
-	0,  // 73: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
-	0,  // 74: neuraltopology.v1.Algorithm.AttachEnv:output_type -> neuraltopology.v1.Empty
-	32, // 75: neuraltopology.v1.Algorithm.Drive:output_type -> neuraltopology.v1.DriveResult
-	1,  // 76: neuraltopology.v1.Algorithm.Sample:output_type -> neuraltopology.v1.Matrix
-	2,  // 77: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
-	35, // 78: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
-	2,  // 79: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
-	39, // 80: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
-	59, // [59:81] is the sub-list for method output_type
-	37, // [37:59] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	1,  // 22: neuraltopology.v1.FitRequest.points:type_name -> neuraltopology.v1.Matrix
+	30, // 23: neuraltopology.v1.FitResult.epochs:type_name -> neuraltopology.v1.EpochStat
+	1,  // 24: neuraltopology.v1.DriveRequest.actions:type_name -> neuraltopology.v1.Matrix
+	9,  // 25: neuraltopology.v1.DrivenEpisode.episode:type_name -> neuraltopology.v1.EpisodeStat
+	23, // 26: neuraltopology.v1.DriveResult.last:type_name -> neuraltopology.v1.ActResult
+	34, // 27: neuraltopology.v1.DriveResult.episodes:type_name -> neuraltopology.v1.DrivenEpisode
+	1,  // 28: neuraltopology.v1.SampleRequest.first:type_name -> neuraltopology.v1.Matrix
+	50, // 29: neuraltopology.v1.DataRequest.params:type_name -> neuraltopology.v1.DataRequest.ParamsEntry
+	1,  // 30: neuraltopology.v1.DataSet.points:type_name -> neuraltopology.v1.Matrix
+	1,  // 31: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
+	51, // 32: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
+	1,  // 33: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 34: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
+	1,  // 35: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
+	52, // 36: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
+	42, // 37: neuraltopology.v1.HomologyRequest.edges:type_name -> neuraltopology.v1.Edges
+	43, // 38: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
+	53, // 39: neuraltopology.v1.HomologyResult.scalars:type_name -> neuraltopology.v1.HomologyResult.ScalarsEntry
+	10, // 40: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
+	0,  // 41: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
+	4,  // 42: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
+	7,  // 43: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
+	8,  // 44: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
+	12, // 45: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
+	14, // 46: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
+	15, // 47: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
+	17, // 48: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
+	0,  // 49: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
+	18, // 50: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
+	21, // 51: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
+	24, // 52: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
+	25, // 53: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
+	0,  // 54: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
+	28, // 55: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
+	32, // 56: neuraltopology.v1.Algorithm.AttachEnv:input_type -> neuraltopology.v1.EnvAttach
+	33, // 57: neuraltopology.v1.Algorithm.Drive:input_type -> neuraltopology.v1.DriveRequest
+	36, // 58: neuraltopology.v1.Algorithm.Sample:input_type -> neuraltopology.v1.SampleRequest
+	29, // 59: neuraltopology.v1.Algorithm.Fit:input_type -> neuraltopology.v1.FitRequest
+	0,  // 60: neuraltopology.v1.Data.Describe:input_type -> neuraltopology.v1.Empty
+	37, // 61: neuraltopology.v1.Data.Generate:input_type -> neuraltopology.v1.DataRequest
+	0,  // 62: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
+	39, // 63: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
+	0,  // 64: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
+	41, // 65: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
+	2,  // 66: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
+	6,  // 67: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
+	1,  // 68: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
+	11, // 69: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
+	13, // 70: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
+	0,  // 71: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
+	16, // 72: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
+	1,  // 73: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
+	2,  // 74: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
+	19, // 75: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
+	23, // 76: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
+	1,  // 77: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
+	27, // 78: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
+	28, // 79: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
+	0,  // 80: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
+	0,  // 81: neuraltopology.v1.Algorithm.AttachEnv:output_type -> neuraltopology.v1.Empty
+	35, // 82: neuraltopology.v1.Algorithm.Drive:output_type -> neuraltopology.v1.DriveResult
+	1,  // 83: neuraltopology.v1.Algorithm.Sample:output_type -> neuraltopology.v1.Matrix
+	31, // 84: neuraltopology.v1.Algorithm.Fit:output_type -> neuraltopology.v1.FitResult
+	2,  // 85: neuraltopology.v1.Data.Describe:output_type -> neuraltopology.v1.Info
+	38, // 86: neuraltopology.v1.Data.Generate:output_type -> neuraltopology.v1.DataSet
+	2,  // 87: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
+	40, // 88: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
+	2,  // 89: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
+	44, // 90: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
+	66, // [66:91] is the sub-list for method output_type
+	41, // [41:66] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2824,9 +3206,9 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   48,
+			NumMessages:   54,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_plugin_proto_goTypes,
 		DependencyIndexes: file_plugin_proto_depIdxs,

@@ -408,6 +408,7 @@ const (
 	Algorithm_AttachEnv_FullMethodName   = "/neuraltopology.v1.Algorithm/AttachEnv"
 	Algorithm_Drive_FullMethodName       = "/neuraltopology.v1.Algorithm/Drive"
 	Algorithm_Sample_FullMethodName      = "/neuraltopology.v1.Algorithm/Sample"
+	Algorithm_Fit_FullMethodName         = "/neuraltopology.v1.Algorithm/Fit"
 )
 
 // AlgorithmClient is the client API for Algorithm service.
@@ -429,6 +430,10 @@ type AlgorithmClient interface {
 	// (sdk/sample.go), offered by a plugin whose Describe carries the
 	// capability "sdk.sample".
 	Sample(ctx context.Context, in *SampleRequest, opts ...grpc.CallOption) (*Matrix, error)
+	// Fit trains a supervised learner on a labelled set (offered by a
+	// plugin whose Describe carries the capability "supervised" = "true");
+	// UNIMPLEMENTED otherwise.
+	Fit(ctx context.Context, in *FitRequest, opts ...grpc.CallOption) (*FitResult, error)
 }
 
 type algorithmClient struct {
@@ -539,6 +544,16 @@ func (c *algorithmClient) Sample(ctx context.Context, in *SampleRequest, opts ..
 	return out, nil
 }
 
+func (c *algorithmClient) Fit(ctx context.Context, in *FitRequest, opts ...grpc.CallOption) (*FitResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FitResult)
+	err := c.cc.Invoke(ctx, Algorithm_Fit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AlgorithmServer is the server API for Algorithm service.
 // All implementations must embed UnimplementedAlgorithmServer
 // for forward compatibility.
@@ -558,6 +573,10 @@ type AlgorithmServer interface {
 	// (sdk/sample.go), offered by a plugin whose Describe carries the
 	// capability "sdk.sample".
 	Sample(context.Context, *SampleRequest) (*Matrix, error)
+	// Fit trains a supervised learner on a labelled set (offered by a
+	// plugin whose Describe carries the capability "supervised" = "true");
+	// UNIMPLEMENTED otherwise.
+	Fit(context.Context, *FitRequest) (*FitResult, error)
 	mustEmbedUnimplementedAlgorithmServer()
 }
 
@@ -597,6 +616,9 @@ func (UnimplementedAlgorithmServer) Drive(context.Context, *DriveRequest) (*Driv
 }
 func (UnimplementedAlgorithmServer) Sample(context.Context, *SampleRequest) (*Matrix, error) {
 	return nil, status.Error(codes.Unimplemented, "method Sample not implemented")
+}
+func (UnimplementedAlgorithmServer) Fit(context.Context, *FitRequest) (*FitResult, error) {
+	return nil, status.Error(codes.Unimplemented, "method Fit not implemented")
 }
 func (UnimplementedAlgorithmServer) mustEmbedUnimplementedAlgorithmServer() {}
 func (UnimplementedAlgorithmServer) testEmbeddedByValue()                   {}
@@ -799,6 +821,24 @@ func _Algorithm_Sample_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Algorithm_Fit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FitRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlgorithmServer).Fit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Algorithm_Fit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlgorithmServer).Fit(ctx, req.(*FitRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Algorithm_ServiceDesc is the grpc.ServiceDesc for Algorithm service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -845,6 +885,150 @@ var Algorithm_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Sample",
 			Handler:    _Algorithm_Sample_Handler,
+		},
+		{
+			MethodName: "Fit",
+			Handler:    _Algorithm_Fit_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "plugin.proto",
+}
+
+const (
+	Data_Describe_FullMethodName = "/neuraltopology.v1.Data/Describe"
+	Data_Generate_FullMethodName = "/neuraltopology.v1.Data/Generate"
+)
+
+// DataClient is the client API for Data service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+type DataClient interface {
+	Describe(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Info, error)
+	Generate(ctx context.Context, in *DataRequest, opts ...grpc.CallOption) (*DataSet, error)
+}
+
+type dataClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewDataClient(cc grpc.ClientConnInterface) DataClient {
+	return &dataClient{cc}
+}
+
+func (c *dataClient) Describe(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Info, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Info)
+	err := c.cc.Invoke(ctx, Data_Describe_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataClient) Generate(ctx context.Context, in *DataRequest, opts ...grpc.CallOption) (*DataSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DataSet)
+	err := c.cc.Invoke(ctx, Data_Generate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DataServer is the server API for Data service.
+// All implementations must embed UnimplementedDataServer
+// for forward compatibility.
+type DataServer interface {
+	Describe(context.Context, *Empty) (*Info, error)
+	Generate(context.Context, *DataRequest) (*DataSet, error)
+	mustEmbedUnimplementedDataServer()
+}
+
+// UnimplementedDataServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedDataServer struct{}
+
+func (UnimplementedDataServer) Describe(context.Context, *Empty) (*Info, error) {
+	return nil, status.Error(codes.Unimplemented, "method Describe not implemented")
+}
+func (UnimplementedDataServer) Generate(context.Context, *DataRequest) (*DataSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Generate not implemented")
+}
+func (UnimplementedDataServer) mustEmbedUnimplementedDataServer() {}
+func (UnimplementedDataServer) testEmbeddedByValue()              {}
+
+// UnsafeDataServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to DataServer will
+// result in compilation errors.
+type UnsafeDataServer interface {
+	mustEmbedUnimplementedDataServer()
+}
+
+func RegisterDataServer(s grpc.ServiceRegistrar, srv DataServer) {
+	// If the following call panics, it indicates UnimplementedDataServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Data_ServiceDesc, srv)
+}
+
+func _Data_Describe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataServer).Describe(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Data_Describe_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataServer).Describe(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Data_Generate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataServer).Generate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Data_Generate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataServer).Generate(ctx, req.(*DataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Data_ServiceDesc is the grpc.ServiceDesc for Data service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Data_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "neuraltopology.v1.Data",
+	HandlerType: (*DataServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Describe",
+			Handler:    _Data_Describe_Handler,
+		},
+		{
+			MethodName: "Generate",
+			Handler:    _Data_Generate_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
