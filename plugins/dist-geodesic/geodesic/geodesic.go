@@ -25,7 +25,9 @@
 // pseudometric. A group of more than k identical points can form a
 // component of its own. If every component is a single location (all its
 // points identical), the largest finite distance is 0 and the rule gives
-// 0 between components too.
+// 0 between components too. With weights "hops" (WeightHops) duplicates
+// are removed before the graph is built instead, and each gets its first
+// copy's distances; the plugin logs how many it removed.
 package geodesic
 
 import (
@@ -57,6 +59,12 @@ const (
 	WeightEuclid Weights = iota
 	// WeightUnit makes every edge length 1, so distances count hops.
 	WeightUnit
+	// WeightHops counts hops as WeightUnit does, over the distinct
+	// points: duplicates are removed before the graph is built (so they do
+	// not take up each other's k neighbours) and then get the row of their
+	// first copy, at distance 0 from it. Naitzat, Zhitnikov and Lim's
+	// metric (JMLR 2020).
+	WeightHops
 )
 
 // String returns the parameter spelling of w: "euclid" or "unit".
@@ -64,8 +72,11 @@ func (w Weights) String() string {
 	switch w {
 	case WeightEuclid:
 		return "euclid"
+
 	case WeightUnit:
 		return "unit"
+	case WeightHops:
+		return "hops"
 	}
 	return "Weights(" + strconv.Itoa(int(w)) + ")"
 }
@@ -77,8 +88,10 @@ func ParseWeights(s string) (Weights, error) {
 		return WeightEuclid, nil
 	case "unit":
 		return WeightUnit, nil
+	case "hops":
+		return WeightHops, nil
 	}
-	return 0, fmt.Errorf("weights %q: want euclid or unit", s)
+	return 0, fmt.Errorf("weights %q: want euclid, unit or hops", s)
 }
 
 // Options tunes Distances beyond k. The zero value is the seed's metric.
@@ -91,10 +104,81 @@ type Options struct {
 // of connected components of that graph. The matrix is exactly symmetric
 // with a zero diagonal and, thanks to the 2 x max rule, finite.
 func Distances(points sdk.Matrix, k int, opt Options) (d sdk.Matrix, components int, err error) {
-	return distances(context.Background(), points, k, opt)
+	d, components, _, err = distances(context.Background(), points, k, opt)
+	return d, components, err
 }
 
-func distances(ctx context.Context, points sdk.Matrix, k int, opt Options) (sdk.Matrix, int, error) {
+// Dedupe returns the distinct rows of points in order of first
+// appearance, and for each row the index of its distinct copy. Rows are
+// equal when every coordinate is (== on float64, so 0 and -0 are equal).
+func Dedupe(points sdk.Matrix) (sdk.Matrix, []int) {
+	type key string
+	first := map[key]int{}
+	of := make([]int, points.Rows)
+	var keep []int
+	buf := make([]byte, 0, 8*points.Cols)
+	for i := 0; i < points.Rows; i++ {
+		buf = buf[:0]
+		for _, v := range points.Row(i) {
+			if v == 0 {
+				v = 0 // -0 and 0 are the same point
+			}
+			b := math.Float64bits(v)
+			buf = append(buf, byte(b), byte(b>>8), byte(b>>16), byte(b>>24), byte(b>>32), byte(b>>40), byte(b>>48), byte(b>>56))
+		}
+		if j, ok := first[key(buf)]; ok {
+			of[i] = of[j]
+			continue
+		}
+		first[key(buf)] = i
+		of[i] = len(keep)
+		keep = append(keep, i)
+	}
+	u := sdk.NewMatrix(len(keep), points.Cols)
+	for r, i := range keep {
+		copy(u.Row(r), points.Row(i))
+	}
+	return u, of
+}
+
+// distances also returns the number of duplicate points removed (with
+// WeightHops; 0 otherwise).
+func distances(ctx context.Context, points sdk.Matrix, k int, opt Options) (sdk.Matrix, int, int, error) {
+	if opt.Weights == WeightHops {
+		if err := euclid.CheckPoints(points); err != nil {
+			return sdk.Matrix{}, 0, 0, err
+		}
+		u, of := Dedupe(points)
+		if u.Rows < 2 {
+			return sdk.Matrix{}, 0, 0, fmt.Errorf("geodesic distances need at least 2 distinct points, got %d", u.Rows)
+		}
+		if k >= u.Rows {
+			return sdk.Matrix{}, 0, 0, fmt.Errorf("k = %d: want 1 <= k <= %d, the distinct points less one (%d of the %d points are duplicates)", k, u.Rows-1, points.Rows-u.Rows, points.Rows)
+		}
+		du, c, err := hopDistances(ctx, u, k)
+		if err != nil || u.Rows == points.Rows {
+			return du, c, 0, err
+		}
+		n, m := points.Rows, u.Rows
+		d := sdk.NewMatrix(n, n)
+		for i := 0; i < n; i++ {
+			row, src := d.Row(i), du.Row(of[i])
+			for j := 0; j < n; j++ {
+				row[j] = src[of[j]]
+			}
+		}
+		return d, c, n - m, nil
+	}
+	d, c, err := graphDistances(ctx, points, k, opt.Weights)
+	return d, c, 0, err
+}
+
+func hopDistances(ctx context.Context, points sdk.Matrix, k int) (sdk.Matrix, int, error) {
+	return graphDistances(ctx, points, k, WeightUnit)
+}
+
+func graphDistances(ctx context.Context, points sdk.Matrix, k int, weights Weights) (sdk.Matrix, int, error) {
+	opt := Options{Weights: weights}
 	if err := euclid.CheckPoints(points); err != nil {
 		return sdk.Matrix{}, 0, err
 	}
@@ -436,8 +520,9 @@ func finish(d sdk.Matrix) int {
 // Plugin is the "geodesic" distance plugin.
 //
 // Parameters: "k", the number of nearest other points each point is joined
-// to (default 15; the seed's graph is 14), and "weights", "euclid" (default)
-// or "unit". Any other parameter is an error.
+// to (default 15; the seed's graph is 14), and "weights", "euclid" (default),
+// "unit" or "hops" (see WeightHops; the number of duplicates removed is
+// logged at level info). Any other parameter is an error.
 type Plugin struct{}
 
 var _ sdk.Distance = Plugin{}
@@ -458,7 +543,7 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 		},
 		Params: []sdk.ParamSpec{
 			{Name: "k", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultK), Doc: "nearest other points each point is joined to (--k is its short form)"},
-			{Name: "weights", Type: sdk.ParamString, Default: "euclid", Doc: "edge lengths: euclid, or unit for hop counts", Choices: []string{"euclid", "unit"}},
+			{Name: "weights", Type: sdk.ParamString, Default: "euclid", Doc: "edge lengths: euclid; unit for hop counts; hops for hop counts over the distinct points (duplicates at 0 from their first copy)", Choices: []string{"euclid", "unit", "hops"}},
 		},
 	}, nil
 }
@@ -474,9 +559,14 @@ func (Plugin) Compute(ctx context.Context, points sdk.Matrix, params map[string]
 	if err := sdk.CheckSquare("geodesic", points.Rows, 2); err != nil {
 		return sdk.DistanceResult{}, err
 	}
-	d, c, err := distances(ctx, points, k, opt)
+	d, c, dups, err := distances(ctx, points, k, opt)
 	if err != nil {
 		return sdk.DistanceResult{}, fmt.Errorf("geodesic: %w", err)
+	}
+	if dups > 0 {
+		// The result keeps one row per input point; the count goes to the
+		// log, where the host shows it under the plugin's name.
+		sdk.Logger().Info("duplicate points removed before the k-NN graph", "duplicates", dups, "points", points.Rows)
 	}
 	return sdk.DistanceResult{Distances: d, Components: c}, nil
 }
