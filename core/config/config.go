@@ -66,6 +66,12 @@ type Config struct {
 	RunDir       string  `yaml:"run_dir"`          // default runs/<env-id>__<algo>__<seed>__<time>
 	SnapshotJobs int     `yaml:"snapshot_jobs"`    // snapshots computed at once beside training
 
+	// Supervised runs (core/classify): a data plugin's labelled data set
+	// instead of an environment. Empty Data means an RL run.
+	Data         string `yaml:"data"`          // data plugin name, e.g. "naitzat"
+	DataID       string `yaml:"data_id"`       // the data set, e.g. "D-I"
+	TrainSamples int    `yaml:"train_samples"` // training points; 0: the data set's own size
+
 	// Parameters for each plugin, as the plugin declares them (its
 	// Describe lists name, type and default; the host checks them at
 	// start). YAML maps, e.g. dist_params: {weights: unit}; flags
@@ -74,10 +80,11 @@ type Config struct {
 	AlgoParams map[string]string `yaml:"algo_params"`
 	DistParams map[string]string `yaml:"dist_params"`
 	PHParams   map[string]string `yaml:"ph_params"`
+	DataParams map[string]string `yaml:"data_params"`
 }
 
 // ParamKeys are the keys holding plugin parameters, by plugin kind.
-var ParamKeys = map[string]string{"env": "env_params", "algo": "algo_params", "dist": "dist_params", "ph": "ph_params"}
+var ParamKeys = map[string]string{"env": "env_params", "algo": "algo_params", "dist": "dist_params", "ph": "ph_params", "data": "data_params"}
 
 // Default returns the seed's defaults: Hopper-v4, 1M steps, CleanRL's PPO
 // hyperparameters, a snapshot every 10 updates with 500 states, k = 15
@@ -312,7 +319,7 @@ func (c *Config) Hyper() map[string]string {
 }
 
 // Params returns the parameters for the plugin of kind ("env", "algo",
-// "dist" or "ph").
+// "dist", "ph" or "data").
 func (c *Config) Params(kind string) map[string]string {
 	switch kind {
 	case "env":
@@ -323,6 +330,8 @@ func (c *Config) Params(kind string) map[string]string {
 		return c.DistParams
 	case "ph":
 		return c.PHParams
+	case "data":
+		return c.DataParams
 	}
 	return nil
 }
@@ -363,10 +372,19 @@ func (c *Config) Validate() error {
 	}
 	// These become parts of paths (runs/<env_id>__<algo>__..., plugin
 	// binaries nt-<kind>-<name>): nothing that could leave its folder.
-	for _, kv := range [][2]string{{"env_id", c.EnvID}, {"env", c.Env}, {"algo", c.Algo}, {"dist", c.Dist}, {"ph", c.PH}} {
+	for _, kv := range [][2]string{{"env_id", c.EnvID}, {"env", c.Env}, {"algo", c.Algo}, {"dist", c.Dist}, {"ph", c.PH}, {"data", c.Data}, {"data_id", c.DataID}} {
+		if kv[1] == "" && (kv[0] == "data" || kv[0] == "data_id") {
+			continue // an RL run
+		}
 		if !safeName(kv[1]) {
 			errs = append(errs, fmt.Sprintf("%s %q: want letters, digits, '.', '_' and '-' only, not starting with '.'", kv[0], kv[1]))
 		}
+	}
+	if c.Data != "" && c.DataID == "" {
+		errs = append(errs, fmt.Sprintf("data %q needs data_id, the data set to generate (e.g. --data-id D-I)", c.Data))
+	}
+	if c.TrainSamples < 0 {
+		errs = append(errs, fmt.Sprintf("train_samples must be >= 0 (0: the data set's own size; got %d)", c.TrainSamples))
 	}
 	if c.MaxDim < 0 || c.MaxDim > 3 {
 		errs = append(errs, fmt.Sprintf("maxdim must be 0..3 (got %d)", c.MaxDim))

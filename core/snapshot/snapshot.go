@@ -28,6 +28,14 @@ type Options struct {
 	DistParams map[string]string // the distance plugin's parameters
 	PHParams   map[string]string // the homology plugin's parameters
 	MaxDim     int               // highest homology dimension, capped at the cloud's d-1
+	// Threshold, if positive, is the largest filtration value the
+	// homology is computed to (HomologyRequest.Threshold): bars still
+	// alive there are infinite. Enough for Betti numbers at a scale below
+	// it, and far cheaper on large clouds.
+	Threshold float64
+	// Edges sends the homology plugin only the pairs within Threshold, as
+	// a sparse matrix (for a plugin whose CapInput lists "edges").
+	Edges      bool
 	Summary    summary.Options
 	KeepClouds bool // keep the point clouds in the result (to save them)
 }
@@ -132,6 +140,22 @@ func Clouds(ctx context.Context, algo sdk.Algorithm, states sdk.Matrix, layers [
 	return out, nil
 }
 
+// within returns the pairs of d at distance at most t, as sparse edges.
+func within(d sdk.Matrix, t float64) *sdk.Edges {
+	e := &sdk.Edges{N: d.Rows}
+	for i := 0; i < d.Rows; i++ {
+		row := d.Row(i)
+		for j := i + 1; j < d.Rows; j++ {
+			if row[j] <= t {
+				e.I = append(e.I, int32(i))
+				e.J = append(e.J, int32(j))
+				e.D = append(e.D, row[j])
+			}
+		}
+	}
+	return e
+}
+
 // Result is the topology of one cloud.
 type Result struct {
 	Record   summary.TopologyRecord
@@ -160,7 +184,11 @@ func Analyze(ctx context.Context, dist sdk.Distance, ph sdk.Homology, c Cloud, o
 	}
 	distDone := time.Now()
 	maxDim := min(opt.MaxDim, c.Points.Cols-1)
-	res, err := sdk.ComputeHomology(ctx, ph, sdk.HomologyRequest{Distances: &dr.Distances, MaxDim: maxDim, Params: opt.PHParams})
+	req := sdk.HomologyRequest{Distances: &dr.Distances, MaxDim: maxDim, Threshold: opt.Threshold, Params: opt.PHParams}
+	if opt.Edges && opt.Threshold > 0 {
+		req.Distances, req.Edges = nil, within(dr.Distances, opt.Threshold)
+	}
+	res, err := sdk.ComputeHomology(ctx, ph, req)
 	ds := res.Diagrams
 	if err != nil {
 		return Result{}, fmt.Errorf("snapshot: homology of %s: %w", c.Name, err)

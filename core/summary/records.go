@@ -45,7 +45,14 @@ type TopologyRecord struct {
 	// input, the layer width for a hidden layer).
 	Dim     int     `json:"dim"`
 	Metric  string  `json:"metric"` // e.g. "geodesic k=15" or "euclidean"
-	Summary Summary `json:"summary"`
+	// Class is the data class the cloud holds, in a supervised run
+	// (core/classify: "a", "b", ...); empty in an RL run, whose clouds
+	// mix every state. Records written before it existed read as "".
+	Class string `json:"class,omitempty"`
+	// Duplicates is the number of repeated points removed from the cloud
+	// before its distances (Points counts the distinct ones).
+	Duplicates int     `json:"duplicates,omitempty"`
+	Summary    Summary `json:"summary"`
 	// Seconds is the wall time of distance plus homology for this cloud.
 	Seconds float64 `json:"seconds"`
 	// PHScalars are the numbers the homology backend reported beside the
@@ -249,7 +256,7 @@ func WriteTopologyCSV(w io.Writer, recs []TopologyRecord) error {
 	for _, r := range recs {
 		maxDim = max(maxDim, r.Summary.MaxDim())
 	}
-	head := []string{"step", "update", "cloud", "net", "layer", "points", "dim", "metric", "seconds", "diameter", "betti_scale", "fraction"}
+	head := []string{"step", "update", "cloud", "class", "net", "layer", "points", "duplicates", "dim", "metric", "seconds", "diameter", "betti_scale", "fraction"}
 	for _, st := range topoStats {
 		for k := 0; k <= maxDim; k++ {
 			head = append(head, fmt.Sprintf("%s_%d", st.name, k))
@@ -261,8 +268,8 @@ func WriteTopologyCSV(w io.Writer, recs []TopologyRecord) error {
 	}
 	for _, r := range recs {
 		row := []string{
-			strconv.Itoa(r.Step), strconv.Itoa(r.Update), r.Cloud, r.Net,
-			strconv.Itoa(r.Layer), strconv.Itoa(r.Points), strconv.Itoa(r.Dim),
+			strconv.Itoa(r.Step), strconv.Itoa(r.Update), r.Cloud, r.Class, r.Net,
+			strconv.Itoa(r.Layer), strconv.Itoa(r.Points), strconv.Itoa(r.Duplicates), strconv.Itoa(r.Dim),
 			r.Metric, ftoa(r.Seconds), ftoa(r.Summary.Diameter),
 			ftoa(r.Summary.BettiScale), ftoa(r.Summary.Fraction),
 		}
@@ -392,19 +399,19 @@ func (r *ScalarRecord) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// LatestTopology drops all but the last record of each (step, cloud): a
-// run resumed from a checkpoint may repeat a snapshot, and counting it
-// twice would double a total Betti number. Records keep the order of
+// LatestTopology drops all but the last record of each (step, cloud,
+// class): a run resumed from a checkpoint may repeat a snapshot, and
+// counting it twice would double a total Betti number. Records keep the order of
 // their first appearance.
 func LatestTopology(recs []TopologyRecord) []TopologyRecord {
 	type key struct {
-		step  int
-		cloud string
+		step         int
+		cloud, class string
 	}
 	at := map[key]int{}
 	var out []TopologyRecord
 	for _, r := range recs {
-		k := key{r.Step, r.Cloud}
+		k := key{r.Step, r.Cloud, r.Class}
 		if i, ok := at[k]; ok {
 			out[i] = r
 			continue
