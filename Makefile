@@ -12,7 +12,7 @@ DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
             python3-pot python3-sklearn python3-scipy python3-cryptography \
             python3-pandas python3-yaml python3-pip python3-setuptools \
             protobuf-compiler libopenblas-dev time slurm-wlm munge
-GO_PLUGINS := env-mujoco algo-ppo dist-euclid dist-geodesic ph-rips ph-ripser
+GO_PLUGINS := env-mujoco algo-ppo algo-mlp data-naitzat dist-euclid dist-geodesic ph-rips ph-ripser
 RUN_FLAGS ?=
 # Binaries carry their commit (and whether the tree was modified) in
 # their build information, which every run records in provenance.json;

@@ -5,7 +5,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/neuraltopology/neuraltopology/plugins/algo-mlp/mlp"
 	"github.com/neuraltopology/neuraltopology/plugins/algo-ppo/ppo"
+	"github.com/neuraltopology/neuraltopology/plugins/data-naitzat/naitzat"
 	"github.com/neuraltopology/neuraltopology/plugins/dist-euclid/euclid"
 	"github.com/neuraltopology/neuraltopology/plugins/dist-geodesic/geodesic"
 	"github.com/neuraltopology/neuraltopology/plugins/env-mujoco/mjenv"
@@ -20,6 +22,8 @@ import (
 var builtins = map[string]func() sdk.Describer{
 	"env/mujoco":    func() sdk.Describer { return mjenv.New() },
 	"algo/ppo":      func() sdk.Describer { return ppo.New() },
+	"algo/mlp":      func() sdk.Describer { return mlp.New() },
+	"data/naitzat":  func() sdk.Describer { return naitzat.Plugin{} },
 	"dist/euclid":   func() sdk.Describer { return euclid.Plugin{} },
 	"dist/geodesic": func() sdk.Describer { return geodesic.Plugin{} },
 	"ph/rips":       func() sdk.Describer { return rips.Plugin{} },

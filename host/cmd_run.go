@@ -15,6 +15,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/pflag"
 
+	"github.com/neuraltopology/neuraltopology/core/classify"
 	"github.com/neuraltopology/neuraltopology/core/config"
 	"github.com/neuraltopology/neuraltopology/core/provenance"
 	"github.com/neuraltopology/neuraltopology/core/report"
@@ -100,9 +101,14 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		}
 		*cfgFile = filepath.Join(dir, runstore.ConfigFile)
 	}
+	given := map[string]bool{}
 	if *cfgFile != "" {
-		if _, err := cfg.Load(*cfgFile); err != nil {
+		keys, err := cfg.Load(*cfgFile)
+		if err != nil {
 			return err
+		}
+		for _, k := range keys {
+			given[k] = true
 		}
 	}
 	stored := cfg
@@ -118,6 +124,23 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		if err := checkResumeOverrides(stored, cfg, set); err != nil {
 			return fmt.Errorf("--resume %s: %w", dir, err)
 		}
+	}
+	if cfg.Data != "" {
+		// A supervised run (core/classify): the paper's defaults for what
+		// was not given, then its own job.
+		if resuming {
+			return fmt.Errorf("--resume: a --data run trains one network in minutes and has no checkpoints; start it again")
+		}
+		for k := range set {
+			given[k] = true
+		}
+		if err := classify.ApplyDefaults(&cfg, given); err != nil {
+			return err
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		return runClassify(ctx, a, cfg, *inProcess, *snapNice, *noReport)
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
