@@ -43,8 +43,8 @@ type TopologyRecord struct {
 	Points int    `json:"points"` // number of states in the cloud
 	// Dim is the ambient dimension of the cloud (columns: obs_dim for the
 	// input, the layer width for a hidden layer).
-	Dim     int     `json:"dim"`
-	Metric  string  `json:"metric"` // e.g. "geodesic k=15" or "euclidean"
+	Dim    int    `json:"dim"`
+	Metric string `json:"metric"` // e.g. "geodesic k=15" or "euclidean"
 	// Class is the data class the cloud holds, in a supervised run
 	// (core/classify: "a", "b", ...); empty in an RL run, whose clouds
 	// mix every state. Records written before it existed read as "".
