@@ -30,14 +30,25 @@ type BandPanel struct {
 // Bands draws panels side by side, each with its series as mean lines
 // over translucent bands, so seeds' spread reads at a glance.
 func Bands(figTitle string, panels []BandPanel, path string) error {
+	return bandsOver(figTitle, "environment steps", stepTicks{}, panels, path)
+}
+
+// LayerBands is Bands against the layer index (X holds layers, 0 the
+// input): a supervised sweep's Betti numbers through the network, one
+// series per activation, its band the spread over networks.
+func LayerBands(figTitle string, panels []BandPanel, path string) error {
+	return bandsOver(figTitle, "layer (0 = input)", intTicks{}, panels, path)
+}
+
+func bandsOver(figTitle, xlabel string, ticks plot.Ticker, panels []BandPanel, path string) error {
 	if len(panels) == 0 {
 		return errors.New("plot " + path + ": no panels")
 	}
 	f := figure{title: figTitle, cols: len(panels), rows: 1, w: vg.Length(6*len(panels)) * vg.Inch, h: 5 * vg.Inch}
 	drawn := 0
 	for _, bp := range panels {
-		p := newPanel(bp.Title, "environment steps", bp.YLabel)
-		p.X.Tick.Marker = stepTicks{}
+		p := newPanel(bp.Title, xlabel, bp.YLabel)
+		p.X.Tick.Marker = ticks
 		n := 0
 		// Seeds' traces, then every band, so nothing hides a series' line.
 		for i, s := range bp.Series {

@@ -76,7 +76,11 @@ func BuildWith(runDirs []string, out string, opt Options) error {
 	var err error
 	if len(runs) == 1 {
 		b.plotDir = filepath.Join(runs[0].Dir, PlotsDir)
-		pg, err = b.single(runs[0])
+		if isSupervised(runs[0]) {
+			pg, err = b.supervised(runs[0])
+		} else {
+			pg, err = b.single(runs[0])
+		}
 	} else {
 		pg, err = b.several(runs)
 	}

@@ -65,6 +65,9 @@ func Report(dir string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if supervised(m) {
+		return buildSupervised(dir, m)
+	}
 	groups, err := load(m)
 	if err != nil {
 		return Result{}, fmt.Errorf("sweep report: %w", err)

@@ -1,0 +1,490 @@
+package sweepreport
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/neuraltopology/neuraltopology/core/plots"
+	"github.com/neuraltopology/neuraltopology/core/runstore"
+	"github.com/neuraltopology/neuraltopology/core/stats"
+	"github.com/neuraltopology/neuraltopology/core/summary"
+	"github.com/neuraltopology/neuraltopology/core/sweep"
+)
+
+// Files of a supervised sweep's report, in SWEEP_DIR/report/.
+const (
+	LayersCSV   = "layers.csv"   // per configuration, activation, class, layer, dim and measure
+	NetworksCSV = "networks.csv" // per network and class: where its topology became trivial
+)
+
+// network is one trained network (one trial) of a supervised sweep.
+type network struct {
+	Seed       string
+	Activation string
+	// betti[class][layer] are the Betti numbers at the fixed scale by
+	// dimension; persistent the scale-free counts.
+	betti, persistent map[string][][]int
+}
+
+// netGroup is the trials of one data set and architecture; the
+// activation and the seed vary inside it.
+type netGroup struct {
+	Name     string // e.g. "D-I__15x10"
+	Nets     []network
+	Classes  []string
+	Layers   int // hidden layers (the last layer's index)
+	Dims     int // dimensions computed
+	Acts     []string
+	supports map[string]bool
+}
+
+// supervised reports whether any done trial of m is a supervised run.
+func supervised(m *sweep.Manifest) bool {
+	for _, st := range m.Status() {
+		if st.State != sweep.StateDone {
+			continue
+		}
+		if cfg, err := m.Spec.Config(st.Trial); err == nil && cfg.Data != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// archName writes hidden sizes "15,15,15" as "15x3", mixed ones as they are.
+func archName(h string) string {
+	parts := strings.Split(h, ",")
+	for _, p := range parts {
+		if strings.TrimSpace(p) != strings.TrimSpace(parts[0]) {
+			return strings.ReplaceAll(h, ",", "-")
+		}
+	}
+	return strings.TrimSpace(parts[0]) + "x" + strconv.Itoa(len(parts))
+}
+
+// loadNets groups a supervised sweep's done trials by data set and
+// architecture.
+func loadNets(m *sweep.Manifest) ([]*netGroup, error) {
+	byName := map[string]*netGroup{}
+	var groups []*netGroup
+	for _, st := range m.Status() {
+		if st.State != sweep.StateDone {
+			continue
+		}
+		cfg, err := m.Spec.Config(st.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Data == "" {
+			continue
+		}
+		name := cfg.DataID + "__" + archName(cfg.HiddenSize)
+		g := byName[name]
+		if g == nil {
+			g = &netGroup{Name: name, supports: map[string]bool{}}
+			byName[name] = g
+			groups = append(groups, g)
+		}
+		act := cfg.AlgoParams["activation"]
+		if act == "" {
+			act = "relu"
+		}
+		recs, err := summary.ReadTopology(filepath.Join(st.Dir, summary.TopologyFile))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("trial %s: %w", st.Name, err)
+		}
+		recs = summary.LatestTopology(recs)
+		n := network{Seed: strconv.FormatInt(cfg.Seed, 10), Activation: act, betti: map[string][][]int{}, persistent: map[string][][]int{}}
+		for _, r := range recs {
+			if r.Class == "" {
+				continue
+			}
+			for len(n.betti[r.Class]) <= r.Layer {
+				n.betti[r.Class] = append(n.betti[r.Class], nil)
+				n.persistent[r.Class] = append(n.persistent[r.Class], nil)
+			}
+			for _, d := range r.Summary.Dims {
+				n.betti[r.Class][r.Layer] = append(n.betti[r.Class][r.Layer], d.Betti)
+				n.persistent[r.Class][r.Layer] = append(n.persistent[r.Class][r.Layer], d.Persistent)
+				g.Dims = max(g.Dims, d.Dim+1)
+			}
+			g.Layers = max(g.Layers, r.Layer)
+			if !contains(g.Classes, r.Class) {
+				g.Classes = append(g.Classes, r.Class)
+			}
+		}
+		if !contains(g.Acts, act) {
+			g.Acts = append(g.Acts, act)
+		}
+		g.Nets = append(g.Nets, n)
+	}
+	for _, g := range groups {
+		sort.Strings(g.Classes)
+		sort.Slice(g.Acts, func(i, j int) bool { return actOrder(g.Acts[i]) < actOrder(g.Acts[j]) })
+	}
+	return groups, nil
+}
+
+// actOrder lists ReLU, leaky ReLU and tanh in the paper's order.
+func actOrder(a string) string {
+	switch a {
+	case "relu":
+		return "0"
+	case "leaky_relu":
+		return "1"
+	case "tanh":
+		return "2"
+	}
+	return "3" + a
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// value is a network's count in dim at layer for class, or false when it
+// was not computed (a layer too narrow for the dimension).
+func (n network) value(class, measure string, layer, dim int) (float64, bool) {
+	src := n.betti
+	if measure == "persistent" {
+		src = n.persistent
+	}
+	ls := src[class]
+	if layer >= len(ls) || dim >= len(ls[layer]) {
+		return 0, false
+	}
+	return float64(ls[layer][dim]), true
+}
+
+// trivialAt reports whether class's Betti numbers at layer are (1, 0, ...).
+func (n network) trivialAt(class string, layer int) bool {
+	ls := n.betti[class]
+	if layer >= len(ls) || len(ls[layer]) == 0 {
+		return false
+	}
+	for d, b := range ls[layer] {
+		if (d == 0 && b != 1) || (d > 0 && b != 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// firstLayer is the first layer where ok holds, or last+1 when none does
+// (the network never got there: ranked after every network that did).
+func (n network) firstLayer(class string, last int, ok func(layer int) bool) int {
+	for l := 0; l <= last; l++ {
+		if ok(l) {
+			return l
+		}
+	}
+	return last + 1
+}
+
+func (n network) firstBeta0One(class string, last int) int {
+	return n.firstLayer(class, last, func(l int) bool { v, ok := n.value(class, "betti", l, 0); return ok && v == 1 })
+}
+
+func (n network) firstTrivial(class string, last int) int {
+	return n.firstLayer(class, last, func(l int) bool { return n.trivialAt(class, l) })
+}
+
+func (g *netGroup) byAct(act string) []network {
+	var out []network
+	for _, n := range g.Nets {
+		if n.Activation == act {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+type supClaim struct {
+	Group, Class, Claim, Statement, Test string
+	N                                    int
+	Statistic                            string
+	P                                    float64
+	PText                                string
+	Supported                            bool
+	Verdict                              string
+}
+
+func (c *supClaim) finish() {
+	c.PText = ptext(c.P)
+	switch {
+	case math.IsNaN(c.P) || c.N == 0:
+		c.Verdict = "not testable"
+	case c.Supported:
+		c.Verdict = fmt.Sprintf("supported at %.2f", Alpha)
+	default:
+		c.Verdict = fmt.Sprintf("not supported at %.2f", Alpha)
+	}
+}
+
+// claimsOf tests, with the network as the unit: (i) per activation and
+// class, that most networks end with trivial topology (1, 0, ...) at
+// the last layer (exact one-sided binomial test of a proportion above
+// one half, with the Clopper-Pearson interval), and (ii) per class, that
+// ReLU (and leaky ReLU) networks get there in earlier layers than tanh
+// networks (exact two-sided Mann-Whitney on each network's first layer
+// with beta0 = 1, and with trivial topology; a network that never does
+// counts as layer L+1).
+func (g *netGroup) claimsOf() []supClaim {
+	var out []supClaim
+	L := g.Layers
+	for _, class := range g.Classes {
+		for _, act := range g.Acts {
+			nets := g.byAct(act)
+			k := 0
+			for _, n := range nets {
+				if n.trivialAt(class, L) {
+					k++
+				}
+			}
+			lo, hi := stats.ClopperPearson(k, len(nets), Level)
+			p := math.NaN()
+			if len(nets) > 0 {
+				p = distuv.Binomial{N: float64(len(nets)), P: 0.5}.Survival(float64(k) - 1)
+				p = min(p, 1)
+			}
+			c := supClaim{Group: g.Name, Class: class, Claim: "i",
+				Statement: fmt.Sprintf("%s: class %s's Betti numbers are (1, 0, ...) at the last layer (%d) in most networks", act, class, L),
+				Test:      "exact binomial, one-sided, H0: proportion <= 1/2",
+				N:         len(nets), Statistic: fmt.Sprintf("%d of %d (%.0f%% CI %.2f-%.2f)", k, len(nets), Level*100, lo, hi), P: p}
+			c.Supported = len(nets) > 0 && p < Alpha
+			c.finish()
+			out = append(out, c)
+		}
+		for _, fast := range []string{"relu", "leaky_relu"} {
+			if !contains(g.Acts, fast) || !contains(g.Acts, "tanh") {
+				continue
+			}
+			for _, what := range []struct {
+				name string
+				f    func(n network) int
+			}{
+				{"first layer with beta0 = 1", func(n network) int { return n.firstBeta0One(class, L) }},
+				{"first layer with Betti numbers (1, 0, ...)", func(n network) int { return n.firstTrivial(class, L) }},
+			} {
+				var x, y []float64
+				for _, n := range g.byAct(fast) {
+					x = append(x, float64(what.f(n)))
+				}
+				for _, n := range g.byAct("tanh") {
+					y = append(y, float64(what.f(n)))
+				}
+				if slices.Max(append(slices.Clone(x), y...)) == 0 {
+					continue // already there at the input (class b's beta0): nothing to compare
+				}
+				res := stats.MannWhitney(x, y)
+				mx, my := median(x), median(y)
+				c := supClaim{Group: g.Name, Class: class, Claim: "ii",
+					Statement: fmt.Sprintf("class %s: %s networks reach the %s earlier than tanh networks", class, fast, what.name),
+					Test:      "exact Mann-Whitney, two-sided (never = layer L+1)",
+					N:         len(x) + len(y),
+					Statistic: fmt.Sprintf("median %s %g vs tanh %g; P(%s later) = %.2f", fast, mx, my, fast, res.Effect),
+					P:         res.P}
+				c.Supported = res.P < Alpha && mx < my
+				c.finish()
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+type supGroupSection struct {
+	Name     string
+	Networks string
+	Claims   []supClaim
+	Figures  []figure
+	Table    [][]string
+}
+
+type supPage struct {
+	Dir, Generated string
+	Trials, Done   int
+	Level, Alpha   float64
+	Resamples      int
+	Groups         []supGroupSection
+	CSVs           []string
+}
+
+// buildSupervised writes the report of a sweep of supervised runs: per
+// data set and architecture, the paper's figure (beta_k against layer,
+// one line per activation, the mean over networks with its bootstrap
+// band), each network's first trivial layer, and the claims' tests.
+func buildSupervised(dir string, m *sweep.Manifest) (string, error) {
+	groups, err := loadNets(m)
+	if err != nil {
+		return "", fmt.Errorf("sweep report: %w", err)
+	}
+	if len(groups) == 0 {
+		return "", fmt.Errorf("sweep report: no trial of %s is done yet", dir)
+	}
+	out := filepath.Join(dir, Dir)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	pg := supPage{Dir: dir, Trials: len(m.Trials), Generated: time.Now().UTC().Format("2006-01-02 15:04:05 UTC"), Level: Level * 100, Alpha: Alpha, Resamples: Resamples}
+	layers := [][]string{{"group", "activation", "class", "layer", "dim", "measure", "n", "mean", "ci_low", "ci_high"}}
+	nets := [][]string{{"group", "activation", "seed", "class", "last_layer", "betti_input", "betti_last", "trivial_at_last", "first_beta0_1", "first_trivial"}}
+	claims := [][]string{{"group", "class", "claim", "statement", "test", "n", "statistic", "p_value", "verdict"}}
+	for _, g := range groups {
+		pg.Done += len(g.Nets)
+		gs := supGroupSection{Name: g.Name}
+		var counts []string
+		for _, a := range g.Acts {
+			counts = append(counts, fmt.Sprintf("%s %d", a, len(g.byAct(a))))
+		}
+		gs.Networks = strings.Join(counts, ", ")
+		gs.Table = append(gs.Table, []string{"activation", "class", "layer", "mean Betti numbers (dims 0..)"})
+		for _, class := range g.Classes {
+			for _, ms := range Measures {
+				var panels []plots.BandPanel
+				for dim := 0; dim < g.Dims; dim++ {
+					bp := plots.BandPanel{Title: fmt.Sprintf("class %s, beta_%d", class, dim), YLabel: measureName(ms)}
+					for _, act := range g.Acts {
+						b := plots.Band{Label: act}
+						for l := 0; l <= g.Layers; l++ {
+							var vals []float64
+							for _, n := range g.byAct(act) {
+								if v, ok := n.value(class, ms, l, dim); ok {
+									vals = append(vals, v)
+								}
+							}
+							if len(vals) == 0 {
+								continue
+							}
+							lo, hi := stats.BootstrapCI(vals, Level, Resamples, uint64(l*10+dim)+1)
+							mean := stats.Mean(vals)
+							b.X, b.Mean, b.Lo, b.Hi = append(b.X, float64(l)), append(b.Mean, mean), append(b.Lo, lo), append(b.Hi, hi)
+							layers = append(layers, []string{g.Name, act, class, strconv.Itoa(l), strconv.Itoa(dim), ms, strconv.Itoa(len(vals)), ftoa(mean), ftoa(lo), ftoa(hi)})
+						}
+						if len(b.X) > 0 {
+							bp.Series = append(bp.Series, b)
+						}
+					}
+					if len(bp.Series) > 0 {
+						panels = append(panels, bp)
+					}
+				}
+				name := fmt.Sprintf("%s_class_%s_%s.png", g.Name, class, ms)
+				title := fmt.Sprintf("%s, class %s: %s against layer (mean over networks, %.0f%% band)", g.Name, class, measureName(ms), Level*100)
+				if err := gs.plot(out, name, title, panels); err != nil {
+					return "", err
+				}
+			}
+			for _, act := range g.Acts {
+				for l := 0; l <= g.Layers; l++ {
+					var cells []string
+					for dim := 0; dim < g.Dims; dim++ {
+						var vals []float64
+						for _, n := range g.byAct(act) {
+							if v, ok := n.value(class, "betti", l, dim); ok {
+								vals = append(vals, v)
+							}
+						}
+						cells = append(cells, strconv.FormatFloat(stats.Mean(vals), 'f', 2, 64))
+					}
+					gs.Table = append(gs.Table, []string{act, class, strconv.Itoa(l), "(" + strings.Join(cells, ", ") + ")"})
+				}
+			}
+			for _, n := range g.Nets {
+				nets = append(nets, []string{g.Name, n.Activation, n.Seed, class, strconv.Itoa(g.Layers),
+					intsText(n.betti[class], 0), intsText(n.betti[class], g.Layers),
+					strconv.FormatBool(n.trivialAt(class, g.Layers)), strconv.Itoa(n.firstBeta0One(class, g.Layers)), strconv.Itoa(n.firstTrivial(class, g.Layers))})
+			}
+		}
+		for _, c := range g.claimsOf() {
+			gs.Claims = append(gs.Claims, c)
+			claims = append(claims, []string{c.Group, c.Class, c.Claim, c.Statement, c.Test, strconv.Itoa(c.N), c.Statistic, ftoa(c.P), c.Verdict})
+		}
+		pg.Groups = append(pg.Groups, gs)
+	}
+	for name, rows := range map[string][][]string{LayersCSV: layers, NetworksCSV: nets, ClaimsCSV: claims} {
+		if err := writeCSV(filepath.Join(out, name), rows); err != nil {
+			return "", err
+		}
+	}
+	pg.CSVs = []string{LayersCSV, NetworksCSV, ClaimsCSV}
+	var buf bytes.Buffer
+	if err := supTmpl.Execute(&buf, pg); err != nil {
+		return "", fmt.Errorf("sweep report: %w", err)
+	}
+	path := filepath.Join(dir, HTMLFile)
+	return path, runstore.WriteFileAtomic(path, buf.Bytes())
+}
+
+func intsText(ls [][]int, layer int) string {
+	if layer >= len(ls) {
+		return ""
+	}
+	parts := make([]string, len(ls[layer]))
+	for i, v := range ls[layer] {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, " ")
+}
+
+func (gs *supGroupSection) plot(out, name, title string, panels []plots.BandPanel) error {
+	if len(panels) == 0 {
+		return nil
+	}
+	path := filepath.Join(out, name)
+	if err := plots.LayerBands(title, panels, path); err != nil {
+		return fmt.Errorf("sweep report: %w", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	gs.Figures = append(gs.Figures, figure{Name: name, Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))})
+	return nil
+}
+
+var supTmpl = template.Must(template.New("sup").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Sweep {{.Dir}}</title>
+<style>
+body{font-family:sans-serif;max-width:1300px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:14px}
+th{background:#f3f3f3}.yes{color:#176d17;font-weight:bold}.no{color:#777}img{max-width:100%;margin:.5em 0}
+</style></head><body>
+<h1>Sweep {{.Dir}}</h1>
+<p>{{.Done}} of {{.Trials}} trials (networks) done and counted. Lines are means over networks, bands {{.Level}}% percentile
+bootstrap intervals ({{.Resamples}} resamples); the network is the unit of every test, at {{.Alpha}}. Generated {{.Generated}}.
+CSVs: {{range .CSVs}}<a href="report/{{.}}">{{.}}</a> {{end}}</p>
+<p>(i) a class's Betti numbers are (1, 0, ...) at the last hidden layer in most networks of an activation;
+(ii) ReLU and leaky ReLU networks reach beta0 = 1 (and trivial topology) in earlier layers than tanh networks.</p>
+{{range .Groups}}
+<h2>{{.Name}}</h2>
+<p>Networks: {{.Networks}}.</p>
+<table><tr><th>class</th><th>claim</th><th>statement</th><th>test</th><th>n</th><th>statistic</th><th>p-value</th><th>result</th></tr>
+{{range .Claims}}<tr><td>{{.Class}}</td><td>({{.Claim}})</td><td>{{.Statement}}</td><td>{{.Test}}</td><td>{{.N}}</td><td>{{.Statistic}}</td><td>{{.PText}}</td><td class="{{if .Supported}}yes{{else}}no{{end}}">{{.Verdict}}</td></tr>
+{{end}}</table>
+{{range .Figures}}<div><img src="{{.Src}}" alt="{{.Name}}"></div>
+{{end}}
+<table>{{range $i, $r := .Table}}<tr>{{range $r}}{{if eq $i 0}}<th>{{.}}</th>{{else}}<td>{{.}}</td>{{end}}{{end}}</tr>
+{{end}}</table>
+{{end}}
+</body></html>
+`))
