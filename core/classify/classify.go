@@ -268,36 +268,25 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 		Summary:   summary.Options{BettiScale: cfg.BettiScale},
 	}
 	topoStart := time.Now()
-	for ci, class := range hom.Classes {
-		rows := rowsOf(hom.Labels, ci)
-		for _, c := range clouds {
-			pts := subset(c.Points, rows)
-			uniq, dups := distinct(pts)
-			cc := c
-			cc.Points = uniq
-			if uniq.Rows <= cfg.K {
-				return res, fmt.Errorf("class %s at %s: %d distinct points of %d, too few for k = %d neighbours", class, c.Name, uniq.Rows, pts.Rows, cfg.K)
-			}
-			r, err := snapshot.Analyze(ctx, p.Dist, p.PH, cc, sopt)
-			if err != nil {
-				return res, fmt.Errorf("class %s: %w", class, err)
-			}
-			r.Record.Class, r.Record.Duplicates = class, dups
-			r.Record.Metric = metricName(cfg)
-			if err := store.Append(runstore.TopologyFile, r.Record); err != nil {
-				return res, err
-			}
-			path := store.Path("diagrams", runstore.SafeName(class), runstore.SafeName(c.Name)+".npz")
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				return res, err
-			}
-			if err := diagram.WriteNPZ(path, r.Diagrams); err != nil {
-				return res, err
-			}
-			res.Records = append(res.Records, r.Record)
-			opt.Log.Info().Str("class", class).Str("cloud", c.Name).Int("points", uniq.Rows).Int("duplicates", dups).
-				Ints("betti", bettis(r.Record.Summary)).Float64("seconds", r.Record.Seconds).Msg("topology")
+	err = Topology(ctx, p.Dist, p.PH, clouds, hom, cfg.K, sopt, func(class string, c snapshot.Cloud, r snapshot.Result) error {
+		r.Record.Metric = metricName(cfg)
+		if err := store.Append(runstore.TopologyFile, r.Record); err != nil {
+			return err
 		}
+		path := store.Path("diagrams", runstore.SafeName(class), runstore.SafeName(c.Name)+".npz")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := diagram.WriteNPZ(path, r.Diagrams); err != nil {
+			return err
+		}
+		res.Records = append(res.Records, r.Record)
+		opt.Log.Info().Str("class", class).Str("cloud", c.Name).Int("points", r.Record.Points).Int("duplicates", r.Record.Duplicates).
+			Ints("betti", bettis(r.Record.Summary)).Float64("seconds", r.Record.Seconds).Msg("topology")
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
 	res.Timings["homology_and_distances"] = time.Since(topoStart).Seconds()
 	if err := writeCSVs(store, res.Records, fit.Epochs); err != nil {
@@ -323,6 +312,38 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 		}
 	}
 	return res, nil
+}
+
+// Topology computes, for each class of data (the labels of the rows) and
+// each cloud (rows in data's order: the input or a layer's activations
+// of data.Points), the distances and homology of the class's distinct
+// points, and hands each result, its record's Class and Duplicates set,
+// to emit in class-then-layer order.
+func Topology(ctx context.Context, dist sdk.Distance, ph sdk.Homology, clouds []snapshot.Cloud, data sdk.DataSet, k int, opt snapshot.Options, emit func(class string, c snapshot.Cloud, r snapshot.Result) error) error {
+	for ci, class := range data.Classes {
+		rows := rowsOf(data.Labels, ci)
+		for _, c := range clouds {
+			if c.Points.Rows != len(data.Labels) {
+				return fmt.Errorf("cloud %s has %d rows for %d labelled points", c.Name, c.Points.Rows, len(data.Labels))
+			}
+			pts := subset(c.Points, rows)
+			uniq, dups := distinct(pts)
+			if opt.Metric == "geodesic" && uniq.Rows <= k {
+				return fmt.Errorf("class %s at %s: %d distinct points of %d, too few for k = %d neighbours", class, c.Name, uniq.Rows, pts.Rows, k)
+			}
+			cc := c
+			cc.Points = uniq
+			r, err := snapshot.Analyze(ctx, dist, ph, cc, opt)
+			if err != nil {
+				return fmt.Errorf("class %s: %w", class, err)
+			}
+			r.Record.Class, r.Record.Duplicates = class, dups
+			if err := emit(class, c, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func metricName(cfg config.Config) string {

@@ -72,7 +72,13 @@ func Checks(info sdk.Info) []Check {
 			add("environment/"+task, func(t T, c *sdk.Client) { CheckEnvTask(t, env(t, c), c.Info, task) })
 		}
 	case sdk.KindAlgo:
-		add("algorithm", func(t T, c *sdk.Client) { CheckAlgo(t, algo(t, c)) })
+		if info.Capabilities[sdk.CapSupervised] == "true" {
+			add("algorithm/supervised", func(t T, c *sdk.Client) { CheckSupervised(t, classifier(t, c)) })
+		} else {
+			add("algorithm", func(t T, c *sdk.Client) { CheckAlgo(t, algo(t, c)) })
+		}
+	case sdk.KindData:
+		add("data", func(t T, c *sdk.Client) { CheckData(t, data(t, c), c.Info) })
 	}
 	return cs
 }
@@ -107,6 +113,26 @@ func algo(t T, c *sdk.Client) sdk.Algorithm {
 		t.Fatalf("%v", err)
 	}
 	return a
+}
+
+func classifier(t T, c *sdk.Client) sdk.Classifier {
+	a, err := c.Algo()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	cl, ok := a.(sdk.Classifier)
+	if !ok {
+		t.Fatalf("plugin declares %s but is not a Classifier", sdk.CapSupervised)
+	}
+	return cl
+}
+
+func data(t T, c *sdk.Client) sdk.Data {
+	d, err := c.Data()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return d
 }
 
 // Report is the outcome of RunReport.
