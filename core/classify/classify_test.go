@@ -29,7 +29,7 @@ func plugins(t *testing.T) (sdk.Data, sdk.Distance, sdk.Homology, sdk.Info) {
 	t.Helper()
 	binOnce.Do(func() {
 		binDir = t.TempDir()
-		for _, p := range []string{"data-naitzat", "dist-geodesic", "ph-rips"} {
+		for _, p := range []string{"data-naitzat", "dist-geodesic", "ph-rips", "ph-ripser"} {
 			kind, name, _ := cut(p)
 			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "nt-"+kind+"-"+name), "../../plugins/"+p).CombinedOutput()
 			if err != nil {
@@ -160,3 +160,86 @@ func TestApplyDefaultsKeepsGivenKeys(t *testing.T) {
 		t.Fatalf("defaults: k %d, tda_samples %d, maxdim %d, hidden %q, weights %q", cfg.K, cfg.TDASamples, cfg.MaxDim, cfg.HiddenSize, cfg.DistParams["weights"])
 	}
 }
+
+// TestRipsMatchesRipserOnHops: hop-count distances tie massively (a few
+// integer values for hundreds of thousands of pairs). At the threshold
+// the run uses (2 hops), our engine's diagrams, given sparse edges as a
+// run sends them, equal those of Debian's ripser given the dense matrix,
+// pair for pair, on clouds of D-I (dims 0, 1) and D-II (dims 0..2).
+func TestRipsMatchesRipserOnHops(t *testing.T) {
+	data, dist, rips, _ := plugins(t)
+	rc := plugintest.Open(t, filepath.Join(binDir, "nt-ph-ripser"))
+	ripser, _ := rc.Plugin().(sdk.Homology)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		id      string
+		n, k, d int
+	}{{"D-I", 800, 14, 1}, {"D-II", 900, 35, 2}} {
+		ds, err := data.Generate(ctx, sdk.DataRequest{DatasetID: tc.id, Seed: 5, Split: sdk.SplitHomology, Samples: tc.n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ci, class := range ds.Classes {
+			pts := subset(ds.Points, rowsOf(ds.Labels, ci))
+			dr, err := dist.Compute(ctx, pts, map[string]string{"k": strconv.Itoa(tc.k), "weights": "hops"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ripser.Compute(ctx, sdk.HomologyRequest{Distances: &dr.Distances, MaxDim: tc.d, Threshold: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := rips.Compute(ctx, sdk.HomologyRequest{Edges: within(dr.Distances, 2), MaxDim: tc.d, Threshold: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for dim := 0; dim <= tc.d; dim++ {
+				g, w := sortedPairs(got, dim), sortedPairs(want, dim)
+				if !slices.Equal(g, w) {
+					t.Errorf("%s class %s H%d: rips %d pairs, ripser %d; first of each: %v / %v", tc.id, class, dim, len(g), len(w), head(g), head(w))
+				}
+			}
+		}
+	}
+}
+
+func within(d sdk.Matrix, t float64) *sdk.Edges {
+	e := &sdk.Edges{N: d.Rows}
+	for i := 0; i < d.Rows; i++ {
+		for j := i + 1; j < d.Rows; j++ {
+			if v := d.At(i, j); v <= t {
+				e.I, e.J, e.D = append(e.I, int32(i)), append(e.J, int32(j)), append(e.D, v)
+			}
+		}
+	}
+	return e
+}
+
+func sortedPairs(ds []sdk.Diagram, dim int) [][2]float64 {
+	var out [][2]float64
+	for _, d := range ds {
+		if d.Dim == dim {
+			out = append(out, d.Pairs...)
+		}
+	}
+	slices.SortFunc(out, func(a, b [2]float64) int {
+		if a[0] != b[0] {
+			return cmpF(a[0], b[0])
+		}
+		return cmpF(a[1], b[1])
+	})
+	return out
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func head(p [][2]float64) [][2]float64 { return p[:min(len(p), 3)] }
