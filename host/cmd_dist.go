@@ -19,7 +19,7 @@ func cmdDist(ctx context.Context, a *app, args []string) error {
 	points := fs.String("points", "", "point cloud, n x d, as .csv or .npy (required)")
 	metric := fs.String("metric", "geodesic", "distance plugin: euclid or geodesic (any nt-dist-<name> found)")
 	k := fs.Int("k", 15, "geodesic: neighbours of each point, not counting itself (the seed's graph is k=14)")
-	weights := fs.String("weights", "euclid", "geodesic: edge weights, euclid or unit")
+	weights := fs.String("weights", "euclid", "geodesic: edge weights, euclid, unit, or hops (hop counts over the distinct points)")
 	out := fs.String("out", "", "output distance matrix, .csv or .npy (required)")
 	params := paramFlag(fs, "dist-param", pluginParamUsage("distance"))
 	// --param was this command's spelling before every command took

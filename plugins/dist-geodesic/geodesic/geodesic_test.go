@@ -411,7 +411,7 @@ func TestPluginParams(t *testing.T) {
 		{map[string]string{"k": "abc"}, `k = "abc"`},
 		{map[string]string{"k": "0"}, "k = 0"},
 		{map[string]string{"k": "40"}, "k = 40"},
-		{map[string]string{"weights": "cosine"}, `weights "cosine": want euclid or unit`},
+		{map[string]string{"weights": "cosine"}, `weights "cosine": want euclid, unit or hops`},
 		{map[string]string{"K": "5", "metric": "x"}, "unknown parameter(s) K, metric"},
 	} {
 		_, err := Plugin{}.Compute(ctx, p, c.params)

@@ -1,0 +1,151 @@
+package mlp
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
+)
+
+func newNet(t *testing.T, act string, widths string) *MLP {
+	t.Helper()
+	m := New()
+	if _, err := m.Init(context.Background(), sdk.AlgoConfig{Env: sdk.EnvSpec{ObsDim: 3, ActDim: 2}, Seed: 4,
+		Hyper: map[string]string{"activation": act, "hidden_size": widths}}); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// loss is the mean cross-entropy of the network on x, labels.
+func (m *MLP) loss(x *mat.Dense, labels []int) float64 {
+	outs := m.forward(x)
+	return softmaxRows(outs[len(outs)-1], labels)
+}
+
+// TestGradientMatchesFiniteDifferences: the first Adam step moves each
+// weight by -lr * sign(g) (Adam's first step is g / |g|), so the weights'
+// displacement after one step gives the sign of the backpropagated
+// gradient; it must agree with a central finite difference of the loss
+// wherever that is clearly non-zero, for each activation.
+func TestGradientMatchesFiniteDifferences(t *testing.T) {
+	x := mat.NewDense(6, 3, []float64{0.3, -1.2, 0.5, 1.1, 0.2, -0.7, -0.4, 0.9, 1.3, 0.8, -0.3, 0.1, -1.5, 0.6, -0.2, 0.05, 0.4, 0.7})
+	labels := []int{0, 1, 1, 0, 1, 0}
+	for _, act := range []string{Tanh, ReLU, LeakyReLU} {
+		m := newNet(t, act, "4,4")
+		checked := 0
+		for l, w := range m.net.W {
+			raw := w.RawMatrix().Data
+			for i := range raw {
+				const h = 1e-6
+				orig := raw[i]
+				raw[i] = orig + h
+				up := m.loss(x, labels)
+				raw[i] = orig - h
+				down := m.loss(x, labels)
+				raw[i] = orig
+				fd := (up - down) / (2 * h)
+				if math.Abs(fd) < 1e-4 {
+					continue
+				}
+				c := newNet(t, act, "4,4")
+				before := c.net.W[l].RawMatrix().Data[i]
+				c.step(x, labels)
+				moved := c.net.W[l].RawMatrix().Data[i] - before
+				if math.Signbit(moved) == math.Signbit(-fd) {
+					checked++
+					continue
+				}
+				t.Fatalf("%s: weight %d of layer %d moved %g, the loss's slope there is %g", act, i, l, moved, fd)
+			}
+		}
+		if checked < 10 {
+			t.Fatalf("%s: only %d weights checked", act, checked)
+		}
+	}
+}
+
+// TestFitReachesFullAccuracyOnXOR: XOR-like quadrants need the hidden
+// layers; every activation fits them.
+func TestFitReachesFullAccuracyOnXOR(t *testing.T) {
+	n := 200
+	pts := sdk.NewMatrix(n, 3)
+	labels := make([]int, n)
+	for i := 0; i < n; i++ {
+		a, b := float64(i%10)/10+0.05, float64(i/10%10)/10+0.05
+		if i%2 == 0 {
+			a = -a
+		}
+		if i%4 < 2 {
+			b = -b
+		}
+		pts.Row(i)[0], pts.Row(i)[1] = a, b
+		if a*b > 0 {
+			labels[i] = 1
+		}
+	}
+	for _, act := range []string{Tanh, ReLU, LeakyReLU} {
+		m := newNet(t, act, "15,15,15")
+		res, err := m.Fit(context.Background(), sdk.FitRequest{Points: pts, Labels: labels, Classes: 2, MaxEpochs: 3000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Reached || m.Accuracy(pts, labels) != 1 {
+			t.Errorf("%s: accuracy %v after %d epochs", act, m.Accuracy(pts, labels), len(res.Epochs))
+		}
+	}
+}
+
+// TestFitCapReportsNotReached: labels no network can fit (one point in
+// two classes) end at the cap with Reached false.
+func TestFitCapReportsNotReached(t *testing.T) {
+	m := newNet(t, ReLU, "4")
+	pts := sdk.Matrix{Rows: 2, Cols: 3, Data: []float64{1, 1, 1, 1, 1, 1}}
+	res, err := m.Fit(context.Background(), sdk.FitRequest{Points: pts, Labels: []int{0, 1}, Classes: 2, MaxEpochs: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reached || len(res.Epochs) != 5 {
+		t.Fatalf("reached %v after %d epochs, want false after 5", res.Reached, len(res.Epochs))
+	}
+}
+
+func TestSaveLoadRestoresActivations(t *testing.T) {
+	m := newNet(t, LeakyReLU, "5x3")
+	ck, err := m.Save(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := sdk.Matrix{Rows: 2, Cols: 3, Data: []float64{0.1, 0.2, 0.3, -1, 2, 0}}
+	a, _ := m.Activations(context.Background(), x, nil)
+	m2 := New()
+	if err := m2.Load(context.Background(), ck); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := m2.Activations(context.Background(), x, nil)
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("%d and %d layers, want 3", len(a), len(b))
+	}
+	for i := range a {
+		for j, v := range a[i].Values.Data {
+			if b[i].Values.Data[j] != v {
+				t.Fatalf("layer %d differs after load", i)
+			}
+		}
+	}
+}
+
+func TestParseParams(t *testing.T) {
+	p, err := ParseParams(map[string]string{"hidden_size": "15x10", "activation": "tanh", "lr": "0.01"})
+	if err != nil || len(p.Widths) != 10 || p.Widths[9] != 15 || p.Activation != Tanh || p.LR != 0.01 {
+		t.Fatalf("%+v %v", p, err)
+	}
+	for _, bad := range []map[string]string{{"activation": "sigmoid"}, {"hidden_size": "15x0"}, {"hidden_size": "a,b"}, {"lr": "-1"}, {"batch_size": "2.5"}} {
+		if _, err := ParseParams(bad); err == nil {
+			t.Errorf("%v: want an error", bad)
+		}
+	}
+}
