@@ -54,6 +54,8 @@ func bins(t testing.TB) string {
 			".":                        "nthost",
 			"../plugins/env-mujoco":    "nt-env-mujoco",
 			"../plugins/algo-ppo":      "nt-algo-ppo",
+			"../plugins/algo-mlp":      "nt-algo-mlp",
+			"../plugins/data-naitzat":  "nt-data-naitzat",
 			"../plugins/dist-euclid":   "nt-dist-euclid",
 			"../plugins/dist-geodesic": "nt-dist-geodesic",
 			"../plugins/ph-rips":       "nt-ph-rips",
