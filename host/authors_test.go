@@ -38,7 +38,7 @@ func TestPluginAuthorsOutsideTheRepo(t *testing.T) {
 	}
 
 	// Scaffold and build both, then link the binaries into one plugin folder.
-	for _, p := range []struct{ lang, kind, name string }{{"go", "dist", "cos"}, {"python", "ph", "h0"}} {
+	for _, p := range []struct{ lang, kind, name string }{{"go", "dist", "cos"}, {"python", "ph", "h0"}, {"go", "data", "rings"}} {
 		dir := filepath.Join(work, p.name)
 		out, errs, code := nthost(t, work, "plugin", "new", "--lang", p.lang, "--kind", p.kind, "--name", p.name, "--sdk", sdkDir, dir)
 		if code != 0 || !strings.Contains(out, "--plugin-dir") {

@@ -27,6 +27,7 @@ var scaffoldFiles = map[string]map[sdk.Kind]map[string]string{
 		sdk.KindPH:   {"main.go": "go/ph.go.tmpl"},
 		sdk.KindEnv:  {"main.go": "go/env.go.tmpl"},
 		sdk.KindAlgo: {"main.go": "go/algo.go.tmpl"},
+		sdk.KindData: {"main.go": "go/data.go.tmpl"},
 	},
 	"python": {
 		sdk.KindDist: {"plugin.py": "python/dist.py.tmpl", "test_plugin.py": "python/dist_test.py.tmpl"},
@@ -45,8 +46,8 @@ var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 // cmdPluginNew writes a plugin project that builds and passes the
 // conformance kit as generated.
 func cmdPluginNew(_ context.Context, a *app, args []string) error {
-	fs := newFlags(a, "plugin new", "nthost plugin new --kind env|algo|dist|ph --name NAME [--lang go|python] [--sdk DIR] DIR")
-	kind := fs.String("kind", "", "plugin kind: env, algo, dist or ph")
+	fs := newFlags(a, "plugin new", "nthost plugin new --kind env|algo|dist|ph|data --name NAME [--lang go|python] [--sdk DIR] DIR")
+	kind := fs.String("kind", "", "plugin kind: env, algo, dist, ph or data")
 	name := fs.String("name", "", "plugin name: the binary is nt-<kind>-<name>")
 	lang := fs.String("lang", "go", "language: go or python")
 	sdkDir := fs.String("sdk", "", "the NeuralTopology sdk folder (a checkout's or an unpacked release's sdk/); default: the sdk/ beside nthost's bin/")
