@@ -30,6 +30,9 @@ var docs = map[string]KeyDoc{
 	"env_id":          {GroupTask, "task id the environment plugin runs, e.g. Hopper-v4"},
 	"seed":            {GroupTask, "seed of the environment, the network initialisation and the sampling"},
 	"total_timesteps": {GroupTask, "environment steps to train for"},
+	"data":            {GroupTask, "data plugin of a supervised run (e.g. naitzat; empty: an RL run)"},
+	"data_id":         {GroupTask, "data set the data plugin generates, e.g. D-I"},
+	"train_samples":   {GroupTask, "training points of a supervised run (0: the data set's own size)"},
 
 	"hidden_size":     {GroupPPO, "hidden layer widths of actor and critic, e.g. 64,64"},
 	"learning_rate":   {GroupPPO, "Adam step size"},
@@ -64,6 +67,7 @@ var docs = map[string]KeyDoc{
 	"algo_params": {GroupPlugins, "parameters of the algorithm plugin, NAME=VALUE"},
 	"dist_params": {GroupPlugins, "parameters of the distance plugin, NAME=VALUE"},
 	"ph_params":   {GroupPlugins, "parameters of the homology plugin, NAME=VALUE"},
+	"data_params": {GroupPlugins, "parameters of the data plugin, NAME=VALUE"},
 
 	"run_dir":                  {GroupOutput, "run directory (default runs/ENV-ID__ALGO__SEED__TIME)"},
 	"save_checkpoint_interval": {GroupOutput, "updates between checkpoints"},

@@ -312,7 +312,7 @@ func (g *netGroup) claimsOf() []supClaim {
 					continue // every network alike (class b's beta0 is 1 throughout): nothing to compare
 				}
 				res := stats.MannWhitney(x, y)
-				mx, my := median(x), median(y)
+				mx, my := medianOf(x), medianOf(y)
 				c := supClaim{Group: g.Name, Class: class, Claim: "ii",
 					Statement: fmt.Sprintf("class %s: %s networks have a lower %s than tanh networks", class, fast, what.name),
 					Test:      "exact Mann-Whitney, two-sided (never = layer L+1)",
@@ -349,7 +349,12 @@ type supPage struct {
 // data set and architecture, the paper's figure (beta_k against layer,
 // one line per activation, the mean over networks with its bootstrap
 // band), each network's first trivial layer, and the claims' tests.
-func buildSupervised(dir string, m *sweep.Manifest) (string, error) {
+func buildSupervised(dir string, m *sweep.Manifest) (Result, error) {
+	path, err := writeSupervised(dir, m)
+	return Result{HTML: path}, err
+}
+
+func writeSupervised(dir string, m *sweep.Manifest) (string, error) {
 	groups, err := loadNets(m)
 	if err != nil {
 		return "", fmt.Errorf("sweep report: %w", err)
@@ -449,6 +454,20 @@ func buildSupervised(dir string, m *sweep.Manifest) (string, error) {
 	}
 	path := filepath.Join(dir, HTMLFile)
 	return path, runstore.WriteFileAtomic(path, buf.Bytes())
+}
+
+// medianOf is the median of x (NaN for none).
+func medianOf(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(x)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
 }
 
 func intsText(ls [][]int, layer int) string {
