@@ -159,6 +159,9 @@ func toPBDiagrams(ds []Diagram) []*pb.Diagram {
 		for j, bd := range d.Pairs {
 			p.Births[j], p.Deaths[j] = bd[0], bd[1]
 		}
+		for _, c := range d.Cocycles {
+			p.Cocycles = append(p.Cocycles, &pb.Cocycle{I: c.I, J: c.J, V: c.V})
+		}
 		out[i] = p
 	}
 	return out
@@ -174,6 +177,9 @@ func fromPBDiagrams(ds []*pb.Diagram) ([]Diagram, error) {
 		x := Diagram{Dim: int(d.Dim), Pairs: make([][2]float64, n)}
 		for j := 0; j < n; j++ {
 			x.Pairs[j] = [2]float64{d.Births[j], d.Deaths[j]}
+		}
+		for _, c := range d.Cocycles {
+			x.Cocycles = append(x.Cocycles, Cocycle{I: c.I, J: c.J, V: c.V})
 		}
 		out[i] = x
 	}

@@ -439,6 +439,21 @@ func (e Edges) Dense(t float64) (m Matrix, thr float64) {
 type Diagram struct {
 	Dim   int
 	Pairs [][2]float64
+	// Cocycles, when the plugin was asked for them (ph-rips: parameter
+	// cocycles=true), hold a representative cocycle of each pair of a
+	// dimension-1 diagram: Cocycles[k] belongs to Pairs[k]. Nil otherwise.
+	Cocycles []Cocycle
+}
+
+// Cocycle is a 1-cochain over Z/p on the points of a homology request:
+// the oriented edge (I[k], J[k]), I[k] < J[k], has value V[k] in
+// 1..p-1 and every edge not listed has 0 (the reverse orientation has
+// -V[k]). Restricted to the edges of length <= s for a scale s in the
+// bar's [birth, death), it is a cocycle of the Rips complex at s that
+// represents the bar's class.
+type Cocycle struct {
+	I, J []int32
+	V    []int32
 }
 
 // ValidateDiagrams checks what a homology backend returned for a

@@ -26,14 +26,30 @@ import (
 func Sorted(ds []sdk.Diagram) []sdk.Diagram {
 	out := make([]sdk.Diagram, len(ds))
 	for i, d := range ds {
-		p := append([][2]float64(nil), d.Pairs...)
-		sort.Slice(p, func(a, b int) bool {
-			if p[a][1] != p[b][1] {
-				return p[a][1] < p[b][1]
+		// Sort positions, so that cocycles move with their pairs.
+		idx := make([]int, len(d.Pairs))
+		for k := range idx {
+			idx[k] = k
+		}
+		q := d.Pairs
+		sort.SliceStable(idx, func(a, b int) bool {
+			pa, pb := q[idx[a]], q[idx[b]]
+			if pa[1] != pb[1] {
+				return pa[1] < pb[1]
 			}
-			return p[a][0] < p[b][0]
+			return pa[0] < pb[0]
 		})
+		p := make([][2]float64, len(idx))
+		for k, j := range idx {
+			p[k] = q[j]
+		}
 		out[i] = sdk.Diagram{Dim: d.Dim, Pairs: p}
+		if len(d.Cocycles) == len(d.Pairs) && len(d.Cocycles) > 0 {
+			out[i].Cocycles = make([]sdk.Cocycle, len(idx))
+			for k, j := range idx {
+				out[i].Cocycles[k] = d.Cocycles[j]
+			}
+		}
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Dim < out[b].Dim })
 	return out

@@ -2653,10 +2653,13 @@ func (x *Edges) GetD() []float64 {
 // Diagram holds the pairs of one dimension as parallel arrays; an infinite
 // death is +inf.
 type Diagram struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dim           int32                  `protobuf:"varint,1,opt,name=dim,proto3" json:"dim,omitempty"`
-	Births        []float64              `protobuf:"fixed64,2,rep,packed,name=births,proto3" json:"births,omitempty"`
-	Deaths        []float64              `protobuf:"fixed64,3,rep,packed,name=deaths,proto3" json:"deaths,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Dim    int32                  `protobuf:"varint,1,opt,name=dim,proto3" json:"dim,omitempty"`
+	Births []float64              `protobuf:"fixed64,2,rep,packed,name=births,proto3" json:"births,omitempty"`
+	Deaths []float64              `protobuf:"fixed64,3,rep,packed,name=deaths,proto3" json:"deaths,omitempty"`
+	// One representative cocycle per pair, when the plugin was asked for
+	// them (dimension 1); empty otherwise.
+	Cocycles      []*Cocycle `protobuf:"bytes,4,rep,name=cocycles,proto3" json:"cocycles,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2712,6 +2715,75 @@ func (x *Diagram) GetDeaths() []float64 {
 	return nil
 }
 
+func (x *Diagram) GetCocycles() []*Cocycle {
+	if x != nil {
+		return x.Cocycles
+	}
+	return nil
+}
+
+// Cocycle is a 1-cochain over Z/p: edge (i[k], j[k]), i[k] < j[k], has
+// value v[k]; edges not listed have 0.
+type Cocycle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	I             []int32                `protobuf:"varint,1,rep,packed,name=i,proto3" json:"i,omitempty"`
+	J             []int32                `protobuf:"varint,2,rep,packed,name=j,proto3" json:"j,omitempty"`
+	V             []int32                `protobuf:"varint,3,rep,packed,name=v,proto3" json:"v,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Cocycle) Reset() {
+	*x = Cocycle{}
+	mi := &file_plugin_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Cocycle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Cocycle) ProtoMessage() {}
+
+func (x *Cocycle) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Cocycle.ProtoReflect.Descriptor instead.
+func (*Cocycle) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *Cocycle) GetI() []int32 {
+	if x != nil {
+		return x.I
+	}
+	return nil
+}
+
+func (x *Cocycle) GetJ() []int32 {
+	if x != nil {
+		return x.J
+	}
+	return nil
+}
+
+func (x *Cocycle) GetV() []int32 {
+	if x != nil {
+		return x.V
+	}
+	return nil
+}
+
 type HomologyResult struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Diagrams []*Diagram             `protobuf:"bytes,1,rep,name=diagrams,proto3" json:"diagrams,omitempty"`
@@ -2724,7 +2796,7 @@ type HomologyResult struct {
 
 func (x *HomologyResult) Reset() {
 	*x = HomologyResult{}
-	mi := &file_plugin_proto_msgTypes[44]
+	mi := &file_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2736,7 +2808,7 @@ func (x *HomologyResult) String() string {
 func (*HomologyResult) ProtoMessage() {}
 
 func (x *HomologyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[44]
+	mi := &file_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2749,7 +2821,7 @@ func (x *HomologyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HomologyResult.ProtoReflect.Descriptor instead.
 func (*HomologyResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{44}
+	return file_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *HomologyResult) GetDiagrams() []*Diagram {
@@ -2984,11 +3056,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\x01n\x18\x01 \x01(\x05R\x01n\x12\x10\n" +
 	"\x01i\x18\x02 \x03(\x05B\x02\x10\x01R\x01i\x12\x10\n" +
 	"\x01j\x18\x03 \x03(\x05B\x02\x10\x01R\x01j\x12\x10\n" +
-	"\x01d\x18\x04 \x03(\x01B\x02\x10\x01R\x01d\"S\n" +
+	"\x01d\x18\x04 \x03(\x01B\x02\x10\x01R\x01d\"\x8b\x01\n" +
 	"\aDiagram\x12\x10\n" +
 	"\x03dim\x18\x01 \x01(\x05R\x03dim\x12\x1a\n" +
 	"\x06births\x18\x02 \x03(\x01B\x02\x10\x01R\x06births\x12\x1a\n" +
-	"\x06deaths\x18\x03 \x03(\x01B\x02\x10\x01R\x06deaths\"\xce\x01\n" +
+	"\x06deaths\x18\x03 \x03(\x01B\x02\x10\x01R\x06deaths\x126\n" +
+	"\bcocycles\x18\x04 \x03(\v2\x1a.neuraltopology.v1.CocycleR\bcocycles\"?\n" +
+	"\aCocycle\x12\x10\n" +
+	"\x01i\x18\x01 \x03(\x05B\x02\x10\x01R\x01i\x12\x10\n" +
+	"\x01j\x18\x02 \x03(\x05B\x02\x10\x01R\x01j\x12\x10\n" +
+	"\x01v\x18\x03 \x03(\x05B\x02\x10\x01R\x01v\"\xce\x01\n" +
 	"\x0eHomologyResult\x126\n" +
 	"\bdiagrams\x18\x01 \x03(\v2\x1a.neuraltopology.v1.DiagramR\bdiagrams\x12H\n" +
 	"\ascalars\x18\n" +
@@ -3039,7 +3116,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: neuraltopology.v1.Empty
 	(*Matrix)(nil),              // 1: neuraltopology.v1.Matrix
@@ -3085,34 +3162,35 @@ var file_plugin_proto_goTypes = []any{
 	(*HomologyRequest)(nil),     // 41: neuraltopology.v1.HomologyRequest
 	(*Edges)(nil),               // 42: neuraltopology.v1.Edges
 	(*Diagram)(nil),             // 43: neuraltopology.v1.Diagram
-	(*HomologyResult)(nil),      // 44: neuraltopology.v1.HomologyResult
-	nil,                         // 45: neuraltopology.v1.Info.CapabilitiesEntry
-	nil,                         // 46: neuraltopology.v1.EnvConfig.OptionsEntry
-	nil,                         // 47: neuraltopology.v1.StepResult.InfoEntry
-	nil,                         // 48: neuraltopology.v1.AlgoConfig.HyperEntry
-	nil,                         // 49: neuraltopology.v1.UpdateStats.StatsEntry
-	nil,                         // 50: neuraltopology.v1.DataRequest.ParamsEntry
-	nil,                         // 51: neuraltopology.v1.DistanceRequest.ParamsEntry
-	nil,                         // 52: neuraltopology.v1.HomologyRequest.ParamsEntry
-	nil,                         // 53: neuraltopology.v1.HomologyResult.ScalarsEntry
+	(*Cocycle)(nil),             // 44: neuraltopology.v1.Cocycle
+	(*HomologyResult)(nil),      // 45: neuraltopology.v1.HomologyResult
+	nil,                         // 46: neuraltopology.v1.Info.CapabilitiesEntry
+	nil,                         // 47: neuraltopology.v1.EnvConfig.OptionsEntry
+	nil,                         // 48: neuraltopology.v1.StepResult.InfoEntry
+	nil,                         // 49: neuraltopology.v1.AlgoConfig.HyperEntry
+	nil,                         // 50: neuraltopology.v1.UpdateStats.StatsEntry
+	nil,                         // 51: neuraltopology.v1.DataRequest.ParamsEntry
+	nil,                         // 52: neuraltopology.v1.DistanceRequest.ParamsEntry
+	nil,                         // 53: neuraltopology.v1.HomologyRequest.ParamsEntry
+	nil,                         // 54: neuraltopology.v1.HomologyResult.ScalarsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	45, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
+	46, // 0: neuraltopology.v1.Info.capabilities:type_name -> neuraltopology.v1.Info.CapabilitiesEntry
 	3,  // 1: neuraltopology.v1.Info.params:type_name -> neuraltopology.v1.ParamSpec
-	46, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
+	47, // 2: neuraltopology.v1.EnvConfig.options:type_name -> neuraltopology.v1.EnvConfig.OptionsEntry
 	5,  // 3: neuraltopology.v1.OpenResponse.spec:type_name -> neuraltopology.v1.EnvSpec
 	1,  // 4: neuraltopology.v1.StepRequest.actions:type_name -> neuraltopology.v1.Matrix
 	1,  // 5: neuraltopology.v1.StepResult.obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 6: neuraltopology.v1.StepResult.final_obs:type_name -> neuraltopology.v1.Matrix
 	9,  // 7: neuraltopology.v1.StepResult.episodes:type_name -> neuraltopology.v1.EpisodeStat
-	47, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
+	48, // 8: neuraltopology.v1.StepResult.info:type_name -> neuraltopology.v1.StepResult.InfoEntry
 	16, // 9: neuraltopology.v1.EnvStateLoadRequest.state:type_name -> neuraltopology.v1.EnvState
 	5,  // 10: neuraltopology.v1.AlgoConfig.env:type_name -> neuraltopology.v1.EnvSpec
-	48, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
+	49, // 11: neuraltopology.v1.AlgoConfig.hyper:type_name -> neuraltopology.v1.AlgoConfig.HyperEntry
 	1,  // 12: neuraltopology.v1.Outcome.final_obs:type_name -> neuraltopology.v1.Matrix
 	1,  // 13: neuraltopology.v1.ActRequest.obs:type_name -> neuraltopology.v1.Matrix
 	20, // 14: neuraltopology.v1.ActRequest.prev:type_name -> neuraltopology.v1.Outcome
-	49, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
+	50, // 15: neuraltopology.v1.UpdateStats.stats:type_name -> neuraltopology.v1.UpdateStats.StatsEntry
 	1,  // 16: neuraltopology.v1.ActResult.actions:type_name -> neuraltopology.v1.Matrix
 	22, // 17: neuraltopology.v1.ActResult.update:type_name -> neuraltopology.v1.UpdateStats
 	1,  // 18: neuraltopology.v1.PolicyRequest.obs:type_name -> neuraltopology.v1.Matrix
@@ -3126,73 +3204,74 @@ var file_plugin_proto_depIdxs = []int32{
 	23, // 26: neuraltopology.v1.DriveResult.last:type_name -> neuraltopology.v1.ActResult
 	34, // 27: neuraltopology.v1.DriveResult.episodes:type_name -> neuraltopology.v1.DrivenEpisode
 	1,  // 28: neuraltopology.v1.SampleRequest.first:type_name -> neuraltopology.v1.Matrix
-	50, // 29: neuraltopology.v1.DataRequest.params:type_name -> neuraltopology.v1.DataRequest.ParamsEntry
+	51, // 29: neuraltopology.v1.DataRequest.params:type_name -> neuraltopology.v1.DataRequest.ParamsEntry
 	1,  // 30: neuraltopology.v1.DataSet.points:type_name -> neuraltopology.v1.Matrix
 	1,  // 31: neuraltopology.v1.DistanceRequest.points:type_name -> neuraltopology.v1.Matrix
-	51, // 32: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
+	52, // 32: neuraltopology.v1.DistanceRequest.params:type_name -> neuraltopology.v1.DistanceRequest.ParamsEntry
 	1,  // 33: neuraltopology.v1.DistanceResult.distances:type_name -> neuraltopology.v1.Matrix
 	1,  // 34: neuraltopology.v1.HomologyRequest.distances:type_name -> neuraltopology.v1.Matrix
 	1,  // 35: neuraltopology.v1.HomologyRequest.points:type_name -> neuraltopology.v1.Matrix
-	52, // 36: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
+	53, // 36: neuraltopology.v1.HomologyRequest.params:type_name -> neuraltopology.v1.HomologyRequest.ParamsEntry
 	42, // 37: neuraltopology.v1.HomologyRequest.edges:type_name -> neuraltopology.v1.Edges
-	43, // 38: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
-	53, // 39: neuraltopology.v1.HomologyResult.scalars:type_name -> neuraltopology.v1.HomologyResult.ScalarsEntry
-	10, // 40: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
-	0,  // 41: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
-	4,  // 42: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
-	7,  // 43: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
-	8,  // 44: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
-	12, // 45: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
-	14, // 46: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
-	15, // 47: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
-	17, // 48: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
-	0,  // 49: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
-	18, // 50: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
-	21, // 51: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
-	24, // 52: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
-	25, // 53: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
-	0,  // 54: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
-	28, // 55: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
-	32, // 56: neuraltopology.v1.Algorithm.AttachEnv:input_type -> neuraltopology.v1.EnvAttach
-	33, // 57: neuraltopology.v1.Algorithm.Drive:input_type -> neuraltopology.v1.DriveRequest
-	36, // 58: neuraltopology.v1.Algorithm.Sample:input_type -> neuraltopology.v1.SampleRequest
-	29, // 59: neuraltopology.v1.Algorithm.Fit:input_type -> neuraltopology.v1.FitRequest
-	0,  // 60: neuraltopology.v1.Data.Describe:input_type -> neuraltopology.v1.Empty
-	37, // 61: neuraltopology.v1.Data.Generate:input_type -> neuraltopology.v1.DataRequest
-	0,  // 62: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
-	39, // 63: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
-	0,  // 64: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
-	41, // 65: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
-	2,  // 66: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
-	6,  // 67: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
-	1,  // 68: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
-	11, // 69: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
-	13, // 70: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
-	0,  // 71: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
-	16, // 72: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
-	1,  // 73: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
-	2,  // 74: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
-	19, // 75: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
-	23, // 76: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
-	1,  // 77: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
-	27, // 78: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
-	28, // 79: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
-	0,  // 80: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
-	0,  // 81: neuraltopology.v1.Algorithm.AttachEnv:output_type -> neuraltopology.v1.Empty
-	35, // 82: neuraltopology.v1.Algorithm.Drive:output_type -> neuraltopology.v1.DriveResult
-	1,  // 83: neuraltopology.v1.Algorithm.Sample:output_type -> neuraltopology.v1.Matrix
-	31, // 84: neuraltopology.v1.Algorithm.Fit:output_type -> neuraltopology.v1.FitResult
-	2,  // 85: neuraltopology.v1.Data.Describe:output_type -> neuraltopology.v1.Info
-	38, // 86: neuraltopology.v1.Data.Generate:output_type -> neuraltopology.v1.DataSet
-	2,  // 87: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
-	40, // 88: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
-	2,  // 89: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
-	44, // 90: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
-	66, // [66:91] is the sub-list for method output_type
-	41, // [41:66] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	44, // 38: neuraltopology.v1.Diagram.cocycles:type_name -> neuraltopology.v1.Cocycle
+	43, // 39: neuraltopology.v1.HomologyResult.diagrams:type_name -> neuraltopology.v1.Diagram
+	54, // 40: neuraltopology.v1.HomologyResult.scalars:type_name -> neuraltopology.v1.HomologyResult.ScalarsEntry
+	10, // 41: neuraltopology.v1.StepResult.InfoEntry.value:type_name -> neuraltopology.v1.Floats
+	0,  // 42: neuraltopology.v1.Environment.Describe:input_type -> neuraltopology.v1.Empty
+	4,  // 43: neuraltopology.v1.Environment.Open:input_type -> neuraltopology.v1.EnvConfig
+	7,  // 44: neuraltopology.v1.Environment.Reset:input_type -> neuraltopology.v1.ResetRequest
+	8,  // 45: neuraltopology.v1.Environment.Step:input_type -> neuraltopology.v1.StepRequest
+	12, // 46: neuraltopology.v1.Environment.Render:input_type -> neuraltopology.v1.RenderRequest
+	14, // 47: neuraltopology.v1.Environment.Close:input_type -> neuraltopology.v1.Handle
+	15, // 48: neuraltopology.v1.Environment.SaveState:input_type -> neuraltopology.v1.EnvStateRequest
+	17, // 49: neuraltopology.v1.Environment.LoadState:input_type -> neuraltopology.v1.EnvStateLoadRequest
+	0,  // 50: neuraltopology.v1.Algorithm.Describe:input_type -> neuraltopology.v1.Empty
+	18, // 51: neuraltopology.v1.Algorithm.Init:input_type -> neuraltopology.v1.AlgoConfig
+	21, // 52: neuraltopology.v1.Algorithm.Act:input_type -> neuraltopology.v1.ActRequest
+	24, // 53: neuraltopology.v1.Algorithm.Policy:input_type -> neuraltopology.v1.PolicyRequest
+	25, // 54: neuraltopology.v1.Algorithm.Activations:input_type -> neuraltopology.v1.ActivationsRequest
+	0,  // 55: neuraltopology.v1.Algorithm.Save:input_type -> neuraltopology.v1.Empty
+	28, // 56: neuraltopology.v1.Algorithm.Load:input_type -> neuraltopology.v1.Checkpoint
+	32, // 57: neuraltopology.v1.Algorithm.AttachEnv:input_type -> neuraltopology.v1.EnvAttach
+	33, // 58: neuraltopology.v1.Algorithm.Drive:input_type -> neuraltopology.v1.DriveRequest
+	36, // 59: neuraltopology.v1.Algorithm.Sample:input_type -> neuraltopology.v1.SampleRequest
+	29, // 60: neuraltopology.v1.Algorithm.Fit:input_type -> neuraltopology.v1.FitRequest
+	0,  // 61: neuraltopology.v1.Data.Describe:input_type -> neuraltopology.v1.Empty
+	37, // 62: neuraltopology.v1.Data.Generate:input_type -> neuraltopology.v1.DataRequest
+	0,  // 63: neuraltopology.v1.Distance.Describe:input_type -> neuraltopology.v1.Empty
+	39, // 64: neuraltopology.v1.Distance.Compute:input_type -> neuraltopology.v1.DistanceRequest
+	0,  // 65: neuraltopology.v1.Homology.Describe:input_type -> neuraltopology.v1.Empty
+	41, // 66: neuraltopology.v1.Homology.Compute:input_type -> neuraltopology.v1.HomologyRequest
+	2,  // 67: neuraltopology.v1.Environment.Describe:output_type -> neuraltopology.v1.Info
+	6,  // 68: neuraltopology.v1.Environment.Open:output_type -> neuraltopology.v1.OpenResponse
+	1,  // 69: neuraltopology.v1.Environment.Reset:output_type -> neuraltopology.v1.Matrix
+	11, // 70: neuraltopology.v1.Environment.Step:output_type -> neuraltopology.v1.StepResult
+	13, // 71: neuraltopology.v1.Environment.Render:output_type -> neuraltopology.v1.Frame
+	0,  // 72: neuraltopology.v1.Environment.Close:output_type -> neuraltopology.v1.Empty
+	16, // 73: neuraltopology.v1.Environment.SaveState:output_type -> neuraltopology.v1.EnvState
+	1,  // 74: neuraltopology.v1.Environment.LoadState:output_type -> neuraltopology.v1.Matrix
+	2,  // 75: neuraltopology.v1.Algorithm.Describe:output_type -> neuraltopology.v1.Info
+	19, // 76: neuraltopology.v1.Algorithm.Init:output_type -> neuraltopology.v1.AlgoSpec
+	23, // 77: neuraltopology.v1.Algorithm.Act:output_type -> neuraltopology.v1.ActResult
+	1,  // 78: neuraltopology.v1.Algorithm.Policy:output_type -> neuraltopology.v1.Matrix
+	27, // 79: neuraltopology.v1.Algorithm.Activations:output_type -> neuraltopology.v1.ActivationsResponse
+	28, // 80: neuraltopology.v1.Algorithm.Save:output_type -> neuraltopology.v1.Checkpoint
+	0,  // 81: neuraltopology.v1.Algorithm.Load:output_type -> neuraltopology.v1.Empty
+	0,  // 82: neuraltopology.v1.Algorithm.AttachEnv:output_type -> neuraltopology.v1.Empty
+	35, // 83: neuraltopology.v1.Algorithm.Drive:output_type -> neuraltopology.v1.DriveResult
+	1,  // 84: neuraltopology.v1.Algorithm.Sample:output_type -> neuraltopology.v1.Matrix
+	31, // 85: neuraltopology.v1.Algorithm.Fit:output_type -> neuraltopology.v1.FitResult
+	2,  // 86: neuraltopology.v1.Data.Describe:output_type -> neuraltopology.v1.Info
+	38, // 87: neuraltopology.v1.Data.Generate:output_type -> neuraltopology.v1.DataSet
+	2,  // 88: neuraltopology.v1.Distance.Describe:output_type -> neuraltopology.v1.Info
+	40, // 89: neuraltopology.v1.Distance.Compute:output_type -> neuraltopology.v1.DistanceResult
+	2,  // 90: neuraltopology.v1.Homology.Describe:output_type -> neuraltopology.v1.Info
+	45, // 91: neuraltopology.v1.Homology.Compute:output_type -> neuraltopology.v1.HomologyResult
+	67, // [67:92] is the sub-list for method output_type
+	42, // [42:67] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -3206,7 +3285,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   54,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

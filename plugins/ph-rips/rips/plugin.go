@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/neuraltopology/neuraltopology/plugins/dist-euclid/euclid"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -44,6 +45,7 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 			{Name: ParamSubsampleSeed, Type: sdk.ParamInt, Default: "0", Doc: "seed picking the first point of the greedy sampling (subsample, sparse)"},
 			{Name: ParamSparse, Type: sdk.ParamFloat, Default: "0", Doc: "sparse Rips filtration with this epsilon, 0 < eps < 1 (0: exact); reports approximation_factor 1/(1-eps)"},
 			{Name: ParamThreads, Type: sdk.ParamInt, Default: "0", Doc: "worker goroutines (0: all cores)"},
+			{Name: "cocycles", Type: sdk.ParamBool, Default: "false", Doc: "also return a representative cocycle of each H1 bar (Z/coeff; clouds up to 3000 points)"},
 		},
 	}, nil
 }
@@ -88,6 +90,19 @@ func (pl Plugin) ComputeResult(ctx context.Context, req sdk.HomologyRequest) (sd
 	}
 	if threads > 0 {
 		opt.Workers = int(threads)
+	}
+	if v, ok := req.Params["cocycles"]; ok {
+		want, err := strconv.ParseBool(v)
+		if err != nil {
+			return sdk.HomologyResult{}, fmt.Errorf("rips: cocycles=%q: want true or false", v)
+		}
+		if want && req.MaxDim >= 1 {
+			if sub > 0 || eps > 0 {
+				return sdk.HomologyResult{}, fmt.Errorf("rips: cocycles need the exact filtration, not %s or %s", ParamSubsample, ParamSparse)
+			}
+			ds, err := withCocycles(ctx, req, opt)
+			return sdk.HomologyResult{Diagrams: ds}, err
+		}
 	}
 	if sub > 0 || eps > 0 {
 		if sub > 0 && eps > 0 {
@@ -170,4 +185,47 @@ func ComputeEdges(ctx context.Context, e *sdk.Edges, opt Options) ([]sdk.Diagram
 	d, thr := e.Dense(opt.Threshold)
 	opt.Threshold = thr
 	return compute(ctx, d.Data, n, opt)
+}
+
+// withCocycles answers a request for cocycles: the engine computes the
+// diagrams, and the cocycle path (cocycle.go) the H1 diagram again with
+// a cocycle for each bar, which replaces the engine's (the same pairs:
+// both order the float32 distances).
+func withCocycles(ctx context.Context, req sdk.HomologyRequest, opt Options) ([]sdk.Diagram, error) {
+	var d sdk.Matrix
+	switch {
+	case req.Distances != nil:
+		if err := req.Distances.ValidateDistances(); err != nil {
+			return nil, fmt.Errorf("rips: %w", err)
+		}
+		d = *req.Distances
+	case req.Points != nil:
+		if req.Points.Rows > MaxCocyclePoints {
+			return nil, fmt.Errorf("rips: cocycles of %d points: the cocycle path takes at most %d (use landmarks)", req.Points.Rows, MaxCocyclePoints)
+		}
+		m, err := euclid.Matrix(*req.Points)
+		if err != nil {
+			return nil, fmt.Errorf("rips: point cloud: %w", err)
+		}
+		d = m
+	default:
+		return nil, fmt.Errorf("rips: cocycles need distances or points, not edges")
+	}
+	if d.Rows > MaxCocyclePoints {
+		return nil, fmt.Errorf("rips: cocycles of %d points: the cocycle path takes at most %d (use landmarks)", d.Rows, MaxCocyclePoints)
+	}
+	ds, err := Compute(ctx, &d, opt)
+	if err != nil {
+		return nil, err
+	}
+	h1, err := Cocycles1(ctx, d.Data, d.Rows, opt.Threshold, opt.Coeff)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		if ds[i].Dim == 1 {
+			ds[i] = h1
+		}
+	}
+	return ds, nil
 }
