@@ -138,7 +138,6 @@ func coboundaryAt(d sdk.Matrix, c sdk.Cocycle, s float32, p int) string {
 	return ""
 }
 
-
 // onCreatingCycle evaluates the cocycle on the cycle born at the bar's
 // birth: the one edge of that length, closed by a shortest path (in
 // hops) through strictly shorter edges.
