@@ -23,18 +23,20 @@ type cmdFunc = func(ctx context.Context, a *app, args []string) error
 
 // purposes is the line `nthost -h` shows for each command in commands.
 var purposes = map[string]string{
-	"run":     "train an agent with topology snapshots (the main job; the default command)",
-	"tda":     "persistent homology of a point cloud or distance matrix file",
-	"dist":    "distance matrix of a point cloud file",
-	"compare": "distances between two files of persistence diagrams",
-	"plot":    "draw a saved persistence diagram (.npz, .json, ripser text) or its barcode",
-	"report":  "rebuild report.html of one or more runs, or of a sweep",
-	"sweep":   "a grid of runs, locally or on SLURM",
-	"bench":   "benchmarks",
-	"env":     "environment tools",
-	"plugins": "list the plugins found, or one plugin's parameters",
-	"plugin":  "tools for plugin authors",
-	"version": "print version, commit and Go version",
+	"run":       "train an agent with topology snapshots (the main job; the default command)",
+	"tda":       "persistent homology of a point cloud or distance matrix file",
+	"dist":      "distance matrix of a point cloud file",
+	"compare":   "distances between two files of persistence diagrams, or layer clouds against recordings",
+	"recording": "neural recordings (NWB) as point clouds over time",
+	"circular":  "circular coordinates: decode the angle of a ring",
+	"plot":      "draw a saved persistence diagram (.npz, .json, ripser text) or its barcode",
+	"report":    "rebuild report.html of one or more runs, or of a sweep",
+	"sweep":     "a grid of runs, locally or on SLURM",
+	"bench":     "benchmarks",
+	"env":       "environment tools",
+	"plugins":   "list the plugins found, or one plugin's parameters",
+	"plugin":    "tools for plugin authors",
+	"version":   "print version, commit and Go version",
 }
 
 // subcommand is the second word of a command that has several.
@@ -51,9 +53,10 @@ var subcommands = map[string][]subcommand{
 		{"status", "each trial's state and progress", sweepStatus},
 		{"trial", "run one trial (what each local child and SLURM array task runs)", sweepTrial},
 	},
-	"bench":   {{"ph", "homology backends side by side: time, memory, agreement", cmdBenchPH}},
-	"env":     {{"rollout", "run a fixed policy in an environment; JSON lines and a GIF", cmdRollout}},
-	"plugins": {{"lock", "write the plugin lock (name, version, checksum of each binary)", cmdPluginsLock}},
+	"bench":     {{"ph", "homology backends side by side: time, memory, agreement", cmdBenchPH}},
+	"recording": {{"import", "an NWB file's units (or a TimeSeries) as population vectors over time", recordingImport}},
+	"env":       {{"rollout", "run a fixed policy in an environment; JSON lines and a GIF", cmdRollout}},
+	"plugins":   {{"lock", "write the plugin lock (name, version, checksum of each binary)", cmdPluginsLock}},
 	"plugin": {
 		{"new", "write a new plugin project (Go or Python) that passes the conformance kit", cmdPluginNew},
 		{"test", "run the conformance kit against a plugin binary", cmdPluginTest},
@@ -62,7 +65,7 @@ var subcommands = map[string][]subcommand{
 
 // commandOrder is the order `nthost -h` lists commands in; commands not
 // named here follow in alphabetical order.
-var commandOrder = []string{"run", "tda", "dist", "compare", "plot", "report", "sweep", "bench", "env", "plugins", "plugin", "version"}
+var commandOrder = []string{"run", "tda", "dist", "compare", "recording", "circular", "plot", "report", "sweep", "bench", "env", "plugins", "plugin", "version"}
 
 // execute runs the command line args. With no command but flags it is
 // `nthost run`, so `nthost --env mujoco --algo ppo --ph rips` trains.

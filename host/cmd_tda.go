@@ -13,6 +13,7 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/diagram"
 	"github.com/neuraltopology/neuraltopology/core/matio"
 	"github.com/neuraltopology/neuraltopology/core/plots"
+	"github.com/neuraltopology/neuraltopology/core/recording"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/plugins/dist-euclid/euclid"
@@ -24,7 +25,7 @@ import (
 // matrix from another tool.
 func cmdTDA(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "tda", "nthost tda --points FILE | --distances FILE [--input-format distance|lower-distance|upper-distance|sparse|point-cloud] [--dist euclid|geodesic] [--k 15] [--maxdim 2] [--threshold T] [--coeff 2] [--format json|npz|ripser] [--out PATH] [--plot PNG] [--betti-at T] [--subsample N [--subsample-seed S] | --sparse EPS] [--threads N]")
+	fs := newFlags(a, "tda", "nthost tda --points FILE | --distances FILE [--input-format distance|lower-distance|upper-distance|sparse|point-cloud] [--dist euclid|geodesic] [--k 15] [--maxdim 2] [--threshold T] [--coeff 2] [--format json|npz|ripser] [--out PATH] [--plot PNG] [--betti-at T] [--subsample N [--subsample-seed S] | --sparse EPS] [--threads N] [--shuffles N] [--seed S]")
 	c.register(fs)
 	points := fs.String("points", "", "point cloud, n x d, .csv or .npy")
 	distances := fs.String("distances", "", "distance matrix, n x n symmetric with zero diagonal, .csv or .npy")
@@ -45,6 +46,8 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	subsampleSeed := fs.Int64("subsample-seed", 0, "seed picking the first point of the greedy sampling (--subsample, --sparse)")
 	sparse := fs.Float64("sparse", 0, "sparse Rips filtration with this epsilon (0 < eps < 1); the JSON gains approximation_factor 1/(1-eps)")
 	threads := fs.Int("threads", 0, "worker threads of the homology plugin (0: all cores)")
+	shuffles := fs.Int("shuffles", 0, "a cloud from nthost recording import: also this many shuffled controls, a p-value per bar and significant_betti (>= 19)")
+	seed := fs.Uint64("seed", 1, "seed of the shuffles and the subsampling of a recording cloud")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -94,6 +97,19 @@ func cmdTDA(ctx context.Context, a *app, args []string) error {
 	cl, err := a.open(ctx, sdk.KindPH, *ph)
 	if err != nil {
 		return err
+	}
+	if *points != "" && *inputFormat == "" && hasExt(*points, ".npz") {
+		rc, err := recording.LoadCloud(*points)
+		if err != nil {
+			return err
+		}
+		if rc.HasRates() || rc.Subsample > 0 || *shuffles > 0 {
+			return tdaCloud(ctx, a, cl, tdaCloudArgs{path: *points, cloud: rc, ph: *ph, maxDim: *maxDim, threshold: *threshold,
+				coeff: *coeff, format: *format, out: *out, plot: *plotPath, params: phParams, shuffles: *shuffles, seed: *seed})
+		}
+	}
+	if *shuffles > 0 {
+		return fmt.Errorf("tda: --shuffles needs a cloud from nthost recording import (.npz with rates)")
 	}
 	var dm sdk.Matrix
 	// direct: the points go to the ph plugin as they are (see below).

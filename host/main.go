@@ -13,6 +13,9 @@
 //	nthost env rollout ...      run a policy in an environment
 //	nthost report RUN_DIR...    rebuild a run's report.html
 //	nthost compare A.npz B.npz  distances between persistence diagrams
+//	nthost compare --layers ... a network's layer clouds against recordings
+//	nthost recording import ... a neural recording (NWB) as a point cloud
+//	nthost circular ...         circular coordinates (decode a ring's angle)
 //	nthost bench ph ...         homology backends side by side
 //	nthost sweep run|status ... a grid of runs, locally or on SLURM
 //
@@ -182,18 +185,20 @@ func (a *app) closeAll() {
 // commands maps a subcommand to its implementation; purposes (cli.go)
 // holds the line `nthost -h` shows for it.
 var commands = map[string]func(ctx context.Context, a *app, args []string) error{
-	"run":     cmdRun,
-	"plugins": cmdPlugins,
-	"plugin":  cmdPlugin,
-	"dist":    cmdDist,
-	"tda":     cmdTDA,
-	"env":     cmdEnv,
-	"report":  cmdReport,
-	"compare": cmdCompare,
-	"plot":    cmdPlot,
-	"bench":   cmdBench,
-	"sweep":   cmdSweep,
-	"version": cmdVersion,
+	"run":       cmdRun,
+	"plugins":   cmdPlugins,
+	"plugin":    cmdPlugin,
+	"dist":      cmdDist,
+	"tda":       cmdTDA,
+	"env":       cmdEnv,
+	"report":    cmdReport,
+	"compare":   cmdCompare,
+	"recording": cmdRecording,
+	"circular":  cmdCircular,
+	"plot":      cmdPlot,
+	"bench":     cmdBench,
+	"sweep":     cmdSweep,
+	"version":   cmdVersion,
 }
 
 func main() {
