@@ -9,6 +9,7 @@ import (
 
 	"github.com/neuraltopology/neuraltopology/core/diagdist"
 	"github.com/neuraltopology/neuraltopology/core/diagram"
+	"github.com/neuraltopology/neuraltopology/core/recording"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -17,12 +18,32 @@ import (
 // between two sets of persistence diagrams, dimension by dimension: e.g. a
 // network layer's topology against a neural recording run through
 // `nthost tda --format npz`.
-func cmdCompare(_ context.Context, a *app, args []string) error {
+func cmdCompare(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "compare", "nthost compare A.npz B.npz (or .json from nthost tda)")
+	fs := newFlags(a, "compare", "nthost compare A.npz B.npz (or .json from nthost tda) | --layers CLOUDS --recordings CLOUDS [--dim 1] [--points 200] [--repeats 10] [--plot PNG] [--plot-cka PNG] [--csv FILE]")
 	c.register(fs)
+	layers := fs.String("layers", "", "point clouds of a network's layers: .npz files, comma-separated, or a folder of them (e.g. RUN_DIR/clouds/step_N from --save-clouds)")
+	recs := fs.String("recordings", "", "recording clouds (nthost recording import), comma-separated, or a folder of them")
+	dim := fs.Int("dim", 1, "compare the diagrams of this homology dimension")
+	points := fs.Int("points", 200, "equal-size subsamples of this many points (density-aware)")
+	repeats := fs.Int("repeats", 10, "independent subsamples of each cloud: the null is the distance between two of the same cloud")
+	ph := fs.String("ph", "rips", "homology plugin")
+	plotPath := fs.String("plot", "", "draw the layer x recording matrix of diagram distances to this PNG")
+	ckaPlot := fs.String("plot-cka", "", "draw the layer x recording matrix of linear CKA (clouds matched in time) to this PNG")
+	csvPath := fs.String("csv", "", "write the comparisons as CSV")
+	seed := fs.Uint64("seed", 1, "seed of the subsamples")
 	if err := parse(fs, args, 2); err != nil {
 		return err
+	}
+	if *layers != "" || *recs != "" {
+		if fs.NArg() > 0 {
+			return fmt.Errorf("compare: give diagram files or --layers and --recordings, not both")
+		}
+		if err := a.setup(c); err != nil {
+			return err
+		}
+		return compareClouds(ctx, a, compareArgs{layers: *layers, recs: *recs, ph: *ph, plot: *plotPath, ckaPlot: *ckaPlot, csv: *csvPath,
+			cfg: recording.CompareConfig{Points: *points, Repeats: *repeats, Dim: *dim, MaxDim: *dim, Seed: *seed}})
 	}
 	if err := a.setup(c); err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 )
 
 // DecodedAngle draws a decoded circular coordinate (radians) against
-// time, and when behaviour is given (the variable it should decode,
+// time (the first two minutes), and when behaviour is given (the variable it should decode,
 // already rotated and reflected onto it) that too, beside a panel of
 // decoded against behaviour.
 func DecodedAngle(title string, times, angle, behaviour []float64, path string) error {
@@ -39,14 +39,28 @@ func DecodedAngle(title string, times, angle, behaviour []float64, path string) 
 		}
 		return nil
 	}
-	tp := newPanel("angle over time", "time (s)", "angle (rad)")
+	// Two minutes show the angle following the variable; a whole
+	// session at this size is a smear.
+	const window = 120.0
+	n := len(times)
+	for n > 1 && times[n-1]-times[0] > window {
+		n--
+	}
+	ptitle := "angle over time"
+	if n < len(times) {
+		ptitle = fmt.Sprintf("angle over the first %g s", window)
+	}
+	tp := newPanel(ptitle, "time (s)", "angle (rad)")
 	tp.Y.Min, tp.Y.Max = 0, 2*math.Pi
+	if behaviour != nil && len(behaviour) != len(angle) {
+		return fmt.Errorf("plot %s: %d behaviour values for %d angles", path, len(behaviour), len(angle))
+	}
 	if behaviour != nil {
-		if err := dots(tp, "behaviour", times, behaviour, colorOf(7)); err != nil {
+		if err := dots(tp, "behaviour", times[:n], behaviour[:n], colorOf(7)); err != nil {
 			return err
 		}
 	}
-	if err := dots(tp, "decoded", times, angle, colorOf(0)); err != nil {
+	if err := dots(tp, "decoded", times[:n], angle[:n], colorOf(0)); err != nil {
 		return err
 	}
 	f := figure{title: title, cols: 1, rows: 1, panels: []*plot.Plot{tp}, w: 10 * vg.Inch, h: 5 * vg.Inch}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 
 	"gonum.org/v1/hdf5"
@@ -46,6 +47,19 @@ func openNWB(path string) (*nwbFile, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("%s: is a directory, want an NWB (HDF5) file", path)
 	}
+	// HDF5 keeps its error-printing switch per OS thread (Debian's
+	// library is thread-safe), so silence it on the thread this file is
+	// read from; our errors say what went wrong, in one line.
+	runtime.LockOSThread()
+	ok := false
+	defer func() {
+		if !ok {
+			runtime.UnlockOSThread()
+		}
+	}()
+	if err := hdf5.DisplayErrors(false); err != nil {
+		return nil, err
+	}
 	if !hdf5.IsHDF5(path) {
 		return nil, fmt.Errorf("%s: not an HDF5 file (no HDF5 signature), want an NWB 2.x file", path)
 	}
@@ -72,10 +86,15 @@ func openNWB(path string) (*nwbFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: NWB version %q, want 2.x", path, ver)
 	}
+	ok = true
 	return n, nil
 }
 
-func (n *nwbFile) Close() error { return n.f.Close() }
+// Close closes the file and releases the thread openNWB locked.
+func (n *nwbFile) Close() error {
+	defer runtime.UnlockOSThread()
+	return n.f.Close()
+}
 
 // attrReader is what hdf5.Group and hdf5.Dataset share for attributes.
 type attrReader interface {

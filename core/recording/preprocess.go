@@ -122,7 +122,8 @@ type Options struct {
 }
 
 // Preprocess smooths, square-roots, standardises and projects binned
-// rates (time bins x units) to points (time bins x PCA). A unit that
+// rates (time bins x units) to points (time bins x PCA), centred and
+// scaled to a root mean square radius of 1 (see unitRMS). A unit that
 // never varies is left out (it carries no information and has no
 // standard deviation to divide by).
 func Preprocess(rates sdk.Matrix, o Options) (sdk.Matrix, error) {
@@ -172,7 +173,7 @@ func Preprocess(rates sdk.Matrix, o Options) (sdk.Matrix, error) {
 	if d <= 0 || d >= len(keep) {
 		out := sdk.NewMatrix(T, len(keep))
 		copy(out.Data, z.RawMatrix().Data)
-		return out, nil
+		return unitRMS(out), nil
 	}
 	var cov mat.SymDense
 	cov.SymOuterK(1/float64(T), z.T())
@@ -194,7 +195,37 @@ func Preprocess(rates sdk.Matrix, o Options) (sdk.Matrix, error) {
 			out.Data[t*d+j] = proj.At(t, d-1-j)
 		}
 	}
-	return out, nil
+	return unitRMS(out), nil
+}
+
+// unitRMS centres the rows of m and scales them to a root mean square
+// distance of 1 from the centre. A cloud's size then says nothing about
+// the population: the variance the leading components hold is larger
+// for structured activity than for shuffled activity, and bars would
+// otherwise be longer for the data than for its shuffled controls
+// merely because its cloud is bigger. Bars are compared in units of the
+// cloud's own radius.
+func unitRMS(m sdk.Matrix) sdk.Matrix {
+	mu := make([]float64, m.Cols)
+	for t := range m.Rows {
+		for j, v := range m.Row(t) {
+			mu[j] += v / float64(m.Rows)
+		}
+	}
+	var ss float64
+	for t := range m.Rows {
+		r := m.Row(t)
+		for j := range r {
+			r[j] -= mu[j]
+			ss += r[j] * r[j]
+		}
+	}
+	if s := math.Sqrt(ss / float64(m.Rows)); s > 0 {
+		for i := range m.Data {
+			m.Data[i] /= s
+		}
+	}
+	return m
 }
 
 // smooth convolves each column of x with a Gaussian of standard

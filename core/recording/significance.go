@@ -45,11 +45,12 @@ type Test struct {
 	Shuffles int
 	// Observed are the cloud's diagrams, sorted as diagram.Sorted sorts.
 	Observed []sdk.Diagram
-	// MaxBars[d][i] is the longest finite bar in dimension d of shuffle i.
+	// MaxBars[d][i] is the largest Persistence of the finite bars in
+	// dimension d of shuffle i.
 	MaxBars [][]float64
 	// PValues[i][j] belongs to Observed[i].Pairs[j]: (1 + the shuffles
-	// whose longest finite bar in that dimension is at least as long) /
-	// (N + 1); NaN for an essential (infinite) bar, which is not tested.
+	// whose largest Persistence in that dimension is at least the bar's)
+	// / (N + 1); NaN for an essential (infinite) bar, which is not tested.
 	PValues [][]float64
 	// SignificantBetti[d] counts the bars of dimension d with p <= Alpha,
 	// plus the essential classes (a cloud's one component is present in
@@ -96,7 +97,9 @@ func ShuffleTest(ctx context.Context, c Cloud, n, m int, seed uint64, ph Homolog
 		longest := make([]float64, maxDim+1)
 		for _, d := range ds {
 			if d.Dim <= maxDim {
-				longest[d.Dim] = max(longest[d.Dim], LongestFinite(d.Pairs))
+				for _, p := range d.Pairs {
+					longest[d.Dim] = max(longest[d.Dim], Persistence(d.Dim, p))
+				}
 			}
 		}
 		for d := range longest {
@@ -114,7 +117,7 @@ func (t *Test) assess() {
 	for i, d := range t.Observed {
 		ps := make([]float64, len(d.Pairs))
 		for j, p := range d.Pairs {
-			l := p[1] - p[0]
+			l := Persistence(d.Dim, p)
 			if math.IsInf(p[1], 1) {
 				ps[j] = math.NaN()
 				t.SignificantBetti[d.Dim]++
@@ -139,16 +142,13 @@ func (t *Test) assess() {
 	}
 }
 
-// LongestFinite is the length of the longest bar with a finite death
-// (0 if none).
-func LongestFinite(pairs [][2]float64) float64 {
-	m := 0.0
-	for _, p := range pairs {
-		if !math.IsInf(p[1], 1) {
-			m = max(m, p[1]-p[0])
-		}
+// Persistence is the statistic a bar is tested by: its length, death
+// minus birth; 0 for an essential bar, which is not tested.
+func Persistence(dim int, p [2]float64) float64 {
+	if math.IsInf(p[1], 1) {
+		return 0
 	}
-	return m
+	return p[1] - p[0]
 }
 
 // WriteJSON writes the diagrams as diagram.WriteJSON does, each with

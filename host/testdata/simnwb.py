@@ -39,22 +39,29 @@ if kind == "hd":
     peak = rng.uniform(10, 30, units)
     rate = 0.5 + peak[None, :] * np.exp(kappa[None, :] * (np.cos(behaviour[:, None] - pref[None, :]) - 1))
     bname, bcols = "heading", 1
-elif kind == "grid":
-    # A random walk on the lattice's periodic rectangle s x s*sqrt(3).
+elif kind in ("grid", "squaregrid"):
+    # Fields on a hexagonal lattice of spacing s: three plane waves of
+    # wave number 4 pi / (sqrt(3) s) at 0, 60 and 120 degrees, whose
+    # common period is the rectangle sqrt(3) s x s. The animal walks on
+    # that rectangle with wrap-around: its phase covers the torus.
     s = 0.5
-    box = np.array([s, s * np.sqrt(3)])
+    box = np.array([s * np.sqrt(3), s])
+    angles = (0, np.pi / 3, 2 * np.pi / 3)
+    k = 4 * np.pi / (np.sqrt(3) * s)
+    if kind == "squaregrid":
+        # Two plane waves at right angles: square fields, period s x s.
+        box, angles, k = np.array([s, s]), (0, np.pi / 2), 2 * np.pi / s
     speed = 0.25
     heading = np.cumsum(rng.normal(0, 0.25, n)) + rng.uniform(0, 2 * np.pi)
     step = speed * dt * np.stack([np.cos(heading), np.sin(heading)], 1)
     pos = np.mod(np.cumsum(step, 0) + rng.uniform(0, 1, 2) * box, box)
-    k = 4 * np.pi / (np.sqrt(3) * s)
-    dirs = np.array([[np.cos(a), np.sin(a)] for a in (0, np.pi / 3, 2 * np.pi / 3)]) * k
+    dirs = np.array([[np.cos(a), np.sin(a)] for a in angles]) * k
     phase = rng.uniform(0, 1, (units, 2)) * box
     g = np.zeros((n, units))
     for d in dirs:
         g += np.cos((pos @ d)[:, None] - (phase @ d)[None, :])
     peak = rng.uniform(10, 30, units)
-    rate = 0.2 + peak[None, :] * np.exp(0.8 * (g - 3))
+    rate = 0.2 + peak[None, :] * np.exp(0.8 * (g - len(angles)))
     behaviour = pos
     bname, bcols = "position", 2
 else:
