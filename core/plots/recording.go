@@ -110,7 +110,7 @@ func Matrix(title, rowLabel, colLabel string, rows, cols []string, vals [][]floa
 		rev[len(rows)-1-i] = r
 	}
 	p.Y.Tick.Marker = rev
-	w := vg.Length(3+1.6*float64(len(cols))) * vg.Inch
+	w := vg.Length(max(7, 3+1.6*float64(len(cols)))) * vg.Inch
 	h := vg.Length(2+0.6*float64(len(rows))) * vg.Inch
 	return figure{cols: 1, rows: 1, panels: []*plot.Plot{p}, w: min(w, 20*vg.Inch), h: min(h, 16*vg.Inch)}.save(path)
 }

@@ -4,10 +4,12 @@ usage: simnwb.py KIND SEED SECONDS UNITS OUT.nwb [BREAK]
 
 KIND is hd (head-direction cells: von Mises tuning to a heading that
 drifts as an Ornstein-Uhlenbeck angular velocity), grid (one grid-cell
-module: a hexagonal lattice of fields, the animal walking on the
-lattice's periodic cell, so its phase covers the torus), or poisson
-(independent units of constant rate). Spikes are Poisson in 10 ms steps, placed uniformly within them.
-The heading (hd) or position (grid) is written as a SpatialSeries under
+module: hexagonal fields, the animal walking on the lattice's periodic
+rectangle so its phase covers the torus), squaregrid (the same with
+square fields: two plane waves at right angles), or poisson
+(independent units of constant rate). Spikes are Poisson in 10 ms
+steps, placed uniformly within them.
+The heading (hd) or position (grid, squaregrid) is written as a SpatialSeries under
 /processing/behavior. BREAK writes a broken file for error tests:
 ragged (an index past the end of spike_times), noindex (no
 spike_times_index), or notnwb (HDF5 without NWB attributes).
