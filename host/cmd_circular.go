@@ -101,7 +101,7 @@ func cmdCircular(ctx context.Context, a *app, args []string) error {
 		rho := circular.Correlation(res.Angle, beh)
 		aligned = circular.Align(res.Angle, beh)
 		arrs = append(arrs, matio.NamedArray{Name: "behaviour", Matrix: sdk.Matrix{Rows: len(beh), Cols: 1, Data: beh}})
-		line += fmt.Sprintf("; circular correlation with %s: %.3f", *behaviour, rho)
+		line += fmt.Sprintf("; circular correlation with %s: %.3f (of circular ranks: %.3f)", *behaviour, rho, circular.RankCorrelation(res.Angle, beh))
 	}
 	if err := matio.WriteNPZ(*out, arrs); err != nil {
 		return err

@@ -151,7 +151,7 @@ func Coordinates(pts sdk.Matrix, lm []int, h1 sdk.Diagram, bar, p int) (Result, 
 	theta := func(i, j int) float64 { return a(i, j) - (f.AtVec(j) - f.AtVec(i)) }
 
 	// Partition of unity over balls of radius scale/2 around the
-	// landmarks: x gets f at its most central landmark k plus the
+	// landmarks: x gets -f at its most central landmark k plus the
 	// weighted smoothed cocycle from k to each landmark whose ball
 	// holds x (two balls that share a point are an edge at the scale).
 	r := scale / 2
@@ -166,7 +166,9 @@ func Coordinates(pts sdk.Matrix, lm []int, h1 sdk.Diagram, bar, p int) (Result, 
 				best, bestD = j, dist[j]
 			}
 		}
-		v := f.AtVec(best)
+		// The harmonic cocycle is alpha - delta f and alpha is integral,
+		// so the vertex map whose differences it gives (mod 1) is -f.
+		v := -f.AtVec(best)
 		if bestD >= r {
 			res.Uncovered++
 		} else {
@@ -196,33 +198,68 @@ func sqDist(a, b []float64) float64 {
 	return s
 }
 
-// Correlation is the circular correlation coefficient of two angle
-// series (Jammalamadaka and SenGupta 2001): 1 when b is a rotation of a,
-// -1 when it is a reflection, near 0 when unrelated. Its absolute value
-// is thus the agreement after the best rotation and reflection.
+// Correlation is Fisher and Lee's (1983) circular correlation of two
+// angle series: the correlation over all pairs of samples of
+// sin(a_i - a_j) with sin(b_i - b_j). It is 1 when b is a rotation of
+// a, -1 when a reflection, near 0 when unrelated, so its absolute value
+// is the agreement after the best rotation and reflection. Unlike
+// coefficients built on mean directions it stays well defined for
+// angles spread evenly round the circle, as a heading over a recording
+// is. The sums over pairs expand into sums over samples: O(n).
 func Correlation(a, b []float64) float64 {
-	ma, mb := mean(a), mean(b)
-	var num, sa, sb float64
+	var ss, cc, sc, cs, saa, caa, sca, sbb, cbb, scb float64
 	for i := range a {
-		x, y := math.Sin(a[i]-ma), math.Sin(b[i]-mb)
-		num += x * y
-		sa += x * x
-		sb += y * y
+		sa, ca := math.Sincos(a[i])
+		sb, cb := math.Sincos(b[i])
+		ss += sa * sb
+		cc += ca * cb
+		sc += sa * cb
+		cs += ca * sb
+		saa += sa * sa
+		caa += ca * ca
+		sca += sa * ca
+		sbb += sb * sb
+		cbb += cb * cb
+		scb += sb * cb
 	}
-	if sa == 0 || sb == 0 {
+	den := (saa*caa - sca*sca) * (sbb*cbb - scb*scb)
+	if den <= 0 {
 		return 0
 	}
-	return num / math.Sqrt(sa*sb)
+	return (ss*cc - sc*cs) / math.Sqrt(den)
 }
 
-// mean is the circular mean direction.
-func mean(a []float64) float64 {
-	var s, c float64
-	for _, v := range a {
-		s += math.Sin(v)
-		c += math.Cos(v)
+// RankCorrelation is Correlation of the circular ranks of a and b (each
+// series' values replaced by 2 pi rank / n; Fisher and Lee's rank
+// version). It measures agreement up to a monotone change of speed
+// round the circle: circular coordinates fix how the decoded angle
+// winds, not how fast it moves, which follows the population's own
+// geometry (a stretch of the ring where tuning curves crowd is long).
+// Ranks taken from another origin are a rotation, so the origin does
+// not matter.
+func RankCorrelation(a, b []float64) float64 {
+	return Correlation(ranks(a), ranks(b))
+}
+
+func ranks(a []float64) []float64 {
+	idx := make([]int, len(a))
+	for i := range idx {
+		idx[i] = i
 	}
-	return math.Atan2(s, c)
+	slices.SortStableFunc(idx, func(x, y int) int {
+		switch {
+		case a[x] < a[y]:
+			return -1
+		case a[x] > a[y]:
+			return 1
+		}
+		return 0
+	})
+	out := make([]float64, len(a))
+	for r, i := range idx {
+		out[i] = 2 * math.Pi * float64(r) / float64(len(a))
+	}
+	return out
 }
 
 // Align returns b rotated (and reflected, if that fits better) onto a:
