@@ -277,7 +277,7 @@ func (h hypothesis) describe(effect float64) (statement, test string) {
 		if up {
 			dir = "rises"
 		}
-		return fmt.Sprintf("%s: %s %s over training", h.Net, what, dir),
+		return fmt.Sprintf("%s: %s %s over training (slope per 1M steps)", h.Net, what, dir),
 			"per seed, least-squares slope against the step (per 1M steps); " + side + " t-test of the seeds' slopes"
 	case KindAboveInput:
 		dir := "below"

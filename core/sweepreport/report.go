@@ -428,10 +428,14 @@ func ftoa(v float64) string {
 	return strconv.FormatFloat(v, 'g', 6, 64)
 }
 
-// fnum prints a value for a reader: 3 significant digits.
+// fnum prints a value for a reader: 3 significant digits, whole numbers
+// from 1000 up (a return of 3003, not 3e+03).
 func fnum(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
 		return "-"
+	case math.Abs(v) >= 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)
 }

@@ -130,7 +130,7 @@ func TestBuildKnownClaims(t *testing.T) {
 	}
 	// beta1 rises in every seed; beta2 follows beta1's fluctuations.
 	for _, st := range []string{
-		"actor: beta1 (scale-free count, summed over hidden layers) rises over training",
+		"actor: beta1 (scale-free count, summed over hidden layers) rises over training (slope per 1M steps)",
 		"actor: beta1 and beta2 (scale-free count, summed over hidden layers) move together beyond their trends",
 	} {
 		if c := find(FamilyExploratory, st); c["verdict"] != "significant (exploratory)" {

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# publish-sweep.sh SWEEP_DIR NAME: publishes a finished sweep as
+# docs/results/NAME and puts its results into the README.
+#
+# docs/results/NAME is itself a sweep folder that `nthost report` reads:
+# the manifest, and per trial its config, provenance, end marker and its
+# topology and scalar records (gzip-compressed), plus report/ with every
+# CSV (per-seed values included) and the PNGs the README shows. The
+# README's block between the markers
+#   <!-- results: nthost report docs/results/NAME --markdown -->
+#   <!-- end of results -->
+# is replaced with that command's output, so the README's numbers are the
+# data's (core/sweepreport's TestREADMEQuotesPublishedResults checks it).
+set -euo pipefail
+src=${1:?usage: scripts/publish-sweep.sh SWEEP_DIR NAME}
+name=${2:?usage: scripts/publish-sweep.sh SWEEP_DIR NAME}
+nthost=${NTHOST:-./bin/nthost}
+cd "$(dirname "$0")/.."
+dst=docs/results/$name
+rm -rf "$dst"
+mkdir -p "$dst/runs"
+cp "$src/sweep.json" "$dst/"
+for run in "$src"/runs/*/; do
+	t=$(basename "$run")
+	mkdir -p "$dst/runs/$t"
+	for f in config.yaml provenance.json sweep_trial.json timings.json transport.json; do
+		if [ -f "$run/$f" ]; then cp "$run/$f" "$dst/runs/$t/"; fi
+	done
+	for f in topology.jsonl scalars.jsonl; do
+		gzip -9 -n -c "$run/$f" >"$dst/runs/$t/$f.gz"
+	done
+done
+md=$("$nthost" report --markdown "$dst")
+# The page embeds every figure; the PNGs and CSVs beside it are what is kept.
+rm -f "$dst/report.html"
+python3 - "$name" "$md" <<'PY'
+import re, sys
+name, md = sys.argv[1], sys.argv[2]
+begin = "<!-- results: nthost report docs/results/%s --markdown -->" % name
+end = "<!-- end of results -->"
+text = open("README.md").read()
+i, j = text.find(begin), text.find(end)
+if i < 0 or j < i:
+    sys.exit("README.md has no block %s ... %s" % (begin, end))
+text = text[: i + len(begin)] + "\n" + md.rstrip("\n") + "\n" + text[j:]
+open("README.md", "w").write(text)
+PY
+echo "published $src as $dst; README.md updated"
