@@ -15,6 +15,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/neuraltopology/neuraltopology/core/provenance"
 	runcore "github.com/neuraltopology/neuraltopology/core/run"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/sweep"
@@ -130,6 +131,11 @@ func sweepRun(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("sweep %s is being run by another nthost: %v", dir, err)
 	}
 	defer release()
+	// The sweep folder records each nthost that ran it, as every trial's
+	// run directory does for itself.
+	if err := appendProvenance(filepath.Join(dir, provenance.File)); err != nil {
+		return err
+	}
 
 	var res sweep.Outcome
 	if e.Kind == "slurm" {
@@ -468,4 +474,18 @@ func sweepTrial(ctx context.Context, a *app, args []string) error {
 		}
 		return runErr
 	}
+}
+
+// appendProvenance adds this process's provenance record to the file at
+// path (one record per start).
+func appendProvenance(path string) error {
+	old, err := provenance.Read(path)
+	if err != nil {
+		return err
+	}
+	b, err := provenance.Append(old, provenance.Collect(time.Now()))
+	if err != nil {
+		return err
+	}
+	return runstore.WriteFileAtomic(path, b)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/core/sweep"
+	"github.com/neuraltopology/neuraltopology/core/provenance"
 	"github.com/neuraltopology/neuraltopology/core/sweepreport"
 )
 
@@ -229,6 +230,11 @@ func TestSweepSlurm(t *testing.T) {
 	claims, err := os.ReadFile(filepath.Join(a, sweepreport.Dir, sweepreport.ClaimsCSV))
 	if err != nil || !bytes.Contains(claims, []byte("InvertedPendulum-v4__learning_rate-0.001,exploratory,actor/trend/total/persistent,actor: total scale-free count")) {
 		t.Errorf("claims.csv: %v\n%s", err, claims)
+	}
+	// The sweep records each nthost that ran it: the first run and the
+	// continuation.
+	if recs, err := provenance.Read(filepath.Join(a, provenance.File)); err != nil || len(recs) < 2 {
+		t.Errorf("sweep provenance: %v, %d records, want one per sweep run", err, len(recs))
 	}
 	// The Markdown results name the code that made every trial.
 	out, errs, code = nthostEnv(t, work, env, "report", "--markdown", a)
