@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neuraltopology/neuraltopology/core/provenance"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/summary"
 	"github.com/neuraltopology/neuraltopology/core/sweep"
-	"github.com/neuraltopology/neuraltopology/core/provenance"
 	"github.com/neuraltopology/neuraltopology/core/sweepreport"
 )
 
