@@ -280,7 +280,7 @@ func runProvenance(infos map[sdk.Kind]sdk.Info, clients map[sdk.Kind]*sdk.Client
 			p.Path = cl.Path
 		}
 		if p.Path != "" {
-			p.SHA256, _ = provenance.FileSHA256(p.Path)
+			p.SHA256, _ = sdk.FileSHA256(p.Path)
 		}
 		rec.Plugins = append(rec.Plugins, p)
 	}

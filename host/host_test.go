@@ -387,7 +387,7 @@ func checkProvenance(t *testing.T, runDir string) {
 			t.Fatalf("provenance incomplete: %+v", r)
 		}
 		for _, p := range r.Plugins {
-			want, err := provenance.FileSHA256(filepath.Join(bins(t), "nt-"+p.Kind+"-"+p.Name))
+			want, err := sdk.FileSHA256(filepath.Join(bins(t), "nt-"+p.Kind+"-"+p.Name))
 			if err != nil || p.SHA256 != want {
 				t.Errorf("provenance: %s plugin %s sha256 %s, its binary's is %s (%v)", p.Kind, p.Name, p.SHA256, want, err)
 			}

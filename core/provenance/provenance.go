@@ -9,8 +9,6 @@ package provenance
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,20 +110,6 @@ func (r Record) PluginKey() string {
 	}
 	sort.Strings(ks)
 	return strings.Join(ks, " ")
-}
-
-// FileSHA256 is the hex SHA-256 of a file.
-func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // maxFile bounds what Read takes: a record is about a kilobyte, and a
