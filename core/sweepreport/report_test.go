@@ -18,7 +18,7 @@ import (
 // synthSweep makes a Hopper-v4 sweep of 6 seeds x 8 snapshots whose
 // records are made up so each claim's answer is known: the input's beta0
 // is the seed (nothing else); actor layer 1 has no features (below the
-// input); layer 2, the deepest, has 20 more components than the input
+// input); layer 2, the deepest, has 61 more features than the input
 // (the seed's primary claim, above); beta1 in layer 2 rises with the
 // step plus noise, and beta2 follows beta1's fluctuations.
 func synthSweep(t *testing.T) string {
@@ -46,7 +46,7 @@ func synthSweep(t *testing.T) string {
 			recs := []summary.TopologyRecord{
 				{Step: step, Update: snap, Cloud: "input", Net: "input", Layer: 0, Summary: dims(seed, 0, 0)},
 				{Step: step, Update: snap, Cloud: "actor/1", Net: "actor", Layer: 1, Summary: dims(0, 0, 0)},
-				{Step: step, Update: snap, Cloud: "actor/2", Net: "actor", Layer: 2, Summary: dims(seed+20-b1-b2, b1, b2)},
+				{Step: step, Update: snap, Cloud: "actor/2", Net: "actor", Layer: 2, Summary: dims(seed+61-b1-b2, b1, b2)},
 			}
 			for _, r := range recs {
 				if err := st.Append(summary.TopologyFile, r); err != nil {
@@ -110,7 +110,7 @@ func TestBuildKnownClaims(t *testing.T) {
 		t.Fatalf("no %s claim %q in %v", family, statement, claims)
 		return nil
 	}
-	// The seed's Hopper claim, on both measures: layer 2 is 20 above the
+	// The seed's Hopper claim, on both measures: layer 2 is 61 above the
 	// input at every snapshot of every seed.
 	for _, fam := range []string{FamilyPrimary, FamilyPrimaryFix} {
 		m := "scale-free count"
@@ -118,7 +118,7 @@ func TestBuildKnownClaims(t *testing.T) {
 			m = "Betti number at the fixed scale"
 		}
 		c := find(fam, "actor layer 2: "+m+" (summed over dims) above the input's")
-		if c["n"] != "6" || c["effect"] != "20" || c["verdict"] != "supported" || c["unit"] != "seed" {
+		if c["n"] != "6" || c["effect"] != "61" || c["verdict"] != "supported" || c["unit"] != "seed" {
 			t.Errorf("primary claim (%s): %v", fam, c)
 		}
 	}
@@ -187,7 +187,7 @@ func TestBuildKnownClaims(t *testing.T) {
 		}
 	}
 	md, err := os.ReadFile(filepath.Join(dir, Dir, MarkdownFile))
-	if err != nil || string(md) != res.Markdown || !strings.Contains(res.Markdown, "| Hopper-v4 | actor layer 2: scale-free count (summed over dims) above the input's | 6 | 20 ") {
+	if err != nil || string(md) != res.Markdown || !strings.Contains(res.Markdown, "| Hopper-v4 | actor layer 2: scale-free count (summed over dims) above the input's | 6 | 61 ") {
 		t.Errorf("results.md (%v):\n%s", err, res.Markdown)
 	}
 	// These made-up trials record no provenance, and the report says so.
