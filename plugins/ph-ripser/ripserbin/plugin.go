@@ -30,9 +30,9 @@ func (p Plugin) Describe(context.Context) (sdk.Info, error) {
 			"max_dim": strconv.Itoa(MaxDim),
 			// 2 by ripser, others by ripser-coeff, which packs a
 			// coefficient into 8 bits beside the index: primes < 256.
-			"coeff": "any<" + strconv.Itoa(MaxCoeff+1),
-			"input":   "distances,points,edges",
-			"engine":  "ripser 1.2.1 (external process)",
+			"coeff":  "any<" + strconv.Itoa(MaxCoeff+1),
+			"input":  "distances,points,edges",
+			"engine": "ripser 1.2.1 (external process)",
 		},
 	}, nil
 }
