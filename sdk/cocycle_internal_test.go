@@ -16,7 +16,10 @@ func TestDiagramCocyclesCrossTheWire(t *testing.T) {
 			{I: []int32{4}, J: []int32{5}, V: []int32{2}},
 		}},
 	}
-	out := fromPBDiagrams(toPBDiagrams(in))
+	out, err := fromPBDiagrams(toPBDiagrams(in))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !reflect.DeepEqual(out, in) {
 		t.Fatalf("round trip:\n%+v\nwant\n%+v", out, in)
 	}
