@@ -2,7 +2,6 @@ package sweepreport
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -482,19 +481,7 @@ func intsText(ls [][]int, layer int) string {
 }
 
 func (gs *supGroupSection) plot(out, name, title string, panels []plots.BandPanel) error {
-	if len(panels) == 0 {
-		return nil
-	}
-	path := filepath.Join(out, name)
-	if err := plots.LayerBands(title, panels, path); err != nil {
-		return fmt.Errorf("sweep report: %w", err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	gs.Figures = append(gs.Figures, figure{Name: name, Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))})
-	return nil
+	return embedPlot(&gs.Figures, plots.LayerBands, out, name, title, panels)
 }
 
 var supTmpl = template.Must(template.New("sup").Parse(`<!DOCTYPE html>

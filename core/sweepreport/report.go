@@ -471,18 +471,24 @@ func writeCSV(path string, rows [][]string) error {
 
 // plot draws a figure into the report folder and embeds it in the page.
 func (gs *groupSection) plot(out, name, title string, panels []plots.BandPanel) error {
+	return embedPlot(&gs.Figures, plots.Bands, out, name, title, panels)
+}
+
+// embedPlot draws panels with draw into out/name and appends the PNG to
+// figs as a data URI, so the page stands alone; no panels, no figure.
+func embedPlot(figs *[]figure, draw func(title string, panels []plots.BandPanel, path string) error, out, name, title string, panels []plots.BandPanel) error {
 	if len(panels) == 0 {
 		return nil
 	}
 	path := filepath.Join(out, name)
-	if err := plots.Bands(title, panels, path); err != nil {
+	if err := draw(title, panels, path); err != nil {
 		return fmt.Errorf("sweep report: %w", err)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	gs.Figures = append(gs.Figures, figure{Name: name, Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))})
+	*figs = append(*figs, figure{Name: name, Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))})
 	return nil
 }
 
