@@ -56,11 +56,11 @@ func TestRunRefusesBadParamsAtStart(t *testing.T) {
 		want []string
 	}{
 		{[]string{"--dist-param", "bogus=1"}, []string{`dist plugin "geodesic"`, `"bogus"`, "k, weights"}},
-		{[]string{"--dist-param", "k=many"}, []string{`dist plugin "geodesic"`, "parameter k", `"many" is not an int`}},
+		{[]string{"--dist-param", "k=many"}, []string{"dist_params", "k=many", "not an integer"}},
 		{[]string{"--dist-param", "weights=cosine"}, []string{"weights", "not one of euclid, unit"}},
 		{[]string{"--dist", "euclid", "--k", "5"}, []string{"--k", `dist plugin "euclid"`, "no parameter k"}},
 		{[]string{"--algo-param", "clip_obs=wide"}, []string{`algo plugin "ppo"`, "clip_obs"}},
-		{[]string{"--ph-param", "engine=x"}, []string{`ph plugin "rips"`, `"engine"`, "no parameters"}},
+		{[]string{"--ph-param", "engine=x"}, []string{`ph plugin "rips"`, `no parameter "engine"`, "subsample"}},
 		{[]string{"--env-id", "Ant-v4"}, []string{`env plugin "mujoco"`, "Ant-v4", "Hopper-v4"}},
 	} {
 		dir := t.TempDir()

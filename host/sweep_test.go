@@ -187,8 +187,12 @@ func TestSweepSlurm(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	// Killed after a checkpoint and before its end marker: stopped. On a
+	// quiet machine the tiny trial may have logged its last update (its
+	// step then reads as the total) and been killed while it wrote its
+	// report; either way it must continue from its checkpoint below.
 	killedAt := m.TrialStatus(m.Trials[0])
-	if killedAt.State != sweep.StateStopped || killedAt.Step >= killedAt.Total {
+	if killedAt.State != sweep.StateStopped {
 		t.Fatalf("after kill -9: %+v", killedAt)
 	}
 

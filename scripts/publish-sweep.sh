@@ -26,6 +26,26 @@ for run in "$src"/runs/*/; do
 	for f in config.yaml provenance.json sweep_trial.json timings.json transport.json; do
 		if [ -f "$run/$f" ]; then cp "$run/$f" "$dst/runs/$t/"; fi
 	done
+	# Paths of the machine that ran the sweep mean nothing elsewhere: the
+	# run directory becomes relative to the published sweep, a plugin
+	# binary its file name (its SHA-256 stays).
+	python3 - "$dst/runs/$t" "$t" <<'PY'
+import json, re, sys, os
+d, t = sys.argv[1], sys.argv[2]
+c = os.path.join(d, "config.yaml")
+if os.path.exists(c):
+    s = open(c).read()
+    s = re.sub(r'(?m)^run_dir: .*$', 'run_dir: runs/' + t, s)
+    open(c, "w").write(s)
+p = os.path.join(d, "provenance.json")
+if os.path.exists(p):
+    recs = json.load(open(p))
+    for r in recs:
+        for pl in r.get("plugins") or []:
+            if pl.get("path"):
+                pl["path"] = os.path.basename(pl["path"])
+    open(p, "w").write(json.dumps(recs, indent=1))
+PY
 	for f in topology.jsonl scalars.jsonl; do
 		gzip -9 -n -c "$run/$f" >"$dst/runs/$t/$f.gz"
 	done
