@@ -43,15 +43,20 @@ func TTest(x []float64, alt Alternative, level float64) TResult {
 	}
 	r.SD = stat.StdDev(x, nil)
 	if r.SD == 0 {
-		// Every unit gave the same value (integer counts can): the
-		// t statistic is infinite unless that value is zero, and the
-		// interval is the point.
+		// Every unit gave the same value (integer counts can), so the
+		// t statistic is undefined; the interval is the point, and the
+		// p-value is the exact sign-flip test's: n units all on one
+		// side happen with probability 2^-n under a symmetric null.
 		r.Lo, r.Hi = r.Mean, r.Mean
 		r.P = 1
 		if r.Mean != 0 {
 			r.T = math.Inf(int(math.Copysign(1, r.Mean)))
-			if alt == TwoSided || (alt == Greater) == (r.Mean > 0) {
-				r.P = 0
+			p := math.Pow(0.5, n(x))
+			switch {
+			case alt == TwoSided:
+				r.P = math.Min(1, 2*p)
+			case (alt == Greater) == (r.Mean > 0):
+				r.P = p
 			}
 		}
 		return r
@@ -310,6 +315,8 @@ func Slope(t, y []float64) float64 {
 	}
 	return sxy / sxx
 }
+
+func n(x []float64) float64 { return float64(len(x)) }
 
 // FisherZ is atanh(r), with r kept within 0.999 of +-1 so a perfect rank
 // correlation stays finite. Correlations are averaged and tested across
