@@ -191,7 +191,13 @@ func TestSweepSlurm(t *testing.T) {
 	// quiet machine the tiny trial may have logged its last update (its
 	// step then reads as the total) and been killed while it wrote its
 	// report; either way it must continue from its checkpoint below.
+	// Its plugins notice the orphaning and exit within seconds; until
+	// then they hold the trial's lock and it reads as running.
 	killedAt := m.TrialStatus(m.Trials[0])
+	for deadline := time.Now().Add(20 * time.Second); killedAt.State == sweep.StateRunning && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		killedAt = m.TrialStatus(m.Trials[0])
+	}
 	if killedAt.State != sweep.StateStopped {
 		t.Fatalf("after kill -9: %+v", killedAt)
 	}

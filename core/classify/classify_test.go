@@ -3,6 +3,7 @@ package classify
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -24,11 +25,24 @@ var (
 	binErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // plugins builds the real data, distance and homology plugins once.
 func plugins(t *testing.T) (sdk.Data, sdk.Distance, sdk.Homology, sdk.Info) {
 	t.Helper()
 	binOnce.Do(func() {
-		binDir = t.TempDir()
+		// Shared by every test of the package, so not one test's
+		// TempDir (removed when that test ends); TestMain removes it.
+		binDir, binErr = os.MkdirTemp("", "classify-plugins")
+		if binErr != nil {
+			return
+		}
 		for _, p := range []string{"data-naitzat", "dist-geodesic", "ph-rips", "ph-ripser"} {
 			kind, name, _ := cut(p)
 			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "nt-"+kind+"-"+name), "../../plugins/"+p).CombinedOutput()
