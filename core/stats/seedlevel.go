@@ -267,10 +267,10 @@ func Detrend(t, y []float64, degree int) []float64 {
 }
 
 // TrendDegree is the degree of the polynomial DetrendedDiffCorr removes.
-// Simulated null sweeps (core/sweepreport's calibration tests) showed a
-// cubic leaves enough of a steep shared fall under random-walk noise to
-// call it "moving together" in 10-28% of them; degree 5 keeps them at
-// 5%, with the same power.
+// With a cubic, core/sweepreport's calibration test fails: a steep fall
+// shared by both series under random-walk noise reads as "moving
+// together" in 0.10-0.14 of null sweeps; degree 5 keeps them within
+// [0.03, 0.07] with the same power.
 const TrendDegree = 5
 
 // DetrendedDiffCorr measures how two series of one run move together
@@ -298,8 +298,9 @@ func DetrendedDiffCorr(t, x, y []float64) float64 {
 // points or a constant t. Across runs it is tested with TTest: being
 // linear in y, it is normal whenever the noise is (stationary,
 // autocorrelated or a random walk), where a rank correlation with time
-// piles up near +-1 for a random walk and a t-test on 5 of them rejects a
-// true null 7-8% of the time at 0.05.
+// piles up near +-1 for a random walk: tested on Fisher's z instead,
+// core/sweepreport's calibration test fails (0.072-0.074 at 5 seeds
+// under random walks).
 func Slope(t, y []float64) float64 {
 	if len(t) != len(y) || len(t) < 3 {
 		return math.NaN()
