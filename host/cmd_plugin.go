@@ -77,11 +77,11 @@ func trustNamed(a *app, bin string) error {
 	if !ok {
 		return nil // the kit names the problem
 	}
-	sum, err := sdk.FileSHA256(bin)
+	e, err := sdk.NewLockEntry(kind, name, "", bin)
 	if err != nil {
 		return fmt.Errorf("plugin test: %v", err)
 	}
-	sdk.SetLock(l.With(sdk.LockEntry{Kind: kind, Name: name, Path: bin, SHA256: sum}))
+	sdk.SetLock(l.With(e))
 	fmt.Fprintf(a.stderr, "nthost: %s is not in the plugin lock %s; testing it as named (`nthost plugins lock --out %s %s` records it for runs)\n", bin, l.File(), l.File(), bin)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -275,7 +276,7 @@ func cmdPluginsLock(ctx context.Context, a *app, args []string) error {
 	var skipped []string
 	n := 0
 	for _, f := range list {
-		before, err := sdk.FileSHA256(f.Path)
+		before, err := sdk.NewLockEntry(f.Kind, f.Name, "", f.Path)
 		if err != nil {
 			return fmt.Errorf("plugins lock: %v", err)
 		}
@@ -285,14 +286,15 @@ func cmdPluginsLock(ctx context.Context, a *app, args []string) error {
 			skipped = append(skipped, filepath.Base(f.Path))
 			continue
 		}
-		after, err := sdk.FileSHA256(f.Path)
+		after, err := sdk.NewLockEntry(f.Kind, f.Name, version, f.Path)
 		if err != nil {
 			return fmt.Errorf("plugins lock: %v", err)
 		}
-		if after != before {
-			return fmt.Errorf("plugins lock: %s changed while it was being locked; run again once it is built", f.Path)
+		before.Version = version
+		if !reflect.DeepEqual(before, after) {
+			return fmt.Errorf("plugins lock: %s (or the code it runs) changed while it was being locked; run again once it is built", f.Path)
 		}
-		lock = lock.With(sdk.LockEntry{Kind: f.Kind, Name: f.Name, Version: version, Path: f.Path, SHA256: after})
+		lock = lock.With(after)
 		n++
 	}
 	if err := lock.Write(file); err != nil {
@@ -306,7 +308,7 @@ func cmdPluginsLock(ctx context.Context, a *app, args []string) error {
 }
 
 // keptEntries is the lock in file reduced to the entries whose binary
-// still exists with the recorded hash (an empty lock if there is none).
+// and code still exist with the recorded hashes (an empty lock if there is none).
 func keptEntries(file string) *sdk.Lock {
 	kept := &sdk.Lock{Version: sdk.LockVersion}
 	old, err := sdk.ReadLock(file)
@@ -318,7 +320,7 @@ func keptEntries(file string) *sdk.Lock {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(old.File()), p)
 		}
-		if h, err := sdk.FileSHA256(p); err == nil && h == e.SHA256 {
+		if e.Check(p) == nil {
 			e.Path = p
 			kept = kept.With(e)
 		}
