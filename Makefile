@@ -48,7 +48,7 @@ build: deps
 			$(GO) build $(BUILDVCS) -o $(BIN)/nt-$$kind-$$name ./plugins/$$p || exit 1; \
 		fi; \
 	done
-	@if [ -x plugins/ph-gudhi/build.sh ]; then plugins/ph-gudhi/build.sh $(BIN); fi
+	@if [ -x plugins/ph-gudhi/build.sh ]; then PYTHON=$(PYTHON) plugins/ph-gudhi/build.sh $(BIN); fi
 	@# The lock beside nthost makes it verify every plugin it starts
 	@# against these hashes (docs/plugins.md, Verified plugins).
 	./$(BIN)/nthost plugins lock --log-level warn

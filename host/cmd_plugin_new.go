@@ -32,6 +32,7 @@ var scaffoldFiles = map[string]map[sdk.Kind]map[string]string{
 	"python": {
 		sdk.KindDist: {"plugin.py": "python/dist.py.tmpl", "test_plugin.py": "python/dist_test.py.tmpl"},
 		sdk.KindPH:   {"plugin.py": "python/ph.py.tmpl", "test_plugin.py": "python/ph_test.py.tmpl"},
+		sdk.KindEnv:  {"plugin.py": "python/env.py.tmpl", "test_plugin.py": "python/env_test.py.tmpl"},
 	},
 }
 
@@ -50,7 +51,7 @@ func cmdPluginNew(_ context.Context, a *app, args []string) error {
 	kind := fs.String("kind", "", "plugin kind: env, algo, dist, ph or data")
 	name := fs.String("name", "", "plugin name: the binary is nt-<kind>-<name>")
 	lang := fs.String("lang", "go", "language: go or python")
-	sdkDir := fs.String("sdk", "", "the NeuralTopology sdk folder (a checkout's or an unpacked release's sdk/); default: the sdk/ beside nthost's bin/")
+	sdkDir := fs.String("sdk", "", "the NeuralTopology sdk folder (a checkout's or an unpacked release's sdk/); default: the sdk/ beside nthost's bin/, or for Python the installed ntplugin package")
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
@@ -77,6 +78,15 @@ func cmdPluginNew(_ context.Context, a *app, args []string) error {
 		return fmt.Errorf("plugin new: --name %q: want lower-case letters, digits, '.', '_' or '-'", *name)
 	}
 	sdkPath, err := findSDK(*sdkDir)
+	pythonSDK := ""
+	switch {
+	case err == nil:
+		pythonSDK = filepath.Join(sdkPath, "python")
+	case *lang == "python" && *sdkDir == "":
+		// The generated Makefile then uses the installed ntplugin
+		// (python3 -m pip install ./sdk/python).
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -84,7 +94,7 @@ func cmdPluginNew(_ context.Context, a *app, args []string) error {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("plugin new: %s exists and is not empty; nothing written", dir)
 	}
-	data := struct{ Name, Kind, Bin, SDKDir string }{*name, *kind, "nt-" + *kind + "-" + *name, sdkPath}
+	data := struct{ Name, Kind, Bin, SDKDir, PythonSDK string }{*name, *kind, "nt-" + *kind + "-" + *name, sdkPath, pythonSDK}
 	all := map[string]string{}
 	for out, t := range scaffoldCommon[*lang] {
 		all[out] = t

@@ -251,7 +251,7 @@ func (l *Lock) verify(path string) error {
 		return fmt.Errorf("plugin %s: refused: %s is not in the plugin lock %s; %s", base, path, l.file, refresh)
 	}
 	if err := e.Check(path); err != nil {
-		return fmt.Errorf("plugin %s: refused: %v (plugin lock %s); %s", base, err, l.file, refresh)
+		return fmt.Errorf("plugin %s: refused by the plugin lock %s: %v; %s", base, l.file, err, refresh)
 	}
 	return nil
 }
@@ -271,7 +271,7 @@ func (e LockEntry) Check(path string) error {
 		if err != nil {
 			got = "unreadable (" + err.Error() + ")"
 		}
-		return fmt.Errorf("%s does not match the plugin lock: expected sha256 %s, actual %s", path, e.SHA256, got)
+		return fmt.Errorf("%s changed since locked: expected sha256 %s, actual %s", path, e.SHA256, got)
 	}
 	code, err := PluginCode(path)
 	if err != nil {
@@ -286,7 +286,7 @@ func (e LockEntry) Check(path string) error {
 		full := filepath.Join(dir, filepath.FromSlash(f.Path))
 		w, ok := locked[f.Path]
 		if !ok {
-			return fmt.Errorf("%s, code run by %s, is not in the plugin lock", full, filepath.Base(path))
+			return fmt.Errorf("%s, code run by %s, is not in the plugin lock (new since locked)", full, filepath.Base(path))
 		}
 		if w != f.SHA256 {
 			return fmt.Errorf("%s, code run by %s, changed since locked: expected sha256 %s, actual %s", full, filepath.Base(path), w, f.SHA256)

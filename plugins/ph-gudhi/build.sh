@@ -30,16 +30,27 @@ protoc --python_out="$tmp" -I "$here" "$here/wire.proto"
 cp "$here/server.py" "$tmp/server.py"
 # The sdk's Python package does the plugin protocol (sdk/python/ntplugin).
 mkdir -p "$tmp/ntplugin"
-cp "$ntplugin/__init__.py" "$ntplugin/health.proto" "$tmp/ntplugin/"
+cp "$ntplugin"/*.py "$ntplugin/health.proto" "$tmp/ntplugin/"
 rm -rf "$lib"
 mv "$tmp" "$lib"
 
-# The launcher uses Debian's python3 (where python3-gudhi lives), not
-# whatever python3 is first in PATH; NT_PYTHON overrides it.
-cat > "$bin/nt-ph-gudhi.tmp" <<'LAUNCHER'
+# The launcher runs the interpreter named here at build time ($PYTHON,
+# default Debian's python3, where python3-gudhi lives), not whatever
+# python3 is first in PATH, and declares its code folder: the plugin lock
+# records the launcher (so the interpreter's path) and every file of
+# ph-gudhi-py/. -E ignores PYTHONPATH and the other PYTHON* variables, -s
+# the user's site-packages, -B writes no bytecode, so what runs is what is
+# locked.
+py=${PYTHON:-/usr/bin/python3}
+case "$py" in
+/*) ;;
+*) echo "build.sh: PYTHON=$py: give an absolute path" >&2; exit 1 ;;
+esac
+cat > "$bin/nt-ph-gudhi.tmp" <<LAUNCHER
 #!/bin/sh
-here=$(dirname "$(readlink -f "$0")")
-exec "${NT_PYTHON:-/usr/bin/python3}" "$here/ph-gudhi-py/server.py" "$@"
+# nt-lock-code: ph-gudhi-py
+here=\$(dirname "\$(readlink -f "\$0")")
+exec $py -E -s -B "\$here/ph-gudhi-py/server.py" "\$@"
 LAUNCHER
 chmod 755 "$bin/nt-ph-gudhi.tmp"
 mv "$bin/nt-ph-gudhi.tmp" "$bin/nt-ph-gudhi"

@@ -1,0 +1,179 @@
+package sdk_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
+	"github.com/neuraltopology/neuraltopology/sdk/plugintest"
+)
+
+// pyLauncher is the launcher `nthost plugin new --lang python` writes,
+// reduced to what the lock and the start need.
+const pyLauncher = `#!/bin/sh
+# nt-lock-code: *.py ntplugin pb __pycache__
+here=$(dirname "$(readlink -f "$0")")
+exec /usr/bin/python3 -E -s -B "$here/plugin.py" "$@"
+`
+
+// pyPlugin makes a Python plugin folder as the generated Makefile does
+// (python3 -m ntplugin vendor) with testdata/python/src as its plugin.py,
+// and returns its launcher nt-<kind>-<name>.
+func pyPlugin(t *testing.T, src, kind, name string) string {
+	t.Helper()
+	for _, tool := range []string{"protoc", "/usr/bin/python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: install Debian's protobuf-compiler and python3 (`make deps`)", tool)
+		}
+	}
+	dir := t.TempDir()
+	sdkPy, _ := filepath.Abs("python")
+	cmd := exec.Command("/usr/bin/python3", "-m", "ntplugin", "vendor", dir)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+sdkPy, "PYTHONDONTWRITEBYTECODE=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("python3 -m ntplugin vendor: %v\n%s", err, out)
+	}
+	code, err := os.ReadFile(filepath.Join("testdata", "python", src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plugin.py"), code, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "nt-"+kind+"-"+name)
+	if err := os.WriteFile(bin, []byte(pyLauncher), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// TestPythonAlgorithm runs the conformance kit's algorithm checks (tiny
+// training, updates, activations, save/load bit for bit) against a
+// learner written with ntplugin.Algorithm, in its own process.
+func TestPythonAlgorithm(t *testing.T) {
+	plugintest.Run(t, pyPlugin(t, "algo.py", "algo", "pylin"))
+}
+
+// TestPythonContextCancelled: a host deadline reaches a Python plugin's
+// compute(req, ctx) as ctx.cancelled() and ctx.time_remaining(), and the
+// call returns soon after the deadline rather than when the plugin would
+// have finished (never).
+func TestPythonContextCancelled(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "cancelled")
+	t.Setenv("NT_TEST_MARKER", marker)
+	c := plugintest.Open(t, pyPlugin(t, "waits.py", "ph", "pywait"))
+	h, err := c.PH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = h.Compute(ctx, sdk.HomologyRequest{Distances: &sdk.Matrix{Rows: 1, Cols: 1, Data: []float64{0}}})
+	if err == nil {
+		t.Fatal("a call that waits for its cancellation returned no error")
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("the cancelled call took %v", took)
+	}
+	var b []byte
+	for i := 0; i < 100; i++ { // the plugin notices within its 10 ms poll
+		if b, err = os.ReadFile(marker); err == nil && len(b) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(b) == 0 {
+		t.Fatal("the plugin never saw ctx.cancelled() turn true")
+	}
+	left, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+	if err != nil || left <= 0 || left > 2 {
+		t.Errorf("ctx.time_remaining() at the start of a call with a 2 s deadline was %q, want in (0, 2]", b)
+	}
+}
+
+// TestLockCoversPythonCode: the lock records every file of the code a
+// Python plugin's launcher declares. The locked plugin runs; then an
+// edit of its plugin.py, of the ntplugin package it carries, or a new
+// module beside them is refused before the plugin starts, in one line
+// naming the file, until it is locked again.
+func TestLockCoversPythonCode(t *testing.T) {
+	bin := pyPlugin(t, "waits.py", "ph", "pywait")
+	dir := filepath.Dir(bin)
+	entry, err := sdk.NewLockEntry(sdk.KindPH, "pywait", "0.1.0", bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range entry.Code {
+		paths = append(paths, f.Path)
+	}
+	for _, want := range []string{"plugin.py", "ntplugin/__init__.py", "pb/plugin_pb2.py"} {
+		if !strings.Contains(" "+strings.Join(paths, " ")+" ", " "+want+" ") {
+			t.Errorf("the lock entry's code lacks %s: %v", want, paths)
+		}
+	}
+	lockFile := filepath.Join(t.TempDir(), "plugins.lock.json")
+	lock := (&sdk.Lock{Version: sdk.LockVersion}).With(entry)
+	if err := lock.Write(lockFile); err != nil {
+		t.Fatal(err)
+	}
+	lock, err = sdk.ReadLock(lockFile) // as a host reads it
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdk.SetLock(lock)
+	defer sdk.SetLock(nil)
+	open := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := sdk.Open(ctx, bin, sdk.OpenOptions{})
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := open(); err != nil {
+		t.Fatalf("the locked plugin was refused: %v", err)
+	}
+	edit := func(rel, text string, want ...string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		old, readErr := os.ReadFile(p)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, append(append([]byte(nil), old...), text...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := open()
+		if err == nil {
+			t.Errorf("%s edited after locking: the plugin started", rel)
+		} else {
+			for _, w := range append(want, p, "nthost plugins lock") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%s edited: the refusal lacks %q: %v", rel, w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("the refusal is not one line: %q", err)
+			}
+		}
+		if readErr == nil {
+			os.WriteFile(p, old, 0o644)
+		} else {
+			os.Remove(p)
+		}
+	}
+	edit("plugin.py", "\nimport os; os.system('true')\n", "changed since locked")
+	edit("ntplugin/__init__.py", "\n# edited\n", "changed since locked")
+	edit("helper.py", "x = 1\n", "is not in the plugin lock (new since locked)")
+	edit("__pycache__/plugin.cpython-311.pyc", "x", "is not in the plugin lock (new since locked)")
+	if err := open(); err != nil {
+		t.Fatalf("the plugin restored to what was locked was refused: %v", err)
+	}
+}
