@@ -84,3 +84,78 @@ func TestQuickStartUnderTheLock(t *testing.T) {
 		t.Fatalf("the same binary through a symlinked folder: %s", errs)
 	}
 }
+
+// TestPythonQuickStartUnderTheLock runs docs/plugins.md's Python quick
+// start block as it stands, with sh, from a folder outside the
+// repository laid out as a release (nthost in bin/ beside an sdk/ folder)
+// with the plugin lock beside nthost in force: the generated environment
+// passes its unit test and `nthost plugin test`, is locked with its code,
+// and trains PPO. Then an edit of its plugin.py is refused, naming the
+// file, before the plugin starts.
+func TestPythonQuickStartUnderTheLock(t *testing.T) {
+	for _, tool := range []string{"make", "protoc", "/usr/bin/python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: install Debian's make, protobuf-compiler and python3 (`make deps`)", tool)
+		}
+	}
+	repo, _ := filepath.Abs("..")
+	doc, err := os.ReadFile(filepath.Join(repo, "docs", "plugins.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("<!-- python quick start -->\n```sh\n((?s:.*?))```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/plugins.md has no Python quick start block")
+	}
+	block := string(m[1])
+	work := t.TempDir()
+	bin := filepath.Join(work, "bin")
+	os.Mkdir(bin, 0o755)
+	for _, f := range []string{"nthost", "nt-algo-ppo", "nt-dist-geodesic", "nt-ph-rips"} {
+		copyFile(t, filepath.Join(bins(t), f), filepath.Join(bin, f))
+	}
+	if err := os.Symlink(filepath.Join(repo, "sdk"), filepath.Join(work, "sdk")); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "NT_PLUGIN_DIR=", "NT_PLUGIN_LOCK=", "PATH="+bin+":"+os.Getenv("PATH"))
+	sh := func(dir, script string) (string, error) {
+		cmd := exec.Command("sh", "-ec", script)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := sh(work, "nthost plugins lock"); err != nil {
+		t.Fatalf("plugins lock: %v\n%s", err, out)
+	}
+	out, err := sh(work, block)
+	if err != nil {
+		t.Fatalf("the quick start: %v\n%s", err, out)
+	}
+	dir := filepath.Join(work, "DIR")
+	runs, _ := filepath.Glob(filepath.Join(dir, "runs", "Reach-v0__ppo__*", "scalars.csv"))
+	if !strings.Contains(out, "PASS: nt-env-reach") || len(runs) != 1 {
+		t.Fatalf("the quick start did not pass the kit and train (%d runs):\n%s", len(runs), out)
+	}
+	lock, _ := os.ReadFile(filepath.Join(bin, "plugins.lock.json"))
+	if !strings.Contains(string(lock), `"path": "plugin.py"`) || !strings.Contains(string(lock), `"path": "ntplugin/__init__.py"`) {
+		t.Errorf("the lock does not record the plugin's code:\n%s", lock)
+	}
+
+	py := filepath.Join(dir, "plugin.py")
+	f, err := os.OpenFile(py, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\nprint('edited after locking')\n")
+	f.Close()
+	lines := strings.Split(strings.TrimSpace(block), "\n")
+	out, err = sh(dir, lines[len(lines)-1])
+	if err == nil {
+		t.Fatalf("the run started with plugin.py edited after locking:\n%s", out)
+	}
+	for _, w := range []string{py, "changed since locked", "nthost plugins lock"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("the refusal lacks %q:\n%s", w, out)
+		}
+	}
+}

@@ -177,3 +177,53 @@ func TestLockCoversPythonCode(t *testing.T) {
 		t.Fatalf("the plugin restored to what was locked was refused: %v", err)
 	}
 }
+
+// TestPipInstallOffline: `pip install --no-index --no-build-isolation
+// ./sdk/python` into a virtual environment (Debian's python3, pip and
+// setuptools; no package index) gives a package that carries the
+// protocol, vendors itself into a plugin folder outside the sdk, and
+// that plugin runs.
+func TestPipInstallOffline(t *testing.T) {
+	tmp := t.TempDir()
+	// A copy of the sdk's python/ and proto/, so the build's leftovers
+	// stay out of the source tree.
+	src := filepath.Join(tmp, "sdk")
+	os.Mkdir(src, 0o755)
+	for _, d := range []string{"python", "proto"} {
+		if out, err := exec.Command("cp", "-r", d, filepath.Join(src, d)).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v\n%s", err, out)
+		}
+	}
+	venv := filepath.Join(tmp, "venv")
+	run := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PIP_NO_INDEX=1", "PYTHONDONTWRITEBYTECODE=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run(tmp, "/usr/bin/python3", "-m", "venv", "--system-site-packages", "--without-pip", venv)
+	py := filepath.Join(venv, "bin", "python")
+	run(src, py, "-m", "pip", "install", "-q", "--no-index", "--no-build-isolation", "./python")
+	plugin := filepath.Join(tmp, "plugin")
+	run(tmp, py, "-m", "ntplugin", "vendor", plugin)
+	for rel, orig := range map[string]string{
+		"ntplugin/__init__.py":  "python/ntplugin/__init__.py",
+		"ntplugin/plugin.proto": "proto/plugin.proto",
+	} {
+		a, _ := os.ReadFile(filepath.Join(plugin, rel))
+		b, _ := os.ReadFile(orig)
+		if len(a) == 0 || string(a) != string(b) {
+			t.Errorf("the installed package vendored %s unlike the sdk's %s", rel, orig)
+		}
+	}
+	code, _ := os.ReadFile(filepath.Join("testdata", "python", "algo.py"))
+	os.WriteFile(filepath.Join(plugin, "plugin.py"), code, 0o644)
+	bin := filepath.Join(plugin, "nt-algo-pylin")
+	os.WriteFile(bin, []byte(pyLauncher), 0o755)
+	if c := plugintest.Open(t, bin); c.Info.Name != "pylin" || c.Info.Kind != sdk.KindAlgo {
+		t.Errorf("the plugin built from the installed package says %+v", c.Info)
+	}
+}

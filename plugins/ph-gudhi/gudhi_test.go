@@ -287,3 +287,69 @@ func TestEdgesAgreeWithRips(t *testing.T) {
 		t.Errorf("a repeated pair: got %v, want it named", err)
 	}
 }
+
+// TestLockCoversCodeAndInterpreter: under a plugin lock recording the
+// launcher and its code, the launcher runs the interpreter it names
+// whatever NT_PYTHON or PYTHONPATH say (a stand-in interpreter named
+// there is never started), and an edit of the plugin's server.py after
+// locking is refused in one line naming the file.
+func TestLockCoversCodeAndInterpreter(t *testing.T) {
+	bin := build(t)
+	e, err := sdk.NewLockEntry(sdk.KindPH, "gudhi", "", bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Code) < 4 {
+		t.Fatalf("the lock entry records %d code files, want server.py, ntplugin and the message code: %+v", len(e.Code), e.Code)
+	}
+	file := filepath.Join(t.TempDir(), "plugins.lock.json")
+	if err := (&sdk.Lock{Version: sdk.LockVersion}).With(e).Write(file); err != nil {
+		t.Fatal(err)
+	}
+	l, err := sdk.ReadLock(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdk.SetLock(l)
+	defer sdk.SetLock(nil)
+
+	fake := t.TempDir()
+	marker := filepath.Join(fake, "ran")
+	os.WriteFile(filepath.Join(fake, "python3"), []byte("#!/bin/sh\ntouch "+marker+"\nexit 1\n"), 0o755)
+	os.WriteFile(filepath.Join(fake, "ntplugin.py"), []byte("open("+strconv.Quote(marker)+", 'w')\n"), 0o644)
+	t.Setenv("NT_PYTHON", filepath.Join(fake, "python3"))
+	t.Setenv("PYTHONPATH", fake)
+	t.Setenv("PATH", fake+":"+os.Getenv("PATH"))
+	c := plugintest.Open(t, bin)
+	h, err := c.PH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := cloud(10, 2, 1)
+	if _, err := h.Compute(context.Background(), sdk.HomologyRequest{Points: &pts, MaxDim: 1}); err != nil {
+		t.Fatalf("the locked plugin: %v", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the launcher ran the interpreter or module named by the environment")
+	}
+
+	server := filepath.Join(filepath.Dir(bin), "ph-gudhi-py", "server.py")
+	f, err := os.OpenFile(server, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n# edited after locking\n")
+	f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := sdk.Open(ctx, bin, sdk.OpenOptions{})
+	if err == nil {
+		cl.Close()
+		t.Fatal("the plugin started with its server.py edited after locking")
+	}
+	for _, w := range []string{server, "changed since locked", "nthost plugins lock"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the refusal lacks %q: %v", w, err)
+		}
+	}
+}
