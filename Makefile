@@ -10,7 +10,7 @@ MODULE  := github.com/neuraltopology/neuraltopology
 DEB_PKGS := libmujoco-dev libmujoco-samples libosmesa6-dev ripser \
             python3 python3-numpy python3-gudhi python3-grpcio python3-protobuf \
             python3-pot python3-sklearn python3-scipy python3-cryptography \
-            python3-pandas python3-yaml python3-pip python3-setuptools \
+            python3-pandas python3-yaml python3-pip python3-setuptools python3-venv \
             protobuf-compiler libopenblas-dev time slurm-wlm munge \
             libhdf5-dev python3-h5py
 GO_PLUGINS := env-mujoco algo-ppo algo-mlp data-naitzat dist-euclid dist-geodesic ph-rips ph-ripser

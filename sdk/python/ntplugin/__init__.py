@@ -269,8 +269,14 @@ def _takes_ctx(method, nargs):
     return var or len(ps) > nargs
 
 
+_takes = {}  # (function, number of arguments) -> whether it takes the Context
+
+
 def _call(method, ctx, *args):
-    return method(*args, ctx) if _takes_ctx(method, len(args)) else method(*args)
+    key = (getattr(method, "__func__", method), len(args))
+    if key not in _takes:
+        _takes[key] = _takes_ctx(method, len(args))
+    return method(*args, ctx) if _takes[key] else method(*args)
 
 
 # ---- the plugin kinds ----
