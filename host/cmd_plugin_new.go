@@ -133,6 +133,9 @@ func cmdPluginNew(_ context.Context, a *app, args []string) error {
 		}
 	}
 	fmt.Fprintf(a.stdout, "wrote a %s %s plugin %q in %s\n", *lang, *kind, *name, dir)
+	if *lang == "python" && pythonSDK == "" {
+		fmt.Fprintf(a.stdout, "  no sdk found beside nthost: make uses the installed ntplugin package (python3 -m pip install ./sdk/python; docs/plugins.md)\n")
+	}
 	fmt.Fprintf(a.stdout, "  cd %s && make test    builds %s and runs the conformance kit\n", dir, data.Bin)
 	fmt.Fprintf(a.stdout, "  then put %s where nthost looks: --plugin-dir DIR, $NT_PLUGIN_DIR, the folder of nthost, or ./bin\n", data.Bin)
 	fmt.Fprintf(a.stdout, "  and use it: nthost --%s %s ...   (docs/plugins.md tells the contract)\n", *kind, *name)
