@@ -137,7 +137,7 @@ func cmdPluginNew(_ context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "  no sdk found beside nthost: make uses the installed ntplugin package (python3 -m pip install ./sdk/python; docs/plugins.md)\n")
 	}
 	fmt.Fprintf(a.stdout, "  cd %s && make test    builds %s and runs the conformance kit\n", dir, data.Bin)
-	fmt.Fprintf(a.stdout, "  then put %s where nthost looks: --plugin-dir DIR, $NT_PLUGIN_DIR, the folder of nthost, or ./bin\n", data.Bin)
+	fmt.Fprintf(a.stdout, "  then put %s where nthost looks: --plugin-dir DIR, the folder of nthost, or $NT_PLUGIN_DIR (./bin of the current folder is not searched)\n", data.Bin)
 	fmt.Fprintf(a.stdout, "  and use it: nthost --%s %s ...   (docs/plugins.md tells the contract)\n", *kind, *name)
 	return nil
 }
