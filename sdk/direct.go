@@ -275,6 +275,13 @@ func (d *directEnv) collect(ctx context.Context) (StepResult, error) {
 		r, err = readStepReply(reply)
 		return err
 	})
+	if err == nil {
+		// Checked here, in the algorithm plugin, as the host checks the
+		// Steps it makes: the error then names the environment plugin.
+		if verr := ValidateStepResult(r); verr != nil {
+			return StepResult{}, fmt.Errorf("bad result: %w", verr)
+		}
+	}
 	return r, err
 }
 

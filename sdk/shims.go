@@ -196,7 +196,11 @@ func (c *envClient) Reset(ctx context.Context, handle int, seed int64) (Matrix, 
 	if err != nil {
 		return Matrix{}, c.err(ctx, "reset", err)
 	}
-	return fromPBMatrix(m), nil
+	obs := fromPBMatrix(m)
+	if err := ValidateObservations(obs); err != nil {
+		return Matrix{}, c.err(ctx, "reset", fmt.Errorf("bad result: %w", err))
+	}
+	return obs, nil
 }
 
 func (c *envClient) Step(ctx context.Context, handle int, actions Matrix) (StepResult, error) {
@@ -205,7 +209,7 @@ func (c *envClient) Step(ctx context.Context, handle int, actions Matrix) (StepR
 		var r pb.StepResult
 		err := c.fast.call(ctx, fastStep, req, &r)
 		if err == nil {
-			return fromPBStep(&r), nil
+			return c.checkStep(ctx, fromPBStep(&r))
 		}
 		if err != errTooLarge {
 			return StepResult{}, c.err(ctx, "step", err)
@@ -215,7 +219,17 @@ func (c *envClient) Step(ctx context.Context, handle int, actions Matrix) (StepR
 	if err != nil {
 		return StepResult{}, c.err(ctx, "step", err)
 	}
-	return fromPBStep(r), nil
+	return c.checkStep(ctx, fromPBStep(r))
+}
+
+// checkStep refuses a Step result that breaks the contract (a NaN
+// observation, rows and rewards that disagree), naming the environment
+// plugin, before any learner sees it.
+func (c *envClient) checkStep(ctx context.Context, r StepResult) (StepResult, error) {
+	if err := ValidateStepResult(r); err != nil {
+		return StepResult{}, c.err(ctx, "step", fmt.Errorf("bad result: %w", err))
+	}
+	return r, nil
 }
 
 func (c *envClient) Render(ctx context.Context, handle, i, w, h int) (Frame, error) {
@@ -250,7 +264,11 @@ func (c *envClient) LoadState(ctx context.Context, handle int, state []byte) (Ma
 	if err != nil {
 		return Matrix{}, c.err(ctx, "load state", err)
 	}
-	return fromPBMatrix(m), nil
+	obs := fromPBMatrix(m)
+	if err := ValidateObservations(obs); err != nil {
+		return Matrix{}, c.err(ctx, "load state", fmt.Errorf("bad result: %w", err))
+	}
+	return obs, nil
 }
 
 // ---- Algorithm ----
