@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,7 @@ type Client struct {
 	proc      *groupRunner
 	impl      Describer
 	stderr    *tailBuffer
+	stdout    *strayOutput // what a Go plugin writes to os.Stdout after go-plugin's Serve redirected it
 	log       hclog.Logger
 	transport string // how Step and Act travel: TransportDirect, TransportShm, TransportSocket or TransportGRPC
 	shmOffer  string // the plugin's shared-memory segment, as offered (ShmKey)
@@ -126,7 +128,7 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %v", filepath.Base(path), err)
 	}
-	c := &Client{Path: path, Name: name, Kind: kind, opt: opt, stderr: &tailBuffer{max: 4096}, log: logger}
+	c := &Client{Path: path, Name: name, Kind: kind, opt: opt, stderr: &tailBuffer{max: 4096}, stdout: &strayOutput{}, log: logger}
 	c.pc = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: versionedPlugins(),
@@ -148,19 +150,39 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger.Named(filepath.Base(path)),
 		Stderr:           c.stderr,
-		StartTimeout:     opt.StartTimeout,
+		// A Go plugin's os.Stdout reaches the host through go-plugin's
+		// stdio stream, not the pipe: counted, as stray output.
+		SyncStdout:   c.stdout,
+		StartTimeout: opt.StartTimeout,
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))},
 	})
 	rpc, err := c.pc.Client()
 	if tlsOn && c.proc != nil && c.proc.stdoutR != nil {
-		if line := c.proc.stdoutR.firstLine(); line != "" && !handshakeHasCert(line) {
+		// A first line that is no handshake at all is stray output,
+		// reported below.
+		if line := c.proc.stdoutR.firstLine(); strings.Count(line, "|") >= 3 && !handshakeHasCert(line) {
 			c.Close()
 			return nil, fmt.Errorf("plugin %s: refused: it does not serve TLS (its handshake line carries no server certificate); rebuild it with a current sdk (Go: sdk.Serve; Python: ntplugin), or set %s=off to accept plaintext gRPC from every plugin (docs/plugins.md, Private channels)", filepath.Base(path), TLSEnv)
 		}
 	}
 	if err != nil {
 		c.Close()
+		if line, ok := strings.CutPrefix(err.Error(), "Unrecognized remote plugin message: "); ok {
+			if strings.Contains(line, "Failed to read any lines from plugin's stdout") && c.proc != nil {
+				// Its stdout closed: it exited, or is about to.
+				for i := 0; i < 50 && c.proc.exitStatus() == ""; i++ {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if st := c.proc.exitStatus(); st != "" {
+					err = fmt.Errorf("it exited before printing its handshake line (%s)", st)
+				}
+			}
+			if line, _, _ = strings.Cut(line, "\n"); line != "" {
+				// Something printed to stdout before the handshake.
+				err = fmt.Errorf("its first line on stdout is %q, not the handshake line (CORE|PROTOCOL|unix|SOCKET|grpc): a plugin must write nothing else to stdout, which go-plugin reads; log to stderr (Go: sdk.Logger; Python: ntplugin.log)", cut(line, 120))
+			}
+		}
 		if strings.Contains(err.Error(), "timeout while waiting for plugin to start") {
 			// The usual cause in a plugin not built with sdk.Serve: the
 			// handshake line sits in a stdout buffer nobody flushes.
@@ -242,9 +264,71 @@ func (c *Client) failure(err error) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if c.pc.Exited() {
-		return fmt.Errorf("plugin %s crashed (%v)%s", filepath.Base(c.Path), err, c.stderr.suffix())
+		return fmt.Errorf("plugin %s crashed (%s%v)%s", filepath.Base(c.Path), c.exitPrefix(), err, c.stderr.suffix())
 	}
 	return fmt.Errorf("plugin %s: %w", filepath.Base(c.Path), err)
+}
+
+// exitPrefix is how the plugin process ended, ready to start a
+// parenthesis ("exit status 2; "), or "" if that is not known.
+func (c *Client) exitPrefix() string {
+	c.mu.Lock()
+	proc := c.proc
+	c.mu.Unlock()
+	if proc == nil {
+		return ""
+	}
+	if s := proc.exitStatus(); s != "" {
+		return s + "; "
+	}
+	return ""
+}
+
+// StrayStdout returns how many bytes the plugin wrote to its stdout after
+// the handshake line, and the first line of them. go-plugin owns a
+// plugin's stdout and discards what follows the handshake, so output
+// there (a debug print) is lost, and before the handshake it breaks the
+// start; the conformance kit refuses either.
+func (c *Client) StrayStdout() (int, string) {
+	c.mu.Lock()
+	proc, synced := c.proc, c.stdout
+	c.mu.Unlock()
+	var n int
+	var head string
+	if proc != nil && proc.stdoutR != nil {
+		n, head = proc.stdoutR.after()
+	}
+	if m, h := synced.get(); m > 0 {
+		n += m
+		if strings.TrimSpace(head) == "" {
+			head = h
+		}
+	}
+	head, _, _ = strings.Cut(strings.TrimLeft(head, "\r\n"), "\n")
+	return n, Printable(strings.TrimSpace(head))
+}
+
+// strayOutput counts what is written to it and keeps the start.
+type strayOutput struct {
+	mu   sync.Mutex
+	n    int
+	head []byte
+}
+
+func (s *strayOutput) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n += len(p)
+	if k := extraHeadMax - len(s.head); k > 0 {
+		s.head = append(s.head, p[:min(k, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (s *strayOutput) get() (int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n, string(s.head)
 }
 
 // Pid returns the operating-system process id of the plugin, or 0 when it
@@ -410,6 +494,14 @@ func (c *Client) wrongKind(want Kind) error {
 	return fmt.Errorf("plugin %s is a %s plugin, not %s", filepath.Base(c.Path), c.Kind, want)
 }
 
+// cut shortens s to at most n characters, marking the cut.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "..."
+	}
+	return s
+}
+
 // tailBuffer keeps the last max bytes written to it, and the first line
 // that starts a panic or a fatal runtime error: a goroutine dump after it
 // can be longer than the tail.
@@ -438,8 +530,17 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Limits of what suffix quotes from a plugin's stderr: a traceback or a
+// log loop must not flood the one line an error is.
+const (
+	tailLines    = 3
+	tailLineRune = 160
+)
+
 // suffix renders what the process said last as a short addition to an
-// error: its panic or fatal error if any, else its last non-log line.
+// error: its panic or fatal error if any, else its last few non-log
+// lines (at most tailLines, each cut at tailLineRune characters, a line
+// repeated in a row given once), on one line.
 func (t *tailBuffer) suffix() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -447,11 +548,27 @@ func (t *tailBuffer) suffix() string {
 		return ": " + Printable(t.fatal)
 	}
 	lines := strings.Split(string(bytes.TrimSpace(t.buf)), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
+	var last []string
+	for i := len(lines) - 1; i >= 0 && len(last) < tailLines; i-- {
 		// JSON lines are the plugin's own log, already forwarded.
-		if s := strings.TrimSpace(lines[i]); s != "" && !strings.HasPrefix(s, "{") {
-			return ": last stderr line: " + Printable(s)
+		s := strings.TrimSpace(lines[i])
+		if s == "" || strings.HasPrefix(s, "{") {
+			continue
 		}
+		if r := []rune(s); len(r) > tailLineRune {
+			s = string(r[:tailLineRune]) + "..."
+		}
+		if len(last) > 0 && last[len(last)-1] == s {
+			continue
+		}
+		last = append(last, s)
 	}
-	return ""
+	switch len(last) {
+	case 0:
+		return ""
+	case 1:
+		return ": last stderr line: " + Printable(last[0])
+	}
+	slices.Reverse(last)
+	return ": last stderr lines: " + Printable(strings.Join(last, " | "))
 }

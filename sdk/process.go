@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -130,7 +131,15 @@ type drainedPipe struct {
 	mu    sync.Mutex
 	first []byte // the start of what was read, up to the first newline: the handshake line
 	full  bool   // first holds the whole first line, or as much as is kept
+	// extra counts the bytes read after the first line, and extraHead
+	// keeps their start: on stdout, output go-plugin silently discards.
+	extra     int
+	extraHead []byte
 }
+
+// extraHeadMax bounds what drainedPipe keeps of the bytes after the
+// first line.
+const extraHeadMax = 256
 
 func newDrainedPipe(f *os.File) *drainedPipe {
 	return &drainedPipe{f: f, eof: make(chan struct{})}
@@ -139,14 +148,23 @@ func newDrainedPipe(f *os.File) *drainedPipe {
 func (p *drainedPipe) Read(b []byte) (int, error) {
 	n, err := p.f.Read(b)
 	p.mu.Lock()
+	chunk := b[:n]
 	if !p.full {
-		chunk := b[:n]
+		head := chunk
 		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
-			chunk, p.full = chunk[:i], true
+			head, chunk, p.full = chunk[:i], chunk[i+1:], true
+		} else {
+			chunk = nil
 		}
-		p.first = append(p.first, chunk...)
+		p.first = append(p.first, head...)
 		if len(p.first) >= 64<<10 {
 			p.full = true
+		}
+	}
+	if len(chunk) > 0 {
+		p.extra += len(chunk)
+		if k := extraHeadMax - len(p.extraHead); k > 0 {
+			p.extraHead = append(p.extraHead, chunk[:min(k, len(chunk))]...)
 		}
 	}
 	p.mu.Unlock()
@@ -163,6 +181,39 @@ func (p *drainedPipe) firstLine() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return string(p.first)
+}
+
+// exitStatus says how the plugin process ended: "exit status N" or
+// "killed by signal N (name)"; "" while it runs.
+func (g *groupRunner) exitStatus() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.reaped {
+		return ""
+	}
+	return describeExit(g.cmd.ProcessState, g.waitErr)
+}
+
+// describeExit renders how a reaped process ended.
+func describeExit(ps *os.ProcessState, waitErr error) string {
+	if ps == nil {
+		if waitErr != nil {
+			return waitErr.Error()
+		}
+		return ""
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return fmt.Sprintf("killed by signal %d (%v)", int(ws.Signal()), ws.Signal())
+	}
+	return fmt.Sprintf("exit status %d", ps.ExitCode())
+}
+
+// after returns how many bytes were read after the first line, and the
+// first of them.
+func (p *drainedPipe) after() (int, string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.extra, string(p.extraHead)
 }
 
 // Wait blocks until the plugin process has exited and been reaped.

@@ -24,7 +24,7 @@ func (c *Client) restart(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	old := &Client{pc: c.pc, closeFast: c.closeFast}
-	c.pc, c.proc, c.impl, c.stderr, c.Info = nc.pc, nc.proc, nc.impl, nc.stderr, nc.Info
+	c.pc, c.proc, c.impl, c.stderr, c.stdout, c.Info = nc.pc, nc.proc, nc.impl, nc.stderr, nc.stdout, nc.Info
 	c.transport, c.closeFast = nc.transport, nc.closeFast
 	c.restarts++
 	c.mu.Unlock()
