@@ -123,7 +123,7 @@ func TestMalformedDiagramsAreRefused(t *testing.T) {
 	for g, want := range map[string]string{
 		"negative-dim":       "dimension -1",
 		"huge-dim":           "dimension 1073741824",
-		"above-maxdim":       "3 diagrams for dimensions 0..1",
+		"above-maxdim":       "returned 3 diagrams, want 2",
 		"none":               "no diagram for dimension 0",
 		"missing-dim":        "no diagram for dimension 1",
 		"duplicate-dim":      "dimension 0 twice",

@@ -464,12 +464,12 @@ type Cocycle struct {
 func ValidateDiagrams(ds []Diagram, maxDim int) error {
 	if len(ds) > maxDim+1 {
 		// Checked first, so a forged dimension never sizes anything.
-		return fmt.Errorf("returned %d diagrams for dimensions 0..%d", len(ds), maxDim)
+		return fmt.Errorf("returned %d diagrams, want %d: one for each dimension 0..%d asked for", len(ds), maxDim+1, maxDim)
 	}
 	seen := make([]bool, maxDim+1)
 	for _, d := range ds {
 		if d.Dim < 0 || d.Dim > maxDim {
-			return fmt.Errorf("returned a diagram of dimension %d; asked for dimensions 0..%d", d.Dim, maxDim)
+			return fmt.Errorf("returned a diagram of dimension %d, want dimensions 0..%d only (asked for)", d.Dim, maxDim)
 		}
 		if seen[d.Dim] {
 			return fmt.Errorf("returned dimension %d twice", d.Dim)
