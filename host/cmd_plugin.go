@@ -31,10 +31,15 @@ func cmdPlugin(ctx context.Context, a *app, args []string) error {
 // declares, and fails if any fails.
 func cmdPluginTest(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "plugin test", "nthost plugin test BINARY   (a plugin binary nt-<kind>-<name>, in any language)")
+	fs := newFlags(a, "plugin test", "nthost plugin test [--timeout 60s] [--json] BINARY   (a plugin binary nt-<kind>-<name>, in any language)")
 	c.register(fs)
+	timeout := fs.Duration("timeout", plugintest.DefaultTimeout, "bound on each check; a check past it fails and the plugin is restarted for the next")
+	asJSON := fs.Bool("json", false, "print one JSON object per check: name, status (pass, fail, skip), message, duration (seconds)")
 	if err := parse(fs, args, 1); err != nil {
 		return err
+	}
+	if *timeout <= 0 {
+		return fmt.Errorf("plugin test: --timeout %v: want a duration > 0", *timeout)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -50,14 +55,16 @@ func cmdPluginTest(ctx context.Context, a *app, args []string) error {
 	if err := trustNamed(a, bin); err != nil {
 		return err
 	}
-	rep, err := plugintest.RunReport(ctx, bin, a.stdout)
+	rep, err := plugintest.RunReport(ctx, bin, a.stdout, plugintest.Options{Timeout: *timeout, JSON: *asJSON})
 	if err != nil {
 		return err
 	}
 	if len(rep.Failed) > 0 {
-		return fmt.Errorf("plugin test: %s failed %d of %d checks: %s", filepath.Base(bin), len(rep.Failed), len(rep.Failed)+len(rep.Passed), strings.Join(rep.Failed, ", "))
+		return fmt.Errorf("plugin test: %s failed %d of %d checks: %s", filepath.Base(bin), len(rep.Failed), len(rep.Results), strings.Join(rep.Failed, ", "))
 	}
-	fmt.Fprintf(a.stdout, "PASS: %s passed all %d checks\n", filepath.Base(bin), len(rep.Passed))
+	if !*asJSON {
+		fmt.Fprintf(a.stdout, "PASS: %s passed all %d checks\n", filepath.Base(bin), len(rep.Passed))
+	}
 	return nil
 }
 

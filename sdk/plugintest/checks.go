@@ -1,20 +1,14 @@
 package plugintest
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"runtime"
-	"strings"
-	"sync"
-	"time"
-
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
 // T is what a check needs of a test: *testing.T and *testing.B satisfy
 // it, and so does the reporter of `nthost plugin test` (RunReport). Fatalf
-// must stop the check (runtime.Goexit, as testing does).
+// must stop the check (runtime.Goexit, as testing does). A T that also
+// has a method Context() context.Context (testing.T since Go 1.24, the
+// reporter) bounds every call a check makes by that context.
 type T interface {
 	Helper()
 	Errorf(format string, args ...any)
@@ -80,6 +74,8 @@ func Checks(info sdk.Info) []Check {
 	case sdk.KindData:
 		add("data", func(t T, c *sdk.Client) { CheckData(t, data(t, c), c.Info) })
 	}
+	// Last, when every other check had its chance to print.
+	add("quiet-stdout", func(t T, c *sdk.Client) { CheckQuietStdout(t, c) })
 	return cs
 }
 
@@ -133,98 +129,4 @@ func data(t T, c *sdk.Client) sdk.Data {
 		t.Fatalf("%v", err)
 	}
 	return d
-}
-
-// Report is the outcome of RunReport.
-type Report struct {
-	Plugin sdk.Info
-	Passed []string
-	Failed []string
-}
-
-// RunReport runs the checks that apply to the plugin binary at bin, in any
-// language, outside `go test`, writing one PASS or FAIL line per check
-// (with the failures' messages) to w. It is `nthost plugin test`.
-func RunReport(ctx context.Context, bin string, w io.Writer) (Report, error) {
-	octx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	c, err := sdk.Open(octx, bin, sdk.OpenOptions{})
-	if err != nil {
-		return Report{}, err
-	}
-	defer c.Close()
-	rep := Report{Plugin: c.Info}
-	fmt.Fprintf(w, "%s plugin %s %s (protocol %d): %s\n", c.Info.Kind, c.Info.Name, c.Info.Version, c.Info.Protocol, c.Info.Description)
-	for _, ch := range Checks(c.Info) {
-		r := &reporter{}
-		start := time.Now()
-		r.run(func() { ch.Run(r, c) })
-		took := time.Since(start).Round(time.Millisecond)
-		if r.failed {
-			rep.Failed = append(rep.Failed, ch.Name)
-			fmt.Fprintf(w, "FAIL %s (%v)\n", ch.Name, took)
-			for _, m := range r.msgs {
-				fmt.Fprintf(w, "     %s\n", m)
-			}
-		} else {
-			rep.Passed = append(rep.Passed, ch.Name)
-			fmt.Fprintf(w, "ok   %s (%v)\n", ch.Name, took)
-		}
-		if c.Exited() {
-			rep.Failed = append(rep.Failed, "still-running")
-			fmt.Fprintf(w, "FAIL the plugin exited during %s\n", ch.Name)
-			break
-		}
-	}
-	return rep, nil
-}
-
-// reporter is a T for RunReport: it records messages, and Fatalf ends the
-// check's goroutine as testing does.
-type reporter struct {
-	mu       sync.Mutex
-	failed   bool
-	msgs     []string
-	cleanups []func()
-}
-
-func (r *reporter) run(f func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() {
-			for i := len(r.cleanups) - 1; i >= 0; i-- {
-				r.cleanups[i]()
-			}
-		}()
-		defer func() {
-			if p := recover(); p != nil {
-				r.Errorf("check panicked: %v", p)
-			}
-		}()
-		f()
-	}()
-	<-done
-}
-
-func (r *reporter) Helper() {}
-
-func (r *reporter) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.failed = true
-	r.msgs = append(r.msgs, strings.TrimSpace(fmt.Sprintf(format, args...)))
-}
-
-func (r *reporter) Fatalf(format string, args ...any) {
-	r.Errorf(format, args...)
-	runtime.Goexit()
-}
-
-func (r *reporter) Logf(format string, args ...any) {}
-
-func (r *reporter) Cleanup(f func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.cleanups = append(r.cleanups, f)
 }

@@ -15,6 +15,7 @@ package plugintest
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -67,7 +68,8 @@ func OpenWith(t testing.TB, bin string, opt sdk.OpenOptions) *sdk.Client {
 // subtest.
 func Run(t *testing.T, bin string) {
 	t.Helper()
-	c := Open(t, bin)
+	// No restarts: a crash is what the kit must see.
+	c := OpenWith(t, bin, sdk.OpenOptions{NoRestart: true})
 	for _, ch := range Checks(c.Info) {
 		ch := ch
 		t.Run(ch.Name, func(t *testing.T) { ch.Run(t, c) })
@@ -96,10 +98,27 @@ func CheckDescribe(t T, i sdk.Info) {
 }
 
 func ctx(t T) context.Context {
+	base := context.Background()
+	if tc, ok := t.(interface{ Context() context.Context }); ok {
+		base = tc.Context() // the reporter's per-check deadline, or the test's
+	}
 	// Generous: a loaded shared machine can be ten times slower than a quiet one.
-	c, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	c, cancel := context.WithTimeout(base, 10*time.Minute)
 	t.Cleanup(cancel)
 	return c
+}
+
+// CheckQuietStdout checks that the plugin wrote nothing to its stdout
+// after the handshake line. go-plugin reads a plugin's stdout for the
+// handshake and silently discards the rest, so a debug print there is
+// lost (and one before the handshake breaks the start). Run it after the
+// other checks, so that it sees what they made the plugin print.
+func CheckQuietStdout(t T, c *sdk.Client) {
+	t.Helper()
+	time.Sleep(100 * time.Millisecond) // output still in the pipe
+	if n, first := c.StrayStdout(); n > 0 {
+		t.Errorf("the plugin wrote %d bytes to stdout after its handshake line (first line %q); want none: go-plugin owns stdout and discards them, log to stderr (Go: sdk.Logger; Python: ntplugin.log)", n, first)
+	}
 }
 
 // RandomCloud returns n points in R^d with coordinates uniform in [0, 1).
@@ -136,7 +155,7 @@ func CheckDistanceMatrix(t T, d sdk.Matrix, n int) {
 func CheckDissimilarityMatrix(t T, d sdk.Matrix, n int) {
 	t.Helper()
 	if d.Rows != n || d.Cols != n || len(d.Data) != n*n {
-		t.Fatalf("distance matrix is %dx%d (%d values), want %dx%d", d.Rows, d.Cols, len(d.Data), n, n)
+		t.Fatalf("want a %dx%d distance matrix (%d values), got %dx%d with %d values", n, n, n*n, d.Rows, d.Cols, len(d.Data))
 	}
 	for i := 0; i < n; i++ {
 		if d.At(i, i) != 0 {
@@ -188,13 +207,11 @@ func CheckDistance(t T, d sdk.Distance) {
 	bad := pts
 	bad.Data = append([]float64(nil), pts.Data...)
 	bad.Data[5] = math.NaN()
-	if _, err := d.Compute(ctx(t), bad, nil); err == nil {
-		t.Errorf("a NaN coordinate must be an error")
-	}
+	_, err = d.Compute(ctx(t), bad, nil)
+	wantRefusal(t, "a NaN coordinate", err)
 	ragged := sdk.Matrix{Rows: 3, Cols: 2, Data: []float64{1, 2, 3}}
-	if _, err := d.Compute(ctx(t), ragged, nil); err == nil {
-		t.Errorf("a matrix whose data does not match its shape must be an error")
-	}
+	_, err = d.Compute(ctx(t), ragged, nil)
+	wantRefusal(t, "a 3x2 matrix with 3 values", err)
 }
 
 // CheckDistanceMetric checks the triangle inequality on 60 random points:
@@ -217,9 +234,8 @@ func CheckDistanceParams(t T, d sdk.Distance, info sdk.Info) {
 	if _, err := d.Compute(ctx(t), pts, Defaults(info)); err != nil {
 		t.Errorf("compute with the declared defaults %v: %v", Defaults(info), err)
 	}
-	if _, err := d.Compute(ctx(t), pts, map[string]string{"no_such_param": "1"}); err == nil {
-		t.Errorf("an undeclared parameter must be an error, not ignored")
-	}
+	_, err := d.Compute(ctx(t), pts, map[string]string{"no_such_param": "1"})
+	wantRefusal(t, "an undeclared parameter no_such_param", err)
 }
 
 // Defaults returns every declared parameter with its default value.
@@ -241,8 +257,8 @@ func CheckDistanceLarge(t T, d sdk.Distance) {
 	if err != nil {
 		t.Fatalf("compute on 2,000 points (32 MB result): %v", err)
 	}
-	if r.Distances.Rows != 2000 || len(r.Distances.Data) != 2000*2000 {
-		t.Fatalf("2,000-point result has shape %dx%d", r.Distances.Rows, r.Distances.Cols)
+	if r.Distances.Rows != 2000 || r.Distances.Cols != 2000 || len(r.Distances.Data) != 2000*2000 {
+		t.Fatalf("2,000 points: want a 2000x2000 matrix (4,000,000 values), got %dx%d with %d values", r.Distances.Rows, r.Distances.Cols, len(r.Distances.Data))
 	}
 }
 
@@ -264,19 +280,50 @@ func Euclid(pts sdk.Matrix) sdk.Matrix {
 	return d
 }
 
-// pairsByDim gathers a result's pairs by dimension, checking each pair.
+// pairsByDim gathers a result's pairs by dimension, checking each pair
+// (and naming the first bad one of a dimension, with their count).
 func pairsByDim(t T, ds []sdk.Diagram) map[int][][2]float64 {
 	t.Helper()
 	byDim := map[int][][2]float64{}
 	for _, d := range ds {
 		byDim[d.Dim] = append(byDim[d.Dim], d.Pairs...)
+		bad, first := 0, [2]float64{}
 		for _, p := range d.Pairs {
 			if !(p[0] <= p[1]) || p[0] < 0 {
-				t.Errorf("dim %d pair %v: want 0 <= birth <= death", d.Dim, p)
+				if bad == 0 {
+					first = p
+				}
+				bad++
 			}
+		}
+		if bad > 0 {
+			t.Errorf("dimension %d: want 0 <= birth <= death in every pair, got %d pairs that are not, the first %v", d.Dim, bad, first)
 		}
 	}
 	return byDim
+}
+
+// showPairs renders at most five pairs of a diagram, with their count.
+func showPairs(pairs [][2]float64) string {
+	if len(pairs) <= 5 {
+		return fmt.Sprint(pairs)
+	}
+	return fmt.Sprintf("%v ... (%d pairs)", pairs[:5], len(pairs))
+}
+
+// wantRefusal checks that a call given bad input (described by what) was
+// refused by the plugin with an error: not answered, not answered with a
+// result the host had to refuse, not a crash.
+func wantRefusal(t T, what string, err error) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Errorf("%s: want an error, got a result", what)
+	case strings.Contains(err.Error(), " crashed ("):
+		t.Errorf("%s: want an error, got a crash: %v", what, err)
+	case strings.Contains(err.Error(), ": bad result: "):
+		t.Errorf("%s: want an error, got a result the host refuses: %v", what, err)
+	}
 }
 
 // checkCircleH0 checks H0 of a 40-point circle: 40 pairs (zero-length
@@ -284,7 +331,7 @@ func pairsByDim(t T, ds []sdk.Diagram) map[int][][2]float64 {
 func checkCircleH0(t T, what string, pairs [][2]float64) {
 	t.Helper()
 	if len(pairs) != 40 {
-		t.Errorf("%s: circle H0 has %d pairs, want 40 (39 finite + 1 essential)", what, len(pairs))
+		t.Errorf("%s: H0 of a 40-point circle: want 40 pairs (39 finite, 1 essential), got %d", what, len(pairs))
 	}
 	inf := 0
 	for _, p := range pairs {
@@ -293,7 +340,7 @@ func checkCircleH0(t T, what string, pairs [][2]float64) {
 		}
 	}
 	if inf != 1 {
-		t.Errorf("%s: circle H0 has %d essential classes (death +Inf), want 1", what, inf)
+		t.Errorf("%s: H0 of a 40-point circle: want 1 essential class (death +Inf), got %d", what, inf)
 	}
 }
 
@@ -327,7 +374,7 @@ func CheckHomologyCircle(t T, h sdk.Homology) {
 		}
 	}
 	if long != 1 {
-		t.Errorf("circle H1 has %d bars longer than 1, want 1: %v", long, byDim[1])
+		t.Errorf("H1 of a 40-point circle: want 1 bar longer than 1, got %d: %s", long, showPairs(byDim[1]))
 	}
 }
 
@@ -339,16 +386,17 @@ func CheckHomologyBadInput(t T, h sdk.Homology, info sdk.Info) {
 	bad := dm
 	bad.Data = append([]float64(nil), dm.Data...)
 	bad.Data[1] = -1
-	if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &bad}); err == nil {
-		t.Errorf("a negative distance must be an error")
-	}
+	_, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &bad})
+	wantRefusal(t, "a negative distance", err)
 	nonSquare := sdk.Matrix{Rows: 2, Cols: 3, Data: make([]float64, 6)}
-	if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &nonSquare}); err == nil {
-		t.Errorf("a non-square distance matrix must be an error")
-	}
+	_, err = h.Compute(ctx(t), sdk.HomologyRequest{Distances: &nonSquare})
+	wantRefusal(t, "a 2x3 distance matrix", err)
 	if d, ok := sdk.MaxDim(info); ok && d < math.MaxInt {
-		if _, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &dm, MaxDim: d + 1}); err == nil {
-			t.Errorf("max_dim %d, above the declared %d, must be an error, not a silent truncation", d+1, d)
+		ds, err := h.Compute(ctx(t), sdk.HomologyRequest{Distances: &dm, MaxDim: d + 1})
+		if err == nil {
+			t.Errorf("MaxDim %d, above the declared max_dim %d: want an error, got %d diagrams (the plugin computes above what it declares, or returns dimensions it was not asked for)", d+1, d, len(ds))
+		} else {
+			wantRefusal(t, fmt.Sprintf("MaxDim %d, above the declared max_dim %d", d+1, d), err)
 		}
 	}
 }
@@ -429,7 +477,7 @@ func CheckHomologyLarge(t T, h sdk.Homology) {
 	if err != nil {
 		t.Fatalf("H0 of 2,000 points (32 MB request): %v", err)
 	}
-	if len(ds) < 1 || len(ds[0].Pairs) != 2000 {
-		t.Fatalf("H0 of 2,000 distinct points must have 2,000 pairs, got %v diagrams", len(ds))
+	if h0 := pairsByDim(t, ds)[0]; len(h0) != 2000 {
+		t.Fatalf("H0 of 2,000 distinct points: want 2,000 pairs, got %d", len(h0))
 	}
 }
