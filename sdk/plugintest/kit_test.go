@@ -133,7 +133,7 @@ func TestKitRefusesStdoutBeforeHandshake(t *testing.T) {
 // ignores the cancellation and would never answer again).
 func TestKitTimeoutRestartsPlugin(t *testing.T) {
 	var out bytes.Buffer
-	rep, err := plugintest.RunReport(context.Background(), fixture(t, "nt-ph-hang"), &out, plugintest.Options{Timeout: time.Second, JSON: true})
+	rep, err := plugintest.RunReport(context.Background(), fixture(t, "nt-ph-hang"), &out, plugintest.Options{Timeout: 2 * time.Second, JSON: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,11 +143,15 @@ func TestKitTimeoutRestartsPlugin(t *testing.T) {
 	}
 	for _, r := range results {
 		want := plugintest.StatusPass
-		if r.Name == "homology/H0" {
+		switch r.Name {
+		case "homology/H0":
 			want = plugintest.StatusFail
-			if !strings.HasPrefix(r.Message, "did not finish within 1s (--timeout)") || r.Duration < 1 {
+			if !strings.HasPrefix(r.Message, "did not finish within 2s (--timeout)") || r.Duration < 2 {
 				t.Errorf("homology/H0: %+v", r)
 			}
+		case "homology/32MB-request":
+			// May take longer than 2 s on a loaded machine.
+			continue
 		}
 		if r.Status != want {
 			t.Errorf("%s: status %s, want %s (%s)", r.Name, r.Status, want, r.Message)
@@ -195,7 +199,7 @@ func TestKitInterrupt(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("the plugin process never started")
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // past describe and private-channel, on a machine not too loaded
 	cancel()
 	cancelled := time.Now()
 	select {
@@ -207,17 +211,9 @@ func TestKitInterrupt(t *testing.T) {
 		t.Fatal("the interrupted run did not return within 10 s")
 	}
 	t.Logf("returned %v after the interruption", time.Since(cancelled))
-	results := decode(t, out.Bytes())
-	var statuses []string
-	for _, r := range results {
-		statuses = append(statuses, r.Name+"="+r.Status)
-	}
-	want := []string{"describe=pass", "private-channel=pass", "homology/H0=fail", "homology/bad-input=skip"}
-	if !sdk.PluginTLS() {
-		want = slices.Delete(want, 1, 2)
-	}
-	if len(statuses) < len(want) || !slices.Equal(statuses[:len(want)], want) || len(rep.Skipped) == 0 {
-		t.Errorf("statuses %v, want them to start %v", statuses, want)
+	checkInterrupted(t, decode(t, out.Bytes()))
+	if len(rep.Skipped) == 0 {
+		t.Errorf("no check skipped: %+v", rep.Results)
 	}
 	for end := time.Now().Add(5 * time.Second); plugintest.Running(pid) && time.Now().Before(end); {
 		time.Sleep(20 * time.Millisecond)
@@ -225,6 +221,26 @@ func TestKitInterrupt(t *testing.T) {
 	if plugintest.Running(pid) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		t.Errorf("plugin process %d outlived the interrupted run", pid)
+	}
+}
+
+// checkInterrupted checks the results of a run interrupted while
+// homology/H0 hangs: the checks before the one interrupted passed, that
+// one failed as interrupted (usually homology/H0, earlier on a slow
+// machine), every later one is skipped as interrupted.
+func checkInterrupted(t *testing.T, results []plugintest.Result) {
+	t.Helper()
+	at := slices.IndexFunc(results, func(r plugintest.Result) bool { return r.Status != plugintest.StatusPass })
+	if at < 0 || at+1 >= len(results) {
+		t.Fatalf("no check interrupted before the last: %+v", results)
+	}
+	if r := results[at]; r.Status != plugintest.StatusFail || r.Message != "interrupted" || slices.IndexFunc(results, func(r plugintest.Result) bool { return r.Name == "homology/H0" }) < at {
+		t.Errorf("want homology/H0 or a check before it to fail as interrupted, got %+v", r)
+	}
+	for _, r := range results[at+1:] {
+		if r.Status != plugintest.StatusSkip || r.Message != "interrupted" {
+			t.Errorf("after the interrupted check: %+v, want skip interrupted", r)
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 type env struct {
 	name string
 	// The faults, each off in the healthy env.
-	nanAt      int  // a NaN position in env 1's observation at this step of a batch
+	nanAt      int  // a NaN position in the last env's observation at this step of a batch
 	fixedSeed  bool // every batch draws from seed 0, whatever it is asked
 	noReseed   bool // Reset keeps the stream whatever its seed
 	crashAfter int  // a crash (an index out of range) at step crashAfter+1 of a batch
@@ -160,8 +160,8 @@ func (e *env) Step(_ context.Context, h int, actions sdk.Matrix) (sdk.StepResult
 		}
 	}
 	res.Obs = b.obs()
-	if e.nanAt > 0 && b.steps == e.nanAt && b.n > 1 {
-		res.Obs.Data[2] = math.NaN() // the fault: a position that went NaN
+	if e.nanAt > 0 && b.steps == e.nanAt {
+		res.Obs.Data[obsDim*(b.n-1)] = math.NaN() // the fault: the last env's position went NaN
 	}
 	return res, nil
 }
