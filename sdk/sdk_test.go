@@ -159,8 +159,8 @@ func TestDistanceResultIsChecked(t *testing.T) {
 		r    sdk.DistanceResult
 		want string
 	}{
-		{sdk.DistanceResult{Distances: small, Components: 1}, "2x2 matrix with 4 values for 3 points, want 3x3"},
-		{sdk.DistanceResult{Distances: short, Components: 1}, "3x3 matrix with 8 values"},
+		{sdk.DistanceResult{Distances: small, Components: 1}, "want a 3x3 matrix (9 values) for 3 points, got 2x2 with 4 values"},
+		{sdk.DistanceResult{Distances: short, Components: 1}, "want a 3x3 matrix (9 values) for 3 points, got 3x3 with 8 values"},
 		{sdk.DistanceResult{Distances: nan, Components: 1}, "NaN"},
 		{sdk.DistanceResult{Distances: good, Components: 0}, "0 connected components"},
 	} {

@@ -127,7 +127,7 @@ func (m Matrix) ValidateDistances() error {
 func ValidateDistanceResult(n int, r DistanceResult) error {
 	m := r.Distances
 	if m.Rows != n || m.Cols != n || len(m.Data) != n*n {
-		return fmt.Errorf("bad result: %dx%d matrix with %d values for %d points, want %dx%d", m.Rows, m.Cols, len(m.Data), n, n, n)
+		return fmt.Errorf("bad result: want a %dx%d matrix (%d values) for %d points, got %dx%d with %d values", n, n, n*n, n, m.Rows, m.Cols, len(m.Data))
 	}
 	if n == 0 {
 		return nil

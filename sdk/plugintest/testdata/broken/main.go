@@ -1,7 +1,7 @@
 // Command broken is a set of small plugins for the conformance kit's own
 // tests: one healthy plugin of each kind the tests need (nt-env-toy,
-// nt-algo-toy, nt-ph-h0) and, for each fault the kit must find, a copy
-// with that one fault. The binary is installed under each plugin's name
+// nt-algo-toy, nt-dist-toy, nt-ph-h0) and, for each fault the kit must
+// find, a copy with that one fault. The binary is installed under each plugin's name
 // (nt-<kind>-<name>) and chooses what to be from the name it was started
 // by, so the tests build it once.
 package main
@@ -25,6 +25,9 @@ var plugins = map[string]func() sdk.Describer{
 	"nt-env-noepisodes": func() sdk.Describer { return &env{name: "noepisodes", noEpisodes: true} },
 	"nt-algo-toy":       func() sdk.Describer { return &algo{name: "toy"} },
 	"nt-algo-unitbox":   func() sdk.Describer { return &algo{name: "unitbox", unitBox: true} },
+	"nt-dist-toy":       func() sdk.Describer { return &dist{name: "toy"} },
+	"nt-dist-short":     func() sdk.Describer { return &dist{name: "short", short: true} },
+	"nt-ph-capped":      func() sdk.Describer { return &h0{name: "capped", capped: true} },
 	"nt-ph-h0":          func() sdk.Describer { return &h0{name: "h0"} },
 	"nt-ph-overdim":     func() sdk.Describer { return &h0{name: "overdim", overDim: true} },
 	"nt-ph-extradim":    func() sdk.Describer { return &h0{name: "extradim", extraDim: true} },

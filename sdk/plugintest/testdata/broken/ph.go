@@ -20,6 +20,7 @@ type h0 struct {
 	hang    bool // the fault: H0 of a 40-point matrix never returns, whatever the host says
 	// the fault: an empty H1 beside H0, whatever dimensions were asked for
 	extraDim bool
+	capped   bool // the fault: at most 1,000 pairs, the longest
 }
 
 func (p *h0) Describe(context.Context) (sdk.Info, error) {
@@ -75,6 +76,9 @@ func (p *h0) Compute(ctx context.Context, r sdk.HomologyRequest) ([]sdk.Diagram,
 		deaths = append(deaths, math.Inf(1))
 	}
 	sort.Float64s(deaths)
+	if p.capped && len(deaths) > 1000 {
+		deaths = deaths[len(deaths)-1000:]
+	}
 	dg := sdk.Diagram{Dim: 0}
 	for _, w := range deaths {
 		dg.Pairs = append(dg.Pairs, [2]float64{0, w})
