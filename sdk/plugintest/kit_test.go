@@ -131,6 +131,11 @@ func TestKitRefusesStdoutBeforeHandshake(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("got %v, want one line with %q", err, want)
 	}
+	out.Reset()
+	_, err = plugintest.RunReport(context.Background(), fixture(t, "nt-ph-banner"), &out, plugintest.Options{JSON: true})
+	if rs := decode(t, out.Bytes()); err == nil || len(rs) != 1 || rs[0].Name != "start" || rs[0].Status != plugintest.StatusFail || !strings.Contains(rs[0].Message, want) {
+		t.Errorf("--json: %v, want one failed check \"start\" saying %q", rs, want)
+	}
 }
 
 // TestKitTimeoutRestartsPlugin: a check past its timeout fails saying
