@@ -17,6 +17,8 @@ class Linear(ntplugin.Algorithm):
 
     def init(self, cfg, ctx):
         self.obs_dim, self.act_dim = cfg.env.obs_dim, cfg.env.act_dim
+        # Actions must lie inside the task's bounds, whatever they are.
+        self.low, self.high = np.array(cfg.env.act_low, dtype=float), np.array(cfg.env.act_high, dtype=float)
         self.rollout = int(cfg.hyper.get("num_steps", "16"))
         self.step_size = float(cfg.hyper["step"])  # declared: default filled in
         hidden = int(cfg.hyper.get("hidden_size", "8"))
@@ -37,7 +39,7 @@ class Linear(ntplugin.Algorithm):
     def act(self, obs, prev, ctx):
         self.check(obs)
         self.steps += 1
-        a = np.clip(self.policy(obs, False, ctx), -1, 1)
+        a = self.policy(obs, False, ctx)
         if self.steps % self.rollout:
             return a
         self.updates += 1
@@ -48,8 +50,8 @@ class Linear(ntplugin.Algorithm):
         self.check(obs)
         a = np.tanh(self.hidden(obs) @ self.w2.T)
         if not deterministic:
-            a = np.clip(a + 0.1 * self.rng.normal(size=a.shape), -1, 1)
-        return a
+            a = a + 0.1 * self.rng.normal(size=a.shape)
+        return np.clip(a, self.low, self.high)
 
     def activations(self, states, names, ctx):
         self.check(states)
