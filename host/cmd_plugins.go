@@ -37,6 +37,13 @@ type paramJSON struct {
 	Default string   `json:"default"`
 	Doc     string   `json:"doc"`
 	Choices []string `json:"choices,omitempty"`
+	// The declared range (sdk.ParamSpec): bounds as text, inclusive
+	// unless the *_exclusive says so, and rendered as in the table.
+	Min          string `json:"min,omitempty"`
+	Max          string `json:"max,omitempty"`
+	MinExclusive bool   `json:"min_exclusive,omitempty"`
+	MaxExclusive bool   `json:"max_exclusive,omitempty"`
+	Range        string `json:"range,omitempty"`
 }
 
 // tableWidth is the width `nthost plugins` keeps its table to.
@@ -112,7 +119,8 @@ func (a *app) describe(ctx context.Context, f found) pluginEntry {
 	i := cl.Info
 	e.Version, e.Protocol, e.Description, e.Capabilities = i.Version, i.Protocol, i.Description, i.Capabilities
 	for _, p := range i.Params {
-		e.Params = append(e.Params, paramJSON{Name: p.Name, Type: string(p.Type), Default: p.Default, Doc: p.Doc, Choices: p.Choices})
+		e.Params = append(e.Params, paramJSON{Name: p.Name, Type: string(p.Type), Default: p.Default, Doc: p.Doc, Choices: p.Choices,
+			Min: p.Min, Max: p.Max, MinExclusive: p.MinExclusive, MaxExclusive: p.MaxExclusive, Range: p.Range()})
 	}
 	return e
 }
@@ -174,13 +182,13 @@ func writeDetail(w io.Writer, e pluginEntry) {
 	} else {
 		fmt.Fprintf(w, "parameters (--%s-param NAME=VALUE, or %s: in a config file):\n", e.Kind, e.Kind+"_params")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  NAME\tTYPE\tDEFAULT\tDOC")
+		fmt.Fprintln(tw, "  NAME\tTYPE\tDEFAULT\tRANGE\tDOC")
 		for _, p := range e.Params {
 			doc := p.Doc
 			if len(p.Choices) > 0 {
 				doc += " (one of " + strings.Join(p.Choices, ", ") + ")"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Type, orDash(p.Default), doc)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", p.Name, p.Type, orDash(p.Default), orDash(p.Range), doc)
 		}
 		tw.Flush()
 	}

@@ -118,6 +118,12 @@ func sweepRun(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
+	// Every trial's config and plugin parameters (ranges included) are
+	// checked before anything is written or submitted.
+	if err := checkSweep(ctx, a, spec, e.Kind); err != nil {
+		return err
+	}
+	a.closeAll()
 	if *dryRun {
 		return sweepDryRun(a, dir, spec, e, c)
 	}

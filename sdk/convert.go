@@ -61,7 +61,8 @@ func toPBInfo(i Info) *pb.Info {
 func toPBParams(ps []ParamSpec) []*pb.ParamSpec {
 	out := make([]*pb.ParamSpec, len(ps))
 	for k, p := range ps {
-		out[k] = &pb.ParamSpec{Name: p.Name, Type: string(p.Type), DefaultValue: p.Default, Doc: p.Doc, Choices: p.Choices}
+		out[k] = &pb.ParamSpec{Name: p.Name, Type: string(p.Type), DefaultValue: p.Default, Doc: p.Doc, Choices: p.Choices,
+			Min: p.Min, Max: p.Max, MinExclusive: p.MinExclusive, MaxExclusive: p.MaxExclusive}
 	}
 	return out
 }
@@ -69,7 +70,8 @@ func toPBParams(ps []ParamSpec) []*pb.ParamSpec {
 func fromPBParams(ps []*pb.ParamSpec) []ParamSpec {
 	var out []ParamSpec
 	for _, p := range ps {
-		out = append(out, ParamSpec{Name: Printable(p.GetName()), Type: ParamType(Printable(p.GetType())), Default: Printable(p.GetDefaultValue()), Doc: Printable(p.GetDoc()), Choices: printableAll(p.GetChoices())})
+		out = append(out, ParamSpec{Name: Printable(p.GetName()), Type: ParamType(Printable(p.GetType())), Default: Printable(p.GetDefaultValue()), Doc: Printable(p.GetDoc()), Choices: printableAll(p.GetChoices()),
+			Min: Printable(p.GetMin()), Max: Printable(p.GetMax()), MinExclusive: p.GetMinExclusive(), MaxExclusive: p.GetMaxExclusive()})
 	}
 	return out
 }

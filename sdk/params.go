@@ -29,6 +29,88 @@ type ParamSpec struct {
 	Default string   // as text: what the plugin uses when the parameter is unset
 	Doc     string   // one line
 	Choices []string // if set, the only values accepted
+	// Min and Max bound an int or float parameter, as text of its type
+	// ("" means unbounded on that side); a bound is inclusive unless
+	// MinExclusive or MaxExclusive says otherwise. The host refuses a
+	// value outside before anything runs, e.g. Min "1" for a neighbour
+	// count, Min "0" with MinExclusive for a learning rate.
+	Min, Max                   string
+	MinExclusive, MaxExclusive bool
+}
+
+// Range renders the declared bounds for users: ">= 1", "> 0", "<= 10",
+// "[0, 1)"; "" when there are none.
+func (p ParamSpec) Range() string {
+	lo, hi := p.Min != "", p.Max != ""
+	switch {
+	case lo && hi:
+		l, r := "[", "]"
+		if p.MinExclusive {
+			l = "("
+		}
+		if p.MaxExclusive {
+			r = ")"
+		}
+		return l + p.Min + ", " + p.Max + r
+	case lo:
+		if p.MinExclusive {
+			return "> " + p.Min
+		}
+		return ">= " + p.Min
+	case hi:
+		if p.MaxExclusive {
+			return "< " + p.Max
+		}
+		return "<= " + p.Max
+	}
+	return ""
+}
+
+// bound parses a declared bound of a numeric parameter.
+func (p ParamSpec) bound(text string) (float64, error) {
+	t := strings.TrimSpace(text)
+	if p.Type == ParamInt {
+		n, err := strconv.ParseInt(t, 10, 64)
+		return float64(n), err
+	}
+	x, err := strconv.ParseFloat(t, 64)
+	if err == nil && math.IsNaN(x) {
+		err = fmt.Errorf("NaN")
+	}
+	return x, err
+}
+
+// inRange checks a value already known to be of the parameter's type
+// against its declared bounds.
+func (p ParamSpec) inRange(text string) error {
+	if p.Type != ParamInt && p.Type != ParamFloat || p.Min == "" && p.Max == "" {
+		return nil
+	}
+	t := strings.TrimSpace(text)
+	below := func(lo string, excl bool) bool {
+		if p.Type == ParamInt {
+			v, _ := strconv.ParseInt(t, 10, 64)
+			b, _ := strconv.ParseInt(strings.TrimSpace(lo), 10, 64)
+			return v < b || excl && v == b
+		}
+		v, _ := strconv.ParseFloat(t, 64)
+		b, _ := p.bound(lo)
+		return v < b || excl && v == b
+	}
+	above := func(hi string, excl bool) bool {
+		if p.Type == ParamInt {
+			v, _ := strconv.ParseInt(t, 10, 64)
+			b, _ := strconv.ParseInt(strings.TrimSpace(hi), 10, 64)
+			return v > b || excl && v == b
+		}
+		v, _ := strconv.ParseFloat(t, 64)
+		b, _ := p.bound(hi)
+		return v > b || excl && v == b
+	}
+	if p.Min != "" && below(p.Min, p.MinExclusive) || p.Max != "" && above(p.Max, p.MaxExclusive) {
+		return fmt.Errorf("%s is out of range (must be %s)", t, p.Range())
+	}
+	return nil
 }
 
 // The documented capability keys. Capabilities are text; a key's value has
@@ -105,6 +187,9 @@ func (p ParamSpec) Check(text string) error {
 	default:
 		return fmt.Errorf("declared type %q is not one of int, float, bool, string", p.Type)
 	}
+	if err := p.inRange(text); err != nil {
+		return err
+	}
 	if len(p.Choices) > 0 {
 		for _, c := range p.Choices {
 			if c == text {
@@ -155,6 +240,9 @@ func CheckDeclaration(info Info) error {
 		seen[p.Name] = true
 		if p.Doc == "" {
 			return fmt.Errorf("parameter %q has no doc line", p.Name)
+		}
+		if err := p.checkBounds(); err != nil {
+			return fmt.Errorf("parameter %q: %v", p.Name, err)
 		}
 		if p.Default != "" {
 			if err := p.Check(p.Default); err != nil {
@@ -340,4 +428,36 @@ func list(v string) []string {
 		}
 	}
 	return out
+}
+
+// checkBounds checks declared bounds: only on int and float parameters,
+// each a number of the parameter's type, and min below max.
+func (p ParamSpec) checkBounds() error {
+	if p.Min == "" && p.Max == "" {
+		if p.MinExclusive || p.MaxExclusive {
+			return fmt.Errorf("exclusive bound without a bound")
+		}
+		return nil
+	}
+	if p.Type != ParamInt && p.Type != ParamFloat {
+		return fmt.Errorf("a range (%s) needs type int or float, not %q", p.Range(), p.Type)
+	}
+	var lo, hi float64
+	for _, b := range []struct {
+		text string
+		to   *float64
+	}{{p.Min, &lo}, {p.Max, &hi}} {
+		if b.text == "" {
+			continue
+		}
+		x, err := p.bound(b.text)
+		if err != nil {
+			return fmt.Errorf("bound %q is not a %s", b.text, p.Type)
+		}
+		*b.to = x
+	}
+	if p.Min != "" && p.Max != "" && (lo > hi || lo == hi && (p.MinExclusive || p.MaxExclusive)) {
+		return fmt.Errorf("range %s is empty", p.Range())
+	}
+	return nil
 }

@@ -87,3 +87,59 @@ func TestCoefficients(t *testing.T) {
 		t.Errorf("Coeffs(any, 3) = %v, want [2 3 5]", got)
 	}
 }
+
+// Declared ranges: values at, inside and beyond each bound, exclusive
+// bounds, and the error naming plugin, parameter, value and range.
+func TestParamRanges(t *testing.T) {
+	info := Info{Name: "p", Kind: KindAlgo, Params: []ParamSpec{
+		{Name: "k", Type: ParamInt, Default: "15", Doc: "neighbours", Min: "1"},
+		{Name: "lr", Type: ParamFloat, Default: "0.001", Doc: "learning rate", Min: "0", MinExclusive: true},
+		{Name: "eps", Type: ParamFloat, Default: "0", Doc: "sparsity", Min: "0", Max: "1", MaxExclusive: true},
+		{Name: "n", Type: ParamInt, Default: "3", Doc: "count", Max: "9223372036854775807"},
+	}}
+	if err := CheckDeclaration(info); err != nil {
+		t.Fatal(err)
+	}
+	for _, ok := range []map[string]string{{"k": "1"}, {"k": "500"}, {"lr": "1e-300"}, {"eps": "0"}, {"eps": "0.999"}, {"n": "9223372036854775807"}} {
+		if err := CheckParams(info, ok); err != nil {
+			t.Errorf("%v refused: %v", ok, err)
+		}
+	}
+	for _, c := range []struct {
+		params map[string]string
+		want   string
+	}{
+		{map[string]string{"k": "0"}, `algo plugin "p" parameter k: 0 is out of range (must be >= 1)`},
+		{map[string]string{"k": "-7"}, "must be >= 1"},
+		{map[string]string{"lr": "0"}, `parameter lr: 0 is out of range (must be > 0)`},
+		{map[string]string{"lr": "-1e-9"}, "must be > 0"},
+		{map[string]string{"eps": "1"}, `parameter eps: 1 is out of range (must be [0, 1))`},
+		{map[string]string{"eps": "-0.1"}, "[0, 1)"},
+		{map[string]string{"eps": "+Inf"}, "[0, 1)"},
+	} {
+		err := CheckParams(info, c.params)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: want one line containing %q, got %v", c.params, c.want, err)
+		}
+	}
+	for _, bad := range []ParamSpec{
+		{Name: "a", Type: ParamInt, Default: "0", Doc: "d", Min: "1"},                                 // default outside
+		{Name: "a", Type: ParamInt, Default: "1", Doc: "d", Min: "0.5"},                               // not an int
+		{Name: "a", Type: ParamString, Default: "x", Doc: "d", Min: "1"},                              // range on a string
+		{Name: "a", Type: ParamFloat, Default: "1", Doc: "d", Min: "2", Max: "1"},                     // empty
+		{Name: "a", Type: ParamFloat, Default: "1", Doc: "d", Min: "1", Max: "1", MaxExclusive: true}, // empty
+		{Name: "a", Type: ParamFloat, Default: "1", Doc: "d", MinExclusive: true},                     // no bound
+		{Name: "a", Type: ParamFloat, Default: "1", Doc: "d", Max: "NaN"},                             // NaN
+	} {
+		if err := CheckDeclaration(Info{Params: []ParamSpec{bad}}); err == nil {
+			t.Errorf("declaration %+v accepted", bad)
+		}
+	}
+	// The range crosses the wire unchanged.
+	back := fromPBParams(toPBParams(info.Params))
+	for k := range info.Params {
+		if a, b := info.Params[k], back[k]; a.Min != b.Min || a.Max != b.Max || a.MinExclusive != b.MinExclusive || a.MaxExclusive != b.MaxExclusive || a.Range() != b.Range() {
+			t.Errorf("parameter %s: %+v after the wire, want %+v", a.Name, b, a)
+		}
+	}
+}

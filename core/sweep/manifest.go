@@ -112,17 +112,21 @@ func Create(dir string, s *Spec) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every trial's config is checked before the folder is made: a bad
+	// grid value leaves nothing behind.
+	cfgs := make([]config.Config, len(m.Trials))
+	for i, t := range m.Trials {
+		if cfgs[i], err = s.Config(t); err != nil {
+			return nil, err
+		}
+	}
 	for _, sub := range []string{RunsDir, ConfigsDir, LogsDir, locksDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("sweep directory: %w", err)
 		}
 	}
-	for _, t := range m.Trials {
-		cfg, err := s.Config(t)
-		if err != nil {
-			return nil, err
-		}
-		if err := runstore.WriteFileAtomic(m.ConfigPath(t), trialYAML(s, t, cfg)); err != nil {
+	for i, t := range m.Trials {
+		if err := runstore.WriteFileAtomic(m.ConfigPath(t), trialYAML(s, t, cfgs[i])); err != nil {
 			return nil, err
 		}
 	}

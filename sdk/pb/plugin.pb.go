@@ -219,12 +219,20 @@ func (x *Info) GetParams() []*ParamSpec {
 // ParamSpec declares one parameter a plugin takes: the host refuses an
 // unknown or ill-typed value before any work starts.
 type ParamSpec struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`                                     // int | float | bool | string
-	DefaultValue  string                 `protobuf:"bytes,3,opt,name=default_value,json=defaultValue,proto3" json:"default_value,omitempty"` // as text; what the plugin uses when unset
-	Doc           string                 `protobuf:"bytes,4,opt,name=doc,proto3" json:"doc,omitempty"`                                       // one line
-	Choices       []string               `protobuf:"bytes,5,rep,name=choices,proto3" json:"choices,omitempty"`                               // if set, the only values accepted
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type         string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`                                     // int | float | bool | string
+	DefaultValue string                 `protobuf:"bytes,3,opt,name=default_value,json=defaultValue,proto3" json:"default_value,omitempty"` // as text; what the plugin uses when unset
+	Doc          string                 `protobuf:"bytes,4,opt,name=doc,proto3" json:"doc,omitempty"`                                       // one line
+	Choices      []string               `protobuf:"bytes,5,rep,name=choices,proto3" json:"choices,omitempty"`                               // if set, the only values accepted
+	// Declared range of an int or float parameter, as text in the
+	// parameter's type; empty means unbounded on that side. Bounds are
+	// inclusive unless the matching *_exclusive is set. A host that does
+	// not know these fields ignores them (the plugin still checks).
+	Min           string `protobuf:"bytes,6,opt,name=min,proto3" json:"min,omitempty"`
+	Max           string `protobuf:"bytes,7,opt,name=max,proto3" json:"max,omitempty"`
+	MinExclusive  bool   `protobuf:"varint,8,opt,name=min_exclusive,json=minExclusive,proto3" json:"min_exclusive,omitempty"`
+	MaxExclusive  bool   `protobuf:"varint,9,opt,name=max_exclusive,json=maxExclusive,proto3" json:"max_exclusive,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -292,6 +300,34 @@ func (x *ParamSpec) GetChoices() []string {
 		return x.Choices
 	}
 	return nil
+}
+
+func (x *ParamSpec) GetMin() string {
+	if x != nil {
+		return x.Min
+	}
+	return ""
+}
+
+func (x *ParamSpec) GetMax() string {
+	if x != nil {
+		return x.Max
+	}
+	return ""
+}
+
+func (x *ParamSpec) GetMinExclusive() bool {
+	if x != nil {
+		return x.MinExclusive
+	}
+	return false
+}
+
+func (x *ParamSpec) GetMaxExclusive() bool {
+	if x != nil {
+		return x.MaxExclusive
+	}
+	return false
 }
 
 type EnvConfig struct {
@@ -2858,13 +2894,17 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06params\x18\x14 \x03(\v2\x1c.neuraltopology.v1.ParamSpecR\x06params\x1a?\n" +
 	"\x11CapabilitiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf2\x01\n" +
 	"\tParamSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12#\n" +
 	"\rdefault_value\x18\x03 \x01(\tR\fdefaultValue\x12\x10\n" +
 	"\x03doc\x18\x04 \x01(\tR\x03doc\x12\x18\n" +
-	"\achoices\x18\x05 \x03(\tR\achoices\"\xd4\x01\n" +
+	"\achoices\x18\x05 \x03(\tR\achoices\x12\x10\n" +
+	"\x03min\x18\x06 \x01(\tR\x03min\x12\x10\n" +
+	"\x03max\x18\a \x01(\tR\x03max\x12#\n" +
+	"\rmin_exclusive\x18\b \x01(\bR\fminExclusive\x12#\n" +
+	"\rmax_exclusive\x18\t \x01(\bR\fmaxExclusive\"\xd4\x01\n" +
 	"\tEnvConfig\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x19\n" +
 	"\bnum_envs\x18\x02 \x01(\x05R\anumEnvs\x12\x12\n" +

@@ -163,10 +163,10 @@ func (*MLP) Describe(context.Context) (sdk.Info, error) {
 		},
 		Params: []sdk.ParamSpec{
 			{Name: "activation", Type: sdk.ParamString, Default: ReLU, Doc: "hidden units", Choices: []string{Tanh, LeakyReLU, ReLU}},
-			{Name: "lr", Type: sdk.ParamFloat, Default: strconv.FormatFloat(DefaultLR, 'g', -1, 64), Doc: "Adam's learning rate"},
-			{Name: "batch_size", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultBatch), Doc: "points per minibatch"},
-			{Name: "max_epochs", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultMaxEpochs), Doc: "epochs before Fit gives up on 100% training accuracy"},
-			{Name: "leaky_slope", Type: sdk.ParamFloat, Default: strconv.FormatFloat(DefaultSlope, 'g', -1, 64), Doc: "leaky ReLU's slope below 0"},
+			{Name: "lr", Type: sdk.ParamFloat, Default: strconv.FormatFloat(DefaultLR, 'g', -1, 64), Doc: "Adam's learning rate", Min: "0", MinExclusive: true, Max: "10", MaxExclusive: true},
+			{Name: "batch_size", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultBatch), Doc: "points per minibatch", Min: "1"},
+			{Name: "max_epochs", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultMaxEpochs), Doc: "epochs before Fit gives up on 100% training accuracy", Min: "1"},
+			{Name: "leaky_slope", Type: sdk.ParamFloat, Default: strconv.FormatFloat(DefaultSlope, 'g', -1, 64), Doc: "leaky ReLU's slope below 0", Min: "0", Max: "1", MaxExclusive: true},
 		},
 	}, nil
 }

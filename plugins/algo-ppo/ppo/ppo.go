@@ -110,8 +110,8 @@ func (a *PPO) Describe(ctx context.Context) (sdk.Info, error) {
 		// The run's config keys reach Hyper on their own; these two have no
 		// config key, so they are parameters (--algo-param clip_obs=5).
 		Params: []sdk.ParamSpec{
-			{Name: "clip_obs", Type: sdk.ParamFloat, Default: "10", Doc: "normalised observations are clipped to [-clip_obs, clip_obs]"},
-			{Name: "clip_reward", Type: sdk.ParamFloat, Default: "100", Doc: "rewards are clipped to [-clip_reward, clip_reward] (the seed's pipeline)"},
+			{Name: "clip_obs", Type: sdk.ParamFloat, Default: "10", Doc: "normalised observations are clipped to [-clip_obs, clip_obs]", Min: "0"},
+			{Name: "clip_reward", Type: sdk.ParamFloat, Default: "100", Doc: "rewards are clipped to [-clip_reward, clip_reward] (the seed's pipeline)", Min: "0"},
 		},
 	}, nil
 }

@@ -542,7 +542,7 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 			"symmetric":   "union",
 		},
 		Params: []sdk.ParamSpec{
-			{Name: "k", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultK), Doc: "nearest other points each point is joined to (--k is its short form)"},
+			{Name: "k", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultK), Doc: "nearest other points each point is joined to (--k is its short form)", Min: "1"},
 			{Name: "weights", Type: sdk.ParamString, Default: "euclid", Doc: "edge lengths: euclid; unit for hop counts; hops for hop counts over the distinct points (duplicates at 0 from their first copy)", Choices: []string{"euclid", "unit", "hops"}},
 		},
 	}, nil

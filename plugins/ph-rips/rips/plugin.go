@@ -41,10 +41,10 @@ func (Plugin) Describe(context.Context) (sdk.Info, error) {
 			"input":   "distances,points,edges",
 		},
 		Params: []sdk.ParamSpec{
-			{Name: ParamSubsample, Type: sdk.ParamInt, Default: "0", Doc: "homology of this many points chosen by greedy furthest-point sampling (0: all); reports covering_radius r and bottleneck_bound 2r"},
+			{Name: ParamSubsample, Type: sdk.ParamInt, Default: "0", Doc: "homology of this many points chosen by greedy furthest-point sampling (0: all); reports covering_radius r and bottleneck_bound 2r", Min: "0"},
 			{Name: ParamSubsampleSeed, Type: sdk.ParamInt, Default: "0", Doc: "seed picking the first point of the greedy sampling (subsample, sparse)"},
-			{Name: ParamSparse, Type: sdk.ParamFloat, Default: "0", Doc: "sparse Rips filtration with this epsilon, 0 < eps < 1 (0: exact); reports approximation_factor 1/(1-eps)"},
-			{Name: ParamThreads, Type: sdk.ParamInt, Default: "0", Doc: "worker goroutines (0: all cores)"},
+			{Name: ParamSparse, Type: sdk.ParamFloat, Default: "0", Doc: "sparse Rips filtration with this epsilon, 0 < eps < 1 (0: exact); reports approximation_factor 1/(1-eps)", Min: "0", Max: "1", MaxExclusive: true},
+			{Name: ParamThreads, Type: sdk.ParamInt, Default: "0", Doc: "worker goroutines (0: all cores)", Min: "0"},
 			{Name: "cocycles", Type: sdk.ParamBool, Default: "false", Doc: "also return a representative cocycle of each H1 bar (Z/coeff; clouds up to 3000 points)"},
 		},
 	}, nil
