@@ -43,6 +43,7 @@ func ReadCSV(r io.Reader) (sdk.Matrix, error) {
 	var m sdk.Matrix
 	first := true
 	firstLine := 0
+	csvChecked := 1 << 20 // values below which the budget is not asked
 	for line := 1; ; line++ {
 		text, err := readLine(br, MaxCSVLine)
 		if err != nil && err != io.EOF {
@@ -54,6 +55,15 @@ func ReadCSV(r io.Reader) (sdk.Matrix, error) {
 		t := strings.TrimSpace(text)
 		if t != "" && !strings.HasPrefix(t, "#") {
 			fields := splitFields(t)
+			if len(m.Data)+len(fields) > csvChecked {
+				// Text of a few bytes a value becomes 8 bytes each (twice,
+				// while the slice grows): check the budget as the matrix
+				// grows, not after.
+				csvChecked = max(2*csvChecked, len(m.Data)+len(fields))
+				if err := sdk.CheckMemory(fmt.Sprintf("text matrix at line %d", line), 16*float64(csvChecked)); err != nil {
+					return sdk.Matrix{}, fmt.Errorf("line %d: %v", line, err)
+				}
+			}
 			vals, bad := make([]float64, len(fields)), -1
 			for i, f := range fields {
 				v, perr := strconv.ParseFloat(strings.TrimSpace(f), 64)

@@ -42,8 +42,16 @@ func Read(path string) (sdk.Matrix, error) {
 			return sdk.Matrix{}, err
 		}
 		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return sdk.Matrix{}, err
+		}
+		avail := int64(-1)
+		if st.Mode().IsRegular() {
+			avail = st.Size()
+		}
 		r := bufio.NewReaderSize(f, 1<<16)
-		m, err := ReadNPY(r)
+		m, err := readNPY(r, avail)
 		if err != nil {
 			return sdk.Matrix{}, fmt.Errorf("%s: %v", path, err)
 		}
@@ -172,8 +180,10 @@ func ReadNPZFrom(r io.ReaderAt, size int64) ([]NamedArray, error) {
 		if err != nil {
 			return nil, fmt.Errorf("member %q: %v", f.Name, err)
 		}
+		// The member's declared size bounds what the header may claim
+		// (archive/zip refuses to inflate a member beyond it).
 		br := bufio.NewReader(rc)
-		m, err := ReadNPY(br)
+		m, err := readNPY(br, int64(min(f.UncompressedSize64, 1<<62)))
 		if err == nil {
 			if n, cerr := io.Copy(io.Discard, br); cerr != nil {
 				err = cerr

@@ -58,7 +58,12 @@ func WriteNPY(w io.Writer, m sdk.Matrix) error {
 // array is n x 1 (a column: n points of one coordinate); a 0-D scalar is
 // 1 x 1. Anything else (structured, complex, string or object dtypes, 3 or
 // more dimensions, version 3.0) is an error saying which.
-func ReadNPY(r io.Reader) (sdk.Matrix, error) {
+func ReadNPY(r io.Reader) (sdk.Matrix, error) { return readNPY(r, -1) }
+
+// readNPY is ReadNPY for a source known to hold at most avail bytes
+// (negative: unknown): a header whose shape needs more is refused before
+// any of it is read or allocated, as is one beyond the memory budget.
+func readNPY(r io.Reader, avail int64) (sdk.Matrix, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return sdk.Matrix{}, fmt.Errorf("not a .npy array: %v", shortRead(err))
@@ -116,6 +121,13 @@ func ReadNPY(r io.Reader) (sdk.Matrix, error) {
 	}
 	count := rows * cols
 	need := int64(count * dt.size)
+	if avail >= 0 && need > avail {
+		return sdk.Matrix{}, fmt.Errorf(".npy shape %v of %s needs %d bytes, but only %d are there", h.shape, h.descr, need, avail)
+	}
+	// The data as read and the float64 matrix made of it.
+	if err := sdk.CheckMemory(fmt.Sprintf(".npy array of shape %v", h.shape), float64(need)+8*float64(count)); err != nil {
+		return sdk.Matrix{}, err
+	}
 	// Grow the buffer as bytes arrive rather than trusting the header's
 	// size, so a lying header cannot make us allocate what is not there.
 	var buf bytes.Buffer
