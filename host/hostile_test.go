@@ -94,6 +94,9 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 	negDim := filepath.Join(work, "neg-dim")
 	os.MkdirAll(negDim, 0o755)
 	os.WriteFile(filepath.Join(negDim, "topology.jsonl"), []byte(`{"step":1,"update":1,"cloud":"input","net":"input","points":5,"dim":2,"summary":{"dims":[{"dim":-5,"betti":1}]}}`+"\n"), 0o644)
+	// A sweep whose grid gives a parameter outside its declared range.
+	rangeSpec := filepath.Join(work, "range.yaml")
+	os.WriteFile(rangeSpec, []byte("grid:\n  algo_params: [\"clip_obs=1\", \"clip_obs=-1\"]\n"), 0o644)
 	bins(t) // built before the clock starts
 	before := treeHash(t, work)
 	for _, c := range []struct {
@@ -122,6 +125,8 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 		{"bench --mem-limit -1", []string{"bench", "ph", "--mem-limit", "-1", "--workload", "W1"}, "--mem-limit -1"},
 		{"plugin-dir missing", []string{"plugins", "--plugin-dir", filepath.Join(work, "nonexistent")}, "not a folder"},
 		{"sweep trial escapes", []string{"sweep", "status", sw}, `"../../../../tmp/x"`},
+		{"ph-param out of range", []string{"run", "--ph-param", "sparse=1", "--run-dir", filepath.Join(work, "r-range")}, `ph plugin "rips" parameter sparse: 1 is out of range (must be [0, 1))`},
+		{"sweep grid out of range", []string{"sweep", "run", rangeSpec, "--out", filepath.Join(work, "s-range")}, `trial 1 (algo_params-clip_obs_-1): --algo-param: algo plugin "ppo" parameter clip_obs: -1 is out of range (must be >= 0)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t0 := time.Now()
@@ -140,6 +145,11 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 		t.Errorf("NT_MEMORY_BUDGET=lots: exit %d: %s", code, errs)
 	}
 	sameTree(t, "work folder", before, treeHash(t, work))
+	for _, d := range []string{"r-range", "s-range"} {
+		if _, err := os.Stat(filepath.Join(work, d)); err == nil {
+			t.Errorf("a refused command made %s", d)
+		}
+	}
 	if _, err := os.Stat("/tmp/x"); err == nil {
 		t.Log("/tmp/x exists (not necessarily ours)")
 	}
