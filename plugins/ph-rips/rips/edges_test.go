@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -128,4 +129,58 @@ func TestEdgesBadInput(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Sparse input whose vertex ids reach far beyond its pairs (a cloud's
+// pairs scattered over ids up to 50,000): memory follows the pairs, and
+// the diagrams equal ripser's on the same file, every isolated vertex an
+// essential H0 class. Ids whose isolated vertices exceed the memory
+// budget are refused in one line.
+func TestEdgesWithSparseVertexIds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	d := randomCloud(rng, 40, 3, 2)
+	small := someEdges(rng, d, 0.7)
+	const n = 50_000
+	// Vertex n-1 has a pair: ripser takes its point count from the
+	// largest id in a pair (it skips the "i i 0" line).
+	ids := append(rng.Perm(n - 1)[:39], n-1)
+	e := sdk.Edges{N: n, D: small.D}
+	for k := range small.D {
+		e.I, e.J = append(e.I, int32(ids[small.I[k]])), append(e.J, int32(ids[small.J[k]]))
+	}
+	want := runRipserSparse(t, e, 1, 0, 2)
+	var got []sdk.Diagram
+	var err error
+	n0 := allocated(func() {
+		got, err = Plugin{Workers: 1}.Compute(context.Background(), sdk.HomologyRequest{Edges: &e, MaxDim: 1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := diffDiagrams(got, want); msg != "" {
+		t.Fatal(msg)
+	}
+	// The H0 pairs themselves are 16 bytes each; the filtration of 5*10^4
+	// points (the path taken before) needs hundreds of megabytes.
+	if n0 > 64<<20 {
+		t.Errorf("allocated %d MB for %d pairs", n0>>20, len(e.D))
+	}
+	t.Setenv("NT_MEMORY_BUDGET", "1M")
+	e.N = 1 << 30
+	e.I[0] = 1<<30 - 1
+	_, err = Plugin{Workers: 1}.Compute(context.Background(), sdk.HomologyRequest{Edges: &e, MaxDim: 1})
+	if err == nil || !strings.Contains(err.Error(), "in no pair (vertex ids up to 1073741823") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("want one line refusing the isolated vertices, got %v", err)
+	}
+	t.Log(err)
+}
+
+// allocated returns the bytes allocated while f ran.
+func allocated(f func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -170,6 +171,29 @@ func ComputeEdges(ctx context.Context, e *sdk.Edges, opt Options) ([]sdk.Diagram
 			within = append(within, halfEdge{min(i, j), max(i, j), d})
 		}
 	}
+	if m, sub := touched(e); m < n {
+		// Vertices in no pair are points alone at every scale: one
+		// essential H0 class each, nothing else. The rest is computed on
+		// the m vertices that have a pair, so memory follows the pairs
+		// given, not the largest vertex id (an id of 10^6 among three
+		// pairs once sized the filtration for 10^6 points).
+		if err := sdk.CheckMemory(fmt.Sprintf("rips: edges: %d points, %d of them in no pair (vertex ids up to %d for %d pairs)", n, n-m, n-1, len(e.D)), 16*float64(n-m)); err != nil {
+			return nil, err
+		}
+		within = nil
+		var ds []sdk.Diagram
+		if m == 0 {
+			ds = singlePoint(opt.MaxDim)
+			ds[0].Pairs = nil
+		} else if ds, err = ComputeEdges(ctx, sub, opt); err != nil {
+			return nil, err
+		}
+		for k := 0; k < n-m; k++ {
+			ds[0].Pairs = append(ds[0].Pairs, [2]float64{0, math.Inf(1)})
+		}
+		sortPairs(ds[0].Pairs)
+		return ds, nil
+	}
 	if n > 1 && 2*len(e.D) < n*(n-1) && useSparse(n, 2*int64(len(within))) {
 		adj := newAdjacency(n, within)
 		within = nil
@@ -185,6 +209,61 @@ func ComputeEdges(ctx context.Context, e *sdk.Edges, opt Options) ([]sdk.Diagram
 	d, thr := e.Dense(opt.Threshold)
 	opt.Threshold = thr
 	return compute(ctx, d.Data, n, opt)
+}
+
+// touched counts the vertices of e that are in some pair and, when that
+// is fewer than e.N, returns e with those vertices numbered 0..m-1 in
+// their order. The pairs are already checked to lie in 0..N-1. Its
+// memory follows the number of pairs: a table of N entries only when N
+// is within a few times the pairs, a map otherwise.
+func touched(e *sdk.Edges) (int, *sdk.Edges) {
+	var seen func(v int32) bool // marks v, reporting whether it was new
+	var ids func() []int32      // the marked vertices, sorted
+	if int64(e.N) <= 4*int64(len(e.I))+1<<16 {
+		mark := make([]bool, e.N)
+		seen = func(v int32) bool { n := !mark[v]; mark[v] = true; return n }
+		ids = func() []int32 {
+			var out []int32
+			for v, ok := range mark {
+				if ok {
+					out = append(out, int32(v))
+				}
+			}
+			return out
+		}
+	} else {
+		mark := map[int32]bool{}
+		seen = func(v int32) bool { n := !mark[v]; mark[v] = true; return n }
+		ids = func() []int32 {
+			out := make([]int32, 0, len(mark))
+			for v := range mark {
+				out = append(out, v)
+			}
+			slices.Sort(out)
+			return out
+		}
+	}
+	m := 0
+	for k := range e.I {
+		if seen(e.I[k]) {
+			m++
+		}
+		if seen(e.J[k]) {
+			m++
+		}
+	}
+	if m >= e.N {
+		return m, nil
+	}
+	id := make(map[int32]int32, m)
+	for k, v := range ids() {
+		id[v] = int32(k)
+	}
+	sub := &sdk.Edges{N: m, I: make([]int32, len(e.I)), J: make([]int32, len(e.J)), D: e.D}
+	for k := range e.I {
+		sub.I[k], sub.J[k] = id[e.I[k]], id[e.J[k]]
+	}
+	return m, sub
 }
 
 // withCocycles answers a request for cocycles: the engine computes the
