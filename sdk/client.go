@@ -120,6 +120,9 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := CallTimeouts(); err != nil {
+		return nil, err
+	}
 	tlsOn, err := pluginTLS()
 	if err != nil {
 		return nil, err
@@ -155,7 +158,9 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		SyncStdout:   c.stdout,
 		StartTimeout: opt.StartTimeout,
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))},
+			grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+			// No call waits forever on a hung plugin (deadline.go).
+			grpc.WithChainUnaryInterceptor(deadlineInterceptor)},
 	})
 	rpc, err := c.pc.Client()
 	if tlsOn && c.proc != nil && c.proc.stdoutR != nil {

@@ -259,14 +259,17 @@ func (f *fastConn) call(ctx context.Context, method byte, req, resp proto.Messag
 	// retired f.conn: it must close the connection of this call, never
 	// read the field (SIGINT during a rollout panicked on exactly that).
 	conn := f.conn
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	// A context without a deadline gets the step class's (deadline.go).
+	bctx, cancel, d := withDeadline(ctx, CallStep)
+	defer cancel()
+	stop := context.AfterFunc(bctx, func() { conn.Close() })
 	defer stop()
 	if err := writeFrame(f.w, method, body); err != nil {
-		return f.broken(ctx, err)
+		return f.broken(ctx, bctx, d, err)
 	}
 	status, out, err := readFrame(f.r)
 	if err != nil {
-		return f.broken(ctx, err)
+		return f.broken(ctx, bctx, d, err)
 	}
 	if status != 0 {
 		return errors.New(string(out))
@@ -276,11 +279,14 @@ func (f *fastConn) call(ctx context.Context, method byte, req, resp proto.Messag
 
 // broken retires a connection that failed mid-call; the caller's error
 // says why (the context, or the plugin process going away).
-func (f *fastConn) broken(ctx context.Context, err error) error {
+func (f *fastConn) broken(ctx, bctx context.Context, d time.Duration, err error) error {
 	f.conn.Close()
 	f.conn = nil
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if d > 0 && bctx.Err() != nil {
+		return fmt.Errorf("DeadlineExceeded: %v", timeoutError(CallStep, d))
 	}
 	return fmt.Errorf("Unavailable: fast path: %w", err)
 }

@@ -464,9 +464,21 @@ func (c *shmConn) collect(ctx context.Context, get func(reply []byte) error) err
 // check is what a sleeping wait asks between rounds: whether the call's
 // context ended, the conn is closing or the plugin process ended.
 func (c *shmConn) check(ctx context.Context) func() error {
+	// A context without a deadline gets the step class's (deadline.go),
+	// counted from the first sleeping round: the hand-offs that end
+	// while spinning never look at the clock.
+	var since time.Time
+	_, bounded := ctx.Deadline()
 	return func() error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if !bounded {
+			if since.IsZero() {
+				since = time.Now()
+			} else if ts, _ := CallTimeouts(); ts[CallStep] > 0 && time.Since(since) > ts[CallStep] {
+				return fmt.Errorf("DeadlineExceeded: %v", timeoutError(CallStep, ts[CallStep]))
+			}
 		}
 		if c.closing.Load() {
 			return errors.New("shared memory closed")

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"time"
 
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
@@ -15,12 +16,17 @@ import (
 type faulty struct{}
 
 func (faulty) Describe(context.Context) (sdk.Info, error) {
+	if os.Getenv("NT_FAULTY_HANG_DESCRIBE") != "" {
+		select {} // a plugin hung before it answers anything
+	}
 	return sdk.Info{Name: "faulty", Kind: sdk.KindPH, Version: "0.0.1", Protocol: sdk.ProtocolVersion, Description: "test fixture"}, nil
 }
 
 // Compute panics for MaxDim 99, blocks until cancelled for MaxDim 98, logs
 // for MaxDim 97, starts a child that holds its stdout and stderr and
-// returns the child's pid for MaxDim 96, panics only the first time
+// returns the child's pid for MaxDim 96, hangs ignoring the context for
+// MaxDim 94, starts a setsid'd child and returns its pid for MaxDim 93,
+// panics only the first time
 // $NT_FAULTY_MARK names a file that does not exist yet for MaxDim 95, and
 // otherwise echoes the matrix size as one H0 pair. Params["garbage"]
 // names a malformed answer (see garbage) the host must refuse.
@@ -51,6 +57,18 @@ func (faulty) Compute(ctx context.Context, r sdk.HomologyRequest) ([]sdk.Diagram
 	case 98:
 		<-ctx.Done()
 		return nil, ctx.Err()
+	case 94:
+		// Hung for good: the context is ignored.
+		time.Sleep(time.Hour)
+	case 93:
+		// A child that leaves the plugin's process group and session
+		// (setsid), and returns its pid.
+		cmd := exec.Command("setsid", "sleep", "300")
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		go cmd.Wait()
+		return pad([]sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{float64(cmd.Process.Pid), math.Inf(1)}}}}, r.MaxDim), nil
 	case 97:
 		sdk.Logger().Warn("faulty plugin says hello", "dim", 97)
 	}
