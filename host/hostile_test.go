@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -210,4 +211,32 @@ func TestSignalEndsBlockedCommand(t *testing.T) {
 		}
 		t.Logf("%v: ended after %v: %s", sig, time.Since(t0).Round(time.Millisecond), strings.TrimSpace(errb.String()))
 	}
+}
+
+// A plugin whose child calls setsid (leaving the plugin's process group
+// and session) does not leave that child running once nthost has ended.
+func TestSetsidChildGoneAfterHost(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	// It starts the child and then never prints a handshake line.
+	script := "#!/bin/sh\nsetsid sleep 300 &\necho $! > " + pidFile + "\nexec sleep 60\n"
+	if err := os.WriteFile(filepath.Join(dir, "nt-ph-setsid"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := nthostEnv(t, dir, []string{"NT_PLUGIN_START_TIMEOUT=2s"}, "plugins", "--plugin-lock", "none", "--plugin-dir", dir, "setsid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("the plugin did not start its child (exit %d: %s): %v", code, errs, err)
+	}
+	child, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if err := syscall.Kill(child, 0); err != nil {
+			return
+		}
+		if st, _ := os.ReadFile("/proc/" + strconv.Itoa(child) + "/stat"); strings.Contains(string(st), ") Z") {
+			return
+		}
+	}
+	syscall.Kill(child, syscall.SIGKILL)
+	t.Fatalf("the setsid'd child %d of nt-ph-setsid outlived nthost (exit %d: %s)", child, code, errs)
 }

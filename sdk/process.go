@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,6 +35,7 @@ const pipeGrace = 300 * time.Millisecond
 type groupRunner struct {
 	path string
 	cmd  *exec.Cmd
+	tag  string // the plugin's instanceEnv value, inherited by its descendants
 
 	stdoutR, stderrR *drainedPipe
 
@@ -51,7 +53,8 @@ var _ runner.Runner = (*groupRunner)(nil)
 // prepared: only its environment (handshake cookie, socket folder, client
 // certificate) is used.
 func newGroupRunner(path string, cmd, spec *exec.Cmd) *groupRunner {
-	cmd.Env = spec.Env
+	tag := newInstanceTag()
+	cmd.Env = append(spec.Env, instanceEnv+"="+tag)
 	// Stdin is not the terminal: a plugin in another process group that
 	// read it would be stopped by SIGTTIN.
 	cmd.Stdin = nil
@@ -59,7 +62,7 @@ func newGroupRunner(path string, cmd, spec *exec.Cmd) *groupRunner {
 	// The pipes are *os.File, so Wait copies nothing; WaitDelay is the
 	// safety net should that ever change.
 	cmd.WaitDelay = pipeGrace
-	return &groupRunner{path: path, cmd: cmd, done: make(chan struct{})}
+	return &groupRunner{path: path, cmd: cmd, tag: tag, done: make(chan struct{})}
 }
 
 // Start starts the plugin process.
@@ -104,6 +107,9 @@ func (g *groupRunner) reap() {
 	// The group id cannot have been reused: it is ours until every member
 	// is gone, and members still alive are exactly what this kills.
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	// Descendants that left the group (setsid, a daemon's double fork)
+	// still carry the plugin's tag in their environment.
+	killTagged(g.tag)
 	// Usually go-plugin's readers reach the end of both pipes at once;
 	// only a descendant outside the group that still holds the write ends
 	// makes us wait, and then no longer than pipeGrace.
@@ -236,10 +242,54 @@ func (g *groupRunner) Kill(context.Context) error {
 		return nil
 	}
 	err := syscall.Kill(-g.pid, syscall.SIGKILL)
+	killTagged(g.tag)
 	if errors.Is(err, syscall.ESRCH) {
 		return nil
 	}
 	return err
+}
+
+// instanceEnv is the variable each plugin process is started with, set
+// to a value unique to that process. Its descendants inherit it, also
+// those that leave the plugin's process group and session (setsid), so
+// they can be found and killed with the plugin without cgroups.
+const instanceEnv = "NT_PLUGIN_INSTANCE"
+
+var instanceSeq atomic.Uint64
+
+// newInstanceTag returns a value for instanceEnv no other plugin
+// process of this or another host has: the host's pid, a counter and
+// the time.
+func newInstanceTag() string {
+	return fmt.Sprintf("%d-%d-%d", os.Getpid(), instanceSeq.Add(1), time.Now().UnixNano())
+}
+
+// killTagged kills every process of this user whose environment, as it
+// was when the process started, holds instanceEnv=tag. A descendant that
+// started a program with a cleared environment escapes it.
+func killTagged(tag string) {
+	if tag == "" {
+		return
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	want := []byte(instanceEnv + "=" + tag + "\x00")
+	self := os.Getpid()
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil { // another user's process, or gone
+			continue
+		}
+		if bytes.HasPrefix(env, want) || bytes.Contains(env, append([]byte{0}, want...)) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // Diagnose has nothing to add to go-plugin's start errors: the host quotes

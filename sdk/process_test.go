@@ -186,3 +186,34 @@ func TestSecondCrashGivesUp(t *testing.T) {
 		t.Fatalf("want exactly one restart, got %d", c.Restarts())
 	}
 }
+
+// A plugin's child that leaves its process group and session (setsid)
+// dies with the plugin all the same, on Close and when the plugin
+// crashes.
+func TestSetsidChildDiesWithPlugin(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		c, err := sdk.Open(context.Background(), faulty(t), sdk.OpenOptions{NoRestart: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := c.PH()
+		ds, err := h.Compute(context.Background(), sdk.HomologyRequest{MaxDim: 93})
+		if err != nil {
+			c.Close()
+			t.Fatal(err)
+		}
+		child := int(ds[0].Pairs[0][0])
+		time.Sleep(100 * time.Millisecond) // setsid has exec'd sleep
+		if !alive(child) {
+			t.Fatalf("the setsid'd child %d is not running", child)
+		}
+		if crash {
+			h.Compute(context.Background(), sdk.HomologyRequest{MaxDim: 99})
+		}
+		c.Close()
+		if !waitDead(child, 3*time.Second) {
+			syscall.Kill(child, syscall.SIGKILL)
+			t.Fatalf("crash=%v: the setsid'd child %d outlived its plugin", crash, child)
+		}
+	}
+}
