@@ -104,6 +104,7 @@ func cmdRollout(ctx context.Context, a *app, args []string) error {
 		sum, err = rollout.Run(ctx, e, rollout.Options{
 			TaskID: *envID, Steps: *steps, Seed: *seed, Policy: *policy, NewActor: newActor,
 			GIF: *gifPath, Width: *width, Height: *height, EnvOptions: envParams,
+			Stop: a.stopRequests(),
 		}, bw)
 		if err == nil {
 			err = bw.Flush()
@@ -117,10 +118,31 @@ func cmdRollout(ctx context.Context, a *app, args []string) error {
 	} else {
 		err = roll(a.stdout)
 	}
-	if err != nil {
+	where := "standard output"
+	if *out != "" {
+		where = *out
+	}
+	switch {
+	case err != nil && *out != "":
+		// The rollout is written whole or not at all (a second signal,
+		// a failed step): say so, and leave the file as it was.
+		return fmt.Errorf("%w; nothing written to %s", err, *out)
+	case err != nil:
 		return err
+	case sum.Stopped:
+		// A first signal: the steps done are written, and the exit code
+		// still says the command was stopped.
+		return stopped(fmt.Sprintf("env rollout: stopped after %d of %d steps; they are written to %s", sum.Steps, *steps, where))
 	}
 	a.log.Info().Str("env_id", sum.TaskID).Int("steps", sum.Steps).Float64("return", sum.Return).
 		Int("episodes", len(sum.Episodes)).Int("gif_frames", sum.Frames).Msg("rollout done")
 	return nil
 }
+
+// stopped is a command that a first signal ended cleanly, with what it
+// did kept: main prints the message and exits with the signal's code,
+// as for a run stopped with a checkpoint (runcore.ErrStopped).
+type stopped string
+
+func (s stopped) Error() string        { return string(s) }
+func (s stopped) Is(target error) bool { return target == runcore.ErrStopped }

@@ -240,3 +240,52 @@ func TestSetsidChildGoneAfterHost(t *testing.T) {
 	syscall.Kill(child, syscall.SIGKILL)
 	t.Fatalf("the setsid'd child %d of nt-ph-setsid outlived nthost (exit %d: %s)", child, code, errs)
 }
+
+// env rollout --out F stopped by SIGINT writes the steps done, whole
+// (every line a record, numbered from 0), and says so in one line with
+// exit code 130.
+func TestRolloutInterruptedWritesWhatItHas(t *testing.T) {
+	work := t.TempDir()
+	out := filepath.Join(work, "traj.jsonl")
+	cmd := exec.Command(filepath.Join(bins(t), "nthost"), "env", "rollout", "--env", "mujoco", "--env-id", "Hopper-v4", "--steps", "100000000", "--out", out)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "NT_PLUGIN_DIR=")
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("rollout still running 30 s after SIGINT")
+	}
+	if got := cmd.ProcessState.ExitCode(); got != 130 {
+		t.Errorf("exit %d, want 130; stderr %s", got, errb.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("nothing written: %v; stderr %s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	for i, l := range lines {
+		var rec struct {
+			Step *int `json:"step"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec.Step == nil || *rec.Step != i {
+			t.Fatalf("line %d of %d is not record %d: %v %.80q", i+1, len(lines), i, err, l)
+		}
+	}
+	msg := strings.TrimSpace(errb.String())
+	msg = msg[strings.LastIndexByte(msg, '\n')+1:]
+	if want := "stopped after " + strconv.Itoa(len(lines)) + " of 100000000 steps; they are written to " + out; !strings.Contains(msg, want) {
+		t.Errorf("last stderr line %q, want %q", msg, want)
+	}
+	t.Logf("%d steps; %s", len(lines), msg)
+}

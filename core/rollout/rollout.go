@@ -41,6 +41,9 @@ type Options struct {
 	// spec (a learner loaded from a checkpoint); Policy is then
 	// PolicyTrained.
 	NewActor func(ctx context.Context, spec sdk.EnvSpec) (Actor, error)
+	// Stop, once closed, ends the rollout after the step under way: what
+	// was done is written (records and GIF) and Summary.Stopped is set.
+	Stop <-chan struct{}
 
 	// GIF, if not empty, is the path of an animated GIF of the rollout.
 	// It is written to a temporary name beside it and renamed at the end,
@@ -56,7 +59,8 @@ type Summary struct {
 	Steps    int
 	Return   float64 // sum of all rewards
 	Episodes []sdk.EpisodeStat
-	Frames   int // frames in the GIF (0 without one)
+	Frames   int  // frames in the GIF (0 without one)
+	Stopped  bool // Options.Stop ended it before Options.Steps
 }
 
 // Record is one step of the trajectory as written to the JSON lines.
@@ -146,6 +150,14 @@ func Run(ctx context.Context, env sdk.Environment, opts Options, w io.Writer) (S
 	sort.Strings(keys)
 	cur := append([]float64(nil), obs.Row(0)...)
 	for step := range opts.Steps {
+		select {
+		case <-opts.Stop:
+			sum.Stopped = true
+		default:
+		}
+		if sum.Stopped {
+			break
+		}
 		act, err := pol(ctx, obs)
 		if err != nil {
 			return sum, fmt.Errorf("rollout: policy at step %d: %w", step, err)
