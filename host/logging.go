@@ -53,6 +53,17 @@ type hclogBridge struct {
 	mu  sync.Mutex
 	log zerolog.Logger
 	buf []byte
+	// dumping holds the plugins whose stderr is a Go runtime's crash
+	// dump (from a "panic:" or "fatal error:" line until go-plugin says
+	// the process exited): hundreds of lines, at debug level only. The
+	// host's error for the failed call quotes the first line.
+	dumping map[string]bool
+}
+
+// crashStart reports whether a plugin's stderr line starts a Go
+// runtime crash dump.
+func crashStart(msg string) bool {
+	return strings.HasPrefix(msg, "panic: ") || strings.HasPrefix(msg, "fatal error: ")
 }
 
 func (b *hclogBridge) Write(p []byte) (int, error) {
@@ -89,7 +100,22 @@ func (b *hclogBridge) emit(line []byte) {
 	if !strings.Contains(module, ".") && lvl < zerolog.WarnLevel {
 		lvl = zerolog.DebugLevel
 	}
-	ev := b.log.WithLevel(lvl).Str("plugin", pluginName(module))
+	name := pluginName(module)
+	if own := !strings.Contains(module, "."); own {
+		if strings.HasPrefix(msg, "plugin process exited") && b.dumping[name] {
+			// The crash is the failed call's error already; a restarted
+			// process logs as usual.
+			delete(b.dumping, name)
+			lvl = zerolog.DebugLevel
+		}
+	} else if b.dumping[name] || crashStart(msg) {
+		if b.dumping == nil {
+			b.dumping = map[string]bool{}
+		}
+		b.dumping[name] = true
+		lvl = zerolog.DebugLevel
+	}
+	ev := b.log.WithLevel(lvl).Str("plugin", name)
 	for k, v := range m {
 		if strings.HasPrefix(k, "@") || k == "timestamp" {
 			continue
