@@ -188,6 +188,9 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 				err = fmt.Errorf("its first line on stdout is %q, not the handshake line (CORE|PROTOCOL|unix|SOCKET|grpc): a plugin must write nothing else to stdout, which go-plugin reads; log to stderr (Go: sdk.Logger; Python: ntplugin.log)", cut(line, 120))
 			}
 		}
+		if strings.Contains(strings.ToLower(err.Error()), "incompatible api version") {
+			err = fmt.Errorf("%v (this nthost speaks plugin protocols %v, sdk %s): rebuild the plugin against a matching sdk, or update nthost", err, ProtocolVersions, Version)
+		}
 		if strings.Contains(err.Error(), "timeout while waiting for plugin to start") {
 			// The usual cause in a plugin not built with sdk.Serve: the
 			// handshake line sits in a stdout buffer nobody flushes.
@@ -231,6 +234,10 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Client, error) {
 		err = fmt.Errorf("plugin %s: says its name is %q, its file name says %q", filepath.Base(path), info.Name, name)
 	case info.Protocol != c.pc.NegotiatedVersion():
 		err = fmt.Errorf("plugin %s: its handshake chose protocol %d but it says it speaks %d: set Info.Protocol to sdk.ProtocolVersion", filepath.Base(path), c.pc.NegotiatedVersion(), info.Protocol)
+	default:
+		if e := CheckHostSDK(info); e != nil {
+			err = fmt.Errorf("plugin %s: %v", filepath.Base(path), e)
+		}
 	}
 	if err != nil {
 		c.Close()

@@ -273,6 +273,11 @@ func CheckDeclaration(info Info) error {
 			return fmt.Errorf("capability %s=%q is not a positive integer", CapMaxObsDim, v)
 		}
 	}
+	if v, ok := c[CapHostSDK]; ok {
+		if _, err := parseSemver(v); err != nil {
+			return fmt.Errorf("capability %s: %v", CapHostSDK, err)
+		}
+	}
 	if _, err := parseCoeff(c[CapCoeff]); err != nil {
 		return err
 	}

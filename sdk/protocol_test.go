@@ -15,6 +15,11 @@ const oldPluginEnv = "NT_SDK_TEST_SERVE_PROTOCOL"
 
 func TestMain(m *testing.M) {
 	if v := os.Getenv(oldPluginEnv); v != "" {
+		if v == "needs-host" {
+			// A current plugin that needs a newer host than this one.
+			serve(sumDist{protocol: ProtocolVersion, hostSDK: "99.0.0"}, ProtocolVersion)
+			return
+		}
 		version := map[string]int{"1": 1, "2": 2, "99": 99}[v]
 		serve(sumDist{protocol: version}, version)
 		return
@@ -23,10 +28,17 @@ func TestMain(m *testing.M) {
 }
 
 // sumDist is a tiny distance plugin: |sum(x_i) - sum(x_j)|.
-type sumDist struct{ protocol int }
+type sumDist struct {
+	protocol int
+	hostSDK  string // capability host_sdk, if set
+}
 
 func (s sumDist) Describe(context.Context) (Info, error) {
-	return Info{Name: "old", Kind: KindDist, Version: "1.0.0", Protocol: s.protocol, Description: "a plugin of an older protocol"}, nil
+	i := Info{Name: "old", Kind: KindDist, Version: "1.0.0", Protocol: s.protocol, Description: "a plugin of an older protocol"}
+	if s.hostSDK != "" {
+		i.Capabilities = map[string]string{CapHostSDK: s.hostSDK}
+	}
+	return i, nil
 }
 
 func (sumDist) Compute(_ context.Context, p Matrix, _ map[string]string) (DistanceResult, error) {
@@ -104,8 +116,27 @@ func TestCurrentProtocolIsChosen(t *testing.T) {
 // this host does not know is refused at start with both versions named.
 func TestFutureProtocolIsRefused(t *testing.T) {
 	_, err := Open(context.Background(), oldPlugin(t, "99"), OpenOptions{})
-	if err == nil || !strings.Contains(err.Error(), "99") {
-		t.Fatalf("want a refusal naming version 99, got %v", err)
+	if err == nil || !strings.Contains(err.Error(), "99") || !strings.Contains(err.Error(), "this nthost speaks plugin protocols [1 2]") {
+		t.Fatalf("want a refusal naming version 99 and ours, got %v", err)
+	}
+}
+
+// TestNewerHostSDKIsRefused: a plugin declaring it needs a host of a
+// newer sdk (capability host_sdk) is refused at start, in one line with
+// both versions; one needing this sdk or an older one runs.
+func TestNewerHostSDKIsRefused(t *testing.T) {
+	_, err := Open(context.Background(), oldPlugin(t, "needs-host"), OpenOptions{})
+	if err == nil || !strings.Contains(err.Error(), `nt-dist-old: dist plugin "old" needs a host built with sdk >= 99.0.0 (capability host_sdk); this nthost has sdk `+Version) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("want one line refusing the plugin, got %v", err)
+	}
+	for _, c := range []struct {
+		need string
+		ok   bool
+	}{{Version, true}, {"0.0.1", true}, {"v" + Version, true}, {"99.0.0", false}, {"1.2", false}} {
+		err := CheckHostSDK(Info{Name: "x", Kind: KindPH, Capabilities: map[string]string{CapHostSDK: c.need}})
+		if (err == nil) != c.ok {
+			t.Errorf("host_sdk %q: %v", c.need, err)
+		}
 	}
 }
 
