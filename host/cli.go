@@ -60,6 +60,7 @@ var subcommands = map[string][]subcommand{
 	"plugin": {
 		{"new", "write a new plugin project (Go or Python) that passes the conformance kit", cmdPluginNew},
 		{"test", "run the conformance kit against a plugin binary", cmdPluginTest},
+		{"install", "install a plugin from a folder, an archive or a Go module path@version, and lock it", cmdPluginInstall},
 	},
 }
 

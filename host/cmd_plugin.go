@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/neuraltopology/neuraltopology/core/plugininstall"
 	"github.com/neuraltopology/neuraltopology/sdk"
 
 	"github.com/neuraltopology/neuraltopology/sdk/plugintest"
@@ -16,15 +17,17 @@ import (
 // plugin test` runs the kit against any plugin binary.
 func cmdPlugin(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("plugin: want a subcommand: new or test (`nthost plugin new -h`)")
+		return fmt.Errorf("plugin: want a subcommand: new, test or install (`nthost plugin new -h`)")
 	}
 	switch args[0] {
 	case "test":
 		return cmdPluginTest(ctx, a, args[1:])
 	case "new":
 		return cmdPluginNew(ctx, a, args[1:])
+	case "install":
+		return cmdPluginInstall(ctx, a, args[1:])
 	}
-	return fmt.Errorf("plugin: unknown subcommand %q (want new or test)", args[0])
+	return fmt.Errorf("plugin: unknown subcommand %q (want new, test or install)", args[0])
 }
 
 // cmdPluginTest runs the conformance checks that apply to what the plugin
@@ -92,3 +95,71 @@ func trustNamed(a *app, bin string) error {
 	fmt.Fprintf(a.stderr, "nthost: %s is not in the plugin lock %s; testing it as named (`nthost plugins lock --out %s %s` records it for runs)\n", bin, l.File(), l.File(), bin)
 	return nil
 }
+
+// cmdPluginInstall installs a plugin (core/plugininstall) into the first
+// --plugin-dir folder, else nthost's own, after starting it and checking
+// what it describes, and adds it to the plugin lock in force (keeping
+// every other entry).
+func cmdPluginInstall(ctx context.Context, a *app, args []string) error {
+	var c common
+	fs := newFlags(a, "plugin install", "nthost plugin install SOURCE [--plugin-dir DIR]   (SOURCE: a plugin folder (Go module or launcher), a .tar.gz or .zip of one, or a Go module path@version)")
+	c.register(fs)
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("plugin install: want one SOURCE")
+	}
+	if err := a.setup(c); err != nil {
+		return err
+	}
+	lock := sdk.CurrentLock()
+	dir, _, _ := strings.Cut(c.pluginDir, ":")
+	if dir == "" {
+		d, err := nthostDir()
+		if err != nil {
+			return fmt.Errorf("plugin install: cannot find nthost's folder (%v): give --plugin-dir DIR", err)
+		}
+		dir = d
+	}
+	// The staged plugin is not in the lock yet: it is started unverified,
+	// then locked below.
+	sdk.SetLock(nil)
+	check := func(ctx context.Context, bin string) error {
+		cl, err := sdk.Open(ctx, bin, sdk.OpenOptions{Logger: pluginLogger(a.log), NoRestart: true})
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		var rec recorder
+		plugintest.CheckDescribe(&rec, cl.Info)
+		if len(rec.errs) > 0 {
+			return fmt.Errorf("describe: %s", strings.Join(rec.errs, "; "))
+		}
+		return nil
+	}
+	res, err := plugininstall.Install(ctx, fs.Arg(0), plugininstall.Options{Dir: dir, Check: check})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "installed %s (%s) as %s\n", filepath.Base(res.Path), res.Built, res.Path)
+	if lock == nil {
+		fmt.Fprintf(a.stdout, "no plugin lock in force: not locked\n")
+		return nil
+	}
+	return cmdPluginsLock(ctx, a, []string{"--out", lock.File(), "--log-level", c.logLevel, "--log-format", c.logFormat, res.Path})
+}
+
+// recorder collects a conformance check's failures (plugintest.T).
+type recorder struct{ errs []string }
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, a ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, a...))
+}
+func (r *recorder) Fatalf(format string, a ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, a...))
+}
+func (r *recorder) Logf(string, ...any) {}
+func (r *recorder) Cleanup(func())      {}
