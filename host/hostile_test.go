@@ -127,7 +127,7 @@ func TestHostileInputsChangeNothing(t *testing.T) {
 		{"plugin-dir missing", []string{"plugins", "--plugin-dir", filepath.Join(work, "nonexistent")}, "not a folder"},
 		{"sweep trial escapes", []string{"sweep", "status", sw}, `"../../../../tmp/x"`},
 		{"ph-param out of range", []string{"run", "--ph-param", "sparse=1", "--run-dir", filepath.Join(work, "r-range")}, `ph plugin "rips" parameter sparse: 1 is out of range (must be [0, 1))`},
-		{"sweep grid out of range", []string{"sweep", "run", rangeSpec, "--out", filepath.Join(work, "s-range")}, `trial 1 (algo_params-clip_obs_-1): --algo-param: algo plugin "ppo" parameter clip_obs: -1 is out of range (must be >= 0)`},
+		{"sweep grid out of range", []string{"sweep", "run", rangeSpec, "--out", filepath.Join(work, "s-range")}, `trial 1 (algo_params-clip_obs_-1): algo_params: algo plugin "ppo" parameter clip_obs: -1 is out of range (must be >= 0)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t0 := time.Now()
