@@ -100,6 +100,12 @@ func (b *hclogBridge) emit(line []byte) {
 	if !strings.Contains(module, ".") && lvl < zerolog.WarnLevel {
 		lvl = zerolog.DebugLevel
 	}
+	// A plugin slow to exit on a loaded machine is killed, as it should
+	// be; the warning would be a second line after the command's own
+	// error, about nothing the user can act on.
+	if !strings.Contains(module, ".") && msg == "plugin failed to exit gracefully" {
+		lvl = zerolog.DebugLevel
+	}
 	name := pluginName(module)
 	if own := !strings.Contains(module, "."); own {
 		if strings.HasPrefix(msg, "plugin process exited") && b.dumping[name] {
