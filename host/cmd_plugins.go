@@ -308,7 +308,11 @@ func cmdPluginsLock(ctx context.Context, a *app, args []string) error {
 	if err := lock.Write(file); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "locked %d plugins in %s\n", n, file)
+	noun := "plugins"
+	if n == 1 {
+		noun = "plugin"
+	}
+	fmt.Fprintf(a.stdout, "locked %d %s in %s (%d in all)\n", n, noun, file, len(lock.Plugins))
 	if len(skipped) > 0 {
 		return fmt.Errorf("plugins lock: %d plugins did not start and are not locked (they will be refused): %s", len(skipped), strings.Join(skipped, ", "))
 	}

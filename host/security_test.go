@@ -154,7 +154,7 @@ func TestPluginLockRefusesTamperedBinaries(t *testing.T) {
 	}
 	out, errs, code := run("plugins", "lock")
 	lockPath := filepath.Join(b, "plugins.lock.json")
-	if code != 0 || !strings.Contains(out, "locked 1 plugins in "+lockPath) {
+	if code != 0 || !strings.Contains(out, "locked 1 plugin in "+lockPath) {
 		t.Fatalf("nthost plugins lock: exit %d: %s%s", code, out, errs)
 	}
 	lock, err := os.ReadFile(lockPath)
