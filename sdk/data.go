@@ -105,8 +105,10 @@ type FitRequest struct {
 	MaxEpochs      int     // 0: the plugin's own cap
 }
 
-// EpochStat is one training epoch: the mean loss over its minibatches and
-// the accuracy on the whole training set after it.
+// EpochStat is one training epoch: the training loss (a learner's own
+// measure: the mean over the epoch's minibatches, or over the whole
+// training set after the epoch, as the mlp plugin reports it) and the
+// accuracy on the whole training set after it.
 type EpochStat struct {
 	Epoch    int
 	Loss     float64

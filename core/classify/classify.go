@@ -132,17 +132,24 @@ type Result struct {
 
 // FitSummary is fit.json.
 type FitSummary struct {
-	Data           string  `json:"data"`
-	DatasetID      string  `json:"data_id"`
-	TrainPoints    int     `json:"train_points"`
-	HomologyPoints int     `json:"homology_points"`
-	Epochs         int     `json:"epochs"`
-	Accuracy       float64 `json:"train_accuracy"`
-	Loss           float64 `json:"train_loss"`
-	Reached        bool    `json:"reached"`
+	Data           string `json:"data"`
+	DatasetID      string `json:"data_id"`
+	TrainPoints    int    `json:"train_points"`
+	HomologyPoints int    `json:"homology_points"`
+	Epochs         int    `json:"epochs"`
+	// Accuracy and Loss are the plugin's own last epoch's.
+	Accuracy float64 `json:"train_accuracy"`
+	Loss     float64 `json:"train_loss"`
+	Reached  bool    `json:"reached"`
+	// CheckedAccuracy and CheckedLoss are the final network's training
+	// accuracy and mean cross-entropy as the host recomputes them from its
+	// class probabilities (Policy), independent of the plugin's report.
+	CheckedAccuracy float64 `json:"checked_train_accuracy"`
+	CheckedLoss     float64 `json:"checked_train_loss"`
 	// HomologyAccuracy is the accuracy on the homology set, which the
-	// network never trained on.
+	// network never trained on; its error must be at most MaxHoldoutError.
 	HomologyAccuracy float64 `json:"homology_accuracy"`
+	MaxHoldoutError  float64 `json:"max_holdout_error"`
 }
 
 // DefaultDir is runs/<data_id>__<algo>-<activation>__<seed>__<unix time>.
@@ -236,18 +243,32 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 		fs.Epochs, fs.Accuracy, fs.Loss = last.Epoch, last.Accuracy, last.Loss
 	}
 	res.Epochs, res.Accuracy = fs.Epochs, fs.Accuracy
-	if probs, err := p.Algo.Policy(ctx, hom.Points, true); err == nil {
-		fs.HomologyAccuracy = accuracy(probs, hom.Labels)
+	fs.MaxHoldoutError = cfg.MaxHoldoutError
+	probs, err := p.Algo.Policy(ctx, train.Points, false)
+	if err != nil {
+		return res, fmt.Errorf("%s: class probabilities of the training points: %w", cfg.Algo, err)
 	}
+	fs.CheckedAccuracy, fs.CheckedLoss = accuracy(probs, train.Labels), crossEntropy(probs, train.Labels)
+	if probs, err = p.Algo.Policy(ctx, hom.Points, true); err != nil {
+		return res, fmt.Errorf("%s: classes of the homology points: %w", cfg.Algo, err)
+	}
+	fs.HomologyAccuracy = accuracy(probs, hom.Labels)
 	b, _ := json.MarshalIndent(fs, "", " ")
 	if err := store.WriteFile(FitFile, append(b, '\n')); err != nil {
 		return res, err
 	}
-	opt.Log.Info().Int("epochs", fs.Epochs).Float64("train_accuracy", fs.Accuracy).Float64("homology_accuracy", fs.HomologyAccuracy).
-		Float64("seconds", res.Timings["training"]).Msg("network trained")
+	opt.Log.Info().Int("epochs", fs.Epochs).Float64("train_accuracy", fs.CheckedAccuracy).Float64("train_loss", fs.CheckedLoss).
+		Float64("homology_accuracy", fs.HomologyAccuracy).Float64("seconds", res.Timings["training"]).Msg("network trained")
 	if !fit.Reached {
-		return res, fmt.Errorf("%s reached %.4f%% training accuracy, not 100%%, after %d epochs (%d misclassified of %d); no topology computed: raise --algo-param max_epochs or change lr, or use another --seed",
-			cfg.Algo, 100*fs.Accuracy, fs.Epochs, int(math.Round((1-fs.Accuracy)*float64(train.Points.Rows))), train.Points.Rows)
+		return res, fmt.Errorf("%s reached %.4f%% training accuracy and a training loss of %.3g after %d epochs (%d of %d points misclassified), short of its target (100%% and --algo-param loss_target); no topology computed: raise --algo-param max_epochs or change lr, or use another --seed",
+			cfg.Algo, 100*fs.Accuracy, fs.Loss, fs.Epochs, int(math.Round((1-fs.Accuracy)*float64(train.Points.Rows))), train.Points.Rows)
+	}
+	if fs.CheckedAccuracy < 1 {
+		return res, fmt.Errorf("%s reported 100%% training accuracy, but its network classifies %.4f%% of the training points right; no topology computed", cfg.Algo, 100*fs.CheckedAccuracy)
+	}
+	if e := 1 - fs.HomologyAccuracy; e > cfg.MaxHoldoutError {
+		return res, fmt.Errorf("%s misclassifies %d of the %d homology points (error %.3g%%, max_holdout_error %.3g%%): not well trained; no topology computed: lower --algo-param loss_target, raise --max-holdout-error, or use another --seed",
+			cfg.Algo, int(math.Round(e*float64(hom.Points.Rows))), hom.Points.Rows, 100*e, 100*cfg.MaxHoldoutError)
 	}
 
 	layers, err := p.Algo.Activations(ctx, hom.Points, nil)
@@ -282,7 +303,8 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 		}
 		res.Records = append(res.Records, r.Record)
 		opt.Log.Info().Str("class", class).Str("cloud", c.Name).Int("points", r.Record.Points).Int("duplicates", r.Record.Duplicates).
-			Ints("betti", bettis(r.Record.Summary)).Float64("seconds", r.Record.Seconds).Msg("topology")
+			Ints("betti", bettis(r.Record.Summary)).Float64("seconds", r.Record.Seconds).
+			Float64("dist_seconds", r.DistSeconds).Float64("ph_seconds", r.PHSeconds).Msg("topology")
 		return nil
 	})
 	if err != nil {
@@ -384,6 +406,18 @@ func accuracy(probs sdk.Matrix, labels []int) float64 {
 		}
 	}
 	return float64(right) / float64(probs.Rows)
+}
+
+// crossEntropy is the mean of -log(probability of the label) over rows.
+func crossEntropy(probs sdk.Matrix, labels []int) float64 {
+	if probs.Rows != len(labels) || probs.Rows == 0 {
+		return math.NaN()
+	}
+	sum := 0.0
+	for i := 0; i < probs.Rows; i++ {
+		sum -= math.Log(max(probs.Row(i)[labels[i]], 1e-300))
+	}
+	return sum / float64(probs.Rows)
 }
 
 func rowsOf(labels []int, c int) []int {

@@ -71,6 +71,11 @@ type Config struct {
 	Data         string `yaml:"data"`          // data plugin name, e.g. "naitzat"
 	DataID       string `yaml:"data_id"`       // the data set, e.g. "D-I"
 	TrainSamples int    `yaml:"train_samples"` // training points; 0: the data set's own size
+	// MaxHoldoutError is the largest error on the homology set (points
+	// the network never trained on) a trained network may have for its
+	// topology to be computed: the paper's "well-trained" networks have
+	// near-zero generalisation error.
+	MaxHoldoutError float64 `yaml:"max_holdout_error"`
 
 	// Parameters for each plugin, as the plugin declares them (its
 	// Describe lists name, type and default; the host checks them at
@@ -100,6 +105,7 @@ func Default() Config {
 
 		Env: "mujoco", Algo: "ppo", Dist: "geodesic", PH: "rips",
 		K: 15, TDASamples: 500, MaxDim: 2, BettiScale: 2.5, SnapshotJobs: 1,
+		MaxHoldoutError: 0.001,
 	}
 }
 
@@ -382,6 +388,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Data != "" && c.DataID == "" {
 		errs = append(errs, fmt.Sprintf("data %q needs data_id, the data set to generate (e.g. --data-id D-I)", c.Data))
+	}
+	if c.MaxHoldoutError < 0 || c.MaxHoldoutError > 1 || math.IsNaN(c.MaxHoldoutError) {
+		errs = append(errs, fmt.Sprintf("max_holdout_error must be in [0, 1] (a fraction of the homology points; got %g)", c.MaxHoldoutError))
 	}
 	if c.TrainSamples < 0 {
 		errs = append(errs, fmt.Sprintf("train_samples must be >= 0 (0: the data set's own size; got %d)", c.TrainSamples))

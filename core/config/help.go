@@ -27,12 +27,13 @@ type KeyDoc struct {
 
 // docs holds every key's help; TestEveryKeyHasADoc keeps it complete.
 var docs = map[string]KeyDoc{
-	"env_id":          {GroupTask, "task id the environment plugin runs, e.g. Hopper-v4"},
-	"seed":            {GroupTask, "seed of the environment, the network initialisation and the sampling"},
-	"total_timesteps": {GroupTask, "environment steps to train for"},
-	"data":            {GroupTask, "data plugin of a supervised run (e.g. naitzat; empty: an RL run)"},
-	"data_id":         {GroupTask, "data set the data plugin generates, e.g. D-I"},
-	"train_samples":   {GroupTask, "training points of a supervised run (0: the data set's own size)"},
+	"env_id":            {GroupTask, "task id the environment plugin runs, e.g. Hopper-v4"},
+	"seed":              {GroupTask, "seed of the environment, the network initialisation and the sampling"},
+	"total_timesteps":   {GroupTask, "environment steps to train for"},
+	"data":              {GroupTask, "data plugin of a supervised run (e.g. naitzat; empty: an RL run)"},
+	"data_id":           {GroupTask, "data set the data plugin generates, e.g. D-I"},
+	"train_samples":     {GroupTask, "training points of a supervised run (0: the data set's own size)"},
+	"max_holdout_error": {GroupTask, "supervised runs: largest error on the homology points (never trained on) a network may have for its topology to be computed"},
 
 	"hidden_size":     {GroupPPO, "hidden layer widths of actor and critic, e.g. 64,64"},
 	"learning_rate":   {GroupPPO, "Adam step size"},

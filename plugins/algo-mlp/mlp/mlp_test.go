@@ -71,6 +71,21 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 // TestFitReachesFullAccuracyOnXOR: XOR-like quadrants need the hidden
 // layers; every activation fits them.
 func TestFitReachesFullAccuracyOnXOR(t *testing.T) {
+	pts, labels := xor()
+	for _, act := range []string{Tanh, ReLU, LeakyReLU} {
+		m := newNet(t, act, "15,15,15")
+		res, err := m.Fit(context.Background(), sdk.FitRequest{Points: pts, Labels: labels, Classes: 2, MaxEpochs: 3000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Reached || m.Accuracy(pts, labels) != 1 {
+			t.Errorf("%s: accuracy %v after %d epochs", act, m.Accuracy(pts, labels), len(res.Epochs))
+		}
+	}
+}
+
+// xor is 200 points in four quadrants, the diagonal ones of each class.
+func xor() (sdk.Matrix, []int) {
 	n := 200
 	pts := sdk.NewMatrix(n, 3)
 	labels := make([]int, n)
@@ -87,15 +102,91 @@ func TestFitReachesFullAccuracyOnXOR(t *testing.T) {
 			labels[i] = 1
 		}
 	}
+	return pts, labels
+}
+
+// policyLoss is the mean cross-entropy of the labels computed from the
+// class probabilities Policy hands out (the path the host checks with),
+// not from Evaluate.
+func policyLoss(t *testing.T, m *MLP, x sdk.Matrix, labels []int) float64 {
+	t.Helper()
+	probs, err := m.Policy(context.Background(), x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for i, l := range labels {
+		sum -= math.Log(probs.Row(i)[l])
+	}
+	return sum / float64(len(labels))
+}
+
+// TestLossTargetTrainsPastFullAccuracy: with loss_target 0 Fit stops at
+// the first epoch with every point right; with a loss target it goes on
+// until the whole-set cross-entropy is at most the target, and stops at
+// the first epoch where it is, as the final network's probabilities
+// confirm.
+func TestLossTargetTrainsPastFullAccuracy(t *testing.T) {
+	pts, labels := xor()
 	for _, act := range []string{Tanh, ReLU, LeakyReLU} {
-		m := newNet(t, act, "15,15,15")
-		res, err := m.Fit(context.Background(), sdk.FitRequest{Points: pts, Labels: labels, Classes: 2, MaxEpochs: 3000})
-		if err != nil {
+		fit := func(target string) (*MLP, sdk.FitResult) {
+			m := New()
+			if _, err := m.Init(context.Background(), sdk.AlgoConfig{Env: sdk.EnvSpec{ObsDim: 3, ActDim: 2}, Seed: 4,
+				Hyper: map[string]string{"activation": act, "hidden_size": "15,15,15", "loss_target": target}}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := m.Fit(context.Background(), sdk.FitRequest{Points: pts, Labels: labels, Classes: 2, MaxEpochs: 5000})
+			if err != nil || !res.Reached {
+				t.Fatalf("%s, loss_target %s: reached %v, %v", act, target, res.Reached, err)
+			}
+			return m, res
+		}
+		_, first := fit("0")
+		e := first.Epochs
+		if e[len(e)-1].Accuracy != 1 || (len(e) > 1 && e[len(e)-2].Accuracy == 1) {
+			t.Errorf("%s, loss_target 0: stopped after %d epochs, not at the first error-free one", act, len(e))
+		}
+		const target = 1e-3
+		m, res := fit("0.001")
+		e = res.Epochs
+		last := e[len(e)-1]
+		if len(e) <= len(first.Epochs) || last.Accuracy != 1 || last.Loss > target {
+			t.Fatalf("%s: %d epochs (first error-free: %d), last accuracy %v, loss %g; want more epochs and loss <= %g", act, len(e), len(first.Epochs), last.Accuracy, last.Loss, target)
+		}
+		if prev := e[len(e)-2]; prev.Accuracy == 1 && prev.Loss <= target {
+			t.Errorf("%s: epoch %d already met the target (loss %g)", act, prev.Epoch, prev.Loss)
+		}
+		if got := policyLoss(t, m, pts, labels); math.Abs(got-last.Loss) > 1e-9*max(1, got) || got > target {
+			t.Errorf("%s: the final network's cross-entropy from its probabilities is %g, the last epoch reported %g", act, got, last.Loss)
+		}
+	}
+}
+
+// TestHalfLifeHalvesTheStep: Adam's first step moves each weight by
+// about lr; with lr_halflife = 1 the 41st step moves them by about
+// lr * 2^-41, while a constant rate still moves them by order lr.
+func TestHalfLifeHalvesTheStep(t *testing.T) {
+	pts, labels := xor()
+	x := toDense(pts)
+	moved := func(halflife string) float64 {
+		m := New()
+		if _, err := m.Init(context.Background(), sdk.AlgoConfig{Env: sdk.EnvSpec{ObsDim: 3, ActDim: 2}, Seed: 4,
+			Hyper: map[string]string{"hidden_size": "8", "lr_halflife": halflife}}); err != nil {
 			t.Fatal(err)
 		}
-		if !res.Reached || m.Accuracy(pts, labels) != 1 {
-			t.Errorf("%s: accuracy %v after %d epochs", act, m.Accuracy(pts, labels), len(res.Epochs))
+		for i := 0; i < 40; i++ {
+			m.step(x, labels)
 		}
+		before := append([]float64(nil), m.net.W[0].RawMatrix().Data...)
+		m.step(x, labels)
+		most := 0.0
+		for i, v := range m.net.W[0].RawMatrix().Data {
+			most = max(most, math.Abs(v-before[i]))
+		}
+		return most
+	}
+	if c, h := moved("0"), moved("1"); c < 1e-4 || h > DefaultLR*math.Pow(0.5, 41)*10 {
+		t.Fatalf("41st step moved weights by up to %g at a constant rate and %g with half-life 1 step", c, h)
 	}
 }
 
@@ -143,7 +234,7 @@ func TestParseParams(t *testing.T) {
 	if err != nil || len(p.Widths) != 10 || p.Widths[9] != 15 || p.Activation != Tanh || p.LR != 0.01 {
 		t.Fatalf("%+v %v", p, err)
 	}
-	for _, bad := range []map[string]string{{"activation": "sigmoid"}, {"hidden_size": "15x0"}, {"hidden_size": "a,b"}, {"lr": "-1"}, {"batch_size": "2.5"}} {
+	for _, bad := range []map[string]string{{"activation": "sigmoid"}, {"hidden_size": "15x0"}, {"hidden_size": "a,b"}, {"lr": "-1"}, {"batch_size": "2.5"}, {"loss_target": "-0.1"}, {"lr_halflife": "-5"}} {
 		if _, err := ParseParams(bad); err == nil {
 			t.Errorf("%v: want an error", bad)
 		}
