@@ -213,6 +213,9 @@ type graph struct {
 	start []int32
 	adj   []int32
 	w     []float64
+	// unit: every edge has length 1, so shortest paths are found
+	// breadth-first (hop counts), without Dijkstra's heap.
+	unit bool
 }
 
 // buildGraph joins each point to its k nearest others (by the Euclidean
@@ -260,7 +263,7 @@ func buildGraph(e sdk.Matrix, k int, weights Weights) graph {
 			fill[j]++
 		}
 	}
-	g := graph{n: n, start: make([]int32, n+1)}
+	g := graph{n: n, start: make([]int32, n+1), unit: weights == WeightUnit}
 	for v := 0; v < n; v++ {
 		l := raw[deg[v]:deg[v+1]]
 		sort.Slice(l, func(a, b int) bool { return l[a] < l[b] })
@@ -358,12 +361,38 @@ func allPairs(ctx context.Context, g graph, out []float64) error {
 				if ctx.Err() != nil {
 					return
 				}
+				if g.unit {
+					bfs(g, s, out[s*n:(s+1)*n], q.heap)
+					continue
+				}
 				dijkstra(g, s, out[s*n:(s+1)*n], q)
 			}
 		}(w)
 	}
 	wg.Wait()
 	return ctx.Err()
+}
+
+// bfs fills dist with the hop counts from s, using fifo (capacity n) as
+// its queue: with edges of length 1 breadth-first order is shortest-path
+// order, and the counts are whole numbers, so the result equals
+// dijkstra's exactly at a fraction of its cost (no heap).
+func bfs(g graph, s int, dist []float64, fifo []int32) {
+	for i := range dist {
+		dist[i] = math.Inf(1)
+	}
+	dist[s] = 0
+	fifo = append(fifo[:0], int32(s))
+	for h := 0; h < len(fifo); h++ {
+		u := fifo[h]
+		next := dist[u] + 1
+		for e := g.start[u]; e < g.start[u+1]; e++ {
+			if v := g.adj[e]; math.IsInf(dist[v], 1) {
+				dist[v] = next
+				fifo = append(fifo, v)
+			}
+		}
+	}
 }
 
 // dijkstra fills dist with the shortest-path lengths from s.

@@ -2,8 +2,11 @@ package geodesic
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"testing"
 
+	"github.com/neuraltopology/neuraltopology/plugins/dist-euclid/euclid"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -54,5 +57,42 @@ func TestDedupe(t *testing.T) {
 	u, of := Dedupe(m2)
 	if u.Rows != 3 || of[2] != 0 || of[4] != 1 || of[3] != 2 {
 		t.Fatalf("dedupe: %v rows, map %v", u.Data, of)
+	}
+}
+
+// TestBFSEqualsDijkstra: hop counts found breadth-first equal Dijkstra's
+// shortest paths over the same graph with every edge of length 1, on
+// random clouds whose k-NN graphs have one or several components.
+func TestBFSEqualsDijkstra(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	for trial, c := range []struct{ n, d, k int }{{300, 3, 4}, {500, 2, 2}, {200, 15, 10}} {
+		pts := sdk.NewMatrix(c.n, c.d)
+		for i := range pts.Data {
+			pts.Data[i] = rng.NormFloat64()
+		}
+		e, err := euclid.Matrix(pts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := buildGraph(e, c.k, WeightUnit)
+		if !g.unit {
+			t.Fatal("a unit-weight graph is not marked unit")
+		}
+		q := newQueue(c.n)
+		a, b := make([]float64, c.n), make([]float64, c.n)
+		unreachable := 0
+		for s := 0; s < c.n; s++ {
+			bfs(g, s, a, q.heap)
+			dijkstra(g, s, b, q)
+			for j := range a {
+				if a[j] != b[j] {
+					t.Fatalf("cloud %d, from %d to %d: breadth-first %v, Dijkstra %v", trial, s, j, a[j], b[j])
+				}
+				if math.IsInf(a[j], 1) {
+					unreachable++
+				}
+			}
+		}
+		t.Logf("cloud %d: %d unreachable pairs", trial, unreachable)
 	}
 }
