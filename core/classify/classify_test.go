@@ -2,12 +2,15 @@ package classify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,7 +46,7 @@ func plugins(t *testing.T) (sdk.Data, sdk.Distance, sdk.Homology, sdk.Info) {
 		if binErr != nil {
 			return
 		}
-		for _, p := range []string{"data-naitzat", "dist-geodesic", "ph-rips", "ph-ripser"} {
+		for _, p := range []string{"data-naitzat", "dist-geodesic", "ph-rips", "ph-ripser", "algo-mlp"} {
 			kind, name, _ := cut(p)
 			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "nt-"+kind+"-"+name), "../../plugins/"+p).CombinedOutput()
 			if err != nil {
@@ -134,6 +137,81 @@ func TestInputGroundTruth(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// runD1 runs the whole supervised job on D-I through the real plugin
+// processes (the mlp learner included) with a 2-15x4-2 ReLU network and
+// 600 homology points, and returns its error and fit.json.
+func runD1(t *testing.T, trainSamples int) (FitSummary, string, error) {
+	t.Helper()
+	data, dist, ph, phInfo := plugins(t)
+	algo, ok := plugintest.Open(t, filepath.Join(binDir, "nt-algo-mlp")).Plugin().(sdk.Classifier)
+	if !ok {
+		t.Fatal("nt-algo-mlp is not a classifier")
+	}
+	cfg := config.Default()
+	cfg.Data, cfg.DataID, cfg.Algo, cfg.Seed = "naitzat", "D-I", "mlp", 3
+	cfg.HiddenSize, cfg.TDASamples, cfg.TrainSamples = "15,15,15,15", 600, trainSamples
+	cfg.AlgoParams = map[string]string{"activation": "relu"}
+	if err := ApplyDefaults(&cfg, map[string]bool{"hidden_size": true, "tda_samples": true}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	_, err := Run(ctx, Plugins{Data: data, Algo: algo, Dist: dist, PH: ph}, cfg, Options{Dir: dir, Edges: sdk.TakesInput(phInfo, "edges")})
+	var fs FitSummary
+	b, rerr := os.ReadFile(filepath.Join(dir, FitFile))
+	if rerr != nil {
+		t.Fatalf("fit.json: %v (run error: %v)", rerr, err)
+	}
+	if jerr := json.Unmarshal(b, &fs); jerr != nil {
+		t.Fatal(jerr)
+	}
+	return fs, dir, err
+}
+
+// TestRunTrainsWellBeforeTopology: the network whose topology is
+// computed meets the training criterion as the host recomputes it from
+// the network's own class probabilities: every training point right, a
+// training cross-entropy at most the mlp's loss_target (1e-4) and equal
+// to what the plugin reported, and at most max_holdout_error wrong on
+// the homology points; then every layer of both classes has a record.
+func TestRunTrainsWellBeforeTopology(t *testing.T) {
+	fs, dir, err := runD1(t, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fs.Reached || fs.CheckedAccuracy != 1 || fs.CheckedLoss > 1e-4 || math.Abs(fs.CheckedLoss-fs.Loss) > 1e-9 {
+		t.Errorf("fit.json %+v: want reached, checked accuracy 1 and a checked loss <= 1e-4 equal to the plugin's", fs)
+	}
+	if e := 1 - fs.HomologyAccuracy; e > fs.MaxHoldoutError || fs.MaxHoldoutError != 0.001 {
+		t.Errorf("homology error %g, max_holdout_error %g", e, fs.MaxHoldoutError)
+	}
+	recs, err := os.ReadFile(filepath.Join(dir, "topology.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(strings.TrimSpace(string(recs)), "\n"); n != 2*5 {
+		t.Errorf("topology.csv has %d records, want 2 classes x 5 clouds", n)
+	}
+}
+
+// TestRunRefusesPoorGeneralisation: 60 training points are fitted
+// perfectly, but the network then misclassifies more than 0.1% of the
+// homology points; the run ends with an error naming max_holdout_error,
+// fit.json written and no topology computed.
+func TestRunRefusesPoorGeneralisation(t *testing.T) {
+	fs, dir, err := runD1(t, 60)
+	if err == nil || !strings.Contains(err.Error(), "max_holdout_error") {
+		t.Fatalf("run error %v, want one naming max_holdout_error (fit %+v)", err, fs)
+	}
+	if fs.CheckedAccuracy != 1 || 1-fs.HomologyAccuracy <= 0.001 {
+		t.Errorf("fit.json %+v: want a perfect fit of the training points and over 0.1%% homology error", fs)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "topology.csv")); !os.IsNotExist(serr) {
+		t.Errorf("topology.csv exists after a refused network (%v)", serr)
 	}
 }
 
