@@ -23,7 +23,7 @@ cp "$src/sweep.json" "$dst/"
 for run in "$src"/runs/*/; do
 	t=$(basename "$run")
 	mkdir -p "$dst/runs/$t"
-	for f in config.yaml provenance.json sweep_trial.json timings.json transport.json; do
+	for f in config.yaml provenance.json sweep_trial.json timings.json transport.json fit.json; do
 		if [ -f "$run/$f" ]; then cp "$run/$f" "$dst/runs/$t/"; fi
 	done
 	# Paths of the machine that ran the sweep mean nothing elsewhere: the

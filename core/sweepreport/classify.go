@@ -2,6 +2,7 @@ package sweepreport
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -17,6 +18,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/neuraltopology/neuraltopology/core/classify"
 	"github.com/neuraltopology/neuraltopology/core/plots"
 	"github.com/neuraltopology/neuraltopology/core/runstore"
 	"github.com/neuraltopology/neuraltopology/core/stats"
@@ -37,6 +39,10 @@ type network struct {
 	// betti[class][layer] are the Betti numbers at the fixed scale by
 	// dimension; persistent the scale-free counts.
 	betti, persistent map[string][][]int
+	// fit is the trial's fit.json (nil if it has none); seconds its
+	// timings.json total (0 if none).
+	fit     *classify.FitSummary
+	seconds float64
 }
 
 // netGroup is the trials of one data set and architecture; the
@@ -108,6 +114,10 @@ func loadNets(m *sweep.Manifest) ([]*netGroup, error) {
 		}
 		recs = summary.LatestTopology(recs)
 		n := network{Seed: strconv.FormatInt(cfg.Seed, 10), Activation: act, betti: map[string][][]int{}, persistent: map[string][][]int{}}
+		n.fit, n.seconds, err = readFit(st.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("trial %s: %w", st.Name, err)
+		}
 		for _, r := range recs {
 			if r.Class == "" {
 				continue
@@ -136,6 +146,34 @@ func loadNets(m *sweep.Manifest) ([]*netGroup, error) {
 		sort.Slice(g.Acts, func(i, j int) bool { return actOrder(g.Acts[i]) < actOrder(g.Acts[j]) })
 	}
 	return groups, nil
+}
+
+// readFit reads a supervised trial's fit.json and the total of its
+// timings.json; a trial without them (published before they were kept)
+// gives nil and 0.
+func readFit(dir string) (*classify.FitSummary, float64, error) {
+	var fit *classify.FitSummary
+	b, err := runstore.ReadFileLimit(filepath.Join(dir, classify.FitFile), runstore.MaxSmallFile)
+	switch {
+	case err == nil:
+		fit = &classify.FitSummary{}
+		if err := json.Unmarshal(b, fit); err != nil {
+			return nil, 0, fmt.Errorf("%s: %v", classify.FitFile, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, 0, err
+	}
+	var timings map[string]float64
+	b, err = runstore.ReadFileLimit(filepath.Join(dir, runstore.TimingsFile), runstore.MaxSmallFile)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &timings); err != nil {
+			return nil, 0, fmt.Errorf("%s: %v", runstore.TimingsFile, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, 0, err
+	}
+	return fit, timings["total"], nil
 }
 
 // actOrder lists ReLU, leaky ReLU and tanh in the paper's order.
@@ -349,21 +387,21 @@ type supPage struct {
 // one line per activation, the mean over networks with its bootstrap
 // band), each network's first trivial layer, and the claims' tests.
 func buildSupervised(dir string, m *sweep.Manifest) (Result, error) {
-	path, err := writeSupervised(dir, m)
-	return Result{HTML: path}, err
+	path, md, err := writeSupervised(dir, m)
+	return Result{HTML: path, Markdown: md}, err
 }
 
-func writeSupervised(dir string, m *sweep.Manifest) (string, error) {
+func writeSupervised(dir string, m *sweep.Manifest) (string, string, error) {
 	groups, err := loadNets(m)
 	if err != nil {
-		return "", fmt.Errorf("sweep report: %w", err)
+		return "", "", fmt.Errorf("sweep report: %w", err)
 	}
 	if len(groups) == 0 {
-		return "", fmt.Errorf("sweep report: no trial of %s is done yet", dir)
+		return "", "", fmt.Errorf("sweep report: no trial of %s is done yet", dir)
 	}
 	out := filepath.Join(dir, Dir)
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
+		return "", "", err
 	}
 	pg := supPage{Dir: dir, Trials: len(m.Trials), Generated: time.Now().UTC().Format("2006-01-02 15:04:05 UTC"), Level: Level * 100, Alpha: Alpha, Resamples: Resamples}
 	layers := [][]string{{"group", "activation", "class", "layer", "dim", "measure", "n", "mean", "ci_low", "ci_high"}}
@@ -411,7 +449,7 @@ func writeSupervised(dir string, m *sweep.Manifest) (string, error) {
 				name := fmt.Sprintf("%s_class_%s_%s.png", g.Name, class, ms)
 				title := fmt.Sprintf("%s, class %s: %s against layer (mean over networks, %.0f%% band)", g.Name, class, measureName(ms), Level*100)
 				if err := gs.plot(out, name, title, panels); err != nil {
-					return "", err
+					return "", "", err
 				}
 			}
 			for _, act := range g.Acts {
@@ -443,16 +481,118 @@ func writeSupervised(dir string, m *sweep.Manifest) (string, error) {
 	}
 	for name, rows := range map[string][][]string{LayersCSV: layers, NetworksCSV: nets, ClaimsCSV: claims} {
 		if err := writeCSV(filepath.Join(out, name), rows); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
 	pg.CSVs = []string{LayersCSV, NetworksCSV, ClaimsCSV}
+	md := supMarkdown(pg, groups)
+	if err := runstore.WriteFileAtomic(filepath.Join(out, MarkdownFile), []byte(md)); err != nil {
+		return "", "", err
+	}
 	var buf bytes.Buffer
 	if err := supTmpl.Execute(&buf, pg); err != nil {
-		return "", fmt.Errorf("sweep report: %w", err)
+		return "", "", fmt.Errorf("sweep report: %w", err)
 	}
 	path := filepath.Join(dir, HTMLFile)
-	return path, runstore.WriteFileAtomic(path, buf.Bytes())
+	return path, md, runstore.WriteFileAtomic(path, buf.Bytes())
+}
+
+// supMarkdown is a supervised sweep's results in Markdown (`nthost
+// report SWEEP_DIR --markdown`): how well each activation's networks
+// were trained, the mean Betti numbers at every layer per class and
+// activation, and the claims' tests, so a README quoting it cannot drift
+// from the data.
+func supMarkdown(pg supPage, groups []*netGroup) string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("Networks: %d of %d trials done.\n\n", pg.Done, pg.Trials)
+	w("Training, per activation (each network's fit.json and timings.json): epochs (median, range), the largest training loss and homology-set error the host measured on the final networks, and the median wall time of a network (training and topology).\n\n")
+	w("| group | activation | networks | epochs, median (range) | max training loss | max homology error | median wall s |\n|---|---|---|---|---|---|---|\n")
+	for _, g := range groups {
+		for _, act := range g.Acts {
+			var epochs, secs []float64
+			loss, herr := math.NaN(), math.NaN()
+			for _, n := range g.byAct(act) {
+				if n.fit != nil {
+					epochs = append(epochs, float64(n.fit.Epochs))
+					loss = nanMax(loss, n.fit.CheckedLoss)
+					herr = nanMax(herr, 1-n.fit.HomologyAccuracy)
+				}
+				if n.seconds > 0 {
+					secs = append(secs, n.seconds)
+				}
+			}
+			ep := "-"
+			if len(epochs) > 0 {
+				ep = fmt.Sprintf("%g (%g-%g)", medianOf(epochs), slices.Min(epochs), slices.Max(epochs))
+			}
+			w("| %s | %s | %d | %s | %s | %s | %s |\n", g.Name, act, len(g.byAct(act)), ep, mdNum(loss, "%.2g"), mdPercent(herr), mdNum(medianOf(secs), "%.0f"))
+		}
+	}
+	for _, g := range groups {
+		var counts []string
+		for _, a := range g.Acts {
+			counts = append(counts, fmt.Sprintf("%s %d", a, len(g.byAct(a))))
+		}
+		head := "beta0"
+		for d := 1; d < g.Dims; d++ {
+			head += fmt.Sprintf(", beta%d", d)
+		}
+		for _, class := range g.Classes {
+			w("\n**%s, class %s** (mean (%s) at the fixed scale over networks, layer 0 the input; n per activation: %s)\n\n", strings.ReplaceAll(g.Name, "__", ", "), class, head, strings.Join(counts, ", "))
+			w("| layer |")
+			for l := 0; l <= g.Layers; l++ {
+				w(" %d |", l)
+			}
+			w("\n|---|%s\n", strings.Repeat("---|", g.Layers+1))
+			for _, act := range g.Acts {
+				w("| %s |", act)
+				for l := 0; l <= g.Layers; l++ {
+					var cells []string
+					for dim := 0; dim < g.Dims; dim++ {
+						var vals []float64
+						for _, n := range g.byAct(act) {
+							if v, ok := n.value(class, "betti", l, dim); ok {
+								vals = append(vals, v)
+							}
+						}
+						cells = append(cells, strconv.FormatFloat(stats.Mean(vals), 'f', 1, 64))
+					}
+					w(" %s |", strings.Join(cells, ", "))
+				}
+				w("\n")
+			}
+		}
+	}
+	w("\nThe claims, with the network as the unit (exact one-sided binomial test of \"most networks\" with the Clopper-Pearson interval; exact two-sided Mann-Whitney between activations, each network one value, a network that never gets there counted at layer L+1):\n\n")
+	w("| group | class | claim | n | statistic | p | result |\n|---|---|---|---|---|---|---|\n")
+	for _, g := range pg.Groups {
+		for _, c := range g.Claims {
+			w("| %s | %s | (%s) %s | %d | %s | %s | %s |\n", strings.ReplaceAll(c.Group, "__", " "), c.Class, c.Claim, c.Statement, c.N, c.Statistic, c.PText, c.Verdict)
+		}
+	}
+	return b.String()
+}
+
+func nanMax(a, b float64) float64 {
+	if math.IsNaN(a) {
+		return b
+	}
+	return max(a, b)
+}
+
+func mdNum(v float64, format string) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+func mdPercent(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.3g%%", 100*v)
 }
 
 // medianOf is the median of x (NaN for none).

@@ -3,6 +3,8 @@ package sweepreport
 import (
 	"strings"
 	"testing"
+
+	"github.com/neuraltopology/neuraltopology/core/classify"
 )
 
 // fakeNet is a network whose class "a" has beta0 = b0[l] and beta1 = 0 at
@@ -63,6 +65,31 @@ func TestArchName(t *testing.T) {
 	for in, want := range map[string]string{"15,15,15": "15x3", "25": "25x1", "10,20": "10-20"} {
 		if got := archName(in); got != want {
 			t.Errorf("archName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSupervisedMarkdownTables: the Markdown rows are the means over
+// each activation's networks at each layer, the training table takes the
+// worst network's loss and homology error, and a network without
+// fit.json leaves its cells "-".
+func TestSupervisedMarkdownTables(t *testing.T) {
+	g := &netGroup{Name: "D-I__15x2", Classes: []string{"a"}, Layers: 2, Dims: 2, Acts: []string{"relu", "tanh"}}
+	r1, r2 := fakeNet("relu", "1", []int{9, 4, 1}), fakeNet("relu", "2", []int{9, 2, 2})
+	r1.fit = &classify.FitSummary{Epochs: 40, CheckedLoss: 5e-5, HomologyAccuracy: 1}
+	r2.fit = &classify.FitSummary{Epochs: 60, CheckedLoss: 9e-5, HomologyAccuracy: 0.9995}
+	r1.seconds, r2.seconds = 10, 30
+	g.Nets = []network{r1, r2, fakeNet("tanh", "1", []int{9, 9, 5})}
+	pg := supPage{Trials: 3, Done: 3, Groups: []supGroupSection{{Name: g.Name}}}
+	md := supMarkdown(pg, []*netGroup{g})
+	for _, want := range []string{
+		"| D-I__15x2 | relu | 2 | 50 (40-60) | 9e-05 | 0.05% | 20 |",
+		"| D-I__15x2 | tanh | 1 | - | - | - | - |",
+		"| relu | 9.0, 0.0 | 3.0, 0.0 | 1.5, 0.0 |",
+		"| tanh | 9.0, 0.0 | 9.0, 0.0 | 5.0, 0.0 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
 	}
 }
