@@ -47,7 +47,9 @@ if os.path.exists(p):
     open(p, "w").write(json.dumps(recs, indent=1))
 PY
 	for f in topology.jsonl scalars.jsonl; do
-		gzip -9 -n -c "$run/$f" >"$dst/runs/$t/$f.gz"
+		# A trial stopped before it wrote a file (a sweep published
+		# part-way) has none to keep.
+		if [ -f "$run/$f" ]; then gzip -9 -n -c "$run/$f" >"$dst/runs/$t/$f.gz"; fi
 	done
 done
 md=$("$nthost" report --markdown "$dst")
@@ -59,7 +61,8 @@ name, md = sys.argv[1], sys.argv[2]
 begin = "<!-- results: nthost report docs/results/%s --markdown -->" % name
 end = "<!-- end of results -->"
 text = open("README.md").read()
-i, j = text.find(begin), text.find(end)
+i = text.find(begin)
+j = text.find(end, i)
 if i < 0 or j < i:
     sys.exit("README.md has no block %s ... %s" % (begin, end))
 text = text[: i + len(begin)] + "\n" + md.rstrip("\n") + "\n" + text[j:]
