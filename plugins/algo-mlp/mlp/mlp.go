@@ -2,7 +2,8 @@
 // "mlp" algorithm plugin with the capability supervised: any widths and
 // depth, tanh, leaky ReLU or ReLU hidden units, a softmax output trained
 // with cross-entropy by Adam on shuffled minibatches until every training
-// point is classified right (or an epoch cap is reached).
+// point is classified right and the training cross-entropy is at most a
+// target (or an epoch cap is reached).
 //
 // It is the learner of Naitzat, Zhitnikov and Lim, "Topology of deep
 // neural networks" (JMLR 2020): e.g. 2-15x10-2 with each of the three
@@ -177,7 +178,7 @@ func (*MLP) Describe(context.Context) (sdk.Info, error) {
 		Kind:        sdk.KindAlgo,
 		Version:     Version,
 		Protocol:    sdk.ProtocolVersion,
-		Description: "fully connected softmax classifier (tanh, leaky ReLU, ReLU), Adam, trained to 100% training accuracy",
+		Description: "fully connected softmax classifier (tanh, leaky ReLU, ReLU), Adam, trained to 100% training accuracy and a training loss target",
 		Capabilities: map[string]string{
 			sdk.CapSupervised: "true",
 		},
