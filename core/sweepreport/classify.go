@@ -108,8 +108,8 @@ func loadNets(m *sweep.Manifest) ([]*netGroup, error) {
 		if act == "" {
 			act = "relu"
 		}
-		recs, err := summary.ReadTopology(filepath.Join(st.Dir, summary.TopologyFile))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		recs, err := readRecords(st.Dir, summary.TopologyFile, summary.ReadTopology)
+		if err != nil {
 			return nil, fmt.Errorf("trial %s: %w", st.Name, err)
 		}
 		recs = summary.LatestTopology(recs)
