@@ -143,3 +143,79 @@ func TestPreprocessUnitRadius(t *testing.T) {
 		t.Fatalf("the leading component does not follow the planted signal (%v)", c/float64(T))
 	}
 }
+
+// TestSubsampleKeepsSparseStretches: a circle visited three times as
+// often on one side as on the other, with 5% of the bins thrown off it
+// (noise of standard deviation 0.3 in every direction: bins where a
+// few spikes more or less moved the population vector far). The
+// subsample must leave out those bins (none further than 0.25 from the
+// circle) and still cover the rarely visited side:
+// no gap of angle over 0.35 rad between chosen points, for several
+// seeds. Dropping the bins whose neighbours are furthest in absolute
+// terms takes out the rare side whole.
+func TestSubsampleKeepsSparseStretches(t *testing.T) {
+	for seed := range uint64(3) {
+		r := rand.New(rand.NewPCG(seed, 77))
+		const n = 3000
+		pts := sdk.NewMatrix(n, 3)
+		for i := range n {
+			row := pts.Row(i)
+			// Density proportional to 2 + cos(a): by rejection.
+			a := 2 * math.Pi * r.Float64()
+			for 3*r.Float64() > 2+math.Cos(a) {
+				a = 2 * math.Pi * r.Float64()
+			}
+			sd := 0.02
+			if r.Float64() < 0.05 {
+				sd = 0.3
+			}
+			row[0], row[1], row[2] = math.Cos(a)+sd*r.NormFloat64(), math.Sin(a)+sd*r.NormFloat64(), sd*r.NormFloat64()
+		}
+		idx := Subsample(pts, 150, seed)
+		var angles []float64
+		for _, i := range idx {
+			x := pts.Row(i)
+			if off := math.Hypot(math.Hypot(x[0], x[1])-1, x[2]); off > 0.25 {
+				t.Fatalf("seed %d: picked a scattered bin %v (%.2f off the circle)", seed, x, off)
+			}
+			angles = append(angles, math.Atan2(x[1], x[0]))
+		}
+		slices.Sort(angles)
+		gap := angles[0] + 2*math.Pi - angles[len(angles)-1]
+		for i := 1; i < len(angles); i++ {
+			gap = max(gap, angles[i]-angles[i-1])
+		}
+		if gap > 0.35 {
+			t.Fatalf("seed %d: a gap of %.2f rad between chosen points on the circle", seed, gap)
+		}
+	}
+}
+
+// TestAssessGapRule: bars that beat every shuffle count down to the
+// first one Gap times shorter than the bar before it; the p-values are
+// untouched by the rule.
+func TestAssessGapRule(t *testing.T) {
+	t.Run("torus with a short extra loop", func(t *testing.T) {
+		tst := Test{Shuffles: 19, MaxBars: [][]float64{make([]float64, 19), make([]float64, 19)},
+			Observed: []sdk.Diagram{{Dim: 0, Pairs: [][2]float64{{0, math.Inf(1)}}},
+				{Dim: 1, Pairs: [][2]float64{{0.1, 0.8}, {0.1, 0.7}, {0.2, 0.45}, {0.1, 0.2}}}}}
+		for i := range 19 {
+			tst.MaxBars[1][i] = 0.2 // the last bar ties the shuffles' longest: p = 1
+		}
+		tst.assess()
+		if !slices.Equal(tst.SignificantBetti, []int{1, 2}) || !slices.Equal(tst.BeyondGap, []int{0, 1}) {
+			t.Fatalf("significant %v, beyond the gap %v; want [1 2], [0 1]", tst.SignificantBetti, tst.BeyondGap)
+		}
+		if p := tst.PValues[1]; p[2] != 0.05 || p[3] != 1 {
+			t.Fatalf("p-values %v", p)
+		}
+	})
+	t.Run("no gap", func(t *testing.T) {
+		if n := beforeGap([]float64{0.5, 0.6, 0.41}); n != 3 {
+			t.Fatalf("%d, want 3", n)
+		}
+		if n := beforeGap([]float64{0.3, 0.85, 0.6}); n != 2 {
+			t.Fatalf("%d, want 2 (0.3 is half of 0.6)", n)
+		}
+	})
+}
