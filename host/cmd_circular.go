@@ -16,7 +16,7 @@ import (
 // coordinates from a persistent cohomology class (core/circular).
 func cmdCircular(ctx context.Context, a *app, args []string) error {
 	var c common
-	fs := newFlags(a, "circular", "nthost circular --points CLOUD.npz --out ANGLES.npz [--bar 1] [--landmarks 300] [--coeff 47] [--plot PNG] [--nwb FILE.nwb --behaviour PATH]")
+	fs := newFlags(a, "circular", "nthost circular --points CLOUD.npz --out ANGLES.npz [--bar 1] [--landmarks 300] [--coeff 47] [--even-speed=true] [--plot PNG] [--nwb FILE.nwb --behaviour PATH]")
 	c.register(fs)
 	points := fs.String("points", "", "the cloud: .npz from nthost recording import (points, times), or any .csv/.npy/.npz of points")
 	out := fs.String("out", "", "write angle (radians, one per row of points) and times here (.npz)")
@@ -28,6 +28,7 @@ func cmdCircular(ctx context.Context, a *app, args []string) error {
 	nwb := fs.String("nwb", "", "the NWB file --behaviour is read from")
 	behaviour := fs.String("behaviour", "", "a TimeSeries in --nwb (e.g. /processing/behavior/CompassDirection/heading/data, radians) to compare the angle with")
 	seed := fs.Uint64("seed", 1, "seed of the landmark choice")
+	even := fs.Bool("even-speed", true, "reparametrise the angle so it moves equally fast, on average, at every angle (a cloud with times); false: the raw circular coordinates")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -92,7 +93,14 @@ func cmdCircular(ctx context.Context, a *app, args []string) error {
 		{Name: "angle", Matrix: sdk.Matrix{Rows: len(res.Angle), Cols: 1, Data: res.Angle}},
 		{Name: "times", Matrix: sdk.Matrix{Rows: len(cloud.Times), Cols: 1, Data: cloud.Times}},
 	}
+	raw := res.Angle
+	if *even && cloud.Timed {
+		res.Angle = circular.EvenSpeed(raw, cloud.Times)
+	}
 	line := fmt.Sprintf("%s: bar [%.4g, %.4g) at scale %.4g, %d of %d points outside every landmark ball", *points, res.Bar[0], res.Bar[1], res.Scale, res.Uncovered, len(res.Angle))
+	if *even && !cloud.Timed {
+		line += " (no times in the cloud: raw circular coordinates, not evened)"
+	}
 	if res.Defects > 0 {
 		line += fmt.Sprintf(", the integer lift fails the cocycle condition on %d triangles (try another --coeff)", res.Defects)
 	}
@@ -101,7 +109,10 @@ func cmdCircular(ctx context.Context, a *app, args []string) error {
 		rho := circular.Correlation(res.Angle, beh)
 		aligned = circular.Align(res.Angle, beh)
 		arrs = append(arrs, matio.NamedArray{Name: "behaviour", Matrix: sdk.Matrix{Rows: len(beh), Cols: 1, Data: beh}})
-		line += fmt.Sprintf("; circular correlation with %s: %.3f (of circular ranks: %.3f)", *behaviour, rho, circular.RankCorrelation(res.Angle, beh))
+		line += fmt.Sprintf("; circular correlation with %s: %.3f", *behaviour, rho)
+		if *even && cloud.Timed {
+			line += fmt.Sprintf(" (raw circular coordinates: %.3f)", circular.Correlation(raw, beh))
+		}
 	}
 	if err := matio.WriteNPZ(*out, arrs); err != nil {
 		return err

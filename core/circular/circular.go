@@ -309,3 +309,108 @@ func Decode(ctx context.Context, pts sdk.Matrix, nLandmarks, bar, p int, seed ui
 	res, err := Coordinates(pts, lm, h1, bar, p)
 	return res, lm, err
 }
+
+// EvenSpeed's resolution: the speed is measured in speedBins bins of the
+// angle, over steps of speedLag seconds. A step of one 100 ms bin is
+// mostly decoding noise where the angle moves slowly, which would pull
+// every bin's speed towards the same value; 0.3 s lets the movement
+// dominate while a head turning at 2.5 rad/s still moves well under
+// half a turn.
+const (
+	speedBins = 36
+	speedLag  = 0.3
+)
+
+// EvenSpeed reparametrises decoded angles (one per time bin, in time
+// order, at times) so that the variable they decode moves, on average,
+// equally fast at every angle. Circular coordinates fix how the angle
+// winds but not how fast it advances: it advances with the population's
+// geometry, fast where the ring is long in the embedding and slow where
+// it is short. An animal, though, turns its head about equally fast
+// whichever way it faces; so the mean |step| over speedLag seconds is
+// measured in speedBins bins of the angle, and the angle is stretched
+// where that speed is low and compressed where it is high (the map from
+// old angle to new has slope proportional to 1 / mean speed there).
+// Steps across a gap in times are left out. The map is monotone and
+// fixes 0, so the winding is kept.
+
+func EvenSpeed(angle, times []float64) []float64 {
+	const bins = speedBins
+	n := len(angle)
+	out := slices.Clone(angle)
+	if n < 3 || len(times) != n {
+		return out
+	}
+	dts := make([]float64, n-1)
+	for i := range dts {
+		dts[i] = times[i+1] - times[i]
+	}
+	slices.Sort(dts)
+	dt := dts[len(dts)/2]
+	if !(dt > 0) {
+		return out
+	}
+	lag := max(1, int(math.Round(speedLag/dt)))
+	if n <= lag {
+		return out
+	}
+	steps := make([]float64, n-lag)
+	for i := range steps {
+		steps[i] = times[i+lag] - times[i]
+	}
+	gap := 1.5 * float64(lag) * dt
+	sum := make([]float64, bins)
+	cnt := make([]float64, bins)
+	w := 2 * math.Pi / float64(bins)
+	for i, s := range steps {
+		if !(s > 0) || s > gap {
+			continue
+		}
+		d := math.Remainder(angle[i+lag]-angle[i], 2*math.Pi)
+		mid := math.Mod(angle[i]+d/2, 2*math.Pi)
+		if mid < 0 {
+			mid += 2 * math.Pi
+		}
+		k := min(int(mid/w), bins-1)
+		sum[k] += math.Abs(d)
+		cnt[k]++
+	}
+	var all, nAll float64
+	for k := range sum {
+		all += sum[k]
+		nAll += cnt[k]
+	}
+	if all <= 0 {
+		return out
+	}
+	// Slope of the new angle in each bin: 1 / mean speed there; a bin
+	// without steps takes the overall mean speed.
+	speed := make([]float64, bins)
+	for k := range speed {
+		speed[k] = all / nAll
+		if cnt[k] > 0 && sum[k] > 0 {
+			speed[k] = sum[k] / cnt[k]
+		}
+	}
+	// Smoothed round the circle ([1 2 1] / 4): each bin's mean is an
+	// estimate from a few hundred steps, and its error would otherwise
+	// be integrated into the angle.
+	slope := make([]float64, bins)
+	for k := range slope {
+		slope[k] = 4 / (speed[(k+bins-1)%bins] + 2*speed[k] + speed[(k+1)%bins])
+	}
+	cum := make([]float64, bins+1)
+	for k := range bins {
+		cum[k+1] = cum[k] + slope[k]*w
+	}
+	for i, a := range angle {
+		a = math.Mod(a, 2*math.Pi)
+		if a < 0 {
+			a += 2 * math.Pi
+		}
+		k := min(int(a/w), bins-1)
+		v := (cum[k] + slope[k]*(a-float64(k)*w)) / cum[bins] * 2 * math.Pi
+		out[i] = math.Mod(v, 2*math.Pi)
+	}
+	return out
+}

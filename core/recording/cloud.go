@@ -15,8 +15,11 @@ import (
 // steps that made Points from them, so a shuffled control can be
 // preprocessed exactly as the data were.
 type Cloud struct {
-	Points  sdk.Matrix
-	Times   []float64
+	Points sdk.Matrix
+	Times  []float64
+	// Timed says Times are times (a cloud from nthost recording import,
+	// or an archive with times), not just the row numbers.
+	Timed   bool
 	Rates   sdk.Matrix // 0 x 0 if the cloud came without rates
 	Bin     float64
 	Options Options
@@ -34,7 +37,7 @@ func Make(b Binned, o Options) (Cloud, error) {
 	if err != nil {
 		return Cloud{}, err
 	}
-	return Cloud{Points: pts, Times: b.Times, Rates: b.Rates, Bin: b.Bin, Options: o}, nil
+	return Cloud{Points: pts, Times: b.Times, Timed: true, Rates: b.Rates, Bin: b.Bin, Options: o}, nil
 }
 
 func scalar(v float64) sdk.Matrix { return sdk.Matrix{Rows: 1, Cols: 1, Data: []float64{v}} }
@@ -101,7 +104,7 @@ func LoadCloud(path string) (Cloud, error) {
 		if t.Rows*t.Cols != pts.Rows {
 			return Cloud{}, fmt.Errorf("%s: times has %d values for %d points", path, t.Rows*t.Cols, pts.Rows)
 		}
-		c.Times = t.Data
+		c.Times, c.Timed = t.Data, true
 	}
 	if s, ok := by["subsample"]; ok {
 		if len(s.Data) != 1 || s.Data[0] < 0 || s.Data[0] != math.Trunc(s.Data[0]) {
