@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/neuraltopology/neuraltopology/core/diagram"
@@ -103,6 +104,9 @@ func tdaCloud(ctx context.Context, a *app, cl *sdk.Client, t tdaCloudArgs) error
 	line := fmt.Sprintf("%s: %d of %d points; %s", t.path, n, t.cloud.Points.Rows, strings.Join(parts, ", "))
 	if t.shuffles > 0 {
 		line += fmt.Sprintf("; significant Betti numbers against %d shuffles (p <= %g): %v", t.shuffles, recording.Alpha, test.SignificantBetti)
+		if slices.ContainsFunc(test.BeyondGap, func(n int) bool { return n > 0 }) {
+			line += fmt.Sprintf(" (and %v more, %g times shorter than those)", test.BeyondGap, recording.Gap)
+		}
 	}
 	fmt.Fprintln(a.stderr, line)
 	return nil

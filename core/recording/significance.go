@@ -26,8 +26,8 @@ const Alpha = 0.05
 // has a torus, its geometry (fields crowded on one side, a walled
 // arena sampling the torus unevenly) can leave a short loop or void
 // that also beats every shuffle; on simulated grid modules such bars
-// were 2 to 3 times shorter than the torus's two loops and its void,
-// which were within 1.3 times of each other.
+// were 1.7 to 2.4 times shorter than the torus's void, and its two
+// loops within 1.3 times of each other.
 const Gap = 1.5
 
 // MinShuffles is the fewest shuffles with which a p-value can reach
