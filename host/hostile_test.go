@@ -299,7 +299,7 @@ func TestMemLimitCrashIsOneLine(t *testing.T) {
 	args := []string{"bench", "ph", "--ph", "rips", "--workload", "W1", "--only", "W1a", "--mem-limit", "0.1", "--repeat", "1"}
 	out, errs, code := nthost(t, work, args...)
 	lines := strings.Split(strings.TrimSpace(errs), "\n")
-	if code != 0 || len(lines) != 1 || !strings.Contains(errs, "nt-ph-rips crashed") || !strings.Contains(errs, "fatal error: runtime: out of memory") {
+	if code != 0 || len(lines) != 1 || !strings.Contains(errs, "nt-ph-rips crashed") || !(strings.Contains(errs, "fatal error: runtime: out of memory") || strings.Contains(errs, "pthread_create failed")) {
 		t.Fatalf("want exit 0 and one stderr line naming the crash; exit %d, %d lines:\n%s", code, len(lines), errs)
 	}
 	if !strings.Contains(out, "out of memory") {

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
+
+	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
 // newLogger builds the host's logger: a human console on a terminal (and,
@@ -63,7 +65,7 @@ type hclogBridge struct {
 // crashStart reports whether a plugin's stderr line starts a Go
 // runtime crash dump.
 func crashStart(msg string) bool {
-	return strings.HasPrefix(msg, "panic: ") || strings.HasPrefix(msg, "fatal error: ")
+	return sdk.CrashLine(strings.TrimSpace(msg))
 }
 
 func (b *hclogBridge) Write(p []byte) (int, error) {

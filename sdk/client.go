@@ -529,7 +529,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	defer t.mu.Unlock()
 	if t.fatal == "" {
 		for _, l := range strings.Split(string(p), "\n") {
-			if l = strings.TrimSpace(l); strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") {
+			if l = strings.TrimSpace(l); CrashLine(l) {
 				t.fatal = l
 				break
 			}
@@ -540,6 +540,24 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
 	}
 	return len(p), nil
+}
+
+// CrashLine reports whether a line of a plugin's stderr starts a Go
+// runtime's crash report: a panic, a fatal error, or the death of a
+// process that could not start a thread or took a signal (under an
+// address-space limit a thread's stack may be what fails to map, and the
+// runtime then aborts with "runtime/cgo: pthread_create failed" and a
+// register dump rather than "fatal error: runtime: out of memory").
+func CrashLine(l string) bool {
+	for _, p := range []string{"panic:", "fatal error:", "runtime: out of memory", "runtime/cgo: pthread_create failed", "runtime: failed to create new OS thread"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	// The runtime's report of a fatal signal: "SIGSEGV: segmentation
+	// violation", "SIGABRT: abort", ...
+	sig, _, ok := strings.Cut(l, ": ")
+	return ok && slices.Contains([]string{"SIGABRT", "SIGBUS", "SIGFPE", "SIGILL", "SIGQUIT", "SIGSEGV", "SIGSYS", "SIGTRAP"}, sig)
 }
 
 // Limits of what suffix quotes from a plugin's stderr: a traceback or a

@@ -19,6 +19,11 @@ func TestStderrTailIsShortAndDeduplicated(t *testing.T) {
 		{"last three", "1\n2\n3\n4\n", ": last stderr lines: 2 | 3 | 4"},
 		{"long", strings.Repeat("y", 1000) + "\n", ": last stderr line: " + strings.Repeat("y", tailLineRune) + "..."},
 		{"log only", "{\"@level\":\"info\"}\n", ""},
+		// Under an address-space limit the runtime may die starting a
+		// thread: an abort and a register dump, no "fatal error:" line.
+		{"thread", "runtime/cgo: pthread_create failed: Resource temporarily unavailable\nSIGABRT: abort\nPC=0x4 m=3\n" + strings.Repeat("r 0x0\n", 300) + "cs 0x33\nfs 0x0\ngs 0x0\n", ": runtime/cgo: pthread_create failed: Resource temporarily unavailable"},
+		{"signal", "SIGSEGV: segmentation violation\nPC=0x1 m=0 sigcode=1\n" + strings.Repeat("r 0x0\n", 300), ": SIGSEGV: segmentation violation"},
+		{"not a signal", "SIGNALS: none here\n", ": last stderr line: SIGNALS: none here"},
 	} {
 		b := &tailBuffer{max: 4096}
 		b.Write([]byte(c.stderr))

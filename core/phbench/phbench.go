@@ -339,7 +339,10 @@ func classify(err, outer, call error, timeout time.Duration, c *sdk.Client) stri
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	if strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate memory") {
+	// A runtime that cannot map a new thread's stack under the limit
+	// aborts with pthread_create's failure instead of Go's out-of-memory
+	// error; it is the same exhaustion.
+	if strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate memory") || strings.Contains(msg, "pthread_create failed") || strings.Contains(msg, "failed to create new OS thread") {
 		return "out of memory: " + msg
 	}
 	if c.Exited() && !strings.Contains(msg, "crashed") {
