@@ -2,6 +2,7 @@ package sdk_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -225,5 +226,122 @@ func TestPipInstallOffline(t *testing.T) {
 	os.WriteFile(bin, []byte(pyLauncher), 0o755)
 	if c := plugintest.Open(t, bin); c.Info.Name != "pylin" || c.Info.Kind != sdk.KindAlgo {
 		t.Errorf("the plugin built from the installed package says %+v", c.Info)
+	}
+}
+
+// TestPythonParamRanges holds ntplugin.Param to the Go sdk's rules, the
+// reference: every declaration in the table is accepted by Python exactly
+// when sdk.CheckDeclaration accepts it, and every value exactly when
+// sdk.CheckParams does, with the same "is out of range (must be ...)"
+// text. Then a real Python plugin process sends its declared range in
+// Describe, and the host's check refuses a value outside it.
+func TestPythonParamRanges(t *testing.T) {
+	type decl struct {
+		Spec   sdk.ParamSpec
+		Values []string
+	}
+	num := []string{"-1", "0", "0.5", "1", "2", "1e-300", "+Inf", "NaN", "x", "3"}
+	cases := []decl{
+		{sdk.ParamSpec{Name: "k", Type: sdk.ParamInt, Default: "15", Doc: "d", Min: "1"}, num},
+		{sdk.ParamSpec{Name: "n", Type: sdk.ParamInt, Default: "3", Doc: "d", Min: "-1", Max: "3", MaxExclusive: true}, num},
+		{sdk.ParamSpec{Name: "lr", Type: sdk.ParamFloat, Default: "0.001", Doc: "d", Min: "0", MinExclusive: true}, num},
+		{sdk.ParamSpec{Name: "eps", Type: sdk.ParamFloat, Default: "0", Doc: "d", Min: "0", Max: "1", MaxExclusive: true}, num},
+		{sdk.ParamSpec{Name: "c", Type: sdk.ParamFloat, Default: "1", Doc: "d", Max: "2", MaxExclusive: true}, num},
+		{sdk.ParamSpec{Name: "w", Type: sdk.ParamString, Default: "unit", Doc: "d", Choices: []string{"unit", "dist"}}, []string{"unit", "x"}},
+		{sdk.ParamSpec{Name: "b", Type: sdk.ParamBool, Default: "true", Doc: "d"}, []string{"false", "1", "yes"}},
+		// Bad declarations.
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamInt, Default: "0", Doc: "d", Min: "1"}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamInt, Default: "1", Doc: "d", Min: "0.5"}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamString, Default: "x", Doc: "d", Min: "1"}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamBool, Default: "true", Doc: "d", Max: "1"}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamFloat, Default: "1", Doc: "d", Min: "2", Max: "1"}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamFloat, Default: "1", Doc: "d", Min: "1", Max: "1", MaxExclusive: true}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamFloat, Default: "1", Doc: "d", Min: "1", Max: "1"}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamFloat, Default: "1", Doc: "d", MinExclusive: true}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamFloat, Default: "1", Doc: "d", Max: "NaN"}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamFloat, Default: "1", Doc: "d", Max: "1", MaxExclusive: true}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamInt, Default: "", Doc: "d", Min: "0"}},
+		{Spec: sdk.ParamSpec{Name: "a b", Type: sdk.ParamInt, Default: "1", Doc: "d"}},
+		{Spec: sdk.ParamSpec{Name: "a", Type: sdk.ParamInt, Default: "1", Doc: ""}},
+	}
+	var in []map[string]any
+	for _, c := range cases {
+		s := c.Spec
+		in = append(in, map[string]any{"name": s.Name, "type": string(s.Type), "default": s.Default, "doc": s.Doc,
+			"choices": s.Choices, "min": s.Min, "max": s.Max, "min_exclusive": s.MinExclusive, "max_exclusive": s.MaxExclusive,
+			"values": c.Values})
+	}
+	js, _ := json.Marshal(in)
+	// For each case one line: "bad" or "ok" followed by, per value, "ok" or
+	// the refusal's text.
+	script := `
+import json, sys
+import ntplugin
+for c in json.load(sys.stdin):
+    try:
+        p = ntplugin.Param(c["name"], c["type"], c["default"], c["doc"], c["choices"] or (),
+                           min=c["min"] or None, max=c["max"] or None,
+                           min_exclusive=c["min_exclusive"], max_exclusive=c["max_exclusive"])
+    except ValueError as e:
+        print(json.dumps(["bad", str(e)]))
+        continue
+    out = ["ok"]
+    for v in c["values"] or ():
+        try:
+            ntplugin.check_params({p.name: v}, [p])
+            out.append("ok")
+        except ntplugin.BadInput as e:
+            out.append(str(e))
+    print(json.dumps(out))
+`
+	sdkPy, _ := filepath.Abs("python")
+	cmd := exec.Command("/usr/bin/python3", "-c", script)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+sdkPy, "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Stdin = strings.NewReader(string(js))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(cases) {
+		t.Fatalf("python3 answered %d cases of %d:\n%s", len(lines), len(cases), out)
+	}
+	for k, c := range cases {
+		var got []string
+		if err := json.Unmarshal([]byte(lines[k]), &got); err != nil {
+			t.Fatalf("case %d: %q: %v", k, lines[k], err)
+		}
+		info := sdk.Info{Name: "p", Kind: sdk.KindAlgo, Params: []sdk.ParamSpec{c.Spec}}
+		goErr := sdk.CheckDeclaration(info)
+		if (goErr == nil) != (got[0] == "ok") {
+			t.Errorf("declaration %+v: Go says %v, Python %q", c.Spec, goErr, got)
+			continue
+		}
+		if goErr != nil {
+			continue
+		}
+		for i, v := range c.Values {
+			goErr := sdk.CheckParams(info, map[string]string{c.Spec.Name: v})
+			py := got[1+i]
+			if (goErr == nil) != (py == "ok") {
+				t.Errorf("parameter %s (%s) value %q: Go says %v, Python %q", c.Spec.Name, c.Spec.Range(), v, goErr, py)
+			}
+			if goErr != nil && strings.Contains(goErr.Error(), "out of range") {
+				_, want, _ := strings.Cut(goErr.Error(), "parameter "+c.Spec.Name+": ")
+				if py != "parameter "+c.Spec.Name+": "+want {
+					t.Errorf("value %q: Python says %q, want %q as Go", v, py, want)
+				}
+			}
+		}
+	}
+
+	c := plugintest.Open(t, pyPlugin(t, "algo.py", "algo", "pylin"))
+	p, ok := c.Info.Param("step")
+	if !ok || p.Min != "0" || p.Max != "" || p.MinExclusive || p.Range() != ">= 0" {
+		t.Fatalf("Describe of the Python plugin gives step %+v, want the declared range >= 0", p)
+	}
+	err = sdk.CheckParams(c.Info, map[string]string{"step": "-0.5"})
+	if want := `algo plugin "pylin" parameter step: -0.5 is out of range (must be >= 0)`; err == nil || err.Error() != want {
+		t.Errorf("step=-0.5: %v, want %s", err, want)
 	}
 }

@@ -85,11 +85,131 @@ class Raw:
 
 
 class Param:
-    """A declared parameter: name, type (int, float, bool, string), default
-    as text, one-line doc, and optionally the only values accepted."""
+    """A declared parameter (sdk.ParamSpec): name, type (int, float, bool,
+    string), default as text, one-line doc, optionally the only values
+    accepted, and for an int or float a range: min and max (a number or
+    its text; None leaves that side unbounded), inclusive unless
+    min_exclusive or max_exclusive. The host refuses a value outside the
+    range before anything runs:
 
-    def __init__(self, name, type, default, doc, choices=()):
+        Param("lr", "float", "0.001", "learning rate", min=0, min_exclusive=True)   # > 0
+        Param("eps", "float", "0", "sparsity", min=0, max=1, max_exclusive=True)    # [0, 1)
+
+    A bad declaration (a default outside the range or not of the type, an
+    empty range, a range on a bool or string) raises ValueError here, when
+    the plugin's module is loaded, rather than when a host reads it."""
+
+    def __init__(self, name, type, default, doc, choices=(), min=None, max=None,
+                 min_exclusive=False, max_exclusive=False):
         self.name, self.type, self.default, self.doc, self.choices = name, type, default, doc, list(choices)
+        self.min, self.max = _bound_text(name, min), _bound_text(name, max)
+        self.min_exclusive, self.max_exclusive = bool(min_exclusive), bool(max_exclusive)
+        err = self._declaration_error()
+        if err:
+            raise ValueError("parameter %r: %s" % (name, err))
+
+    def range(self):
+        """The declared bounds as users read them: ">= 1", "> 0", "[0, 1)";
+        "" when there are none (sdk.ParamSpec.Range)."""
+        lo, hi = self.min != "", self.max != ""
+        if lo and hi:
+            return "%s%s, %s%s" % ("(" if self.min_exclusive else "[", self.min, self.max,
+                                   ")" if self.max_exclusive else "]")
+        if lo:
+            return ("> " if self.min_exclusive else ">= ") + self.min
+        if hi:
+            return ("< " if self.max_exclusive else "<= ") + self.max
+        return ""
+
+    def _number(self, text):
+        """text as a number of the parameter's type; ValueError if it is not
+        one (NaN is not a number here, as in the Go sdk)."""
+        if self.type == "int":
+            return int(text.strip())
+        x = float(text.strip())
+        if math.isnan(x):
+            raise ValueError(text)
+        return x
+
+    def check(self, text):
+        """Returns why text is not a valid value of the parameter, or None
+        (sdk.ParamSpec.Check)."""
+        try:
+            if self.type == "int":
+                int(text.strip())
+            elif self.type == "float":
+                self._number(text)
+            elif self.type == "bool":
+                _bool(text.strip())
+            elif self.type not in ("string", ""):
+                return "declared type %r is not one of int, float, bool, string" % self.type
+        except ValueError:
+            return "%r is not %s" % (text, {"int": "an int", "float": "a number", "bool": "true or false"}[self.type])
+        if self.type in ("int", "float") and (self.min or self.max):
+            v = self._number(text)
+            below = self.min and (v < self._number(self.min) or self.min_exclusive and v == self._number(self.min))
+            above = self.max and (v > self._number(self.max) or self.max_exclusive and v == self._number(self.max))
+            if below or above:
+                return "%s is out of range (must be %s)" % (text.strip(), self.range())
+        if self.choices and text not in self.choices:
+            return "%r is not one of %s" % (text, ", ".join(self.choices))
+        return None
+
+    def _declaration_error(self):
+        """Why the declaration itself is bad, or None: what
+        sdk.CheckDeclaration says of one parameter."""
+        if not isinstance(self.name, str) or not self.name or any(c in self.name for c in "=, \t"):
+            return "name must be non-empty text without '=', ',' or spaces"
+        if not self.doc:
+            return "no doc line"
+        if not self.min and not self.max:
+            if self.min_exclusive or self.max_exclusive:
+                return "exclusive bound without a bound"
+        elif self.type not in ("int", "float"):
+            return "a range (%s) needs type int or float, not %r" % (self.range(), self.type)
+        else:
+            bounds = []
+            for b in (self.min, self.max):
+                try:
+                    bounds.append(self._number(b) if b else None)
+                except ValueError:
+                    return "bound %r is not a %s" % (b, self.type)
+            lo, hi = bounds
+            if lo is not None and hi is not None and (lo > hi or lo == hi and (self.min_exclusive or self.max_exclusive)):
+                return "range %s is empty" % self.range()
+        if self.default != "":
+            if not isinstance(self.default, str):
+                return "default %r is not text" % (self.default,)
+            err = self.check(self.default)
+            if err:
+                return "default: " + err
+        elif self.type not in ("string", ""):
+            return "type %s has no default" % self.type
+        return None
+
+
+def _bound_text(name, b):
+    """A declared bound as the text sent to the host: "" for None."""
+    if b is None:
+        return ""
+    if isinstance(b, bool) or not isinstance(b, (int, float, str)):
+        raise ValueError("parameter %r: bound %r is not a number" % (name, b))
+    return b if isinstance(b, str) else repr(b)
+
+
+def check_declaration(params):
+    """Raises ValueError unless params are well declared: each Param as
+    its constructor checks, no name twice (sdk.CheckDeclaration)."""
+    seen = set()
+    for p in params:
+        if not isinstance(p, Param):
+            raise ValueError("params holds %r, not an ntplugin.Param" % (p,))
+        err = p._declaration_error()
+        if err:
+            raise ValueError("parameter %r: %s" % (p.name, err))
+        if p.name in seen:
+            raise ValueError("parameter %r is declared twice" % p.name)
+        seen.add(p.name)
 
 
 _module = "plugin"
@@ -200,19 +320,18 @@ def vendor(out_dir):
 
 
 def check_params(params, declared):
-    """Raises BadInput for a parameter not declared or of the wrong type, and
+    """Raises BadInput for a parameter not declared, of the wrong type or
+    outside its declared range (a host that predates ranges sends such
+    values on; this side still refuses them), and
     returns the parameters with the declared defaults filled in, as text."""
     out = {p.name: p.default for p in declared}
     for k, v in params.items():
         spec = next((p for p in declared if p.name == k), None)
         if spec is None:
             raise BadInput("unknown parameter %r (declared: %s)" % (k, ", ".join(p.name for p in declared) or "none"))
-        try:
-            {"int": int, "float": float, "bool": _bool, "string": str}[spec.type](v)
-        except (ValueError, KeyError):
-            raise BadInput("parameter %s: %r is not a %s" % (k, v, spec.type))
-        if spec.choices and v not in spec.choices:
-            raise BadInput("parameter %s: %r is not one of %s" % (k, v, ", ".join(spec.choices)))
+        err = spec.check(v)  # type, declared range, choices
+        if err:
+            raise BadInput("parameter %s: %s" % (k, err))
         out[k] = v
     return out
 
@@ -295,7 +414,9 @@ class Plugin:
                        description=self.description, capabilities=dict(self.capabilities))
         if protocol >= 2:
             for p in self.params:
-                info.params.add(name=p.name, type=p.type, default_value=p.default, doc=p.doc, choices=p.choices)
+                info.params.add(name=p.name, type=p.type, default_value=p.default, doc=p.doc, choices=p.choices,
+                                min=p.min, max=p.max, min_exclusive=p.min_exclusive,
+                                max_exclusive=p.max_exclusive)
         return info
 
     def defaults(self):
@@ -745,6 +866,12 @@ def serve(plugin, pb_dir=None, workers=4):
     ResponseType)}; Raw stands for serialised bytes."""
     global _module
     _module = plugin.name or "plugin"
+    try:
+        # What the host would refuse at every run, said once at start.
+        check_declaration(plugin.params)
+    except ValueError as e:
+        sys.stderr.write("%s plugin %r declares a bad parameter: %s\n" % (plugin.kind, plugin.name, e))
+        sys.exit(1)
     if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
         sys.stderr.write("This is a NeuralTopology plugin: nthost starts it (see `nthost plugins`); "
                          "it is not meant to be run by hand.\n")

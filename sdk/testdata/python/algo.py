@@ -13,7 +13,7 @@ class Linear(ntplugin.Algorithm):
     version = "0.1.0"
     description = "a random tanh network (sdk test)"
     capabilities = {"action_space": "box"}
-    params = [ntplugin.Param("step", "float", "0.01", "size of an update's random step")]
+    params = [ntplugin.Param("step", "float", "0.01", "size of an update's random step", min=0)]
 
     def init(self, cfg, ctx):
         self.obs_dim, self.act_dim = cfg.env.obs_dim, cfg.env.act_dim
