@@ -729,6 +729,12 @@ class Algorithm(Plugin):
         def init(r, gctx):
             hyper = self.defaults()
             hyper.update(r.hyper)
+            # hyper also carries the run's own keys; only the declared
+            # parameters are checked.
+            for p in self.params:
+                err = p.check(hyper[p.name])
+                if err:
+                    raise BadInput("parameter %s: %s" % (p.name, err))
             spec = _call(self.init, Context(gctx), AlgoConfig(EnvSpec._from_pb(r.env), r.seed, hyper))
             return pb.AlgoSpec(layers=spec.layers, rollout_steps=spec.rollout_steps,
                                total_updates=spec.total_updates)
