@@ -33,6 +33,7 @@ var scaffoldFiles = map[string]map[sdk.Kind]map[string]string{
 		sdk.KindDist: {"plugin.py": "python/dist.py.tmpl", "test_plugin.py": "python/dist_test.py.tmpl"},
 		sdk.KindPH:   {"plugin.py": "python/ph.py.tmpl", "test_plugin.py": "python/ph_test.py.tmpl"},
 		sdk.KindEnv:  {"plugin.py": "python/env.py.tmpl", "test_plugin.py": "python/env_test.py.tmpl"},
+		sdk.KindAlgo: {"plugin.py": "python/algo.py.tmpl", "test_plugin.py": "python/algo_test.py.tmpl"},
 	},
 }
 
