@@ -335,6 +335,27 @@ for c in json.load(sys.stdin):
 		}
 	}
 
+	// A name declared twice: serve() says so in one line before the
+	// handshake, naming the plugin.
+	tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel() // a plugin that serves anyway would wait for its host
+	twice := exec.CommandContext(tctx, "/usr/bin/python3", "-c", `
+import ntplugin
+class D(ntplugin.Distance):
+    name = "twice"
+    params = [ntplugin.Param("k", "int", "1", "d"), ntplugin.Param("k", "int", "2", "d")]
+ntplugin.serve(D())
+`)
+	twice.Env = append(os.Environ(), "PYTHONPATH="+sdkPy, "PYTHONDONTWRITEBYTECODE=1", sdk.Handshake.MagicCookieKey+"="+sdk.Handshake.MagicCookieValue)
+	stdout, err := twice.Output()
+	ee, _ := err.(*exec.ExitError)
+	if want := "dist plugin 'twice' declares a bad parameter: parameter 'k' is declared twice\n"; ee == nil || len(stdout) > 0 || string(ee.Stderr) != want {
+		t.Errorf("a plugin declaring k twice: %v, stdout %q, want only the line %q on stderr", err, stdout, want)
+		if ee != nil {
+			t.Logf("stderr: %s", ee.Stderr)
+		}
+	}
+
 	c := plugintest.Open(t, pyPlugin(t, "algo.py", "algo", "pylin"))
 	p, ok := c.Info.Param("step")
 	if !ok || p.Min != "0" || p.Max != "" || p.MinExclusive || p.Range() != ">= 0" {
