@@ -86,12 +86,15 @@ func TestQuickStartUnderTheLock(t *testing.T) {
 }
 
 // TestPythonQuickStartUnderTheLock runs docs/plugins.md's Python quick
-// start block as it stands, with sh, from a folder outside the
+// start blocks as they stand, with sh, from a folder outside the
 // repository laid out as a release (nthost in bin/ beside an sdk/ folder)
 // with the plugin lock beside nthost in force: the generated environment
 // passes its unit test and `nthost plugin test`, is locked with its code,
-// and trains PPO. Then an edit of its plugin.py is refused, naming the
-// file, before the plugin starts.
+// and trains PPO; the generated algorithm does the same and trains on
+// that environment. A value outside either template's declared range is
+// refused by the host in one line naming plugin and parameter, before
+// any run folder is made. Then an edit of the environment's plugin.py is
+// refused, naming the file, before the plugin starts.
 func TestPythonQuickStartUnderTheLock(t *testing.T) {
 	for _, tool := range []string{"make", "protoc", "/usr/bin/python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -103,11 +106,14 @@ func TestPythonQuickStartUnderTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("<!-- python quick start -->\n```sh\n((?s:.*?))```").FindSubmatch(doc)
-	if m == nil {
-		t.Fatal("docs/plugins.md has no Python quick start block")
+	blockOf := func(marker string) string {
+		m := regexp.MustCompile("<!-- " + marker + " -->\n```sh\n((?s:.*?))```").FindSubmatch(doc)
+		if m == nil {
+			t.Fatalf("docs/plugins.md has no %s block", marker)
+		}
+		return string(m[1])
 	}
-	block := string(m[1])
+	block, algoBlock := blockOf("python quick start"), blockOf("python algo quick start")
 	work := t.TempDir()
 	bin := filepath.Join(work, "bin")
 	os.Mkdir(bin, 0o755)
@@ -136,6 +142,33 @@ func TestPythonQuickStartUnderTheLock(t *testing.T) {
 	if !strings.Contains(out, "PASS: nt-env-reach") || len(runs) != 1 {
 		t.Fatalf("the quick start did not pass the kit and train (%d runs):\n%s", len(runs), out)
 	}
+
+	out, err = sh(work, algoBlock)
+	if err != nil {
+		t.Fatalf("the algo quick start: %v\n%s", err, out)
+	}
+	runs, _ = filepath.Glob(filepath.Join(work, "ALGO", "runs", "Reach-v0__lin__*", "scalars.csv"))
+	if !strings.Contains(out, "PASS: nt-algo-lin") || len(runs) != 1 {
+		t.Fatalf("the algo quick start did not pass the kit and train (%d runs):\n%s", len(runs), out)
+	}
+	// Out-of-range values, from an empty folder that must stay empty.
+	empty := filepath.Join(work, "empty")
+	os.Mkdir(empty, 0o755)
+	use := "nthost --plugin-dir ../ALGO:../DIR --env reach --env-id Reach-v0 --algo lin --total-timesteps 2048 --no-report "
+	for param, want := range map[string]string{
+		"--env-param max_steps=0":     `nthost: --env-param: env plugin "reach" parameter max_steps: 0 is out of range (must be >= 1)`,
+		"--algo-param search_step=-1": `nthost: --algo-param: algo plugin "lin" parameter search_step: -1 is out of range (must be > 0)`,
+		"--algo-param search_step=0":  `nthost: --algo-param: algo plugin "lin" parameter search_step: 0 is out of range (must be > 0)`,
+	} {
+		out, err := sh(empty, use+param)
+		if err == nil || !strings.Contains("\n"+out, "\n"+want+"\n") {
+			t.Errorf("%s: want a refusal with the line\n%s\ngot (%v):\n%s", param, want, err, out)
+		}
+		if left, _ := os.ReadDir(empty); len(left) > 0 {
+			t.Errorf("%s was refused only after writing %s", param, left[0].Name())
+		}
+	}
+
 	lock, _ := os.ReadFile(filepath.Join(bin, "plugins.lock.json"))
 	if !strings.Contains(string(lock), `"path": "plugin.py"`) || !strings.Contains(string(lock), `"path": "ntplugin/__init__.py"`) {
 		t.Errorf("the lock does not record the plugin's code:\n%s", lock)
