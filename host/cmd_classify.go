@@ -21,6 +21,9 @@ func runClassify(ctx context.Context, a *app, cfg config.Config, inProcess bool,
 	if dir == "" {
 		dir = classify.DefaultDir(cfg, time.Now())
 	}
+	if inProcess {
+		sdk.UseLogger(pluginLogger(a.log).Named("in-process"))
+	}
 	var p classify.Plugins
 	infos := map[sdk.Kind]sdk.Info{}
 	transports := map[sdk.Kind]string{}

@@ -174,6 +174,9 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	infos := map[sdk.Kind]sdk.Info{}
 	transports := map[sdk.Kind]string{}
 	clients := map[sdk.Kind]*sdk.Client{}
+	if *inProcess {
+		sdk.UseLogger(pluginLogger(a.log).Named("in-process"))
+	}
 	for _, want := range []struct {
 		kind sdk.Kind
 		name string

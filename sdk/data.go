@@ -108,11 +108,15 @@ type FitRequest struct {
 // EpochStat is one training epoch: the training loss (a learner's own
 // measure: the mean over the epoch's minibatches, or over the whole
 // training set after the epoch, as the mlp plugin reports it) and the
-// accuracy on the whole training set after it.
+// accuracy on the whole training set after it. Attempt is 1 for the
+// learner's first initialisation and counts up each time it restarts a
+// stalled training from a new one (0, from a learner that never
+// restarts, means 1).
 type EpochStat struct {
 	Epoch    int
 	Loss     float64
 	Accuracy float64
+	Attempt  int
 }
 
 // FitResult says how a Fit ended. Reached is false when the epoch cap
@@ -215,7 +219,7 @@ func (s *algoServer) Fit(ctx context.Context, r *pb.FitRequest) (*pb.FitResult, 
 	}
 	out := &pb.FitResult{Reached: res.Reached}
 	for _, e := range res.Epochs {
-		out.Epochs = append(out.Epochs, &pb.EpochStat{Epoch: int32(e.Epoch), Loss: e.Loss, Accuracy: e.Accuracy})
+		out.Epochs = append(out.Epochs, &pb.EpochStat{Epoch: int32(e.Epoch), Loss: e.Loss, Accuracy: e.Accuracy, Attempt: int32(e.Attempt)})
 	}
 	return out, nil
 }
@@ -235,7 +239,7 @@ func (c *algoClient) Fit(ctx context.Context, req FitRequest) (FitResult, error)
 	}
 	out := FitResult{Reached: r.Reached}
 	for _, e := range r.Epochs {
-		out.Epochs = append(out.Epochs, EpochStat{Epoch: int(e.Epoch), Loss: e.Loss, Accuracy: e.Accuracy})
+		out.Epochs = append(out.Epochs, EpochStat{Epoch: int(e.Epoch), Loss: e.Loss, Accuracy: e.Accuracy, Attempt: int(e.Attempt)})
 	}
 	return out, nil
 }

@@ -131,6 +131,14 @@ func Logger() hclog.Logger {
 	return pluginLogger
 }
 
+// UseLogger makes Logger return l. A host that serves built-in plugins in
+// its own process calls it before using them, so their log lines join the
+// host's log instead of going to stderr as JSON.
+func UseLogger(l hclog.Logger) {
+	loggerOnce.Do(func() {})
+	pluginLogger = l
+}
+
 // exitWithParent ends the plugin when the host that started it is gone. A
 // host killed with SIGKILL cannot stop its plugins, and go-plugin's server
 // would otherwise wait on its socket forever; the kernel then gives the

@@ -141,6 +141,9 @@ type FitSummary struct {
 	Accuracy float64 `json:"train_accuracy"`
 	Loss     float64 `json:"train_loss"`
 	Reached  bool    `json:"reached"`
+	// Attempts counts the learner's initialisations: more than 1 when it
+	// restarted a training that had stalled (absent: 1).
+	Attempts int `json:"attempts,omitempty"`
 	// CheckedAccuracy and CheckedLoss are the final network's training
 	// accuracy and mean cross-entropy as the host recomputes them from its
 	// class probabilities (Policy), independent of the plugin's report.
@@ -240,7 +243,7 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 	fs := FitSummary{Data: cfg.Data, DatasetID: cfg.DataID, TrainPoints: train.Points.Rows, HomologyPoints: hom.Points.Rows, Reached: fit.Reached}
 	if n := len(fit.Epochs); n > 0 {
 		last := fit.Epochs[n-1]
-		fs.Epochs, fs.Accuracy, fs.Loss = last.Epoch, last.Accuracy, last.Loss
+		fs.Epochs, fs.Accuracy, fs.Loss, fs.Attempts = last.Epoch, last.Accuracy, last.Loss, max(1, last.Attempt)
 	}
 	res.Epochs, res.Accuracy = fs.Epochs, fs.Accuracy
 	fs.MaxHoldoutError = cfg.MaxHoldoutError
@@ -257,11 +260,11 @@ func Run(ctx context.Context, p Plugins, cfg config.Config, opt Options) (Result
 	if err := store.WriteFile(FitFile, append(b, '\n')); err != nil {
 		return res, err
 	}
-	opt.Log.Info().Int("epochs", fs.Epochs).Float64("train_accuracy", fs.CheckedAccuracy).Float64("train_loss", fs.CheckedLoss).
+	opt.Log.Info().Int("epochs", fs.Epochs).Int("attempts", fs.Attempts).Float64("train_accuracy", fs.CheckedAccuracy).Float64("train_loss", fs.CheckedLoss).
 		Float64("homology_accuracy", fs.HomologyAccuracy).Float64("seconds", res.Timings["training"]).Msg("network trained")
 	if !fit.Reached {
-		return res, fmt.Errorf("%s reached %.4f%% training accuracy and a training loss of %.3g after %d epochs (%d of %d points misclassified), short of its target (100%% and --algo-param loss_target); no topology computed: raise --algo-param max_epochs or change lr, or use another --seed",
-			cfg.Algo, 100*fs.Accuracy, fs.Loss, fs.Epochs, int(math.Round((1-fs.Accuracy)*float64(train.Points.Rows))), train.Points.Rows)
+		return res, fmt.Errorf("%s reached %.4f%% training accuracy and a training loss of %.3g after %d epochs in %d attempt(s) (%d of %d points misclassified), short of its target (100%% and --algo-param loss_target); no topology computed: raise --algo-param max_epochs or restarts, change lr, or use another --seed",
+			cfg.Algo, 100*fs.Accuracy, fs.Loss, fs.Epochs, fs.Attempts, int(math.Round((1-fs.Accuracy)*float64(train.Points.Rows))), train.Points.Rows)
 	}
 	if fs.CheckedAccuracy < 1 {
 		return res, fmt.Errorf("%s reported 100%% training accuracy, but its network classifies %.4f%% of the training points right; no topology computed", cfg.Algo, 100*fs.CheckedAccuracy)

@@ -1868,10 +1868,14 @@ func (x *FitRequest) GetMaxEpochs() int32 {
 // EpochStat is one epoch of a Fit: the mean training loss over its
 // minibatches and the accuracy on the whole set after it.
 type EpochStat struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Epoch         int32                  `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Loss          float64                `protobuf:"fixed64,2,opt,name=loss,proto3" json:"loss,omitempty"`
-	Accuracy      float64                `protobuf:"fixed64,3,opt,name=accuracy,proto3" json:"accuracy,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Epoch    int32                  `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Loss     float64                `protobuf:"fixed64,2,opt,name=loss,proto3" json:"loss,omitempty"`
+	Accuracy float64                `protobuf:"fixed64,3,opt,name=accuracy,proto3" json:"accuracy,omitempty"`
+	// attempt counts the learner's initialisations: 1 for the first, more
+	// after a learner restarted a stalled training (0 from older peers
+	// means 1).
+	Attempt       int32 `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1923,6 +1927,13 @@ func (x *EpochStat) GetLoss() float64 {
 func (x *EpochStat) GetAccuracy() float64 {
 	if x != nil {
 		return x.Accuracy
+	}
+	return 0
+}
+
+func (x *EpochStat) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
 	}
 	return 0
 }
@@ -3029,11 +3040,12 @@ const file_plugin_proto_rawDesc = "" +
 	"\aclasses\x18\x03 \x01(\x05R\aclasses\x12'\n" +
 	"\x0ftarget_accuracy\x18\x04 \x01(\x01R\x0etargetAccuracy\x12\x1d\n" +
 	"\n" +
-	"max_epochs\x18\x05 \x01(\x05R\tmaxEpochs\"Q\n" +
+	"max_epochs\x18\x05 \x01(\x05R\tmaxEpochs\"k\n" +
 	"\tEpochStat\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x05R\x05epoch\x12\x12\n" +
 	"\x04loss\x18\x02 \x01(\x01R\x04loss\x12\x1a\n" +
-	"\baccuracy\x18\x03 \x01(\x01R\baccuracy\"[\n" +
+	"\baccuracy\x18\x03 \x01(\x01R\baccuracy\x12\x18\n" +
+	"\aattempt\x18\x04 \x01(\x05R\aattempt\"[\n" +
 	"\tFitResult\x124\n" +
 	"\x06epochs\x18\x01 \x03(\v2\x1c.neuraltopology.v1.EpochStatR\x06epochs\x12\x18\n" +
 	"\areached\x18\x02 \x01(\bR\areached\"3\n" +

@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -50,7 +51,24 @@ const (
 	// steps at rates up to 0.02; on D-I such a run passes 1e-3 within
 	// 500 steps, so its networks end well below that.
 	DefaultLossTarget = 1e-4
+	// DefaultPatience and DefaultRestarts bound a training that has
+	// stalled: after DefaultPatience epochs in which the training loss
+	// never got 1% below its best, the network is drawn again, at most
+	// DefaultRestarts times. The paper's code likewise abandons a run
+	// that stops progressing and retries it. Among 89 networks of the
+	// published D-I and D-II sweeps that met the criterion, the longest
+	// such stretch was 51 epochs, so a patience of 100 restarts none of
+	// them.
+	DefaultPatience = 100
+	DefaultRestarts = 3
 )
+
+// stallMargin is how much below its best the training loss must get for
+// an epoch to count as progress.
+const stallMargin = 0.01
+
+// progressEvery is how often Fit reports its progress at info level.
+const progressEvery = 30 * time.Second
 
 // Params are the learner's settings, from AlgoConfig.Hyper.
 type Params struct {
@@ -71,13 +89,19 @@ type Params struct {
 	// optimiser steps (smoothly: lr * 0.5^(step/HalfLife)), as the
 	// paper's code decays Adam's rate.
 	HalfLife float64
+	// Patience is the number of epochs without progress (a training loss
+	// 1% below the attempt's best) after which the attempt has stalled;
+	// 0 never gives up. Restarts is how many times a stalled attempt is
+	// replaced by a new initialisation; max_epochs bounds all attempts
+	// together.
+	Patience, Restarts int
 }
 
 // ParseParams reads the declared parameters and hidden_size (the widths,
 // "15,15" or "15x10") from hyper; unknown keys are ignored, since Hyper
 // carries every config key of the run.
 func ParseParams(hyper map[string]string) (Params, error) {
-	p := Params{Activation: ReLU, LR: DefaultLR, Batch: DefaultBatch, MaxEpochs: DefaultMaxEpochs, Slope: DefaultSlope, LossTarget: DefaultLossTarget}
+	p := Params{Activation: ReLU, LR: DefaultLR, Batch: DefaultBatch, MaxEpochs: DefaultMaxEpochs, Slope: DefaultSlope, LossTarget: DefaultLossTarget, Patience: DefaultPatience, Restarts: DefaultRestarts}
 	widths := DefaultWidths
 	if v := strings.TrimSpace(hyper["hidden_size"]); v != "" {
 		widths = v
@@ -106,6 +130,8 @@ func ParseParams(hyper map[string]string) (Params, error) {
 		return nil
 	}
 	lr, batch, epochs := p.LR, float64(p.Batch), float64(p.MaxEpochs)
+	patience, restarts := float64(p.Patience), float64(p.Restarts)
+	whole := func(x float64) bool { return x >= 0 && x == math.Trunc(x) }
 	for _, e := range []error{
 		num("lr", &lr, func(x float64) bool { return x > 0 && x < 10 }),
 		num("batch_size", &batch, func(x float64) bool { return x >= 1 && x == math.Trunc(x) }),
@@ -113,12 +139,15 @@ func ParseParams(hyper map[string]string) (Params, error) {
 		num("leaky_slope", &p.Slope, func(x float64) bool { return x >= 0 && x < 1 }),
 		num("loss_target", &p.LossTarget, func(x float64) bool { return x >= 0 && x < 10 }),
 		num("lr_halflife", &p.HalfLife, func(x float64) bool { return x >= 0 }),
+		num("patience", &patience, whole),
+		num("restarts", &restarts, whole),
 	} {
 		if e != nil {
 			return p, e
 		}
 	}
 	p.LR, p.Batch, p.MaxEpochs = lr, int(batch), int(epochs)
+	p.Patience, p.Restarts = int(patience), int(restarts)
 	return p, nil
 }
 
@@ -186,7 +215,9 @@ func (*MLP) Describe(context.Context) (sdk.Info, error) {
 			{Name: "activation", Type: sdk.ParamString, Default: ReLU, Doc: "hidden units", Choices: []string{Tanh, LeakyReLU, ReLU}},
 			{Name: "lr", Type: sdk.ParamFloat, Default: strconv.FormatFloat(DefaultLR, 'g', -1, 64), Doc: "Adam's learning rate", Min: "0", MinExclusive: true, Max: "10", MaxExclusive: true},
 			{Name: "batch_size", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultBatch), Doc: "points per minibatch", Min: "1"},
-			{Name: "max_epochs", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultMaxEpochs), Doc: "epochs before Fit gives up on 100% training accuracy and the loss target", Min: "1"},
+			{Name: "max_epochs", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultMaxEpochs), Doc: "epochs (all attempts together) before Fit gives up on 100% training accuracy and the loss target", Min: "1"},
+			{Name: "patience", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultPatience), Doc: "epochs without the training loss getting 1% below its best after which training has stalled (0: never)", Min: "0"},
+			{Name: "restarts", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultRestarts), Doc: "times a stalled training starts again from a new initialisation drawn from the seed's stream", Min: "0"},
 			{Name: "leaky_slope", Type: sdk.ParamFloat, Default: strconv.FormatFloat(DefaultSlope, 'g', -1, 64), Doc: "leaky ReLU's slope below 0", Min: "0", Max: "1", MaxExclusive: true},
 			{Name: "loss_target", Type: sdk.ParamFloat, Default: strconv.FormatFloat(DefaultLossTarget, 'g', -1, 64), Doc: "after 100% training accuracy, train on until the mean cross-entropy over the training set is at most this (0: stop at the first error-free epoch)", Min: "0", Max: "10", MaxExclusive: true},
 			{Name: "lr_halflife", Type: sdk.ParamFloat, Default: "0", Doc: "optimiser steps over which the learning rate halves (0: constant)", Min: "0"},
@@ -207,13 +238,21 @@ func (m *MLP) Init(_ context.Context, cfg sdk.AlgoConfig) (sdk.AlgoSpec, error) 
 	}
 	m.p, m.in, m.out = p, cfg.Env.ObsDim, cfg.Env.ActDim
 	m.rng = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6d6c70))
-	sizes := append(append([]int{m.in}, p.Widths...), m.out)
+	m.initWeights()
+	return sdk.AlgoSpec{Layers: m.layerNames()}, nil
+}
+
+// initWeights draws a fresh network from the learner's stream (so a
+// restart gets a new initialisation that the seed still determines) and
+// clears Adam's state.
+func (m *MLP) initWeights() {
+	sizes := append(append([]int{m.in}, m.p.Widths...), m.out)
 	m.net = Net{}
 	m.mW, m.vW, m.mB, m.vB, m.t = nil, nil, nil, nil, 0
 	for l := 0; l+1 < len(sizes); l++ {
 		fin, fout := sizes[l], sizes[l+1]
 		limit := math.Sqrt(6 / float64(fin+fout))
-		if p.Activation != Tanh && l+2 < len(sizes) {
+		if m.p.Activation != Tanh && l+2 < len(sizes) {
 			limit = math.Sqrt(6 / float64(fin))
 		}
 		w := mat.NewDense(fin, fout, nil)
@@ -228,7 +267,6 @@ func (m *MLP) Init(_ context.Context, cfg sdk.AlgoConfig) (sdk.AlgoSpec, error) 
 		m.mB = append(m.mB, make([]float64, fout))
 		m.vB = append(m.vB, make([]float64, fout))
 	}
-	return sdk.AlgoSpec{Layers: m.layerNames()}, nil
 }
 
 func (m *MLP) layerNames() []string {
@@ -428,7 +466,10 @@ func (m *MLP) Evaluate(x sdk.Matrix, labels []int) (accuracy, loss float64) {
 // set is at most the loss target (both measured on the whole set after
 // the epoch), or the epoch cap (the request's, else the parameter
 // max_epochs) is reached. Each epoch's stat holds those two whole-set
-// values.
+// values and its attempt: a training that stalls (Params.Patience) starts
+// again from a new initialisation, up to Params.Restarts times, within
+// the same epoch cap; when the last attempt stalls too, Fit returns
+// without having reached the target.
 func (m *MLP) Fit(ctx context.Context, req sdk.FitRequest) (sdk.FitResult, error) {
 	if m.net.W == nil {
 		return sdk.FitResult{}, fmt.Errorf("mlp: Fit before Init")
@@ -462,6 +503,13 @@ func (m *MLP) Fit(ctx context.Context, req sdk.FitRequest) (sdk.FitResult, error
 	}
 	d := req.Points.Cols
 	var res sdk.FitResult
+	// Training a deep network on D-II takes minutes, one call with no
+	// other sign of life: every epoch is logged at debug level and, at
+	// most every progressEvery, at info level, so a user sees how the
+	// loss moves and when a run will not get there.
+	log := sdk.Logger()
+	lastInfo := time.Now()
+	attempt, best, since := 1, math.Inf(1), 0
 	for e := 1; e <= epochs; e++ {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -478,11 +526,33 @@ func (m *MLP) Fit(ctx context.Context, req sdk.FitRequest) (sdk.FitResult, error
 			m.step(x, labels)
 		}
 		acc, loss := m.Evaluate(req.Points, req.Labels)
-		res.Epochs = append(res.Epochs, sdk.EpochStat{Epoch: e, Loss: loss, Accuracy: acc})
+		res.Epochs = append(res.Epochs, sdk.EpochStat{Epoch: e, Loss: loss, Accuracy: acc, Attempt: attempt})
+		args := []any{"epoch", e, "attempt", attempt, "max_epochs", epochs, "train_accuracy", acc, "train_loss", loss, "loss_target", m.p.LossTarget}
+		log.Debug("training", args...)
+		if time.Since(lastInfo) >= progressEvery {
+			log.Info("training", args...)
+			lastInfo = time.Now()
+		}
 		if acc >= target && (m.p.LossTarget == 0 || loss <= m.p.LossTarget) {
 			res.Reached = true
 			break
 		}
+		if loss < best*(1-stallMargin) {
+			best, since = loss, 0
+			continue
+		}
+		if since++; m.p.Patience == 0 || since < m.p.Patience {
+			continue
+		}
+		if attempt > m.p.Restarts {
+			// Every attempt stalled: going on to the epoch cap would
+			// only spend hours on a network that will not get there.
+			log.Info("training stalled on every attempt; giving up", "epoch", e, "attempts", attempt, "best_train_loss", best)
+			break
+		}
+		log.Info("training stalled; starting again from a new initialisation", "epoch", e, "attempt", attempt, "best_train_loss", best, "patience", m.p.Patience)
+		attempt, best, since = attempt+1, math.Inf(1), 0
+		m.initWeights()
 	}
 	return res, nil
 }

@@ -240,3 +240,80 @@ func TestParseParams(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledTrainingRestarts: on labels no network can fit (every point
+// also appears with the other label) training stalls; each attempt must
+// end exactly when the stall rule says (patience epochs without a loss
+// 1% below the attempt's best, recomputed here from the reported
+// losses), start again from new weights, and give up after the last
+// restart instead of running to the epoch cap. On a learnable set the
+// rule must change nothing: the same epochs with or without restarts.
+func TestStalledTrainingRestarts(t *testing.T) {
+	pts, labels := xor()
+	both := sdk.NewMatrix(2*pts.Rows, pts.Cols)
+	copy(both.Data, pts.Data)
+	copy(both.Data[len(pts.Data):], pts.Data)
+	twice := append(append([]int(nil), labels...), make([]int, len(labels))...)
+	for i, l := range labels {
+		twice[len(labels)+i] = 1 - l
+	}
+	fit := func(x sdk.Matrix, y []int, hyper map[string]string) sdk.FitResult {
+		m := New()
+		hyper["hidden_size"] = "8,8"
+		if _, err := m.Init(context.Background(), sdk.AlgoConfig{Env: sdk.EnvSpec{ObsDim: 3, ActDim: 2}, Seed: 7, Hyper: hyper}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := m.Fit(context.Background(), sdk.FitRequest{Points: x, Labels: y, Classes: 2, MaxEpochs: 2000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	const patience, restarts = 15, 2
+	res := fit(both, twice, map[string]string{"patience": "15", "restarts": "2"})
+	if res.Reached {
+		t.Fatal("reached the target on contradictory labels")
+	}
+	e := res.Epochs
+	if len(e) >= 2000 {
+		t.Fatalf("ran to the epoch cap (%d epochs) instead of giving up after %d restarts", len(e), restarts)
+	}
+	best, since, attempt := math.Inf(1), 0, 1
+	for i, s := range e {
+		if s.Attempt != attempt {
+			t.Fatalf("epoch %d: attempt %d, want %d by the stall rule", s.Epoch, s.Attempt, attempt)
+		}
+		if s.Loss < best*(1-stallMargin) {
+			best, since = s.Loss, 0
+			continue
+		}
+		if since++; since < patience {
+			continue
+		}
+		if attempt == restarts+1 {
+			if i != len(e)-1 {
+				t.Fatalf("the last attempt stalled at epoch %d but training went on to epoch %d", s.Epoch, e[len(e)-1].Epoch)
+			}
+			break
+		}
+		// A new initialisation starts far from the stalled network's loss.
+		if i+1 < len(e) && math.Abs(e[i+1].Loss-s.Loss) < 1e-9 {
+			t.Errorf("attempt %d starts at the loss the stalled attempt ended at (%g)", attempt+1, s.Loss)
+		}
+		attempt, best, since = attempt+1, math.Inf(1), 0
+	}
+	if attempt != restarts+1 {
+		t.Fatalf("training ended in attempt %d, want %d", attempt, restarts+1)
+	}
+
+	with := fit(pts, labels, map[string]string{})
+	without := fit(pts, labels, map[string]string{"restarts": "0"})
+	if !with.Reached || len(with.Epochs) != len(without.Epochs) || with.Epochs[len(with.Epochs)-1] != without.Epochs[len(without.Epochs)-1] {
+		t.Fatalf("a learnable set trained differently with restarts allowed: %d epochs (reached %v) against %d", len(with.Epochs), with.Reached, len(without.Epochs))
+	}
+	for _, s := range with.Epochs {
+		if s.Attempt != 1 {
+			t.Fatalf("a learnable set restarted at epoch %d", s.Epoch)
+		}
+	}
+}
