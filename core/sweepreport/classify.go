@@ -272,14 +272,20 @@ type supClaim struct {
 	Group, Class, Claim, Statement, Test string
 	N                                    int
 	Statistic                            string
-	P                                    float64
-	PText                                string
-	Supported                            bool
-	Verdict                              string
+	// P is the test's own p-value, PAdj Holm's adjustment of it within
+	// its family (the group's claims of the same number); the verdict
+	// uses PAdj.
+	P, PAdj         float64
+	PText, PAdjText string
+	// forward says the data lean the claim's way (for (ii), the fast
+	// activation's median below tanh's); a claim is supported only then.
+	forward   bool
+	Supported bool
+	Verdict   string
 }
 
 func (c *supClaim) finish() {
-	c.PText = ptext(c.P)
+	c.PText, c.PAdjText = ptext(c.P), ptext(c.PAdj)
 	switch {
 	case math.IsNaN(c.P) || c.N == 0:
 		c.Verdict = "not testable"
@@ -321,8 +327,7 @@ func (g *netGroup) claimsOf() []supClaim {
 				Statement: fmt.Sprintf("%s: class %s's Betti numbers are (1, 0, ...) at the last layer (%d) in most networks", act, class, L),
 				Test:      "exact binomial, one-sided, H0: proportion <= 1/2",
 				N:         len(nets), Statistic: fmt.Sprintf("%d of %d (%.0f%% CI %.2f-%.2f)", k, len(nets), Level*100, lo, hi), P: p}
-			c.Supported = len(nets) > 0 && p < Alpha
-			c.finish()
+			c.forward = len(nets) > 0
 			out = append(out, c)
 		}
 		for _, fast := range []string{"relu", "leaky_relu"} {
@@ -356,13 +361,37 @@ func (g *netGroup) claimsOf() []supClaim {
 					N:         len(x) + len(y),
 					Statistic: fmt.Sprintf("median %s %g vs tanh %g; P(%s > tanh) = %.2f", fast, mx, my, fast, res.Effect),
 					P:         res.P}
-				c.Supported = res.P < Alpha && mx < my
-				c.finish()
+				c.forward = mx < my
 				out = append(out, c)
 			}
 		}
 	}
+	holmByClaim(out)
 	return out
+}
+
+// holmByClaim adjusts the p-values of each claim's family (all of a
+// group's (i) tests, all its (ii) tests: every class, activation and
+// measure) by Holm's step-down method and decides each claim at Alpha on
+// the adjusted value, so that the chance of calling any true null
+// supported stays at most Alpha per family however many rows it has.
+func holmByClaim(cs []supClaim) {
+	fams := map[string][]int{}
+	for i, c := range cs {
+		fams[c.Claim] = append(fams[c.Claim], i)
+	}
+	for _, idx := range fams {
+		p := make([]float64, len(idx))
+		for k, i := range idx {
+			p[k] = cs[i].P
+		}
+		for k, a := range stats.Holm(p) {
+			c := &cs[idx[k]]
+			c.PAdj = a
+			c.Supported = c.forward && a < Alpha
+			c.finish()
+		}
+	}
 }
 
 type supGroupSection struct {
@@ -406,7 +435,7 @@ func writeSupervised(dir string, m *sweep.Manifest) (string, string, error) {
 	pg := supPage{Dir: dir, Trials: len(m.Trials), Generated: time.Now().UTC().Format("2006-01-02 15:04:05 UTC"), Level: Level * 100, Alpha: Alpha, Resamples: Resamples}
 	layers := [][]string{{"group", "activation", "class", "layer", "dim", "measure", "n", "mean", "ci_low", "ci_high"}}
 	nets := [][]string{{"group", "activation", "seed", "class", "last_layer", "betti_input", "betti_last", "trivial_at_last", "first_beta0_1", "first_trivial"}}
-	claims := [][]string{{"group", "class", "claim", "statement", "test", "n", "statistic", "p_value", "verdict"}}
+	claims := [][]string{{"group", "class", "claim", "statement", "test", "n", "statistic", "p_value", "p_holm", "verdict"}}
 	for _, g := range groups {
 		pg.Done += len(g.Nets)
 		gs := supGroupSection{Name: g.Name}
@@ -475,7 +504,7 @@ func writeSupervised(dir string, m *sweep.Manifest) (string, string, error) {
 		}
 		for _, c := range g.claimsOf() {
 			gs.Claims = append(gs.Claims, c)
-			claims = append(claims, []string{c.Group, c.Class, c.Claim, c.Statement, c.Test, strconv.Itoa(c.N), c.Statistic, ftoa(c.P), c.Verdict})
+			claims = append(claims, []string{c.Group, c.Class, c.Claim, c.Statement, c.Test, strconv.Itoa(c.N), c.Statistic, ftoa(c.P), ftoa(c.PAdj), c.Verdict})
 		}
 		pg.Groups = append(pg.Groups, gs)
 	}
@@ -564,11 +593,11 @@ func supMarkdown(pg supPage, groups []*netGroup) string {
 			}
 		}
 	}
-	w("\nThe claims, with the network as the unit (exact one-sided binomial test of \"most networks\" with the Clopper-Pearson interval; exact two-sided Mann-Whitney between activations, each network one value, a network that never gets there counted at layer L+1):\n\n")
-	w("| group | class | claim | n | statistic | p | result |\n|---|---|---|---|---|---|---|\n")
+	w("\nThe claims, with the network as the unit (exact one-sided binomial test of \"most networks\" with the Clopper-Pearson interval; exact two-sided Mann-Whitney between activations, each network one value, a network that never gets there counted at layer L+1). Each group's (i) rows are one family and its (ii) rows another: the result is decided on the Holm-adjusted p-value within the family, at %.2f:\n\n", Alpha)
+	w("| group | class | claim | n | statistic | p | p (Holm) | result |\n|---|---|---|---|---|---|---|---|\n")
 	for _, g := range pg.Groups {
 		for _, c := range g.Claims {
-			w("| %s | %s | (%s) %s | %d | %s | %s | %s |\n", strings.ReplaceAll(c.Group, "__", " "), c.Class, c.Claim, c.Statement, c.N, c.Statistic, c.PText, c.Verdict)
+			w("| %s | %s | (%s) %s | %d | %s | %s | %s | %s |\n", strings.ReplaceAll(c.Group, "__", " "), c.Class, c.Claim, c.Statement, c.N, c.Statistic, c.PText, c.PAdjText, c.Verdict)
 		}
 	}
 	return b.String()
@@ -641,8 +670,8 @@ layers, keep a lower beta0 at the last layer, and a lower sum of Betti numbers o
 {{range .Groups}}
 <h2>{{.Name}}</h2>
 <p>Networks: {{.Networks}}.</p>
-<table><tr><th>class</th><th>claim</th><th>statement</th><th>test</th><th>n</th><th>statistic</th><th>p-value</th><th>result</th></tr>
-{{range .Claims}}<tr><td>{{.Class}}</td><td>({{.Claim}})</td><td>{{.Statement}}</td><td>{{.Test}}</td><td>{{.N}}</td><td>{{.Statistic}}</td><td>{{.PText}}</td><td class="{{if .Supported}}yes{{else}}no{{end}}">{{.Verdict}}</td></tr>
+<table><tr><th>class</th><th>claim</th><th>statement</th><th>test</th><th>n</th><th>statistic</th><th>p-value</th><th>p (Holm, within the claim)</th><th>result</th></tr>
+{{range .Claims}}<tr><td>{{.Class}}</td><td>({{.Claim}})</td><td>{{.Statement}}</td><td>{{.Test}}</td><td>{{.N}}</td><td>{{.Statistic}}</td><td>{{.PText}}</td><td>{{.PAdjText}}</td><td class="{{if .Supported}}yes{{else}}no{{end}}">{{.Verdict}}</td></tr>
 {{end}}</table>
 {{range .Figures}}<div><img src="{{.Src}}" alt="{{.Name}}"></div>
 {{end}}

@@ -1,6 +1,7 @@
 package sweepreport
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -92,4 +93,75 @@ func TestSupervisedMarkdownTables(t *testing.T) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
 	}
+}
+
+// TestClaimsFamilyErrorUnderNull simulates sweeps in which the activation
+// changes nothing: 10 networks per activation (ReLU, leaky ReLU, tanh),
+// two classes, 10 hidden layers, each network's Betti numbers a random
+// descent from (9, 2) whose last layer is (1, 0) with probability 1/2
+// (the boundary of claim (i)'s null). A sweep that calls any (ii) claim
+// supported, or any (i) claim, is a family-wise false positive; with
+// Holm's adjustment each family must stay near alpha, while the raw
+// p-values would call some row of (ii) supported far more often.
+func TestClaimsFamilyErrorUnderNull(t *testing.T) {
+	const sweeps, layers = 400, 10
+	rng := rand.New(rand.NewPCG(11, 12))
+	net := func(act string) network {
+		n := network{Activation: act, betti: map[string][][]int{}, persistent: map[string][][]int{}}
+		for _, class := range []string{"a", "b"} {
+			b0, b1 := 9, 2
+			for l := 0; l <= layers; l++ {
+				if l > 0 {
+					b0 = max(1, b0-rng.IntN(3))
+					b1 = max(0, b1+rng.IntN(3)-1)
+				}
+				if l == layers {
+					if rng.IntN(2) == 0 {
+						b0, b1 = 1, 0
+					} else if b0 == 1 && b1 == 0 {
+						b0 = 2
+					}
+				}
+				n.betti[class] = append(n.betti[class], []int{b0, b1})
+				n.persistent[class] = append(n.persistent[class], []int{b0, b1})
+			}
+		}
+		return n
+	}
+	fwer := map[string]int{}
+	rawAny := 0
+	for s := 0; s < sweeps; s++ {
+		g := &netGroup{Name: "null", Classes: []string{"a", "b"}, Layers: layers, Dims: 2, Acts: []string{"relu", "leaky_relu", "tanh"}}
+		for i := 0; i < 10; i++ {
+			for _, act := range g.Acts {
+				g.Nets = append(g.Nets, net(act))
+			}
+		}
+		hit := map[string]bool{}
+		raw := false
+		for _, c := range g.claimsOf() {
+			if c.Supported {
+				hit[c.Claim] = true
+			}
+			if c.Claim == "ii" && c.forward && c.P < Alpha {
+				raw = true
+			}
+		}
+		for k := range hit {
+			fwer[k]++
+		}
+		if raw {
+			rawAny++
+		}
+	}
+	// Binomial(400, 0.05) exceeds 30 with probability under 1%.
+	for _, claim := range []string{"i", "ii"} {
+		if fwer[claim] > 30 {
+			t.Errorf("claim (%s): %d of %d null sweeps called some row supported after Holm (alpha %.2f)", claim, fwer[claim], sweeps, Alpha)
+		}
+	}
+	if rawAny <= fwer["ii"] || rawAny < 40 {
+		t.Errorf("uncorrected, %d of %d null sweeps had a (ii) row below alpha (after Holm %d): the simulation does not exercise the correction", rawAny, sweeps, fwer["ii"])
+	}
+	t.Logf("null sweeps with a supported row: (i) %d, (ii) %d of %d; uncorrected (ii) %d", fwer["i"], fwer["ii"], sweeps, rawAny)
 }
