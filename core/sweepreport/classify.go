@@ -98,6 +98,11 @@ func loadNets(m *sweep.Manifest) ([]*netGroup, error) {
 			continue
 		}
 		name := cfg.DataID + "__" + archName(cfg.HiddenSize)
+		if lg, _ := strconv.ParseBool(cfg.AlgoParams["logits"]); lg {
+			// The output layer is analysed as the last layer: not the
+			// same layers as the architecture without it.
+			name += "+logits"
+		}
 		g := byName[name]
 		if g == nil {
 			g = &netGroup{Name: name, supports: map[string]bool{}}

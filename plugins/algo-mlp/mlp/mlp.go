@@ -8,7 +8,8 @@
 // It is the learner of Naitzat, Zhitnikov and Lim, "Topology of deep
 // neural networks" (JMLR 2020): e.g. 2-15x10-2 with each of the three
 // activations. Activations returns each hidden layer's outputs, named
-// "mlp/1" .. "mlp/L".
+// "mlp/1" .. "mlp/L", and with the parameter logits=true the output
+// layer's logits ("mlp/logits") after them.
 package mlp
 
 import (
@@ -95,6 +96,11 @@ type Params struct {
 	// replaced by a new initialisation; max_epochs bounds all attempts
 	// together.
 	Patience, Restarts int
+	// Logits adds the output layer before the softmax ("mlp/logits") after
+	// the hidden layers in Activations. The paper's code computes the
+	// Betti numbers of the input, its hidden layers and this layer, so its
+	// last "layer" is the two-dimensional logits.
+	Logits bool
 }
 
 // ParseParams reads the declared parameters and hidden_size (the widths,
@@ -111,6 +117,13 @@ func ParseParams(hyper map[string]string) (Params, error) {
 		return p, err
 	}
 	p.Widths = w
+	if v, ok := hyper["logits"]; ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return p, fmt.Errorf("logits = %q: want true or false", v)
+		}
+		p.Logits = b
+	}
 	if v, ok := hyper["activation"]; ok {
 		switch v {
 		case Tanh, ReLU, LeakyReLU:
@@ -220,6 +233,7 @@ func (*MLP) Describe(context.Context) (sdk.Info, error) {
 			{Name: "restarts", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultRestarts), Doc: "times a stalled training starts again from a new initialisation drawn from the seed's stream", Min: "0"},
 			{Name: "leaky_slope", Type: sdk.ParamFloat, Default: strconv.FormatFloat(DefaultSlope, 'g', -1, 64), Doc: "leaky ReLU's slope below 0", Min: "0", Max: "1", MaxExclusive: true},
 			{Name: "loss_target", Type: sdk.ParamFloat, Default: strconv.FormatFloat(DefaultLossTarget, 'g', -1, 64), Doc: "after 100% training accuracy, train on until the mean cross-entropy over the training set is at most this (0: stop at the first error-free epoch)", Min: "0", Max: "10", MaxExclusive: true},
+			{Name: "logits", Type: sdk.ParamBool, Default: "false", Doc: "also analyse the output layer before the softmax (mlp/logits), the last layer the paper's code analyses"},
 			{Name: "lr_halflife", Type: sdk.ParamFloat, Default: "0", Doc: "optimiser steps over which the learning rate halves (0: constant)", Min: "0"},
 		},
 	}, nil
@@ -269,10 +283,19 @@ func (m *MLP) initWeights() {
 	}
 }
 
+// LogitsLayer is the name of the output layer's logits in Activations.
+const LogitsLayer = "mlp/logits"
+
+// layerNames are the hidden layers "mlp/1" .. "mlp/L", then LogitsLayer
+// when Params.Logits is set; Activations relies on the order matching
+// forward's outputs.
 func (m *MLP) layerNames() []string {
 	names := make([]string, len(m.p.Widths))
 	for i := range names {
 		names[i] = "mlp/" + strconv.Itoa(i+1)
+	}
+	if m.p.Logits {
+		names = append(names, LogitsLayer)
 	}
 	return names
 }
@@ -557,8 +580,9 @@ func (m *MLP) Fit(ctx context.Context, req sdk.FitRequest) (sdk.FitResult, error
 	return res, nil
 }
 
-// Activations returns the hidden layers' outputs for states (all of them
-// when names is empty).
+// Activations returns the hidden layers' outputs for states, and the
+// logits after them with Params.Logits (all of them when names is
+// empty).
 func (m *MLP) Activations(_ context.Context, states sdk.Matrix, names []string) ([]sdk.Layer, error) {
 	if m.net.W == nil {
 		return nil, fmt.Errorf("mlp: Activations before Init")

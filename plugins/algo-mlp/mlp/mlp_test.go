@@ -3,6 +3,7 @@ package mlp
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -315,5 +316,51 @@ func TestStalledTrainingRestarts(t *testing.T) {
 		if s.Attempt != 1 {
 			t.Fatalf("a learnable set restarted at epoch %d", s.Epoch)
 		}
+	}
+}
+
+// TestLogitsLayer: with logits=true the last layer Activations returns is
+// the output layer before the softmax: its softmax must be the class
+// probabilities Policy gives, and the hidden layers must be unchanged.
+func TestLogitsLayer(t *testing.T) {
+	pts, _ := xor()
+	nets := map[string]*MLP{}
+	for _, lg := range []string{"false", "true"} {
+		m := New()
+		if _, err := m.Init(context.Background(), sdk.AlgoConfig{Env: sdk.EnvSpec{ObsDim: 3, ActDim: 2}, Seed: 4,
+			Hyper: map[string]string{"hidden_size": "6,5", "logits": lg}}); err != nil {
+			t.Fatal(err)
+		}
+		nets[lg] = m
+	}
+	plain, err := nets["false"].Activations(context.Background(), pts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, err := nets["true"].Activations(context.Background(), pts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plain) != 2 || len(with) != 3 || with[2].Name != LogitsLayer || with[2].Values.Cols != 2 {
+		t.Fatalf("layers without logits %d, with %d (last %q)", len(plain), len(with), with[len(with)-1].Name)
+	}
+	for l := range plain {
+		if plain[l].Name != with[l].Name || !slices.Equal(plain[l].Values.Data, with[l].Values.Data) {
+			t.Fatalf("hidden layer %s differs with logits=true", plain[l].Name)
+		}
+	}
+	probs, err := nets["true"].Policy(context.Background(), pts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < pts.Rows; i++ {
+		z := with[2].Values.Row(i)
+		p0 := 1 / (1 + math.Exp(z[1]-z[0]))
+		if math.Abs(p0-probs.Row(i)[0]) > 1e-12 {
+			t.Fatalf("point %d: softmax of the logits gives %g, Policy %g", i, p0, probs.Row(i)[0])
+		}
+	}
+	if _, err := ParseParams(map[string]string{"logits": "maybe"}); err == nil {
+		t.Error("logits=maybe accepted")
 	}
 }
