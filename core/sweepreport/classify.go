@@ -296,6 +296,10 @@ func (c *supClaim) finish() {
 		c.Verdict = "not testable"
 	case c.Supported:
 		c.Verdict = fmt.Sprintf("supported at %.2f", Alpha)
+	case c.Claim == "ii" && !c.forward && c.PAdj < Alpha:
+		// The two-sided test rejects "no difference", but the data lean
+		// the other way: say so rather than a bare "not supported".
+		c.Verdict = fmt.Sprintf("opposite direction at %.2f", Alpha)
 	default:
 		c.Verdict = fmt.Sprintf("not supported at %.2f", Alpha)
 	}

@@ -21,7 +21,8 @@ func fakeNet(act, seed string, b0 []int) network {
 
 // TestClaimsUseTheNetworkAsUnit: ten ReLU networks reaching beta0 = 1 at
 // layer 3 and ten tanh networks only at layer 5 or never make claim (ii)
-// supported and claim (i) hold for ReLU only; with both activations
+// supported and claim (i) hold for ReLU only; with the activations
+// swapped, (ii) is called the opposite direction; with both activations
 // alike, (ii) is not supported.
 func TestClaimsUseTheNetworkAsUnit(t *testing.T) {
 	g := &netGroup{Name: "D-I__15x5", Classes: []string{"a"}, Layers: 5, Dims: 2, Acts: []string{"relu", "tanh"}}
@@ -45,6 +46,15 @@ func TestClaimsUseTheNetworkAsUnit(t *testing.T) {
 	tanh := got["tanh: class a's Betti numbers are (1, 0, ...) at the last layer (5) in most networks"]
 	if !relu.Supported || !strings.HasPrefix(relu.Statistic, "10 of 10") || tanh.Supported || !strings.HasPrefix(tanh.Statistic, "5 of 10") {
 		t.Errorf("(i): relu %+v, tanh %+v", relu, tanh)
+	}
+	g.Acts = []string{"tanh", "relu"}
+	for i := range g.Nets {
+		g.Nets[i].Activation = map[string]string{"relu": "tanh", "tanh": "relu"}[g.Nets[i].Activation]
+	}
+	for _, c := range g.claimsOf() {
+		if c.Statement == first.Statement && (c.Supported || !strings.HasPrefix(c.Verdict, "opposite direction")) {
+			t.Errorf("activations swapped: (ii) first layer says %q (p %v, Holm %v)", c.Verdict, c.P, c.PAdj)
+		}
 	}
 	if got := (fakeNet("tanh", "t", []int{9, 9, 9, 8, 6, 3})).firstBeta0One("a", 5); got != 6 {
 		t.Errorf("a network that never reaches beta0 = 1 ranks at L+1 = 6, got %d", got)
