@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/neuraltopology/neuraltopology/core/recording"
+	"github.com/neuraltopology/neuraltopology/core/stats"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -41,23 +42,12 @@ func Coordinates(pts sdk.Matrix, lm []int, h1 sdk.Diagram, bar, p int) (Result, 
 	if len(h1.Cocycles) != len(h1.Pairs) {
 		return Result{}, fmt.Errorf("circular: the H1 diagram has %d cocycles for %d bars (ask the ph plugin for cocycles)", len(h1.Cocycles), len(h1.Pairs))
 	}
-	order := make([]int, len(h1.Pairs))
-	for i := range order {
-		order[i] = i
+	// Longest bar first: the order of the negated lifetimes.
+	neg := make([]float64, len(h1.Pairs))
+	for i, b := range h1.Pairs {
+		neg[i] = b[0] - b[1]
 	}
-	life := func(i int) float64 {
-		b := h1.Pairs[i]
-		return b[1] - b[0]
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch la, lb := life(a), life(b); {
-		case la > lb:
-			return -1
-		case la < lb:
-			return 1
-		}
-		return 0
-	})
+	order := stats.Argsort(neg)
 	if bar < 1 || bar > len(order) {
 		return Result{}, fmt.Errorf("circular: bar %d: the landmarks' H1 diagram has %d bars", bar, len(order))
 	}
@@ -242,19 +232,7 @@ func RankCorrelation(a, b []float64) float64 {
 }
 
 func ranks(a []float64) []float64 {
-	idx := make([]int, len(a))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(x, y int) int {
-		switch {
-		case a[x] < a[y]:
-			return -1
-		case a[x] > a[y]:
-			return 1
-		}
-		return 0
-	})
+	idx := stats.Argsort(a)
 	out := make([]float64, len(a))
 	for r, i := range idx {
 		out[i] = 2 * math.Pi * float64(r) / float64(len(a))

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/neuraltopology/neuraltopology/core/stats"
 	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
@@ -53,19 +54,7 @@ func Subsample(pts sdk.Matrix, m int, seed uint64) []int {
 	c := len(cand)
 	if k := min(densityK, c-1); k >= 1 && int(float64(c)*keepDensest) >= m {
 		sparsity := relativeSparsity(pts, cand, k)
-		order := make([]int, c)
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortStableFunc(order, func(a, b int) int {
-			switch {
-			case sparsity[a] < sparsity[b]:
-				return -1
-			case sparsity[a] > sparsity[b]:
-				return 1
-			}
-			return 0
-		})
+		order := stats.Argsort(sparsity)
 		keep := make([]int, 0, int(float64(c)*keepDensest))
 		for _, o := range order[:int(float64(c)*keepDensest)] {
 			keep = append(keep, cand[o])

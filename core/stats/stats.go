@@ -6,8 +6,10 @@
 package stats
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"gonum.org/v1/gonum/stat"
@@ -140,4 +142,16 @@ func CombineSpearman(rs []float64, ns []int) Combined {
 	c.Z = swz / math.Sqrt(1.06*sw)
 	c.P = 2 * distuv.UnitNormal.Survival(math.Abs(c.Z))
 	return c
+}
+
+// Argsort returns the indices of x in ascending order of their values,
+// ties in index order (NaN first, as cmp.Compare orders it): the rank
+// order several analyses need without moving the values themselves.
+func Argsort(x []float64) []int {
+	idx := make([]int, len(x))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(x[a], x[b]) })
+	return idx
 }

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -104,5 +105,28 @@ func TestBootstrapCI(t *testing.T) {
 	lo, hi = BootstrapCI([]float64{0, 1}, 0.95, 4000, 1)
 	if lo != 0 || hi != 1 {
 		t.Errorf("two values: [%v, %v], want [0, 1]", lo, hi)
+	}
+}
+
+// TestArgsort: ascending, ties in index order, NaN first; the values
+// read through the indices must be sorted.
+func TestArgsort(t *testing.T) {
+	x := []float64{3, 1, math.NaN(), 1, -2, 3, 0}
+	got := Argsort(x)
+	want := []int{2, 4, 6, 1, 3, 0, 5}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Argsort(%v) = %v, want %v", x, got, want)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	y := make([]float64, 500)
+	for i := range y {
+		y[i] = float64(rng.IntN(40))
+	}
+	idx := Argsort(y)
+	for k := 1; k < len(idx); k++ {
+		a, b := idx[k-1], idx[k]
+		if y[a] > y[b] || (y[a] == y[b] && a > b) {
+			t.Fatalf("positions %d, %d: values %v, %v at indices %d, %d", k-1, k, y[a], y[b], a, b)
+		}
 	}
 }
