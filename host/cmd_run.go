@@ -268,8 +268,8 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 }
 
 // runProvenance describes this host and the run's plugins: a plugin
-// process by its binary's SHA-256, a linked-in one (--in-process) by this
-// binary's.
+// process by its binary's SHA-256 (and a script's declared code file by
+// file), a linked-in one (--in-process) by this binary's.
 func runProvenance(infos map[sdk.Kind]sdk.Info, clients map[sdk.Kind]*sdk.Client, transports map[sdk.Kind]string) provenance.Record {
 	rec := provenance.Collect(time.Now())
 	self, _ := os.Executable()
@@ -284,6 +284,13 @@ func runProvenance(infos map[sdk.Kind]sdk.Info, clients map[sdk.Kind]*sdk.Client
 		}
 		if p.Path != "" {
 			p.SHA256, _ = sdk.FileSHA256(p.Path)
+			// A script's code, which the lock also hashes; a file that
+			// cannot be read leaves the list empty rather than failing
+			// a run the lock already let start.
+			code, _ := sdk.PluginCode(p.Path)
+			for _, f := range code {
+				p.Code = append(p.Code, provenance.CodeFile{Path: f.Path, SHA256: f.SHA256})
+			}
 		}
 		rec.Plugins = append(rec.Plugins, p)
 	}

@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/neuraltopology/neuraltopology/core/provenance"
+	"github.com/neuraltopology/neuraltopology/sdk"
 )
 
 // TestQuickStartUnderTheLock follows docs/plugins.md's quick start from a
@@ -150,6 +153,35 @@ func TestPythonQuickStartUnderTheLock(t *testing.T) {
 	runs, _ = filepath.Glob(filepath.Join(work, "ALGO", "runs", "Reach-v0__lin__*", "scalars.csv"))
 	if !strings.Contains(out, "PASS: nt-algo-lin") || len(runs) != 1 {
 		t.Fatalf("the algo quick start did not pass the kit and train (%d runs):\n%s", len(runs), out)
+	}
+	// The run's provenance names the Python code that ran, file by file,
+	// with the hashes the files have on disk.
+	recs, err := provenance.Read(filepath.Join(filepath.Dir(runs[0]), provenance.File))
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("provenance of the algo quick-start run: %v", err)
+	}
+	checked := 0
+	for _, p := range recs[0].Plugins {
+		if p.Kind != "env" && p.Kind != "algo" {
+			continue
+		}
+		checked++
+		found := false
+		for _, f := range p.Code {
+			if f.Path != "plugin.py" {
+				continue
+			}
+			found = true
+			if sum, _ := sdk.FileSHA256(filepath.Join(filepath.Dir(p.Path), f.Path)); sum != f.SHA256 {
+				t.Errorf("%s plugin %s: provenance says plugin.py has SHA-256 %s, the file %s", p.Kind, p.Name, f.SHA256, sum)
+			}
+		}
+		if !found {
+			t.Errorf("%s plugin %s: provenance lists no plugin.py among its code %v", p.Kind, p.Name, p.Code)
+		}
+	}
+	if checked != 2 {
+		t.Errorf("provenance of the algo quick-start run names %d Python env and algo plugins, want 2: %+v", checked, recs[0].Plugins)
 	}
 	// Out-of-range values, from an empty folder that must stay empty.
 	empty := filepath.Join(work, "empty")

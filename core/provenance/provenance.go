@@ -9,6 +9,8 @@ package provenance
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,12 +29,36 @@ const File = "provenance.json"
 
 // Plugin is one plugin a run used.
 type Plugin struct {
-	Kind      string `json:"kind"`
-	Name      string `json:"name"`
-	Version   string `json:"version,omitempty"` // what the plugin says of itself
-	Path      string `json:"path,omitempty"`    // the binary; empty when linked in
-	SHA256    string `json:"sha256,omitempty"`  // of the binary
-	Transport string `json:"transport,omitempty"`
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"` // what the plugin says of itself
+	Path    string `json:"path,omitempty"`    // the binary; empty when linked in
+	SHA256  string `json:"sha256,omitempty"`  // of the binary
+	// Code lists the files a script launcher declares as the code it
+	// runs (a Python plugin's .py files), each with its SHA-256: the
+	// launcher's own hash says nothing of them.
+	Code      []CodeFile `json:"code,omitempty"`
+	Transport string     `json:"transport,omitempty"`
+}
+
+// CodeFile is one file of a plugin's declared code: its path relative to
+// the launcher's folder and its SHA-256.
+type CodeFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// codeDigest is a short digest of a plugin's declared code, empty when
+// it declares none.
+func (p Plugin) codeDigest() string {
+	if len(p.Code) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, f := range p.Code {
+		fmt.Fprintf(h, "%s %s\n", f.Path, f.SHA256)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // Record is the provenance of one start of a run.
@@ -95,7 +121,8 @@ func (r Record) Code() string {
 }
 
 // PluginKey names the plugins' binaries of a record, so two records that
-// ran different plugin builds differ: kind/name@sha256 prefix, sorted.
+// ran different plugin builds differ: kind/name@sha256 prefix, sorted,
+// with "+code:" and a digest of the declared code for a script plugin.
 func (r Record) PluginKey() string {
 	var ks []string
 	for _, p := range r.Plugins {
@@ -105,6 +132,9 @@ func (r Record) PluginKey() string {
 		}
 		if h == "" {
 			h = "in-process"
+		}
+		if c := p.codeDigest(); c != "" {
+			h += "+code:" + c
 		}
 		ks = append(ks, fmt.Sprintf("%s/%s@%s", p.Kind, p.Name, h))
 	}

@@ -70,3 +70,23 @@ func TestReadRefusesWhatIsNotProvenance(t *testing.T) {
 		t.Fatalf("an oversized file: %v", err)
 	}
 }
+
+// TestPluginKeyCoversDeclaredCode: two runs of one launcher whose .py
+// files differ must not look like the same plugin build; a binary
+// without declared code keeps the plain kind/name@hash key.
+func TestPluginKeyCoversDeclaredCode(t *testing.T) {
+	launcher := Plugin{Kind: "env", Name: "reach", SHA256: "aaaaaaaaaaaaaaaa"}
+	a, b := launcher, launcher
+	a.Code = []CodeFile{{Path: "plugin.py", SHA256: "1111"}, {Path: "ntplugin/__init__.py", SHA256: "2222"}}
+	b.Code = []CodeFile{{Path: "plugin.py", SHA256: "3333"}, {Path: "ntplugin/__init__.py", SHA256: "2222"}}
+	ka, kb := Record{Plugins: []Plugin{a}}.PluginKey(), Record{Plugins: []Plugin{b}}.PluginKey()
+	if ka == kb {
+		t.Fatalf("different plugin.py, same key %q", ka)
+	}
+	if !strings.HasPrefix(ka, "env/reach@aaaaaaaaaaaa+code:") {
+		t.Errorf("key %q", ka)
+	}
+	if k := (Record{Plugins: []Plugin{launcher}}).PluginKey(); k != "env/reach@aaaaaaaaaaaa" {
+		t.Errorf("a plugin without declared code: key %q", k)
+	}
+}
