@@ -273,6 +273,23 @@ func (g *netGroup) byAct(act string) []network {
 	return out
 }
 
+// meanBetti is the mean over an activation's networks of a class's Betti
+// numbers at the fixed scale at layer l, dimension by dimension, with
+// prec decimals, comma-separated: the cells of the per-layer tables.
+func (g *netGroup) meanBetti(act, class string, l, prec int) string {
+	cells := make([]string, 0, g.Dims)
+	for dim := 0; dim < g.Dims; dim++ {
+		var vals []float64
+		for _, n := range g.byAct(act) {
+			if v, ok := n.value(class, "betti", l, dim); ok {
+				vals = append(vals, v)
+			}
+		}
+		cells = append(cells, strconv.FormatFloat(stats.Mean(vals), 'f', prec, 64))
+	}
+	return strings.Join(cells, ", ")
+}
+
 type supClaim struct {
 	Group, Class, Claim, Statement, Test string
 	N                                    int
@@ -492,17 +509,7 @@ func writeSupervised(dir string, m *sweep.Manifest) (string, string, error) {
 			}
 			for _, act := range g.Acts {
 				for l := 0; l <= g.Layers; l++ {
-					var cells []string
-					for dim := 0; dim < g.Dims; dim++ {
-						var vals []float64
-						for _, n := range g.byAct(act) {
-							if v, ok := n.value(class, "betti", l, dim); ok {
-								vals = append(vals, v)
-							}
-						}
-						cells = append(cells, strconv.FormatFloat(stats.Mean(vals), 'f', 2, 64))
-					}
-					gs.Table = append(gs.Table, []string{act, class, strconv.Itoa(l), "(" + strings.Join(cells, ", ") + ")"})
+					gs.Table = append(gs.Table, []string{act, class, strconv.Itoa(l), "(" + g.meanBetti(act, class, l, 2) + ")"})
 				}
 			}
 			for _, n := range g.Nets {
@@ -586,17 +593,7 @@ func supMarkdown(pg supPage, groups []*netGroup) string {
 			for _, act := range g.Acts {
 				w("| %s |", act)
 				for l := 0; l <= g.Layers; l++ {
-					var cells []string
-					for dim := 0; dim < g.Dims; dim++ {
-						var vals []float64
-						for _, n := range g.byAct(act) {
-							if v, ok := n.value(class, "betti", l, dim); ok {
-								vals = append(vals, v)
-							}
-						}
-						cells = append(cells, strconv.FormatFloat(stats.Mean(vals), 'f', 1, 64))
-					}
-					w(" %s |", strings.Join(cells, ", "))
+					w(" %s |", g.meanBetti(act, class, l, 1))
 				}
 				w("\n")
 			}
